@@ -1,0 +1,40 @@
+//! taskgroup-core: partition tasks into groups that train well together.
+//!
+//! Given an n×n affinity matrix T (T_uv: how much task v helps task u; larger is better), find a
+//! partition of the tasks into k groups that maximises the average density
+//! `(1/k) Σ_i v_iᵀ T v_i / v_iᵀ v_i` (NP-hard). The method solves the SDP relaxation
+//! `max ⟨T, X⟩ s.t. X·1 = 1, Tr X = k, X ≥ 0, X ⪰ 0` with a first-order (ADMM) solver, rounds X to
+//! a partition with exactly k groups, and reports a certified upper bound on the best partition's
+//! value, so the user knows how far the answer can be from optimal.
+//!
+//! `#![no_std]` + `alloc`: no I/O, no threads, no panics on bad input (errors are [`Error`]).
+//!
+//! Entry points: [`Affinity`] (validated input), [`group`] (solve + round + certify for one k),
+//! [`search_k`] (a range of k), [`solve_sdp`] (the relaxation alone), [`exact_partition`]
+//! (exhaustive search for small n).
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+mod affinity;
+mod eigen;
+mod error;
+mod exact;
+mod group;
+pub mod kmeans;
+mod ksearch;
+mod partition;
+mod round;
+pub mod sdp;
+pub mod synthetic;
+
+pub use affinity::Affinity;
+pub use error::Error;
+pub use exact::{exact_partition, EXACT_MAX_N};
+pub use group::{group, group_with, GroupResult, GroupSettings, CERTIFY_TOLERANCE};
+pub use ksearch::{search_k, KRule, KSearch, KSearchRow};
+pub use partition::Partition;
+pub use round::{round_partition, Rounding, RoundingSettings};
+pub use sdp::{solve_sdp, Progress, SdpSolution, SolverSettings, SolverStatus, WarmStart};

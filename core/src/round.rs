@@ -1,0 +1,339 @@
+//! Rounding an SDP solution X to a partition (method.md §5).
+//!
+//! - [`Rounding::Threshold`]: the paper's rule, kept for reproduction: u ~ v when X_uv > c/n,
+//!   groups = connected components. The number of groups it finds may differ from k.
+//! - [`Rounding::Robust`] (default): candidate partitions with exactly k groups (the
+//!   single-linkage cut of X, k-means on the top-k eigenvectors of X scaled by √λ, k-means on the
+//!   rows of X), each improved by local search (move or swap single tasks while the objective
+//!   strictly increases, never emptying a group); the best by the objective wins.
+
+use alloc::vec::Vec;
+
+use crate::affinity::{Affinity, Centered};
+use crate::eigen::sym_eigen;
+use crate::error::Error;
+use crate::kmeans::{kmeans, KMeansSettings};
+use crate::partition::{block_value, Partition};
+
+/// Which rounding rule turns X into groups.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rounding {
+    /// Candidates + local search; always exactly k groups (default).
+    Robust,
+    /// The paper's rule: connected components of {X_uv > c/n}; c > 0 (the paper: c = 1).
+    Threshold {
+        /// Threshold multiplier c (> 0, finite).
+        c: f64,
+    },
+}
+
+/// Settings of the rounding step; `Default` gives robust rounding, seed 0, 10 restarts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoundingSettings {
+    /// The rule.
+    pub mode: Rounding,
+    /// Seed of the k-means restarts (ChaCha8).
+    pub seed: u64,
+    /// k-means++ restarts per embedding (default 10; ≥ 1).
+    pub kmeans_restarts: usize,
+    /// Improve robust candidates by local search (default true).
+    pub local_search: bool,
+}
+
+impl Default for RoundingSettings {
+    fn default() -> Self {
+        RoundingSettings { mode: Rounding::Robust, seed: 0, kmeans_restarts: 10, local_search: true }
+    }
+}
+
+impl RoundingSettings {
+    /// Checks the settings against their documented ranges.
+    pub fn validate(&self) -> Result<(), Error> {
+        if let Rounding::Threshold { c } = self.mode {
+            if !(c.is_finite() && c > 0.0) {
+                return Err(Error::InvalidSetting { name: "rounding.c", reason: "must be finite and > 0" });
+            }
+        }
+        if self.kmeans_restarts == 0 {
+            return Err(Error::InvalidSetting { name: "rounding.kmeans_restarts", reason: "must be at least 1" });
+        }
+        Ok(())
+    }
+}
+
+/// Smallest objective increase (in units of the unit-norm centred affinity) that local search
+/// accepts; anything smaller is rounding noise, and refusing it guarantees termination.
+const IMPROVE_EPS: f64 = 1e-12;
+/// Cap on local-search rounds (each round: one move pass and one swap pass).
+const MAX_ROUNDS: usize = 1000;
+
+/// Rounds a (near-)feasible X (row-major n×n) for affinity T to a partition.
+pub fn round_partition(t: &Affinity, x: &[f64], k: usize, settings: &RoundingSettings) -> Result<Partition, Error> {
+    let n = t.n();
+    if k == 0 || k > n {
+        return Err(Error::InvalidK { k, n });
+    }
+    if x.len() != n * n {
+        return Err(Error::InvalidWarmStart { reason: "X is not n×n" });
+    }
+    if x.iter().any(|v| !v.is_finite()) {
+        return Err(Error::InvalidWarmStart { reason: "X has a non-finite entry" });
+    }
+    settings.validate()?;
+    Ok(round_centered(&t.centered(), x, k, settings))
+}
+
+pub(crate) fn round_centered(cen: &Centered, x: &[f64], k: usize, settings: &RoundingSettings) -> Partition {
+    let n = cen.n;
+    match settings.mode {
+        Rounding::Threshold { c } => threshold_components(x, n, c / n as f64),
+        Rounding::Robust => {
+            let mut best: Option<(f64, Partition)> = None;
+            for cand in candidates(x, n, k, settings) {
+                let p = if settings.local_search { local_search(&cen.c, cand) } else { cand };
+                let v = block_value(&cen.c, &p);
+                if best.as_ref().is_none_or(|(bv, _)| v > *bv + IMPROVE_EPS) {
+                    best = Some((v, p));
+                }
+            }
+            // Candidates always include the single-linkage cut, so `best` is set; fall back to
+            // the round-robin partition for safety.
+            best.map(|(_, p)| p).unwrap_or_else(|| round_robin(n, k))
+        }
+    }
+}
+
+/// Tasks assigned to groups 0, 1, ..., k−1, 0, 1, ... (a valid k-partition for any k ≤ n).
+fn round_robin(n: usize, k: usize) -> Partition {
+    let labels: Vec<usize> = (0..n).map(|i| i % k).collect();
+    Partition::from_dense(&labels)
+}
+
+fn candidates(x: &[f64], n: usize, k: usize, settings: &RoundingSettings) -> Vec<Partition> {
+    let mut out = Vec::new();
+    out.push(single_linkage_cut(x, n, k));
+    let km = KMeansSettings { restarts: settings.kmeans_restarts, max_iterations: 100, seed: settings.seed };
+    // Spectral embedding of X: rows of V_k·diag(√λ_k) (≈ indicator / √|C| for a partition X).
+    let xs: Vec<f64> = (0..n * n).map(|i| 0.5 * (x[i] + x[(i % n) * n + i / n])).collect();
+    if let Some(e) = sym_eigen(&xs, n) {
+        let mut emb = alloc::vec![0.0; n * k];
+        for j in 0..k {
+            let s = libm::sqrt(e.values[j].max(0.0));
+            for i in 0..n {
+                emb[i * k + j] = e.vectors[(i, j)] * s;
+            }
+        }
+        if let Some(l) = kmeans(&emb, n, k, k, &km) {
+            out.push(Partition::from_dense(&l));
+        }
+    }
+    if let Some(l) = kmeans(&xs, n, n, k, &km) {
+        out.push(Partition::from_dense(&l));
+    }
+    out.retain(|p| p.num_groups() == k);
+    out
+}
+
+/// Connected components of the graph {u ~ v : X_uv > thr} (X symmetrised).
+pub(crate) fn threshold_components(x: &[f64], n: usize, thr: f64) -> Partition {
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut a: usize) -> usize {
+        while p[a] != a {
+            p[a] = p[p[a]];
+            a = p[a];
+        }
+        a
+    }
+    for u in 0..n {
+        for v in (u + 1)..n {
+            if 0.5 * (x[u * n + v] + x[v * n + u]) > thr {
+                let (a, b) = (find(&mut parent, u), find(&mut parent, v));
+                if a != b {
+                    parent[a.max(b)] = a.min(b);
+                }
+            }
+        }
+    }
+    let labels: Vec<usize> = (0..n).map(|i| find(&mut parent, i)).collect();
+    Partition::from_dense(&labels)
+}
+
+/// The single-linkage cut with exactly k groups: the maximum spanning tree of X (symmetrised,
+/// off-diagonal) without its k − 1 weakest edges. Equals the threshold rule at the threshold
+/// that yields exactly k components.
+fn single_linkage_cut(x: &[f64], n: usize, k: usize) -> Partition {
+    // Prim's algorithm, O(n²).
+    let w = |u: usize, v: usize| 0.5 * (x[u * n + v] + x[v * n + u]);
+    let mut in_tree = alloc::vec![false; n];
+    let mut best = alloc::vec![f64::NEG_INFINITY; n];
+    let mut from = alloc::vec![0usize; n];
+    let mut edges: Vec<(f64, usize, usize)> = Vec::with_capacity(n.saturating_sub(1));
+    in_tree[0] = true;
+    for v in 1..n {
+        best[v] = w(0, v);
+    }
+    for _ in 1..n {
+        let mut pick = usize::MAX;
+        let mut bw = f64::NEG_INFINITY;
+        for v in 0..n {
+            if !in_tree[v] && (pick == usize::MAX || best[v] > bw) {
+                bw = best[v];
+                pick = v;
+            }
+        }
+        in_tree[pick] = true;
+        edges.push((bw, from[pick], pick));
+        for v in 0..n {
+            if !in_tree[v] {
+                let wv = w(pick, v);
+                if wv > best[v] {
+                    best[v] = wv;
+                    from[v] = pick;
+                }
+            }
+        }
+    }
+    // Keep the n − k strongest edges (stable order for ties: by weight, then by discovery).
+    let mut idx: Vec<usize> = (0..edges.len()).collect();
+    idx.sort_by(|&a, &b| edges[b].0.total_cmp(&edges[a].0).then(a.cmp(&b)));
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut a: usize) -> usize {
+        while p[a] != a {
+            p[a] = p[p[a]];
+            a = p[a];
+        }
+        a
+    }
+    for &e in idx.iter().take(n - k) {
+        let (_, u, v) = edges[e];
+        let (a, b) = (find(&mut parent, u), find(&mut parent, v));
+        if a != b {
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let labels: Vec<usize> = (0..n).map(|i| find(&mut parent, i)).collect();
+    Partition::from_dense(&labels)
+}
+
+/// Local search on Σ_i (Σ_{u,v∈C_i} A_uv)/|C_i| for a symmetric row-major A: moves of single tasks
+/// (best target group per task) and swaps of two tasks in different groups, applied while they
+/// improve the objective by more than `IMPROVE_EPS`; never empties a group.
+pub(crate) fn local_search(a: &[f64], p: Partition) -> Partition {
+    let n = p.n();
+    let k = p.num_groups();
+    if k <= 1 || k >= n {
+        return p;
+    }
+    let mut lab: Vec<usize> = p.labels().iter().map(|&l| l as usize).collect();
+    let mut size = alloc::vec![0usize; k];
+    lab.iter().for_each(|&l| size[l] += 1);
+    // s[u*k + g] = Σ_{v ∈ g} A_uv ; tot[g] = Σ_{u,v ∈ g} A_uv.
+    let mut s = alloc::vec![0.0; n * k];
+    for u in 0..n {
+        for v in 0..n {
+            s[u * k + lab[v]] += a[u * n + v];
+        }
+    }
+    let mut tot = alloc::vec![0.0; k];
+    for u in 0..n {
+        tot[lab[u]] += s[u * k + lab[u]];
+    }
+    for _round in 0..MAX_ROUNDS {
+        let mut improved = false;
+        // Moves.
+        for u in 0..n {
+            let ga = lab[u];
+            if size[ga] < 2 {
+                continue;
+            }
+            let auu = a[u * n + u];
+            let na = size[ga] as f64;
+            let d_rem = (tot[ga] - 2.0 * s[u * k + ga] + auu) / (na - 1.0) - tot[ga] / na;
+            let mut best = (IMPROVE_EPS, usize::MAX);
+            for gb in 0..k {
+                if gb == ga {
+                    continue;
+                }
+                let nb = size[gb] as f64;
+                let d_add = (tot[gb] + 2.0 * s[u * k + gb] + auu) / (nb + 1.0) - tot[gb] / nb;
+                if d_rem + d_add > best.0 {
+                    best = (d_rem + d_add, gb);
+                }
+            }
+            if best.1 != usize::MAX {
+                let gb = best.1;
+                tot[ga] += -2.0 * s[u * k + ga] + auu;
+                tot[gb] += 2.0 * s[u * k + gb] + auu;
+                size[ga] -= 1;
+                size[gb] += 1;
+                lab[u] = gb;
+                for w in 0..n {
+                    let awu = a[w * n + u];
+                    s[w * k + ga] -= awu;
+                    s[w * k + gb] += awu;
+                }
+                improved = true;
+            }
+        }
+        // Swaps.
+        for u in 0..n {
+            for v in (u + 1)..n {
+                let (ga, gb) = (lab[u], lab[v]);
+                if ga == gb {
+                    continue;
+                }
+                let (auu, avv, auv) = (a[u * n + u], a[v * n + v], a[u * n + v]);
+                let da = -2.0 * s[u * k + ga] + auu + 2.0 * (s[v * k + ga] - auv) + avv;
+                let db = -2.0 * s[v * k + gb] + avv + 2.0 * (s[u * k + gb] - auv) + auu;
+                let delta = da / size[ga] as f64 + db / size[gb] as f64;
+                if delta > IMPROVE_EPS {
+                    tot[ga] += da;
+                    tot[gb] += db;
+                    lab[u] = gb;
+                    lab[v] = ga;
+                    for w in 0..n {
+                        let (awu, awv) = (a[w * n + u], a[w * n + v]);
+                        s[w * k + ga] += awv - awu;
+                        s[w * k + gb] += awu - awv;
+                    }
+                    improved = true;
+                }
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    Partition::from_dense(&lab)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_linkage_gives_k_groups() {
+        let p = Partition::from_labels(&[0, 0, 1, 1, 2]).unwrap();
+        let x = p.matrix();
+        for k in 1..=5 {
+            assert_eq!(single_linkage_cut(&x, 5, k).num_groups(), k);
+        }
+        assert_eq!(single_linkage_cut(&x, 5, 3), p);
+        assert_eq!(threshold_components(&x, 5, 0.2), p);
+    }
+
+    #[test]
+    fn local_search_fixes_a_misplaced_task() {
+        // Two blocks {0,1,2} and {3,4,5}; start with task 2 misplaced.
+        let n = 6;
+        let mut a = alloc::vec![0.0; n * n];
+        for u in 0..n {
+            for v in 0..n {
+                a[u * n + v] = if (u < 3) == (v < 3) { 1.0 } else { -1.0 };
+            }
+        }
+        let start = Partition::from_labels(&[0, 0, 1, 1, 1, 1]).unwrap();
+        let p = local_search(&a, start);
+        assert_eq!(p, Partition::from_labels(&[0, 0, 0, 1, 1, 1]).unwrap());
+    }
+}

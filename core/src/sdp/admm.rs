@@ -1,0 +1,238 @@
+//! Scaled ADMM for the SDP relaxation (method.md §3), on the centred, unit-norm affinity C.
+//!
+//! Maximising ⟨C, X⟩ over C1 ∩ C2 (C1 = {X ⪰ 0, X·1 = 1, Tr X = k}, C2 = {X ≥ 0}):
+//! `X ← Proj_C1(Z − U + C/ρ)`, `X̂ ← αX + (1 − α)Z`, `Z ← max(X̂ + U, 0)`, `U ← U + X̂ − Z`,
+//! with residual balancing of ρ. Because C is the same matrix for a·T, T + c·11ᵀ, T + c·I and
+//! T + a1ᵀ + 1aᵀ, the iterates and the stopping decisions are too.
+
+use alloc::vec::Vec;
+
+use super::certificate::bound_centered;
+use super::projection::project_c1;
+use super::{Progress, SdpSolution, SolverSettings, SolverStatus, WarmStart};
+use crate::affinity::{Affinity, Centered};
+use crate::error::Error;
+
+/// Bounds on ρ relative to its starting value, so that balancing cannot run away.
+const RHO_RANGE: f64 = 1e6;
+
+/// Solves the SDP relaxation for k groups. `progress`, when given, is called after every
+/// iteration and may return `false` to stop (status `Interrupted`).
+pub fn solve_sdp(
+    t: &Affinity,
+    k: usize,
+    settings: &SolverSettings,
+    warm: WarmStart<'_>,
+    progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+) -> Result<SdpSolution, Error> {
+    let cen = t.centered();
+    solve_centered(&cen, k, settings, warm, progress)
+}
+
+/// Checks k and the warm start against n.
+pub(crate) fn check_inputs(n: usize, k: usize, warm: &WarmStart<'_>) -> Result<(), Error> {
+    if k == 0 || k > n {
+        return Err(Error::InvalidK { k, n });
+    }
+    match warm {
+        WarmStart::Cold => {}
+        WarmStart::Partition(p) => {
+            if p.n() != n {
+                return Err(Error::InvalidWarmStart { reason: "the partition has a different number of tasks" });
+            }
+        }
+        WarmStart::Matrix(m) => {
+            if m.len() != n * n {
+                return Err(Error::InvalidWarmStart { reason: "the matrix is not n×n" });
+            }
+            if m.iter().any(|x| !x.is_finite()) {
+                return Err(Error::InvalidWarmStart { reason: "the matrix has a non-finite entry" });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The barycentre of the feasible set: 11ᵀ/n + (k−1)/(n−1)·(I − 11ᵀ/n).
+fn barycentre(n: usize, k: usize) -> Vec<f64> {
+    let nf = n as f64;
+    let w = if n > 1 { (k as f64 - 1.0) / (nf - 1.0) } else { 0.0 };
+    let mut x = alloc::vec![0.0; n * n];
+    for u in 0..n {
+        for v in 0..n {
+            let p = if u == v { 1.0 - 1.0 / nf } else { -1.0 / nf };
+            x[u * n + v] = 1.0 / nf + w * p;
+        }
+    }
+    x
+}
+
+fn fro(a: &[f64]) -> f64 {
+    libm::sqrt(a.iter().map(|x| x * x).sum::<f64>())
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+pub(crate) fn solve_centered(
+    cen: &Centered,
+    k: usize,
+    settings: &SolverSettings,
+    warm: WarmStart<'_>,
+    mut progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+) -> Result<SdpSolution, Error> {
+    settings.validate()?;
+    let n = cen.n;
+    check_inputs(n, k, &warm)?;
+    let c = &cen.c;
+
+    // Trivial cases: a single feasible point (k = 1: 11ᵀ/n; k = n: I), or no signal (C = 0,
+    // every feasible X is optimal).
+    if k == 1 || k == n || cen.s == 0.0 {
+        let x = match (k, warm) {
+            (1, _) => alloc::vec![1.0 / n as f64; n * n],
+            (_, _) if k == n => {
+                let mut x = alloc::vec![0.0; n * n];
+                (0..n).for_each(|i| x[i * n + i] = 1.0);
+                x
+            }
+            (_, WarmStart::Partition(p)) if p.num_groups() == k => p.matrix(),
+            _ => barycentre(n, k),
+        };
+        let inner = dot(c, &x);
+        let zero = alloc::vec![0.0; n * n];
+        let bound_c = bound_centered(cen, k, &zero, 0.0).unwrap_or(inner);
+        return Ok(SdpSolution {
+            status: SolverStatus::Converged,
+            n,
+            k,
+            objective: cen.to_value(inner, k),
+            upper_bound: cen.to_value(bound_c.max(inner), k),
+            x,
+            primal_residual: 0.0,
+            dual_residual: 0.0,
+            iterations: 0,
+            rho: settings.rho.unwrap_or(1.0 / libm::sqrt(k as f64)),
+            bound_c: bound_c.max(inner),
+        });
+    }
+
+    let rho0 = settings.rho.unwrap_or(1.0 / libm::sqrt(k as f64));
+    let mut rho = rho0;
+    let alpha = settings.relaxation;
+    let mut z = match warm {
+        WarmStart::Cold => barycentre(n, k),
+        WarmStart::Partition(p) => p.matrix(),
+        WarmStart::Matrix(m) => m.to_vec(),
+    };
+    // Symmetrise a user-given start.
+    for u in 0..n {
+        for v in (u + 1)..n {
+            let s = 0.5 * (z[u * n + v] + z[v * n + u]);
+            z[u * n + v] = s;
+            z[v * n + u] = s;
+        }
+    }
+    let mut u_dual = alloc::vec![0.0; n * n];
+    let mut x = barycentre(n, k);
+    let mut m = alloc::vec![0.0; n * n];
+    let mut z_prev = alloc::vec![0.0; n * n];
+    let mut status = SolverStatus::MaxIterations;
+    let (mut rp, mut rd) = (f64::INFINITY, f64::INFINITY);
+    let mut iterations = 0;
+    let mut x_next = alloc::vec![0.0; n * n];
+
+    for it in 1..=settings.max_iterations {
+        let inv_rho = 1.0 / rho;
+        for i in 0..n * n {
+            m[i] = z[i] - u_dual[i] + c[i] * inv_rho;
+        }
+        if project_c1(&m, n, k, &mut x_next).is_none() {
+            status = SolverStatus::NumericalError;
+            break;
+        }
+        core::mem::swap(&mut x, &mut x_next);
+        z_prev.copy_from_slice(&z);
+        for i in 0..n * n {
+            let xh = alpha * x[i] + (1.0 - alpha) * z_prev[i];
+            let zi = (xh + u_dual[i]).max(0.0);
+            u_dual[i] += xh - zi;
+            z[i] = zi;
+        }
+        iterations = it;
+        let mut dxz = 0.0;
+        let mut dz = 0.0;
+        for i in 0..n * n {
+            let a = x[i] - z[i];
+            dxz += a * a;
+            let b = z[i] - z_prev[i];
+            dz += b * b;
+        }
+        let nx = fro(&x);
+        let nz = fro(&z);
+        rp = libm::sqrt(dxz) / nx.max(nz).max(f64::MIN_POSITIVE);
+        rd = rho * libm::sqrt(dz) / (rho * fro(&u_dual)).max(1.0);
+        if !(rp.is_finite() && rd.is_finite()) {
+            status = SolverStatus::NumericalError;
+            break;
+        }
+        if let Some(cb) = progress.as_mut() {
+            let p = Progress {
+                iteration: it,
+                primal_residual: rp,
+                dual_residual: rd,
+                rho,
+                objective: cen.to_value(dot(c, &x), k),
+            };
+            if !cb(&p) {
+                status = SolverStatus::Interrupted;
+                break;
+            }
+        }
+        if rp <= settings.tolerance && rd <= settings.tolerance {
+            status = SolverStatus::Converged;
+            break;
+        }
+        if settings.adapt_rho_every > 0 && it % settings.adapt_rho_every == 0 {
+            let mu = settings.rho_balance;
+            let factor = if rp > mu * rd && rho < rho0 * RHO_RANGE {
+                2.0
+            } else if rd > mu * rp && rho > rho0 / RHO_RANGE {
+                0.5
+            } else {
+                1.0
+            };
+            if factor != 1.0 {
+                rho *= factor;
+                u_dual.iter_mut().for_each(|v| *v /= factor);
+            }
+        }
+    }
+
+    // Dual certificate from the multiplier of X ≥ 0: Z_d = max(−ρU, 0).
+    let zd: Vec<f64> = u_dual.iter().map(|&v| (-rho * v).max(0.0)).collect();
+    let inner = dot(c, &x);
+    let bound_c = match bound_centered(cen, k, &zd, 1.0) {
+        Some(b) => b,
+        None => {
+            status = SolverStatus::NumericalError;
+            // Fall back to the dual-free bound (Z_d = 0), which needs only C.
+            let zero = alloc::vec![0.0; n * n];
+            bound_centered(cen, k, &zero, 0.0).unwrap_or(f64::INFINITY)
+        }
+    };
+    Ok(SdpSolution {
+        status,
+        n,
+        k,
+        objective: cen.to_value(inner, k),
+        upper_bound: cen.to_value(bound_c, k),
+        x,
+        primal_residual: rp,
+        dual_residual: rd,
+        iterations,
+        rho,
+        bound_c,
+    })
+}

@@ -1,0 +1,154 @@
+//! The SDP relaxation `max ⟨T, X⟩ s.t. X·1 = 1, Tr X = k, X ≥ 0, X ⪰ 0` (paper Eq. 5).
+//!
+//! [`solve_sdp`] runs ADMM ([`admm`]) with the closed-form projection of [`projection`] and
+//! returns an [`SdpSolution`] with a certified upper bound ([`certificate`]).
+
+pub mod admm;
+pub mod certificate;
+pub mod projection;
+
+use alloc::vec::Vec;
+
+pub use admm::solve_sdp;
+
+use crate::error::Error;
+use crate::partition::Partition;
+
+/// How the ADMM solver ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SolverStatus {
+    /// Both relative residuals fell below the tolerance.
+    Converged,
+    /// The iteration budget ran out first; X is the last iterate (still in C1, bound still valid).
+    MaxIterations,
+    /// An eigendecomposition failed or produced non-finite values; X is the last good iterate.
+    NumericalError,
+    /// The progress callback asked to stop; X is the last iterate.
+    Interrupted,
+}
+
+impl SolverStatus {
+    /// A short lower-case name (`converged`, `max_iterations`, `numerical_error`, `interrupted`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SolverStatus::Converged => "converged",
+            SolverStatus::MaxIterations => "max_iterations",
+            SolverStatus::NumericalError => "numerical_error",
+            SolverStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Settings of the ADMM solver; `Default` gives the documented defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolverSettings {
+    /// Relative tolerance on both residuals (default 1e-6; range (0, 1)).
+    ///
+    /// Primal: ‖X − Z‖_F / max(‖X‖_F, ‖Z‖_F). Dual: ρ‖Z − Z_prev‖_F / max(‖ρU‖_F, ‖C‖_F), in the
+    /// units of the centred, unit-norm affinity C, so both are invariant to a·T, T + c·11ᵀ,
+    /// T + c·I and T + a1ᵀ + 1aᵀ.
+    pub tolerance: f64,
+    /// Iteration budget (default 10 000; ≥ 1).
+    pub max_iterations: usize,
+    /// Initial penalty ρ in units of the unit-norm C (default `None`: 1/√k).
+    pub rho: Option<f64>,
+    /// Residual balancing: every this many iterations, double ρ when the primal residual is
+    /// `rho_balance`× the dual one, halve it in the opposite case (default 10; 0 = fixed ρ).
+    pub adapt_rho_every: usize,
+    /// Ratio of residuals that triggers a ρ change (default 10; > 1).
+    pub rho_balance: f64,
+    /// Over-relaxation α (default 1.6; range [1, 2)).
+    pub relaxation: f64,
+}
+
+impl Default for SolverSettings {
+    fn default() -> Self {
+        SolverSettings {
+            tolerance: 1e-6,
+            max_iterations: 10_000,
+            rho: None,
+            adapt_rho_every: 10,
+            rho_balance: 10.0,
+            relaxation: 1.6,
+        }
+    }
+}
+
+impl SolverSettings {
+    /// Checks every setting against its documented range.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |name, reason| Err(Error::InvalidSetting { name, reason });
+        if !(self.tolerance > 0.0 && self.tolerance < 1.0) {
+            return bad("tolerance", "must be in (0, 1)");
+        }
+        if self.max_iterations == 0 {
+            return bad("max_iterations", "must be at least 1");
+        }
+        if let Some(r) = self.rho {
+            if !(r.is_finite() && r > 0.0) {
+                return bad("rho", "must be finite and > 0");
+            }
+        }
+        if !(self.rho_balance.is_finite() && self.rho_balance > 1.0) {
+            return bad("rho_balance", "must be finite and > 1");
+        }
+        if !(self.relaxation >= 1.0 && self.relaxation < 2.0) {
+            return bad("relaxation", "must be in [1, 2)");
+        }
+        Ok(())
+    }
+}
+
+/// Where ADMM starts.
+#[derive(Debug, Clone, Copy)]
+pub enum WarmStart<'a> {
+    /// The barycentre `11ᵀ/n + (k−1)/(n−1)·(I − 11ᵀ/n)` of the feasible set.
+    Cold,
+    /// The partition's matrix `Σ_i v_i v_iᵀ / |C_i|` (any number of groups).
+    Partition(&'a Partition),
+    /// A dense row-major n×n matrix (finite entries), e.g. a previous solution's X.
+    Matrix(&'a [f64]),
+}
+
+/// One line of solver progress, handed to the callback every iteration.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Iterations done so far (1-based).
+    pub iteration: usize,
+    /// Relative primal residual.
+    pub primal_residual: f64,
+    /// Relative dual residual.
+    pub dual_residual: f64,
+    /// Current penalty ρ (units of the unit-norm centred affinity).
+    pub rho: f64,
+    /// ⟨T, X⟩ of the current iterate, in T's units.
+    pub objective: f64,
+}
+
+/// The result of [`solve_sdp`].
+#[derive(Debug, Clone)]
+pub struct SdpSolution {
+    /// How the solver ended.
+    pub status: SolverStatus,
+    /// Number of tasks.
+    pub n: usize,
+    /// Number of groups (Tr X).
+    pub k: usize,
+    /// X, row-major n×n: satisfies X·1 = 1, Tr X = k, X ⪰ 0 to rounding; X ≥ 0 to the primal residual.
+    pub x: Vec<f64>,
+    /// ⟨T, X⟩ in T's units (the SDP value at convergence).
+    pub objective: f64,
+    /// A valid upper bound on the value of every partition into k groups (and on the SDP optimum),
+    /// padded for rounding error; from any iterate, tight at convergence.
+    pub upper_bound: f64,
+    /// Final relative primal residual.
+    pub primal_residual: f64,
+    /// Final relative dual residual.
+    pub dual_residual: f64,
+    /// Iterations run.
+    pub iterations: usize,
+    /// Final penalty ρ; pass it as `SolverSettings::rho` to warm-start a related solve.
+    pub rho: f64,
+    /// The upper bound in centred units ⟨C, ·⟩ (pad included).
+    pub(crate) bound_c: f64,
+}

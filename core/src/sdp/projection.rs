@@ -1,0 +1,135 @@
+//! Closed-form Euclidean projection onto C1 = {X ⪰ 0, X·1 = 1, Tr X = k} (method.md §3).
+//!
+//! Every X ∈ C1 is `11ᵀ/n + W` with W ⪰ 0, W·1 = 0, Tr W = k − 1, so
+//! `Proj_C1(M) = 11ᵀ/n + Σ_i μ_i v_i v_iᵀ` where (λ_i, v_i) are the eigenpairs of `P·sym(M)·P`
+//! on 1⊥ (P = I − 11ᵀ/n) and μ is the projection of λ onto the simplex {μ ≥ 0, Σμ = k − 1}.
+//! The eigenpairs on 1⊥ come from `P M P − c·11ᵀ/n` with c > ‖PMP‖_F + 1, which pushes the
+//! direction 1 below every simplex threshold, so no basis Q of 1⊥ is formed.
+
+use alloc::vec::Vec;
+
+use crate::eigen::sym_eigen;
+
+/// Euclidean projection of `values` onto {μ ≥ 0, Σμ = total} (total ≥ 0); writes μ into `out`
+/// (same order as `values`) and returns the threshold θ with μ_i = max(λ_i − θ, 0).
+///
+/// total = 0 gives μ = 0 and θ = max λ. Ties are handled (equal λ get equal μ).
+pub fn project_simplex(values: &[f64], total: f64, out: &mut [f64]) -> f64 {
+    debug_assert_eq!(values.len(), out.len());
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted: Vec<f64> = values.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let theta = if total <= 0.0 {
+        sorted[0]
+    } else {
+        let mut cum = 0.0;
+        let mut theta = sorted[0] - total;
+        for (j, &l) in sorted.iter().enumerate() {
+            cum += l;
+            let t = (cum - total) / (j as f64 + 1.0);
+            if l - t > 0.0 {
+                theta = t;
+            } else {
+                break;
+            }
+        }
+        theta
+    };
+    for (o, &l) in out.iter_mut().zip(values) {
+        *o = (l - theta).max(0.0);
+    }
+    theta
+}
+
+/// Result of one projection: the rank of W and the simplex threshold.
+#[derive(Debug, Clone, Copy)]
+pub struct ProjectionInfo {
+    /// Number of eigenpairs kept (rank of X − 11ᵀ/n).
+    pub rank: usize,
+    /// Simplex threshold θ.
+    pub theta: f64,
+}
+
+/// Writes `Proj_C1(M)` into `out` for a symmetric row-major n×n `m` (1 ≤ k ≤ n).
+/// `None` when the eigendecomposition fails (non-finite input or no convergence).
+pub fn project_c1(m: &[f64], n: usize, k: usize, out: &mut [f64]) -> Option<ProjectionInfo> {
+    let nf = n as f64;
+    let j = 1.0 / nf;
+    if k <= 1 || n == 1 {
+        out.iter_mut().for_each(|x| *x = j);
+        return Some(ProjectionInfo { rank: 0, theta: 0.0 });
+    }
+    let b = centered_shifted(m, n);
+    let e = sym_eigen(&b, n)?;
+    let mut mu = alloc::vec![0.0; n];
+    let theta = project_simplex(&e.values, k as f64 - 1.0, &mut mu);
+    out.iter_mut().for_each(|x| *x = j);
+    let mut rank = 0;
+    for (i, &w) in mu.iter().enumerate() {
+        if w <= 0.0 {
+            continue;
+        }
+        rank += 1;
+        let v = e.vectors.column(i);
+        for r in 0..n {
+            let a = w * v[r];
+            let row = &mut out[r * n..(r + 1) * n];
+            for (c, o) in row.iter_mut().enumerate() {
+                *o += a * v[c];
+            }
+        }
+    }
+    Some(ProjectionInfo { rank, theta })
+}
+
+/// `P·sym(M)·P − c·11ᵀ/n` with c = ‖P·sym(M)·P‖_F + 2 (row-major, n×n).
+pub(crate) fn centered_shifted(m: &[f64], n: usize) -> Vec<f64> {
+    let nf = n as f64;
+    let mut r = alloc::vec![0.0; n];
+    let mut b = alloc::vec![0.0; n * n];
+    for u in 0..n {
+        for v in 0..n {
+            b[u * n + v] = 0.5 * (m[u * n + v] + m[v * n + u]);
+        }
+    }
+    for u in 0..n {
+        r[u] = b[u * n..(u + 1) * n].iter().sum::<f64>() / nf;
+    }
+    let g = r.iter().sum::<f64>() / nf;
+    let mut fro = 0.0;
+    for u in 0..n {
+        for v in 0..n {
+            let x = b[u * n + v] - r[u] - r[v] + g;
+            b[u * n + v] = x;
+            fro += x * x;
+        }
+    }
+    let c = libm::sqrt(fro) + 2.0;
+    b.iter_mut().for_each(|x| *x -= c / nf);
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simplex_basic_and_edges() {
+        let mut out = [0.0; 3];
+        let th = project_simplex(&[3.0, 1.0, 0.0], 1.0, &mut out);
+        assert_eq!(out, [1.0, 0.0, 0.0]);
+        assert_eq!(th, 2.0);
+        // ties share equally
+        project_simplex(&[1.0, 1.0, -5.0], 1.0, &mut out);
+        assert!((out[0] - 0.5).abs() < 1e-15 && (out[1] - 0.5).abs() < 1e-15 && out[2] == 0.0);
+        // all negative
+        project_simplex(&[-3.0, -4.0, -10.0], 2.0, &mut out);
+        assert!((out.iter().sum::<f64>() - 2.0).abs() < 1e-14);
+        assert!((out[0] - out[1] - 1.0).abs() < 1e-14);
+        // total 0 (k - 1 = 0)
+        project_simplex(&[5.0, 1.0, 0.0], 0.0, &mut out);
+        assert_eq!(out, [0.0; 3]);
+    }
+}

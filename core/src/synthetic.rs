@@ -1,0 +1,80 @@
+//! Seeded synthetic affinity matrices with a planted grouping (method.md §8).
+
+use alloc::vec::Vec;
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+use crate::affinity::Affinity;
+use crate::error::Error;
+use crate::kmeans::uniform;
+use crate::partition::Partition;
+
+/// A standard normal draw (Box–Muller; consumes two uniforms).
+pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u1 = 1.0 - uniform(rng); // (0, 1]
+    let u2 = uniform(rng);
+    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * core::f64::consts::PI * u2)
+}
+
+/// A planted block model: entry (u, v) with u in group a and v in group b is drawn from
+/// N(mean[a][b], sd[a][b]²), every entry independently (T is not symmetric; the solver uses
+/// its symmetric part, whose noise is sd/√2 off the diagonal).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlantedModel {
+    /// Group sizes (each ≥ 1).
+    pub sizes: Vec<usize>,
+    /// Means, g×g row-major (symmetric; the upper triangle is read).
+    pub mean: Vec<f64>,
+    /// Standard deviations, g×g row-major (≥ 0, upper triangle read).
+    pub sd: Vec<f64>,
+}
+
+impl PlantedModel {
+    /// The paper's model (App. B.1): three groups of `size` tasks; within N(12, 4²), N(14, 2²),
+    /// N(14, 2²); between 1–2 N(8, 4²), 1–3 N(7, 4²), 2–3 N(13, 2²). `size = 50` gives n = 150.
+    pub fn paper(size: usize) -> Self {
+        PlantedModel {
+            sizes: alloc::vec![size; 3],
+            mean: alloc::vec![12.0, 8.0, 7.0, 8.0, 14.0, 13.0, 7.0, 13.0, 14.0],
+            sd: alloc::vec![4.0, 4.0, 4.0, 4.0, 2.0, 2.0, 4.0, 2.0, 2.0],
+        }
+    }
+
+    /// Number of tasks (sum of sizes).
+    pub fn n(&self) -> usize {
+        self.sizes.iter().sum()
+    }
+
+    /// The planted partition: tasks 0..sizes[0] in group 0, the next sizes[1] in group 1, ...
+    pub fn truth(&self) -> Result<Partition, Error> {
+        let labels: Vec<usize> = self.sizes.iter().enumerate().flat_map(|(g, &s)| core::iter::repeat_n(g, s)).collect();
+        Partition::from_labels(&labels)
+    }
+
+    /// Draws one affinity matrix (row-major n×n) with the given seed.
+    pub fn sample(&self, seed: u64) -> Result<Affinity, Error> {
+        let g = self.sizes.len();
+        if g == 0 || self.sizes.contains(&0) {
+            return Err(Error::InvalidSetting { name: "sizes", reason: "need at least one group, each of size ≥ 1" });
+        }
+        if self.mean.len() != g * g || self.sd.len() != g * g {
+            return Err(Error::InvalidSetting { name: "mean/sd", reason: "must be g×g for g groups" });
+        }
+        if self.mean.iter().chain(&self.sd).any(|x| !x.is_finite()) || self.sd.iter().any(|&s| s < 0.0) {
+            return Err(Error::InvalidSetting { name: "mean/sd", reason: "must be finite, sd ≥ 0" });
+        }
+        let n = self.n();
+        let truth = self.truth()?;
+        let lab = truth.labels();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut t = alloc::vec![0.0; n * n];
+        for u in 0..n {
+            for v in 0..n {
+                let (a, b) = (lab[u] as usize, lab[v] as usize);
+                let (a, b) = (a.min(b), a.max(b));
+                t[u * n + v] = self.mean[a * g + b] + self.sd[a * g + b] * normal(&mut rng);
+            }
+        }
+        Affinity::from_row_major(&t, n)
+    }
+}
