@@ -1,1 +1,74 @@
-fn main(){}
+//! The `taskgroup` command-line tool: find which tasks should be trained together.
+
+mod args;
+mod cluster;
+mod input;
+mod progress;
+
+use std::process::ExitCode;
+
+use args::UsageError;
+
+/// Why a command failed, and so its exit code.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad command line (exit 2).
+    Usage(String),
+    /// Bad input data or file (exit 2).
+    Input(String),
+    /// Anything else (exit 1).
+    Internal(String),
+}
+
+impl From<UsageError> for CliError {
+    fn from(e: UsageError) -> Self {
+        CliError::Usage(e.0)
+    }
+}
+
+const USAGE: &str = "taskgroup: find which tasks should be trained together
+
+usage: taskgroup <command> [options]
+
+commands:
+  cluster   group the tasks of an affinity matrix file (taskgroup cluster --help)
+  help      this text
+  version   print the version";
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = argv.first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest = &argv[1..];
+    let r = match cmd.as_str() {
+        "cluster" => cluster::run(rest),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        "version" | "--version" | "-V" => {
+            println!("taskgroup {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        other => Err(CliError::Usage(format!(
+            "unknown command {other:?}\n\n{USAGE}"
+        ))),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Usage(m)) => {
+            eprintln!("taskgroup: error: {m}");
+            ExitCode::from(2)
+        }
+        Err(CliError::Input(m)) => {
+            eprintln!("taskgroup: error: {m}");
+            ExitCode::from(2)
+        }
+        Err(CliError::Internal(m)) => {
+            eprintln!("taskgroup: internal error: {m}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -23,11 +23,19 @@ impl Affinity {
         }
         match n.checked_mul(n) {
             Some(nn) if nn == data.len() => {}
-            _ => return Err(Error::NotSquare { rows: n, len: data.len() }),
+            _ => {
+                return Err(Error::NotSquare {
+                    rows: n,
+                    len: data.len(),
+                })
+            }
         }
         for (i, &x) in data.iter().enumerate() {
             if !x.is_finite() {
-                return Err(Error::NonFinite { row: i / n, col: i % n });
+                return Err(Error::NonFinite {
+                    row: i / n,
+                    col: i % n,
+                });
             }
         }
         let mut sym = alloc::vec![0.0; n * n];
@@ -51,7 +59,10 @@ impl Affinity {
         for r in rows {
             let r = r.as_ref();
             if r.len() != n {
-                return Err(Error::NotSquare { rows: n, len: n * (n - 1) + r.len() });
+                return Err(Error::NotSquare {
+                    rows: n,
+                    len: n * (n - 1) + r.len(),
+                });
             }
             data.extend_from_slice(r);
         }
@@ -112,7 +123,11 @@ impl Centered {
     fn new(a: &Affinity) -> Self {
         let n = a.n;
         let max_abs_t = a.sym.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-        let scale = if max_abs_t > 0.0 { pow2_at_least(max_abs_t) } else { 1.0 };
+        let scale = if max_abs_t > 0.0 {
+            pow2_at_least(max_abs_t)
+        } else {
+            1.0
+        };
         let inv = 1.0 / scale;
         let t: Vec<f64> = a.sym.iter().map(|x| x * inv).collect();
         let nf = n as f64;
@@ -146,7 +161,15 @@ impl Centered {
         } else {
             c.iter_mut().for_each(|x| *x = 0.0);
         }
-        Centered { n, c, s, scale, g, mu, max_abs: max_abs_t * inv }
+        Centered {
+            n,
+            c,
+            s,
+            scale,
+            g,
+            mu,
+            max_abs: max_abs_t * inv,
+        }
     }
 
     /// Converts ⟨C, X⟩ (for X with X·1 = 1, Tr X = k) to ⟨T, X⟩ in the caller's units.
@@ -206,7 +229,9 @@ mod tests {
     fn centred_value_identity() {
         // ⟨T, X⟩ = to_value(⟨C, X⟩) for a feasible X (a partition matrix).
         let n = 4;
-        let t = [1.0, 2.0, -1.0, 0.5, 2.0, 3.0, 0.0, 1.0, -1.0, 0.0, 5.0, 2.0, 0.5, 1.0, 2.0, -3.0];
+        let t = [
+            1.0, 2.0, -1.0, 0.5, 2.0, 3.0, 0.0, 1.0, -1.0, 0.0, 5.0, 2.0, 0.5, 1.0, 2.0, -3.0,
+        ];
         let a = Affinity::from_row_major(&t, n).unwrap();
         let c = a.centered();
         // groups {0,1}, {2}, {3}

@@ -20,7 +20,10 @@ pub fn exact_partition(t: &Affinity, k: usize) -> Result<(Partition, f64), Error
         return Err(Error::InvalidK { k, n });
     }
     if n > EXACT_MAX_N {
-        return Err(Error::TooLarge { n, max: EXACT_MAX_N });
+        return Err(Error::TooLarge {
+            n,
+            max: EXACT_MAX_N,
+        });
     }
     let cen = t.centered();
     let mut st = State {
@@ -102,6 +105,9 @@ mod tests {
         let t = Affinity::from_row_major(&d, n).unwrap();
         let (p, _) = exact_partition(&t, 2).unwrap();
         assert_eq!(p, Partition::from_labels(&groups).unwrap());
-        assert_eq!(exact_partition(&t, 6).unwrap_err(), Error::InvalidK { k: 6, n: 5 });
+        assert_eq!(
+            exact_partition(&t, 6).unwrap_err(),
+            Error::InvalidK { k: 6, n: 5 }
+        );
     }
 }

@@ -94,7 +94,12 @@ pub(crate) fn group_centered(
 }
 
 /// Values and certificate of a partition against a solved relaxation.
-pub(crate) fn certify(t: &Affinity, cen: &Centered, partition: Partition, sdp: SdpSolution) -> GroupResult {
+pub(crate) fn certify(
+    t: &Affinity,
+    cen: &Centered,
+    partition: Partition,
+    sdp: SdpSolution,
+) -> GroupResult {
     let value = block_value(t.as_slice(), &partition);
     let groups = partition.num_groups();
     let average_density = value / groups as f64;
@@ -102,10 +107,23 @@ pub(crate) fn certify(t: &Affinity, cen: &Centered, partition: Partition, sdp: S
         let v_c = block_value(&cen.c, &partition);
         let gap_c = (sdp.bound_c - v_c).max(0.0);
         let ub = value + cen.to_units(gap_c);
-        let gap = if ub != 0.0 { (ub - value) / ub.abs() } else { 0.0 };
+        let gap = if ub != 0.0 {
+            (ub - value) / ub.abs()
+        } else {
+            0.0
+        };
         (Some(ub), Some(gap), Some(gap_c), gap_c <= CERTIFY_TOLERANCE)
     } else {
         (None, None, None, false)
     };
-    GroupResult { partition, value, average_density, upper_bound, gap, gap_normalized, certified_optimal, sdp }
+    GroupResult {
+        partition,
+        value,
+        average_density,
+        upper_bound,
+        gap,
+        gap_normalized,
+        certified_optimal,
+        sdp,
+    }
 }

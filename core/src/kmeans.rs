@@ -20,7 +20,11 @@ pub struct KMeansSettings {
 
 impl Default for KMeansSettings {
     fn default() -> Self {
-        KMeansSettings { restarts: 10, max_iterations: 100, seed: 0 }
+        KMeansSettings {
+            restarts: 10,
+            max_iterations: 100,
+            seed: 0,
+        }
     }
 }
 
@@ -32,7 +36,13 @@ pub(crate) fn uniform(rng: &mut ChaCha8Rng) -> f64 {
 /// Clusters the rows of `points` (n rows × d columns, row-major) into k clusters.
 /// Returns one label in 0..k per row with every label used, or `None` when k = 0, k > n,
 /// d = 0 or a value is not finite.
-pub fn kmeans(points: &[f64], n: usize, d: usize, k: usize, settings: &KMeansSettings) -> Option<Vec<usize>> {
+pub fn kmeans(
+    points: &[f64],
+    n: usize,
+    d: usize,
+    k: usize,
+    settings: &KMeansSettings,
+) -> Option<Vec<usize>> {
     if k == 0 || k > n || d == 0 || points.len() != n * d || points.iter().any(|x| !x.is_finite()) {
         return None;
     }
@@ -51,12 +61,21 @@ fn dist2(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
-fn one_run(p: &[f64], n: usize, d: usize, k: usize, iters: usize, rng: &mut ChaCha8Rng) -> (f64, Vec<usize>) {
+fn one_run(
+    p: &[f64],
+    n: usize,
+    d: usize,
+    k: usize,
+    iters: usize,
+    rng: &mut ChaCha8Rng,
+) -> (f64, Vec<usize>) {
     // k-means++ seeding.
     let mut centres: Vec<f64> = Vec::with_capacity(k * d);
     let first = (uniform(rng) * n as f64) as usize % n;
     centres.extend_from_slice(&p[first * d..(first + 1) * d]);
-    let mut dmin: Vec<f64> = (0..n).map(|i| dist2(&p[i * d..(i + 1) * d], &centres[0..d])).collect();
+    let mut dmin: Vec<f64> = (0..n)
+        .map(|i| dist2(&p[i * d..(i + 1) * d], &centres[0..d]))
+        .collect();
     for _ in 1..k {
         let total: f64 = dmin.iter().sum();
         let pick = if total > 0.0 {
@@ -119,7 +138,14 @@ fn one_run(p: &[f64], n: usize, d: usize, k: usize, iters: usize, rng: &mut ChaC
             break;
         }
     }
-    let cost = (0..n).map(|i| dist2(&p[i * d..(i + 1) * d], &centres[labels[i] * d..(labels[i] + 1) * d])).sum();
+    let cost = (0..n)
+        .map(|i| {
+            dist2(
+                &p[i * d..(i + 1) * d],
+                &centres[labels[i] * d..(labels[i] + 1) * d],
+            )
+        })
+        .sum();
     (cost, labels)
 }
 
@@ -128,12 +154,17 @@ fn repair_empty(p: &[f64], n: usize, d: usize, k: usize, labels: &mut [usize], c
     loop {
         let mut counts = alloc::vec![0usize; k];
         labels.iter().for_each(|&l| counts[l] += 1);
-        let Some(empty) = counts.iter().position(|&c| c == 0) else { return };
+        let Some(empty) = counts.iter().position(|&c| c == 0) else {
+            return;
+        };
         let mut far = None;
         let mut fd = -1.0;
         for i in 0..n {
             if counts[labels[i]] >= 2 {
-                let dd = dist2(&p[i * d..(i + 1) * d], &centres[labels[i] * d..(labels[i] + 1) * d]);
+                let dd = dist2(
+                    &p[i * d..(i + 1) * d],
+                    &centres[labels[i] * d..(labels[i] + 1) * d],
+                );
                 if dd > fd {
                     fd = dd;
                     far = Some(i);

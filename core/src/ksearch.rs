@@ -18,6 +18,9 @@ use crate::error::Error;
 use crate::group::{group_centered, GroupResult, GroupSettings};
 use crate::sdp::{Progress, WarmStart};
 
+/// A progress callback for [`search_k`]: (k being solved, solver progress) → continue?
+pub type KProgress<'a> = &'a mut dyn FnMut(usize, &Progress) -> bool;
+
 /// How [`search_k`] picks k from the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KRule {
@@ -69,7 +72,7 @@ pub fn search_k(
     hi: usize,
     settings: &GroupSettings,
     rule: KRule,
-    mut progress: Option<&mut dyn FnMut(usize, &Progress) -> bool>,
+    mut progress: Option<KProgress<'_>>,
 ) -> Result<KSearch, Error> {
     let n = t.n();
     if lo == 0 || lo > hi || hi > n {
@@ -93,21 +96,38 @@ pub fn search_k(
         s.solver.rho = Some(r.sdp.rho);
         results.push(r);
     }
-    let value_at = |k: usize| -> Option<f64> { if k >= first && k <= last { Some(results[k - first].value) } else { None } };
-    let v1 = crate::partition::block_value(t.as_slice(), &crate::partition::Partition::from_dense(&alloc::vec![0; n]));
+    let value_at = |k: usize| -> Option<f64> {
+        if k >= first && k <= last {
+            Some(results[k - first].value)
+        } else {
+            None
+        }
+    };
+    let v1 = crate::partition::block_value(
+        t.as_slice(),
+        &crate::partition::Partition::from_dense(&alloc::vec![0; n]),
+    );
     let mut rows = Vec::new();
     for k in lo..=hi {
         let vk = results[k - first].value;
-        let vprev = if k == 1 { None } else { value_at(k - 1).or(if k == 2 { Some(v1) } else { None }) };
+        let vprev = if k == 1 {
+            None
+        } else {
+            value_at(k - 1).or(if k == 2 { Some(v1) } else { None })
+        };
         let dk = vprev.map(|p| vk - p);
         let dnext = value_at(k + 1).map(|nx| nx - vk);
         let elbow = match (dk, dnext) {
             (Some(a), Some(b)) => a - b,
-            (Some(a), None) => a - a, // k = n: Δ_{n+1} = Δ_n
-            (None, Some(b)) => -b,    // k = 1: Δ_1 = 0
+            (Some(_), None) => 0.0, // k = n: Δ_{n+1} = Δ_n
+            (None, Some(b)) => -b,  // k = 1: Δ_1 = 0
             (None, None) => 0.0,
         };
-        rows.push(KSearchRow { k, result: results[k - first].clone(), elbow_score: elbow });
+        rows.push(KSearchRow {
+            k,
+            result: results[k - first].clone(),
+            elbow_score: elbow,
+        });
     }
     let argmax = |f: &dyn Fn(&KSearchRow) -> f64| -> usize {
         let mut best = 0;
@@ -124,5 +144,11 @@ pub fn search_k(
         KRule::AverageDensity => chosen_by_density,
         KRule::Elbow => chosen_by_elbow,
     };
-    Ok(KSearch { rows, rule, chosen, chosen_by_density, chosen_by_elbow })
+    Ok(KSearch {
+        rows,
+        rule,
+        chosen,
+        chosen_by_density,
+        chosen_by_elbow,
+    })
 }

@@ -34,7 +34,10 @@ impl Partition {
             };
             out.push(id);
         }
-        Ok(Partition { labels: out, num_groups: map.len() })
+        Ok(Partition {
+            labels: out,
+            num_groups: map.len(),
+        })
     }
 
     /// Builds a partition from groups of 0-based task indices that must cover 0..n exactly once.
@@ -43,20 +46,28 @@ impl Partition {
         for (g, members) in groups.iter().enumerate() {
             let members = members.as_ref();
             if members.is_empty() {
-                return Err(Error::InvalidPartition { reason: "a group is empty" });
+                return Err(Error::InvalidPartition {
+                    reason: "a group is empty",
+                });
             }
             for &t in members {
                 if t >= n {
-                    return Err(Error::InvalidPartition { reason: "a task index is out of range" });
+                    return Err(Error::InvalidPartition {
+                        reason: "a task index is out of range",
+                    });
                 }
                 if labels[t] != usize::MAX {
-                    return Err(Error::InvalidPartition { reason: "a task is in two groups" });
+                    return Err(Error::InvalidPartition {
+                        reason: "a task is in two groups",
+                    });
                 }
                 labels[t] = g;
             }
         }
         if labels.contains(&usize::MAX) {
-            return Err(Error::InvalidPartition { reason: "a task is in no group" });
+            return Err(Error::InvalidPartition {
+                reason: "a task is in no group",
+            });
         }
         Self::from_labels(&labels)
     }
@@ -64,7 +75,10 @@ impl Partition {
     /// Fast path for labels known to be in 0..k with every label used (canonicalised anyway).
     pub(crate) fn from_dense(labels: &[usize]) -> Self {
         // Labels are never empty here; from_labels only fails on empty input.
-        Self::from_labels(labels).unwrap_or(Partition { labels: Vec::new(), num_groups: 0 })
+        Self::from_labels(labels).unwrap_or(Partition {
+            labels: Vec::new(),
+            num_groups: 0,
+        })
     }
 
     /// Number of tasks.
@@ -119,7 +133,9 @@ impl Partition {
     /// Panics never; a partition of another size than T gives `Err(InvalidPartition)`.
     pub fn value(&self, t: &Affinity) -> Result<f64, Error> {
         if t.n() != self.n() {
-            return Err(Error::InvalidPartition { reason: "partition and affinity differ in size" });
+            return Err(Error::InvalidPartition {
+                reason: "partition and affinity differ in size",
+            });
         }
         Ok(block_value(t.as_slice(), self))
     }
@@ -158,8 +174,12 @@ mod tests {
     fn canonical_labels_and_groups() {
         let p = Partition::from_labels(&[7, 3, 7, 9]).unwrap();
         assert_eq!(p.labels(), &[0, 1, 0, 2]);
-        assert_eq!(p.groups(), alloc::vec![alloc::vec![0, 2], alloc::vec![1], alloc::vec![3]]);
-        let q = Partition::from_groups(&[alloc::vec![3], alloc::vec![1], alloc::vec![0, 2]], 4).unwrap();
+        assert_eq!(
+            p.groups(),
+            alloc::vec![alloc::vec![0, 2], alloc::vec![1], alloc::vec![3]]
+        );
+        let q = Partition::from_groups(&[alloc::vec![3], alloc::vec![1], alloc::vec![0, 2]], 4)
+            .unwrap();
         assert_eq!(p, q);
         assert!(Partition::from_groups(&[alloc::vec![0, 0]], 1).is_err());
         assert!(Partition::from_groups(&[alloc::vec![0]], 2).is_err());
@@ -168,7 +188,8 @@ mod tests {
 
     #[test]
     fn value_matches_matrix_inner_product() {
-        let t = Affinity::from_row_major(&[1.0, 2.0, 0.0, 2.0, 3.0, 1.0, 0.0, 1.0, 4.0], 3).unwrap();
+        let t =
+            Affinity::from_row_major(&[1.0, 2.0, 0.0, 2.0, 3.0, 1.0, 0.0, 1.0, 4.0], 3).unwrap();
         let p = Partition::from_labels(&[0, 0, 1]).unwrap();
         let v = p.value(&t).unwrap();
         assert!((v - t.inner(&p.matrix())).abs() < 1e-12);

@@ -42,7 +42,12 @@ pub struct RoundingSettings {
 
 impl Default for RoundingSettings {
     fn default() -> Self {
-        RoundingSettings { mode: Rounding::Robust, seed: 0, kmeans_restarts: 10, local_search: true }
+        RoundingSettings {
+            mode: Rounding::Robust,
+            seed: 0,
+            kmeans_restarts: 10,
+            local_search: true,
+        }
     }
 }
 
@@ -51,11 +56,17 @@ impl RoundingSettings {
     pub fn validate(&self) -> Result<(), Error> {
         if let Rounding::Threshold { c } = self.mode {
             if !(c.is_finite() && c > 0.0) {
-                return Err(Error::InvalidSetting { name: "rounding.c", reason: "must be finite and > 0" });
+                return Err(Error::InvalidSetting {
+                    name: "rounding.c",
+                    reason: "must be finite and > 0",
+                });
             }
         }
         if self.kmeans_restarts == 0 {
-            return Err(Error::InvalidSetting { name: "rounding.kmeans_restarts", reason: "must be at least 1" });
+            return Err(Error::InvalidSetting {
+                name: "rounding.kmeans_restarts",
+                reason: "must be at least 1",
+            });
         }
         Ok(())
     }
@@ -68,29 +79,47 @@ const IMPROVE_EPS: f64 = 1e-12;
 const MAX_ROUNDS: usize = 1000;
 
 /// Rounds a (near-)feasible X (row-major n×n) for affinity T to a partition.
-pub fn round_partition(t: &Affinity, x: &[f64], k: usize, settings: &RoundingSettings) -> Result<Partition, Error> {
+pub fn round_partition(
+    t: &Affinity,
+    x: &[f64],
+    k: usize,
+    settings: &RoundingSettings,
+) -> Result<Partition, Error> {
     let n = t.n();
     if k == 0 || k > n {
         return Err(Error::InvalidK { k, n });
     }
     if x.len() != n * n {
-        return Err(Error::InvalidWarmStart { reason: "X is not n×n" });
+        return Err(Error::InvalidWarmStart {
+            reason: "X is not n×n",
+        });
     }
     if x.iter().any(|v| !v.is_finite()) {
-        return Err(Error::InvalidWarmStart { reason: "X has a non-finite entry" });
+        return Err(Error::InvalidWarmStart {
+            reason: "X has a non-finite entry",
+        });
     }
     settings.validate()?;
     Ok(round_centered(&t.centered(), x, k, settings))
 }
 
-pub(crate) fn round_centered(cen: &Centered, x: &[f64], k: usize, settings: &RoundingSettings) -> Partition {
+pub(crate) fn round_centered(
+    cen: &Centered,
+    x: &[f64],
+    k: usize,
+    settings: &RoundingSettings,
+) -> Partition {
     let n = cen.n;
     match settings.mode {
         Rounding::Threshold { c } => threshold_components(x, n, c / n as f64),
         Rounding::Robust => {
             let mut best: Option<(f64, Partition)> = None;
             for cand in candidates(x, n, k, settings) {
-                let p = if settings.local_search { local_search(&cen.c, cand) } else { cand };
+                let p = if settings.local_search {
+                    local_search(&cen.c, cand)
+                } else {
+                    cand
+                };
                 let v = block_value(&cen.c, &p);
                 if best.as_ref().is_none_or(|(bv, _)| v > *bv + IMPROVE_EPS) {
                     best = Some((v, p));
@@ -112,9 +141,15 @@ fn round_robin(n: usize, k: usize) -> Partition {
 fn candidates(x: &[f64], n: usize, k: usize, settings: &RoundingSettings) -> Vec<Partition> {
     let mut out = Vec::new();
     out.push(single_linkage_cut(x, n, k));
-    let km = KMeansSettings { restarts: settings.kmeans_restarts, max_iterations: 100, seed: settings.seed };
+    let km = KMeansSettings {
+        restarts: settings.kmeans_restarts,
+        max_iterations: 100,
+        seed: settings.seed,
+    };
     // Spectral embedding of X: rows of V_k·diag(√λ_k) (≈ indicator / √|C| for a partition X).
-    let xs: Vec<f64> = (0..n * n).map(|i| 0.5 * (x[i] + x[(i % n) * n + i / n])).collect();
+    let xs: Vec<f64> = (0..n * n)
+        .map(|i| 0.5 * (x[i] + x[(i % n) * n + i / n]))
+        .collect();
     if let Some(e) = sym_eigen(&xs, n) {
         let mut emb = alloc::vec![0.0; n * k];
         for j in 0..k {
@@ -169,8 +204,8 @@ fn single_linkage_cut(x: &[f64], n: usize, k: usize) -> Partition {
     let mut from = alloc::vec![0usize; n];
     let mut edges: Vec<(f64, usize, usize)> = Vec::with_capacity(n.saturating_sub(1));
     in_tree[0] = true;
-    for v in 1..n {
-        best[v] = w(0, v);
+    for (v, b) in best.iter_mut().enumerate().skip(1) {
+        *b = w(0, v);
     }
     for _ in 1..n {
         let mut pick = usize::MAX;

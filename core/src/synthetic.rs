@@ -47,7 +47,12 @@ impl PlantedModel {
 
     /// The planted partition: tasks 0..sizes[0] in group 0, the next sizes[1] in group 1, ...
     pub fn truth(&self) -> Result<Partition, Error> {
-        let labels: Vec<usize> = self.sizes.iter().enumerate().flat_map(|(g, &s)| core::iter::repeat_n(g, s)).collect();
+        let labels: Vec<usize> = self
+            .sizes
+            .iter()
+            .enumerate()
+            .flat_map(|(g, &s)| core::iter::repeat_n(g, s))
+            .collect();
         Partition::from_labels(&labels)
     }
 
@@ -55,13 +60,24 @@ impl PlantedModel {
     pub fn sample(&self, seed: u64) -> Result<Affinity, Error> {
         let g = self.sizes.len();
         if g == 0 || self.sizes.contains(&0) {
-            return Err(Error::InvalidSetting { name: "sizes", reason: "need at least one group, each of size ≥ 1" });
+            return Err(Error::InvalidSetting {
+                name: "sizes",
+                reason: "need at least one group, each of size ≥ 1",
+            });
         }
         if self.mean.len() != g * g || self.sd.len() != g * g {
-            return Err(Error::InvalidSetting { name: "mean/sd", reason: "must be g×g for g groups" });
+            return Err(Error::InvalidSetting {
+                name: "mean/sd",
+                reason: "must be g×g for g groups",
+            });
         }
-        if self.mean.iter().chain(&self.sd).any(|x| !x.is_finite()) || self.sd.iter().any(|&s| s < 0.0) {
-            return Err(Error::InvalidSetting { name: "mean/sd", reason: "must be finite, sd ≥ 0" });
+        if self.mean.iter().chain(&self.sd).any(|x| !x.is_finite())
+            || self.sd.iter().any(|&s| s < 0.0)
+        {
+            return Err(Error::InvalidSetting {
+                name: "mean/sd",
+                reason: "must be finite, sd ≥ 0",
+            });
         }
         let n = self.n();
         let truth = self.truth()?;

@@ -38,15 +38,21 @@ pub(crate) fn check_inputs(n: usize, k: usize, warm: &WarmStart<'_>) -> Result<(
         WarmStart::Cold => {}
         WarmStart::Partition(p) => {
             if p.n() != n {
-                return Err(Error::InvalidWarmStart { reason: "the partition has a different number of tasks" });
+                return Err(Error::InvalidWarmStart {
+                    reason: "the partition has a different number of tasks",
+                });
             }
         }
         WarmStart::Matrix(m) => {
             if m.len() != n * n {
-                return Err(Error::InvalidWarmStart { reason: "the matrix is not n×n" });
+                return Err(Error::InvalidWarmStart {
+                    reason: "the matrix is not n×n",
+                });
             }
             if m.iter().any(|x| !x.is_finite()) {
-                return Err(Error::InvalidWarmStart { reason: "the matrix has a non-finite entry" });
+                return Err(Error::InvalidWarmStart {
+                    reason: "the matrix has a non-finite entry",
+                });
             }
         }
     }
@@ -56,7 +62,11 @@ pub(crate) fn check_inputs(n: usize, k: usize, warm: &WarmStart<'_>) -> Result<(
 /// The barycentre of the feasible set: 11ᵀ/n + (k−1)/(n−1)·(I − 11ᵀ/n).
 fn barycentre(n: usize, k: usize) -> Vec<f64> {
     let nf = n as f64;
-    let w = if n > 1 { (k as f64 - 1.0) / (nf - 1.0) } else { 0.0 };
+    let w = if n > 1 {
+        (k as f64 - 1.0) / (nf - 1.0)
+    } else {
+        0.0
+    };
     let mut x = alloc::vec![0.0; n * n];
     for u in 0..n {
         for v in 0..n {

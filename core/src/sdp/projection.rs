@@ -59,7 +59,10 @@ pub fn project_c1(m: &[f64], n: usize, k: usize, out: &mut [f64]) -> Option<Proj
     let j = 1.0 / nf;
     if k <= 1 || n == 1 {
         out.iter_mut().for_each(|x| *x = j);
-        return Some(ProjectionInfo { rank: 0, theta: 0.0 });
+        return Some(ProjectionInfo {
+            rank: 0,
+            theta: 0.0,
+        });
     }
     let b = centered_shifted(m, n);
     let e = sym_eigen(&b, n)?;
