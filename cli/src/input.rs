@@ -1,7 +1,33 @@
-//! Reading and writing dense matrices: CSV/TSV/whitespace text with optional task names, and
-//! NumPy `.npy` (f64/f32, 2-D). Every failure is an [`InputError`] that names the position.
+//! Reading and writing dense numeric matrices, std only.
+//!
+//! Two input formats are read by [`read_matrix`]:
+//!
+//! * **Text** (CSV, TSV or whitespace separated), parsed by [`parse_text_matrix`]:
+//!   - The delimiter is chosen per file from the first content line (the first line that is
+//!     neither blank nor a `#` comment): tab if it holds a tab, else comma if it holds a comma,
+//!     else runs of whitespace.
+//!   - Blank lines and lines whose first non-blank character is `#` are skipped. A UTF-8 byte
+//!     order mark and CRLF line ends are accepted; cells are trimmed.
+//!   - An optional header row of task names: the first content line is a header when one of its
+//!     cells is not a number. (A first line such as `a,1,2` whose only text is its first cell is
+//!     a named data row instead when every following line also starts with text.)
+//!   - An optional first column of task names: when the first cell of every data row is text, or
+//!     when the header's top-left (corner) cell is empty. With both a header and a names column,
+//!     the corner cell is ignored (it may be empty or absent) and the row names must equal the
+//!     header names; otherwise whichever is present gives the names.
+//!   - Numbers are Rust `f64` literals; `nan`, `inf`, `-inf`, `Infinity` (any case) are parsed
+//!     so that they can be reported as [`InputError::NonFinite`].
+//! * **NumPy `.npy`** (format versions 1.0, 2.0 and 3.0), parsed by [`parse_npy`]: a 2-D array
+//!   of `f8` or `f4`, either byte order, C or Fortran order.
+//!
+//! Every value must be finite. Squareness is checked separately by [`require_square`].
+//!
+//! [`write_npy`] / [`npy_bytes`] write NPY v1.0 (`<f8`, C order) and [`write_csv`] writes a
+//! comma-separated file that [`parse_text_matrix`] reads back exactly.
 
 use std::fmt;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 /// A dense row-major matrix read from a file, with optional task names.
@@ -11,61 +37,61 @@ pub struct Matrix {
     pub rows: usize,
     /// Number of columns.
     pub cols: usize,
-    /// Values, row-major (rows × cols).
+    /// The values, row-major: entry (i, j) is `data[i * cols + j]`.
     pub data: Vec<f64>,
-    /// Task names from a header row or a first column, if the file has them.
+    /// Task names from a header row (one per column) or a first column (one per row).
     pub names: Option<Vec<String>>,
 }
 
 /// Why an input file could not be read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InputError {
-    /// The file could not be opened or read.
+    /// The file could not be opened, read, or decoded as UTF-8 text.
     Io {
-        /// The path.
+        /// The file's path, as displayed.
         path: String,
-        /// The system's message.
+        /// What went wrong.
         message: String,
     },
-    /// No data rows.
+    /// The input holds no matrix data.
     Empty,
-    /// A row (1-based file line) has a different number of cells than the first.
+    /// A line has a different number of cells than expected.
     Ragged {
         /// 1-based line in the file.
         line: usize,
-        /// Cells expected.
+        /// Cells expected (set by the header or the first data row).
         expected: usize,
-        /// Cells found.
+        /// Cells found on that line.
         found: usize,
     },
-    /// A cell that is not a number (1-based line and column).
+    /// A data cell is not a number.
     NotANumber {
         /// 1-based line in the file.
         line: usize,
-        /// 1-based column (cell) in the line.
+        /// 1-based cell (field) position in the line, counting a names column if present.
         column: usize,
-        /// The cell's text.
+        /// The cell's trimmed text (empty for an empty cell).
         text: String,
     },
-    /// NaN or ±Inf at a 0-based matrix position.
+    /// A NaN or infinite value; the first one in row-major order.
     NonFinite {
-        /// 0-based row.
+        /// 0-based matrix row.
         row: usize,
-        /// 0-based column.
+        /// 0-based matrix column.
         col: usize,
         /// The value.
         value: f64,
     },
-    /// The matrix is not square.
+    /// The matrix is not square (from [`require_square`]).
     NotSquare {
-        /// Rows.
+        /// Number of rows.
         rows: usize,
-        /// Columns.
+        /// Number of columns.
         cols: usize,
     },
     /// A malformed or unsupported `.npy` file.
     Npy(String),
-    /// Header names and first-column names disagree.
+    /// Task names are inconsistent (header versus first column, or an empty name).
     NamesMismatch(String),
 }
 
@@ -73,369 +99,787 @@ impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InputError::Io { path, message } => write!(f, "cannot read {path}: {message}"),
-            InputError::Empty => write!(f, "the file is empty: no data rows"),
-            InputError::Ragged { line, expected, found } => {
-                write!(f, "line {line} has {found} values, expected {expected} like the first data row")
-            }
+            InputError::Empty => write!(f, "no matrix data: the input has no numeric rows"),
+            InputError::Ragged {
+                line,
+                expected,
+                found,
+            } => write!(
+                f,
+                "line {line} has {found} {}, expected {expected}",
+                if *found == 1 { "cell" } else { "cells" }
+            ),
             InputError::NotANumber { line, column, text } => {
-                write!(f, "line {line}, column {column}: {text:?} is not a number")
+                if text.is_empty() {
+                    write!(
+                        f,
+                        "empty cell at line {line}, column {column}: expected a number"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "not a number at line {line}, column {column}: {:?}",
+                        shorten(text)
+                    )
+                }
             }
             InputError::NonFinite { row, col, value } => write!(
                 f,
-                "non-finite value {value} at row {}, column {} (1-based; matrix entry [{row}][{col}] 0-based)",
+                "non-finite value {value} at row {}, column {} (values must be finite)",
                 row + 1,
                 col + 1
             ),
-            InputError::NotSquare { rows, cols } => {
-                write!(f, "the matrix is not square: {rows} rows × {cols} columns")
-            }
-            InputError::Npy(m) => write!(f, "bad .npy file: {m}"),
-            InputError::NamesMismatch(m) => write!(f, "task names disagree: {m}"),
+            InputError::NotSquare { rows, cols } => write!(
+                f,
+                "the matrix must be square, but it has {rows} {} and {cols} {}",
+                if *rows == 1 { "row" } else { "rows" },
+                if *cols == 1 { "column" } else { "columns" }
+            ),
+            InputError::Npy(message) => write!(f, "invalid .npy file: {message}"),
+            InputError::NamesMismatch(message) => write!(f, "task names: {message}"),
         }
     }
 }
 
 impl std::error::Error for InputError {}
 
-/// Reads a matrix: `.npy` by extension, otherwise text. Values must be finite.
+/// At most 40 characters of `s`, with an ellipsis when cut.
+fn shorten(s: &str) -> String {
+    const MAX: usize = 40;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(MAX).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// Reads a matrix from a file: NumPy format when the extension is `.npy` (any case), text
+/// otherwise. All values must be finite; squareness is not required (see [`require_square`]).
 pub fn read_matrix(path: &Path) -> Result<Matrix, InputError> {
-    let io = |e: std::io::Error| InputError::Io {
+    let io_error = |message: String| InputError::Io {
         path: path.display().to_string(),
-        message: e.to_string(),
+        message,
     };
-    let bytes = std::fs::read(path).map_err(io)?;
+    let bytes = std::fs::read(path).map_err(|e| io_error(e.to_string()))?;
     let is_npy = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     if is_npy {
-        parse_npy(&bytes)
-    } else {
-        let text = String::from_utf8(bytes).map_err(|e| InputError::Io {
-            path: path.display().to_string(),
-            message: format!("not UTF-8 text: {e}"),
-        })?;
-        parse_text_matrix(&text)
+        return parse_npy(&bytes);
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => parse_text_matrix(text),
+        Err(e) => {
+            let good = bytes.get(..e.valid_up_to()).unwrap_or(&[]);
+            let line = 1 + good.iter().filter(|&&b| b == b'\n').count();
+            Err(io_error(format!(
+                "not UTF-8 text (invalid byte at line {line}); \
+                 NumPy files need the .npy extension"
+            )))
+        }
     }
 }
 
-/// Fails with `NotSquare` unless rows == cols.
+/// Fails with [`InputError::NotSquare`] unless the matrix has as many rows as columns.
 pub fn require_square(m: &Matrix) -> Result<(), InputError> {
-    if m.rows != m.cols {
-        return Err(InputError::NotSquare {
+    if m.rows == m.cols {
+        Ok(())
+    } else {
+        Err(InputError::NotSquare {
             rows: m.rows,
             cols: m.cols,
-        });
+        })
     }
-    Ok(())
 }
 
-fn parse_cell(s: &str) -> Option<f64> {
-    let t = s.trim();
-    if t.is_empty() {
-        return None;
+/// A trimmed cell as a number: Rust `f64` syntax, which also takes `nan`, `inf`, `infinity`
+/// (any case, optional sign).
+fn parse_number(cell: &str) -> Option<f64> {
+    let t = cell.trim();
+    if let Ok(v) = t.parse::<f64>() {
+        return Some(v);
     }
     match t.to_ascii_lowercase().as_str() {
-        "nan" | "+nan" | "-nan" => return Some(f64::NAN),
-        "inf" | "+inf" | "infinity" | "+infinity" => return Some(f64::INFINITY),
-        "-inf" | "-infinity" => return Some(f64::NEG_INFINITY),
-        _ => {}
+        "nan" | "+nan" | "-nan" => Some(f64::NAN),
+        "inf" | "+inf" | "infinity" | "+infinity" => Some(f64::INFINITY),
+        "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
+        _ => None,
     }
-    t.parse::<f64>().ok()
 }
 
-fn check_finite(m: &Matrix) -> Result<(), InputError> {
-    for (i, &v) in m.data.iter().enumerate() {
-        if !v.is_finite() {
-            return Err(InputError::NonFinite {
-                row: i / m.cols,
-                col: i % m.cols,
-                value: v,
-            });
-        }
-    }
-    Ok(())
+fn is_number(cell: &str) -> bool {
+    parse_number(cell).is_some()
 }
 
-/// Parses CSV/TSV/whitespace text (see the module docs for the rules).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Delimiter {
+    Tab,
+    Comma,
+    Whitespace,
+}
+
+/// One content line: its 1-based number in the file and its trimmed cells (at least one).
+struct Line<'a> {
+    number: usize,
+    cells: Vec<&'a str>,
+}
+
+impl Line<'_> {
+    fn first_is_text(&self) -> bool {
+        self.cells.first().is_some_and(|c| !is_number(c))
+    }
+}
+
+fn split_cells(line: &str, delimiter: Delimiter) -> Vec<&str> {
+    match delimiter {
+        Delimiter::Tab => line.split('\t').map(str::trim).collect(),
+        Delimiter::Comma => line.split(',').map(str::trim).collect(),
+        Delimiter::Whitespace => line.split_whitespace().collect(),
+    }
+}
+
+/// Parses a text matrix (CSV, TSV or whitespace separated; see the module documentation).
 pub fn parse_text_matrix(text: &str) -> Result<Matrix, InputError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let lines: Vec<(usize, &str)> = text
-        .lines()
+    let content: Vec<(usize, &str)> = text
+        .split('\n')
         .enumerate()
-        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .filter_map(|(i, raw)| {
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            let t = line.trim();
+            (!t.is_empty() && !t.starts_with('#')).then_some((i + 1, line))
+        })
         .collect();
-    let Some(&(_, first)) = lines.first() else {
+    let Some(&(_, first)) = content.first() else {
         return Err(InputError::Empty);
     };
-    let delim: Option<char> = if first.contains('\t') {
-        Some('\t')
+    let delimiter = if first.contains('\t') {
+        Delimiter::Tab
     } else if first.contains(',') {
-        Some(',')
+        Delimiter::Comma
     } else {
-        None
+        Delimiter::Whitespace
     };
-    let split = |l: &str| -> Vec<String> {
-        match delim {
-            Some(d) => l.split(d).map(|c| c.trim().to_string()).collect(),
-            None => l.split_whitespace().map(str::to_string).collect(),
+    let lines: Vec<Line<'_>> = content
+        .iter()
+        .map(|&(number, l)| Line {
+            number,
+            cells: split_cells(l, delimiter),
+        })
+        .filter(|l| !l.cells.is_empty())
+        .collect();
+    let Some(first) = lines.first() else {
+        return Err(InputError::Empty);
+    };
+
+    // Header row: some cell of the first line is text. A first line whose only text is its
+    // first cell is a named data row when every later line starts with text too.
+    let has_header = if first.cells.iter().skip(1).any(|c| !is_number(c)) {
+        true
+    } else if first.first_is_text() {
+        let rest = lines.get(1..).unwrap_or_default();
+        rest.is_empty() || !rest.iter().all(Line::first_is_text)
+    } else {
+        false
+    };
+    let (header, data_lines) = if has_header {
+        (Some(first), lines.get(1..).unwrap_or_default())
+    } else {
+        (None, &lines[..])
+    };
+    let Some(first_data) = data_lines.first() else {
+        return Err(InputError::Empty);
+    };
+
+    // Names column: forced by an empty corner cell, else detected from the data rows.
+    let corner_empty = header.is_some_and(|h| h.cells.first().is_some_and(|c| c.is_empty()));
+    let names_col = corner_empty || data_lines.iter().all(Line::first_is_text);
+    let skip = usize::from(names_col);
+
+    // Cells per data row, and the header's task names with the header column of each.
+    // (the header line, how many header cells precede the first name, the names)
+    type HeaderNames<'h> = (&'h Line<'h>, usize, &'h [&'h str]);
+    let (expected, header_names): (usize, Option<HeaderNames<'_>>) = match header {
+        None => (first_data.cells.len(), None),
+        Some(h) => {
+            let width = h.cells.len();
+            if names_col && (corner_empty || first_data.cells.len() == width) {
+                // The header has a corner cell above the names column: ignore it.
+                (width, Some((h, 1, h.cells.get(1..).unwrap_or_default())))
+            } else if names_col {
+                // No corner cell (e.g. whitespace separated): every header cell is a name.
+                (width + 1, Some((h, 0, &h.cells[..])))
+            } else {
+                (width, Some((h, 0, &h.cells[..])))
+            }
         }
     };
-    let mut rows: Vec<(usize, Vec<String>)> = lines.iter().map(|&(n, l)| (n, split(l))).collect();
-    // Header: any cell of the first line (other than an empty corner) is not a number.
-    let header_cells = &rows[0].1;
-    let is_header = header_cells
-        .iter()
-        .enumerate()
-        .any(|(i, c)| !(i == 0 && c.is_empty()) && parse_cell(c).is_none())
-        && !(header_cells.len() > 1 && rows.len() > 1 && looks_like_named_data_row(header_cells));
-    let header: Option<Vec<String>> = if is_header {
-        Some(rows.remove(0).1)
-    } else {
-        None
-    };
-    if rows.is_empty() {
-        return Err(InputError::Empty);
+    if let Some((h, offset, names)) = header_names {
+        if let Some(k) = names.iter().position(|n| n.is_empty()) {
+            return Err(InputError::NamesMismatch(format!(
+                "empty task name in the header at line {}, column {}",
+                h.number,
+                offset + k + 1
+            )));
+        }
     }
-    // First column of names: the first cell of every data row is not a number.
-    let name_col = rows.iter().all(|(_, r)| {
-        r.first()
-            .is_some_and(|c| parse_cell(c).is_none() && !c.is_empty())
-    });
-    let mut row_names = Vec::new();
-    let mut data = Vec::new();
-    let expected = rows[0].1.len();
-    for (line, cells) in &rows {
-        if cells.len() != expected {
+    let cols = expected.saturating_sub(skip);
+
+    let mut data = Vec::with_capacity(data_lines.len().saturating_mul(cols));
+    let mut row_names: Vec<(usize, &str)> = Vec::new();
+    for (row, line) in data_lines.iter().enumerate() {
+        if line.cells.len() != expected {
             return Err(InputError::Ragged {
-                line: *line,
+                line: line.number,
                 expected,
-                found: cells.len(),
+                found: line.cells.len(),
             });
         }
-        let start = usize::from(name_col);
-        if name_col {
-            row_names.push(cells[0].clone());
+        if names_col {
+            let name = line.cells.first().copied().unwrap_or_default();
+            if name.is_empty() {
+                return Err(InputError::NamesMismatch(format!(
+                    "empty task name at line {}, column 1",
+                    line.number
+                )));
+            }
+            row_names.push((line.number, name));
         }
-        for (j, c) in cells.iter().enumerate().skip(start) {
-            match parse_cell(c) {
-                Some(v) => data.push(v),
+        for (k, cell) in line.cells.iter().enumerate().skip(skip) {
+            match parse_number(cell) {
                 None => {
                     return Err(InputError::NotANumber {
-                        line: *line,
-                        column: j + 1,
-                        text: c.clone(),
+                        line: line.number,
+                        column: k + 1,
+                        text: (*cell).to_string(),
                     })
                 }
+                Some(value) if !value.is_finite() => {
+                    return Err(InputError::NonFinite {
+                        row,
+                        col: k - skip,
+                        value,
+                    })
+                }
+                Some(value) => data.push(value),
             }
         }
     }
-    let cols = expected - usize::from(name_col);
     if cols == 0 {
         return Err(InputError::Empty);
     }
-    let nrows = rows.len();
-    let names = match (header, name_col) {
-        (Some(h), true) => {
-            let h: Vec<String> = if h.len() == expected {
-                h[1..].to_vec()
-            } else {
-                h
-            };
-            if h.len() != cols {
-                return Err(InputError::Ragged {
-                    line: lines[0].0,
-                    expected: cols + 1,
-                    found: h.len() + 1,
-                });
-            }
-            if let Some(i) = (0..cols.min(nrows)).find(|&i| h[i] != row_names[i]) {
-                return Err(InputError::NamesMismatch(format!(
-                    "column {} is named {:?} in the header but row {} is named {:?}",
-                    i + 1,
-                    h[i],
-                    i + 1,
-                    row_names[i]
-                )));
-            }
-            Some(h)
+
+    let names = match (header_names, names_col) {
+        (Some((h, offset, names)), true) => {
+            check_same_names(h.number, offset, names, &row_names)?;
+            Some(names.iter().map(|s| (*s).to_string()).collect())
         }
-        (Some(h), false) => {
-            if h.len() != cols {
-                return Err(InputError::Ragged {
-                    line: lines[0].0,
-                    expected: cols,
-                    found: h.len(),
-                });
-            }
-            Some(h)
-        }
-        (None, true) => Some(row_names),
+        (Some((_, _, names)), false) => Some(names.iter().map(|s| (*s).to_string()).collect()),
+        (None, true) => Some(row_names.iter().map(|(_, s)| (*s).to_string()).collect()),
         (None, false) => None,
     };
-    let m = Matrix {
-        rows: nrows,
+    Ok(Matrix {
+        rows: data_lines.len(),
         cols,
         data,
         names,
-    };
-    check_finite(&m)?;
-    Ok(m)
+    })
 }
 
-/// A first line like `name,1,2,3` is a data row with a name, not a header.
-fn looks_like_named_data_row(cells: &[String]) -> bool {
-    parse_cell(&cells[0]).is_none()
-        && !cells[0].is_empty()
-        && cells[1..].iter().all(|c| parse_cell(c).is_some())
-}
-
-/// Parses a NumPy `.npy` file holding a 2-D f64 or f32 array.
-pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, InputError> {
-    let err = |m: String| InputError::Npy(m);
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(err("missing the \\x93NUMPY magic".into()));
-    }
-    let major = bytes[6];
-    let (hlen, start) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
-        2 | 3 => {
-            let b = bytes
-                .get(8..12)
-                .ok_or_else(|| err("truncated header".into()))?;
-            (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 12)
+/// With both a header and a names column, the row names must equal the header names.
+fn check_same_names(
+    header_line: usize,
+    offset: usize,
+    header: &[&str],
+    rows: &[(usize, &str)],
+) -> Result<(), InputError> {
+    for (k, (h, (line, r))) in header.iter().zip(rows).enumerate() {
+        if h != r {
+            return Err(InputError::NamesMismatch(format!(
+                "the row names differ from the header names at task {}: the header \
+                 (line {header_line}, column {}) says {:?} but the row name at line {line}, \
+                 column 1 is {:?}",
+                k + 1,
+                offset + k + 1,
+                shorten(h),
+                shorten(r)
+            )));
         }
-        v => return Err(err(format!("unsupported format version {v}"))),
-    };
-    let end = start
-        .checked_add(hlen)
-        .ok_or_else(|| err("header length overflows".into()))?;
-    let header = bytes
-        .get(start..end)
-        .ok_or_else(|| err("truncated header".into()))?;
-    let header = std::str::from_utf8(header).map_err(|_| err("header is not text".into()))?;
-    let descr = dict_value(header, "descr").ok_or_else(|| err("header has no 'descr'".into()))?;
-    let descr = descr.trim().trim_matches(|c| c == '\'' || c == '"');
-    let fortran = dict_value(header, "fortran_order")
-        .map(|v| v.trim().starts_with("True"))
-        .unwrap_or(false);
-    let shape_txt =
-        dict_value(header, "shape").ok_or_else(|| err("header has no 'shape'".into()))?;
-    let shape_txt = shape_txt.trim().trim_start_matches('(');
-    let shape_txt = shape_txt.split(')').next().unwrap_or("");
-    let dims: Vec<usize> = shape_txt
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<usize>()
-                .map_err(|_| err(format!("bad shape entry {s:?}")))
-        })
-        .collect::<Result<_, _>>()?;
-    if dims.len() != 2 {
-        return Err(err(format!(
-            "expected a 2-D array, found {} dimensions {dims:?}",
-            dims.len()
+    }
+    if header.len() != rows.len() {
+        return Err(InputError::NamesMismatch(format!(
+            "the header names {} tasks but there are {} rows with names; \
+             the first {} names agree",
+            header.len(),
+            rows.len(),
+            header.len().min(rows.len())
         )));
     }
-    let (r, c) = (dims[0], dims[1]);
-    let (size, big, is_f32) = match descr {
-        "<f8" | "=f8" | "f8" | "float64" => (8, false, false),
-        ">f8" => (8, true, false),
-        "<f4" | "=f4" | "f4" | "float32" => (4, false, true),
-        ">f4" => (4, true, true),
-        other => {
-            return Err(err(format!(
-                "unsupported dtype {other:?}: only float64 and float32 are read"
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// NumPy .npy
+
+const NPY_MAGIC: &[u8] = b"\x93NUMPY";
+
+/// Deepest nesting accepted in an `.npy` header literal.
+const MAX_DEPTH: usize = 16;
+
+/// A Python literal, as found in an `.npy` header.
+#[derive(Debug, Clone, PartialEq)]
+enum PyValue {
+    Str(String),
+    Int(i128),
+    Bool(bool),
+    None,
+    Tuple(Vec<PyValue>),
+    List(Vec<PyValue>),
+    Dict(Vec<(PyValue, PyValue)>),
+}
+
+/// A small parser for the Python literal (a dict) in an `.npy` header.
+struct PyParser {
+    chars: Vec<char>,
+    pos: usize,
+}
+
+impl PyParser {
+    fn new(text: &str) -> Self {
+        PyParser {
+            chars: text.chars().collect(),
+            pos: 0,
+        }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.pos += 1;
+        }
+    }
+
+    fn fail<T>(&self, what: &str) -> Result<T, String> {
+        Err(format!(
+            "malformed header dictionary: {what} at character {}",
+            self.pos + 1
+        ))
+    }
+
+    fn expect(&mut self, c: char) -> Result<(), String> {
+        self.skip_ws();
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            self.fail(&format!("expected {c:?}"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<PyValue, String> {
+        if depth > MAX_DEPTH {
+            return self.fail("nested too deeply");
+        }
+        self.skip_ws();
+        match self.peek() {
+            None => self.fail("unexpected end"),
+            Some('{') => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.skip_ws();
+                    if self.peek() == Some('}') {
+                        self.pos += 1;
+                        return Ok(PyValue::Dict(items));
+                    }
+                    let key = self.value(depth + 1)?;
+                    self.expect(':')?;
+                    let value = self.value(depth + 1)?;
+                    items.push((key, value));
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(',') => self.pos += 1,
+                        Some('}') => {}
+                        _ => return self.fail("expected ',' or '}'"),
+                    }
+                }
+            }
+            Some(open @ ('(' | '[')) => {
+                let close = if open == '(' { ')' } else { ']' };
+                self.pos += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.skip_ws();
+                    if self.peek() == Some(close) {
+                        self.pos += 1;
+                        return Ok(if open == '(' {
+                            PyValue::Tuple(items)
+                        } else {
+                            PyValue::List(items)
+                        });
+                    }
+                    items.push(self.value(depth + 1)?);
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(',') => self.pos += 1,
+                        Some(c) if c == close => {}
+                        _ => return self.fail(&format!("expected ',' or {close:?}")),
+                    }
+                }
+            }
+            Some(quote @ ('\'' | '"')) => {
+                self.pos += 1;
+                let mut s = String::new();
+                loop {
+                    match self.peek() {
+                        None => return self.fail("unterminated string"),
+                        Some('\\') => {
+                            self.pos += 1;
+                            match self.peek() {
+                                None => return self.fail("unterminated string"),
+                                Some(c) => s.push(c),
+                            }
+                        }
+                        Some(c) if c == quote => {
+                            self.pos += 1;
+                            return Ok(PyValue::Str(s));
+                        }
+                        Some(c) => s.push(c),
+                    }
+                    self.pos += 1;
+                }
+            }
+            Some(c) if c == '-' || c == '+' || c.is_ascii_digit() => {
+                let negative = c == '-';
+                if !c.is_ascii_digit() {
+                    self.pos += 1;
+                }
+                let mut value: i128 = 0;
+                let mut digits = 0;
+                while let Some(d) = self.peek().and_then(|c| c.to_digit(10)) {
+                    value = match value.checked_mul(10).and_then(|v| v.checked_add(d.into())) {
+                        Some(v) => v,
+                        None => return self.fail("integer too large"),
+                    };
+                    digits += 1;
+                    self.pos += 1;
+                }
+                if digits == 0 {
+                    return self.fail("expected digits");
+                }
+                // Python 2 long suffix, as written by old NumPy versions.
+                if matches!(self.peek(), Some('L' | 'l')) {
+                    self.pos += 1;
+                }
+                Ok(PyValue::Int(if negative { -value } else { value }))
+            }
+            Some(c) if c.is_ascii_alphabetic() => {
+                let start = self.pos;
+                while self
+                    .peek()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    self.pos += 1;
+                }
+                let word: String = self
+                    .chars
+                    .get(start..self.pos)
+                    .unwrap_or_default()
+                    .iter()
+                    .collect();
+                match word.as_str() {
+                    "True" => Ok(PyValue::Bool(true)),
+                    "False" => Ok(PyValue::Bool(false)),
+                    "None" => Ok(PyValue::None),
+                    _ => {
+                        self.pos = start;
+                        self.fail(&format!("unknown name {:?}", shorten(&word)))
+                    }
+                }
+            }
+            Some(c) => self.fail(&format!("unexpected character {c:?}")),
+        }
+    }
+}
+
+/// The dict of an `.npy` header text.
+fn parse_header_dict(text: &str) -> Result<Vec<(PyValue, PyValue)>, String> {
+    let mut p = PyParser::new(text);
+    let value = p.value(0)?;
+    p.skip_ws();
+    // Some writers pad with NUL bytes instead of spaces.
+    while p.peek() == Some('\0') {
+        p.pos += 1;
+        p.skip_ws();
+    }
+    if p.peek().is_some() {
+        return p.fail("unexpected text after the dictionary");
+    }
+    match value {
+        PyValue::Dict(items) => Ok(items),
+        _ => Err("the header is not a dictionary".into()),
+    }
+}
+
+fn dict_get<'a>(items: &'a [(PyValue, PyValue)], key: &str) -> Result<&'a PyValue, String> {
+    items
+        .iter()
+        .find(|(k, _)| matches!(k, PyValue::Str(s) if s == key))
+        .map(|(_, v)| v)
+        .ok_or_else(|| format!("the header has no '{key}' entry"))
+}
+
+/// A Python-style rendering of a shape: `(3,)`, `(2, 3)`.
+fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [one] => format!("({one},)"),
+        _ => {
+            let parts: Vec<String> = shape.iter().map(usize::to_string).collect();
+            format!("({})", parts.join(", "))
+        }
+    }
+}
+
+/// The element type of an `.npy` array that this module reads.
+#[derive(Clone, Copy, PartialEq, Debug)]
+struct Dtype {
+    /// Bytes per element: 8 (f64) or 4 (f32).
+    size: usize,
+    big_endian: bool,
+}
+
+fn parse_descr(descr: &PyValue) -> Result<Dtype, String> {
+    let text = match descr {
+        PyValue::Str(s) => s,
+        PyValue::List(_) => {
+            return Err(
+                "structured (record) arrays are not supported; save a plain 2-D float64 array"
+                    .into(),
+            )
+        }
+        other => return Err(format!("the 'descr' entry is not a string: {other:?}")),
+    };
+    let unsupported = || {
+        format!(
+            "unsupported dtype {:?}: only float64 ('<f8') and float32 ('<f4') arrays are supported",
+            shorten(text)
+        )
+    };
+    let native_big = cfg!(target_endian = "big");
+    let (big_endian, kind) = if let Some(rest) = text.strip_prefix('<') {
+        (false, rest)
+    } else if let Some(rest) = text.strip_prefix('>') {
+        (true, rest)
+    } else if let Some(rest) = text.strip_prefix('=') {
+        (native_big, rest)
+    } else {
+        (native_big, text.as_str())
+    };
+    let size = match kind {
+        "f8" | "d" | "float64" => 8,
+        "f4" | "f" | "float32" => 4,
+        _ => return Err(unsupported()),
+    };
+    Ok(Dtype { size, big_endian })
+}
+
+fn parse_shape(shape: &PyValue) -> Result<Vec<usize>, String> {
+    let items = match shape {
+        PyValue::Tuple(items) | PyValue::List(items) => items,
+        other => return Err(format!("the 'shape' entry is not a tuple: {other:?}")),
+    };
+    items
+        .iter()
+        .map(|item| match item {
+            PyValue::Int(n) => {
+                usize::try_from(*n).map_err(|_| format!("invalid dimension {n} in 'shape'"))
+            }
+            other => Err(format!("invalid dimension {other:?} in 'shape'")),
+        })
+        .collect()
+}
+
+/// Parses the bytes of a NumPy `.npy` file holding a 2-D `f8` or `f4` array (any byte order,
+/// C or Fortran order). Never panics, whatever the bytes.
+pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, InputError> {
+    let npy = InputError::Npy;
+    if bytes.get(..NPY_MAGIC.len()) != Some(NPY_MAGIC) {
+        return Err(npy(
+            if bytes.len() < NPY_MAGIC.len() && NPY_MAGIC.starts_with(bytes) {
+                format!("truncated: only {} bytes", bytes.len())
+            } else {
+                "missing the \\x93NUMPY magic string at the start; not a NumPy .npy file".into()
+            },
+        ));
+    }
+    let (major, minor) = match (bytes.get(6), bytes.get(7)) {
+        (Some(&major), Some(&minor)) => (major, minor),
+        _ => {
+            return Err(npy(format!(
+                "truncated: {} bytes end inside the format version",
+                bytes.len()
             )))
         }
     };
-    let count = r
-        .checked_mul(c)
-        .ok_or_else(|| err("shape overflows".into()))?;
-    let need = count
-        .checked_mul(size)
-        .ok_or_else(|| err("shape overflows".into()))?;
-    let body = &bytes[end.min(bytes.len())..];
-    if body.len() != need {
-        return Err(err(format!(
-            "data has {} bytes, the shape ({r}, {c}) needs {need}",
+    let len_size = match major {
+        1 => 2,
+        2 | 3 => 4,
+        _ => {
+            return Err(npy(format!(
+                "unsupported format version {major}.{minor} (1.0, 2.0 and 3.0 are read)"
+            )))
+        }
+    };
+    let header_start = 8 + len_size;
+    let len_field = bytes.get(8..header_start).ok_or_else(|| {
+        npy(format!(
+            "truncated: {} bytes end inside the header length",
+            bytes.len()
+        ))
+    })?;
+    let mut len_bytes = [0u8; 4];
+    for (dst, src) in len_bytes.iter_mut().zip(len_field) {
+        *dst = *src;
+    }
+    let header_len = usize::try_from(u32::from_le_bytes(len_bytes))
+        .map_err(|_| npy("the header length does not fit in memory".into()))?;
+    let header_end = header_start
+        .checked_add(header_len)
+        .ok_or_else(|| npy("the header length is too large".into()))?;
+    let header_bytes = bytes.get(header_start..header_end).ok_or_else(|| {
+        npy(format!(
+            "truncated header: it declares {header_len} bytes but only {} follow",
+            bytes.len().saturating_sub(header_start)
+        ))
+    })?;
+    let header: String = if major >= 3 {
+        std::str::from_utf8(header_bytes)
+            .map_err(|_| npy("the header is not valid UTF-8".into()))?
+            .to_string()
+    } else {
+        // Versions 1 and 2 use Latin-1.
+        header_bytes.iter().map(|&b| char::from(b)).collect()
+    };
+    let items = parse_header_dict(&header).map_err(npy)?;
+    let dtype = parse_descr(dict_get(&items, "descr").map_err(npy)?).map_err(npy)?;
+    let fortran = match dict_get(&items, "fortran_order").map_err(npy)? {
+        PyValue::Bool(b) => *b,
+        other => {
+            return Err(npy(format!(
+                "the 'fortran_order' entry is not True or False: {other:?}"
+            )))
+        }
+    };
+    let shape = parse_shape(dict_get(&items, "shape").map_err(npy)?).map_err(npy)?;
+    let (rows, cols) = match shape[..] {
+        [rows, cols] => (rows, cols),
+        _ => {
+            return Err(npy(format!(
+                "the array has shape {} ({}-D); a 2-D matrix is required",
+                shape_text(&shape),
+                shape.len()
+            )))
+        }
+    };
+    let descr_name = if dtype.size == 8 {
+        "float64"
+    } else {
+        "float32"
+    };
+    let count = rows
+        .checked_mul(cols)
+        .ok_or_else(|| npy(format!("shape {} is too large", shape_text(&shape))))?;
+    let expected_bytes = count
+        .checked_mul(dtype.size)
+        .ok_or_else(|| npy(format!("shape {} is too large", shape_text(&shape))))?;
+    let body = bytes.get(header_end..).unwrap_or_default();
+    if body.len() < expected_bytes {
+        return Err(npy(format!(
+            "truncated data: shape {} of {descr_name} needs {expected_bytes} bytes but only {} \
+             are present",
+            shape_text(&shape),
             body.len()
         )));
     }
-    let mut vals: Vec<f64> = Vec::with_capacity(count);
-    for ch in body.chunks_exact(size) {
-        let v = if is_f32 {
-            let a = [ch[0], ch[1], ch[2], ch[3]];
-            (if big {
-                f32::from_be_bytes(a)
-            } else {
-                f32::from_le_bytes(a)
-            }) as f64
-        } else {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(ch);
-            if big {
-                f64::from_be_bytes(a)
-            } else {
-                f64::from_le_bytes(a)
-            }
-        };
-        vals.push(v);
+    if body.len() > expected_bytes {
+        return Err(npy(format!(
+            "unexpected trailing data: shape {} of {descr_name} needs {expected_bytes} bytes but \
+             {} are present",
+            shape_text(&shape),
+            body.len()
+        )));
     }
-    let data = if fortran {
-        let mut d = vec![0.0; count];
-        for i in 0..r {
-            for j in 0..c {
-                d[i * c + j] = vals[j * r + i];
-            }
-        }
-        d
-    } else {
-        vals
-    };
     if count == 0 {
         return Err(InputError::Empty);
     }
-    let m = Matrix {
-        rows: r,
-        cols: c,
+    let values: Vec<f64> = body
+        .chunks_exact(dtype.size)
+        .map(|chunk| {
+            let mut b = [0u8; 8];
+            for (dst, src) in b.iter_mut().zip(chunk) {
+                *dst = *src;
+            }
+            match (dtype.size, dtype.big_endian) {
+                (8, false) => f64::from_le_bytes(b),
+                (8, true) => f64::from_be_bytes(b),
+                (_, false) => f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                (_, true) => f64::from(f32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+            }
+        })
+        .collect();
+    let data = if fortran {
+        // Column-major storage: entry (i, j) is at j * rows + i.
+        let mut data = Vec::with_capacity(count);
+        for i in 0..rows {
+            for j in 0..cols {
+                data.push(values.get(j * rows + i).copied().unwrap_or(f64::NAN));
+            }
+        }
+        data
+    } else {
+        values
+    };
+    if let Some(k) = data.iter().position(|v| !v.is_finite()) {
+        return Err(InputError::NonFinite {
+            row: k / cols,
+            col: k % cols,
+            value: data.get(k).copied().unwrap_or(f64::NAN),
+        });
+    }
+    Ok(Matrix {
+        rows,
+        cols,
         data,
         names: None,
-    };
-    check_finite(&m)?;
-    Ok(m)
+    })
 }
 
-/// The text after `'key':` in a Python dict literal, up to the next top-level comma.
-fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
-    let pat1 = format!("'{key}'");
-    let pat2 = format!("\"{key}\"");
-    let pos = header.find(&pat1).or_else(|| header.find(&pat2))?;
-    let rest = &header[pos + pat1.len()..];
-    let rest = rest.trim_start().strip_prefix(':')?;
-    let mut depth = 0i32;
-    for (i, ch) in rest.char_indices() {
-        match ch {
-            '(' | '[' => depth += 1,
-            ')' | ']' => depth -= 1,
-            ',' | '}' if depth == 0 => return Some(&rest[..i]),
-            _ => {}
-        }
-    }
-    Some(rest)
-}
-
-/// The bytes of an NPY v1.0 file holding a rows × cols f64 array (little-endian, C order).
+/// The bytes of an NPY v1.0 file holding a `rows × cols` float64 array (`<f8`, C order).
+///
+/// # Panics
+/// If `data.len() != rows * cols` (use [`write_npy`] for a checked version).
 pub fn npy_bytes(rows: usize, cols: usize, data: &[f64]) -> Vec<u8> {
+    assert_eq!(
+        Some(data.len()),
+        rows.checked_mul(cols),
+        "npy_bytes: data length does not match the shape ({rows}, {cols})"
+    );
     let mut header =
         format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
+    // Pad with spaces and end with a newline so that the data starts 64-byte aligned.
+    let unpadded = NPY_MAGIC.len() + 4 + header.len() + 1;
+    header.extend(std::iter::repeat_n(' ', (64 - unpadded % 64) % 64));
     header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    let header_len = u16::try_from(header.len()).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(10 + header.len() + data.len() * 8);
+    out.extend_from_slice(NPY_MAGIC);
+    out.extend_from_slice(&[1, 0]);
+    out.extend_from_slice(&header_len.to_le_bytes());
     out.extend_from_slice(header.as_bytes());
     for x in data {
         out.extend_from_slice(&x.to_le_bytes());
@@ -443,115 +887,938 @@ pub fn npy_bytes(rows: usize, cols: usize, data: &[f64]) -> Vec<u8> {
     out
 }
 
-/// Writes an NPY v1.0 file (f64, C order).
+/// Writes a `rows × cols` row-major float64 matrix as an NPY v1.0 file (`<f8`, C order).
+/// Fails with `InvalidInput` when `data.len() != rows * cols`.
 #[allow(dead_code)]
-pub fn write_npy(path: &Path, rows: usize, cols: usize, data: &[f64]) -> std::io::Result<()> {
+pub fn write_npy(path: &Path, rows: usize, cols: usize, data: &[f64]) -> io::Result<()> {
+    if rows.checked_mul(cols) != Some(data.len()) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} values do not make a {rows} × {cols} matrix", data.len()),
+        ));
+    }
     std::fs::write(path, npy_bytes(rows, cols, data))
 }
 
-/// Writes a CSV file: a header of names if present, then rows with shortest round-trip floats.
+/// Writes a comma-separated file: a header row of the task names when `m.names` has one per
+/// column (or a first column of names when it has one per row), then one line per row with each
+/// value in Rust's shortest round-trip form (`{:?}`), so [`parse_text_matrix`] reads it back
+/// exactly. Fails with `InvalidInput` for inconsistent sizes or names that would not survive
+/// the trip (empty, containing a comma, tab or line break, surrounded by spaces, starting a line
+/// with `#`, or looking like numbers where that would hide them).
 #[allow(dead_code)]
-pub fn write_csv(path: &Path, m: &Matrix) -> std::io::Result<()> {
-    let mut s = String::new();
-    if let Some(n) = &m.names {
-        s.push_str(&n.join(","));
-        s.push('\n');
+pub fn write_csv(path: &Path, m: &Matrix) -> io::Result<()> {
+    let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
+    if m.rows.checked_mul(m.cols) != Some(m.data.len()) {
+        return Err(invalid(format!(
+            "{} values do not make a {} × {} matrix",
+            m.data.len(),
+            m.rows,
+            m.cols
+        )));
     }
-    for r in 0..m.rows {
-        let row: Vec<String> = m.data[r * m.cols..(r + 1) * m.cols]
-            .iter()
-            .map(|x| format!("{x:?}"))
-            .collect();
-        s.push_str(&row.join(","));
-        s.push('\n');
+    #[derive(PartialEq)]
+    enum NamesAt {
+        None,
+        Header,
+        Column,
     }
-    std::fs::write(path, s)
+    let names_at = match &m.names {
+        None => NamesAt::None,
+        Some(n) if n.len() == m.cols => NamesAt::Header,
+        Some(n) if n.len() == m.rows => NamesAt::Column,
+        Some(n) => {
+            return Err(invalid(format!(
+                "{} task names for a {} × {} matrix",
+                n.len(),
+                m.rows,
+                m.cols
+            )))
+        }
+    };
+    let names: &[String] = m.names.as_deref().unwrap_or_default();
+    for name in names {
+        if name.is_empty()
+            || name.trim() != name
+            || name.contains([',', '\t', '\r', '\n'])
+            || name.starts_with('\u{feff}')
+        {
+            return Err(invalid(format!(
+                "task name {name:?} cannot be written to CSV (it is empty, has surrounding \
+                 spaces, or holds a comma, tab or line break)"
+            )));
+        }
+    }
+    match names_at {
+        NamesAt::Header => {
+            if names.first().is_some_and(|n| n.starts_with('#')) {
+                return Err(invalid(
+                    "the first task name starts with '#' and would read back as a comment".into(),
+                ));
+            }
+            if names.iter().all(|n| is_number(n)) {
+                return Err(invalid(
+                    "the task names all look like numbers and would read back as data".into(),
+                ));
+            }
+        }
+        NamesAt::Column => {
+            if let Some(n) = names.iter().find(|n| n.starts_with('#') || is_number(n)) {
+                return Err(invalid(format!(
+                    "task name {n:?} cannot start a CSV line (it looks like a number or a comment)"
+                )));
+            }
+        }
+        NamesAt::None => {}
+    }
+
+    let mut out = BufWriter::new(File::create(path)?);
+    if names_at == NamesAt::Header {
+        writeln!(out, "{}", names.join(","))?;
+    }
+    if m.cols > 0 {
+        for (i, row) in m.data.chunks_exact(m.cols).enumerate() {
+            if names_at == NamesAt::Column {
+                if let Some(name) = names.get(i) {
+                    write!(out, "{name},")?;
+                }
+            }
+            for (j, v) in row.iter().enumerate() {
+                if j > 0 {
+                    out.write_all(b",")?;
+                }
+                write!(out, "{v:?}")?;
+            }
+            out.write_all(b"\n")?;
+        }
+    }
+    out.flush()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn names(v: &[&str]) -> Option<Vec<String>> {
+        Some(v.iter().map(|s| (*s).to_string()).collect())
+    }
+
+    fn ok(text: &str) -> Matrix {
+        match parse_text_matrix(text) {
+            Ok(m) => m,
+            Err(e) => panic!("parse failed for {text:?}: {e}"),
+        }
+    }
+
+    fn err(text: &str) -> InputError {
+        match parse_text_matrix(text) {
+            Ok(m) => panic!("expected an error for {text:?}, got {m:?}"),
+            Err(e) => e,
+        }
+    }
+
+    /// A scratch file path unique to this process and test.
+    fn temp_path(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("taskgroup-input-{}-{name}", std::process::id()))
+    }
+
+    /// An `.npy` file built by hand from a header dict and raw data.
+    fn npy_with(major: u8, dict: &str, data: &[u8]) -> Vec<u8> {
+        let len_size = if major == 1 { 2 } else { 4 };
+        let mut header = dict.to_string();
+        while (8 + len_size + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut out = NPY_MAGIC.to_vec();
+        out.extend_from_slice(&[major, 0]);
+        if major == 1 {
+            out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        }
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    fn f64_le(v: &[f64]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    fn npy_err(bytes: &[u8]) -> String {
+        match parse_npy(bytes) {
+            Ok(m) => panic!("expected an error, got {m:?}"),
+            Err(InputError::Npy(msg)) => msg,
+            Err(e) => panic!("expected an Npy error, got {e:?}"),
+        }
+    }
+
+    // ----- text: layouts -----------------------------------------------------------------
+
     #[test]
-    fn text_variants() {
-        let m = parse_text_matrix("1,2\n3,4\n").unwrap();
-        assert_eq!((m.rows, m.cols, m.names.clone()), (2, 2, None));
-        let m = parse_text_matrix("a\tb\n1\t2\n3\t4\n").unwrap();
-        assert_eq!(m.names, Some(vec!["a".into(), "b".into()]));
-        let m = parse_text_matrix("\u{feff}# c\n,a,b\r\na,1,2\r\n\nb,3,4\r\n").unwrap();
-        assert_eq!(m.names, Some(vec!["a".into(), "b".into()]));
-        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
-        let m = parse_text_matrix("a 1 2\nb 3 4\n").unwrap();
-        assert_eq!(m.names, Some(vec!["a".into(), "b".into()]));
-        assert!(matches!(
-            parse_text_matrix(",a,b\nb,1,2\na,3,4\n"),
-            Err(InputError::NamesMismatch(_))
-        ));
+    fn plain_comma_no_names() {
+        let m = ok("1,2,3\n4,5,6\n");
+        assert_eq!((m.rows, m.cols), (2, 3));
+        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(m.names, None);
     }
 
     #[test]
-    fn text_errors() {
-        assert_eq!(parse_text_matrix(""), Err(InputError::Empty));
-        assert!(matches!(
-            parse_text_matrix("1,2\n3\n"),
-            Err(InputError::Ragged { line: 2, .. })
-        ));
-        assert!(matches!(
-            parse_text_matrix("1,2\n3,x\n"),
-            Err(InputError::NotANumber {
+    fn header_row_only() {
+        let m = ok("a,b\n1,2\n3,4\n");
+        assert_eq!((m.rows, m.cols), (2, 2));
+        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(m.names, names(&["a", "b"]));
+    }
+
+    #[test]
+    fn header_with_some_numeric_names() {
+        // One text cell is enough to make a header.
+        let m = ok("1,b\n1,2\n3,4\n");
+        assert_eq!(m.names, names(&["1", "b"]));
+        let m = ok("x,2\n1,2\n3,4\n");
+        assert_eq!(m.names, names(&["x", "2"]));
+        assert_eq!(m.rows, 2);
+        // Single column with a header.
+        let m = ok("x\n1\n2\n");
+        assert_eq!((m.rows, m.cols, m.names), (2, 1, names(&["x"])));
+    }
+
+    #[test]
+    fn names_column_only() {
+        let m = ok("a,1,2\nb,3,4\n");
+        assert_eq!((m.rows, m.cols), (2, 2));
+        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(m.names, names(&["a", "b"]));
+        let m = ok("a 1 2\nb 3 4\n");
+        assert_eq!(m.names, names(&["a", "b"]));
+        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
+        // A single named row cannot be told from a header: it is a header with no data.
+        assert_eq!(err("a,1,2\n"), InputError::Empty);
+    }
+
+    #[test]
+    fn header_and_names_column() {
+        for text in [
+            ",a,b\na,1,2\nb,3,4\n",
+            "task,a,b\na,1,2\nb,3,4\n",
+            "\ta\tb\na\t1\t2\nb\t3\t4\n",
+            // Whitespace separated: no corner cell at all.
+            "a b\na 1 2\nb 3 4\n",
+            // Comma separated without the corner cell.
+            "a,b\na,1,2\nb,3,4\n",
+        ] {
+            let m = ok(text);
+            assert_eq!((m.rows, m.cols), (2, 2), "{text:?}");
+            assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0], "{text:?}");
+            assert_eq!(m.names, names(&["a", "b"]), "{text:?}");
+        }
+        // An empty corner forces a names column even when the names look like numbers.
+        let m = ok(",1,2\n1,0.5,0.25\n2,0.25,0.5\n");
+        assert_eq!(m.names, names(&["1", "2"]));
+        assert_eq!(m.data, vec![0.5, 0.25, 0.25, 0.5]);
+    }
+
+    #[test]
+    fn names_mismatch() {
+        let e = err(",a,b\nb,1,2\na,3,4\n");
+        let InputError::NamesMismatch(msg) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(msg.contains("task 1"), "{msg}");
+        assert!(msg.contains("line 2"), "{msg}");
+        assert!(msg.contains("\"a\"") && msg.contains("\"b\""), "{msg}");
+        let e = err(",a,b,c\na,1,2,3\nb,3,4,5\nd,5,6,7\n");
+        let InputError::NamesMismatch(msg) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(msg.contains("task 3") && msg.contains("line 4"), "{msg}");
+        // Different counts (non-square) with agreeing prefix.
+        let e = err(",a,b\na,1,2\n");
+        let InputError::NamesMismatch(msg) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(msg.contains("2 tasks") && msg.contains("1 rows"), "{msg}");
+    }
+
+    #[test]
+    fn empty_names_rejected() {
+        assert!(matches!(err("a,,c\n1,2,3\n"), InputError::NamesMismatch(_)));
+        let e = err("a,,c\n1,2,3\n");
+        assert!(e.to_string().contains("line 1, column 2"), "{e}");
+        // The empty corner is allowed, an empty row name is not.
+        let e = err(",a,b\na,1,2\n,3,4\n");
+        assert!(e.to_string().contains("line 3, column 1"), "{e}");
+    }
+
+    #[test]
+    fn delimiters() {
+        let expect = vec![1.0, 2.5, -3.0, 4e-3];
+        for text in [
+            "1,2.5\n-3,4e-3\n",
+            "1\t2.5\n-3\t4e-3\n",
+            "1 2.5\n-3 4e-3\n",
+            "  1    2.5  \n\t-3 \t 4e-3\n",
+            "1 ,  2.5\n -3, 4e-3 \n",
+            "1\t 2.5 \n -3 \t4e-3\n",
+        ] {
+            let m = ok(text);
+            assert_eq!((m.rows, m.cols), (2, 2), "{text:?}");
+            assert_eq!(m.data, expect, "{text:?}");
+        }
+        // Tab wins over commas when both appear: the commas are then inside cells.
+        let e = err("1\t2\n3\t4,5\n");
+        assert_eq!(
+            e,
+            InputError::NotANumber {
                 line: 2,
                 column: 2,
-                ..
-            })
-        ));
+                text: "4,5".into()
+            }
+        );
+        // Tab-separated names may contain spaces.
+        let m = ok("task one\ttask two\n1\t2\n3\t4\n");
+        assert_eq!(m.names, names(&["task one", "task two"]));
+    }
+
+    #[test]
+    fn comments_blank_lines_crlf_bom() {
+        let text = "\u{feff}# affinity matrix, made by hand\r\n\r\n  # indented comment\r\n\
+                    a,b\r\n\r\n1,2\r\n# middle\r\n3,4\r\n\r\n";
+        let m = ok(text);
+        assert_eq!(m.names, names(&["a", "b"]));
+        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
+        // The comment line with a comma does not decide the delimiter.
+        let m = ok("# x, y\n1 2\n3 4");
+        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
+        // BOM directly before a header name is not part of the name.
+        let m = ok("\u{feff}a,b\n1,2\n3,4\n");
+        assert_eq!(m.names, names(&["a", "b"]));
+        // Line numbers count skipped lines.
+        let e = err("# c\n\n1,2\r\n3,x\r\n");
+        assert_eq!(
+            e,
+            InputError::NotANumber {
+                line: 4,
+                column: 2,
+                text: "x".into()
+            }
+        );
+    }
+
+    #[test]
+    fn empty_inputs() {
+        for text in [
+            "",
+            "\n\n",
+            "# only a comment\n",
+            "\u{feff}",
+            "   \r\n\t\n",
+            "a,b\n",
+        ] {
+            assert_eq!(err(text), InputError::Empty, "{text:?}");
+        }
+        // Names only, no numeric columns.
+        assert_eq!(err("a\nb\n"), InputError::Empty);
+    }
+
+    // ----- text: errors -----------------------------------------------------------------------
+
+    #[test]
+    fn ragged_rows() {
+        assert_eq!(
+            err("1,2,3\n4,5\n"),
+            InputError::Ragged {
+                line: 2,
+                expected: 3,
+                found: 2
+            }
+        );
+        assert_eq!(
+            err("a,b\n1,2\n\n# c\n1,2,3\n"),
+            InputError::Ragged {
+                line: 5,
+                expected: 2,
+                found: 3
+            }
+        );
+        // Rows longer than the header.
+        assert_eq!(
+            err("a,b\n1,2,3\n"),
+            InputError::Ragged {
+                line: 2,
+                expected: 2,
+                found: 3
+            }
+        );
+        let e = err("1 2\n3 4 5\n");
+        assert_eq!(e.to_string(), "line 2 has 3 cells, expected 2");
+    }
+
+    #[test]
+    fn not_a_number_positions() {
+        assert_eq!(
+            err("1,2,3\n4,five,6\n"),
+            InputError::NotANumber {
+                line: 2,
+                column: 2,
+                text: "five".into()
+            }
+        );
+        // The column counts the names column.
+        assert_eq!(
+            err(",a,b\na,1,2\nb,3,oops\n"),
+            InputError::NotANumber {
+                line: 3,
+                column: 3,
+                text: "oops".into()
+            }
+        );
+        // An empty cell.
+        let e = err("1,2\n3,\n");
+        assert_eq!(
+            e,
+            InputError::NotANumber {
+                line: 2,
+                column: 2,
+                text: String::new()
+            }
+        );
+        assert!(
+            e.to_string().contains("empty cell at line 2, column 2"),
+            "{e}"
+        );
+        // A row with a text first cell in a file without a names column.
+        assert_eq!(
+            err("1,2\nx,4\n"),
+            InputError::NotANumber {
+                line: 2,
+                column: 1,
+                text: "x".into()
+            }
+        );
+        let e = err("1,2\n3,4x\n");
+        assert_eq!(e.to_string(), "not a number at line 2, column 2: \"4x\"");
+    }
+
+    #[test]
+    fn non_finite_positions() {
+        for (cell, is_nan) in [
+            ("nan", true),
+            ("NaN", true),
+            ("NAN", true),
+            ("inf", false),
+            ("-inf", false),
+            ("Infinity", false),
+            ("-INFINITY", false),
+            ("+inf", false),
+            ("1e999", false),
+        ] {
+            let text = format!("a,b,c\n1,2,3\n4,5,{cell}\n7,8,9\n");
+            let e = err(&text);
+            let InputError::NonFinite { row, col, value } = e else {
+                panic!("{cell}: {e:?}")
+            };
+            assert_eq!((row, col), (1, 2), "{cell}");
+            assert_eq!(value.is_nan(), is_nan, "{cell}");
+        }
+        // Displayed 1-based.
+        let e = err("0,0,0,0,0\n0,0,0,0,0\n0,0,0,0,NaN\n");
+        assert_eq!(
+            e.to_string(),
+            "non-finite value NaN at row 3, column 5 (values must be finite)"
+        );
+        // First offender in row-major order, counted without the names column.
+        let e = err("a,1,2\nb,inf,nan\n");
+        assert!(
+            matches!(e, InputError::NonFinite { row: 1, col: 0, value } if value == f64::INFINITY),
+            "{e:?}"
+        );
+        // nan/inf are numbers, so a row of them is not a header.
         assert!(matches!(
-            parse_text_matrix("1,2\n3,NaN\n"),
-            Err(InputError::NonFinite { row: 1, col: 1, .. })
-        ));
-        assert!(matches!(
-            parse_text_matrix("1,2\n3,-inf\n"),
-            Err(InputError::NonFinite { .. })
-        ));
-        let m = parse_text_matrix("1,2,3\n4,5,6\n").unwrap();
-        assert!(matches!(
-            require_square(&m),
-            Err(InputError::NotSquare { rows: 2, cols: 3 })
+            err("nan,1\n1,1\n"),
+            InputError::NonFinite { row: 0, col: 0, .. }
         ));
     }
 
     #[test]
-    fn npy_round_trip_and_garbage() {
-        let b = npy_bytes(2, 2, &[1.0, 2.0, 3.0, 4.0]);
-        let m = parse_npy(&b).unwrap();
-        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
-        // f32, Fortran order
-        let mut h = String::from("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }");
-        while (10 + h.len() + 1) % 64 != 0 {
-            h.push(' ');
+    fn number_syntax() {
+        let m = ok("+1,-2.5e3\n.5,5.\n");
+        assert_eq!(m.data, vec![1.0, -2500.0, 0.5, 5.0]);
+        let m = ok("1E2 0.1\n-0 3");
+        assert_eq!(m.data, vec![100.0, 0.1, -0.0, 3.0]);
+    }
+
+    #[test]
+    fn require_square_checks() {
+        let m = ok("1,2,3\n4,5,6\n");
+        let e = require_square(&m).unwrap_err();
+        assert_eq!(e, InputError::NotSquare { rows: 2, cols: 3 });
+        assert_eq!(
+            e.to_string(),
+            "the matrix must be square, but it has 2 rows and 3 columns"
+        );
+        assert!(require_square(&ok("1,2\n3,4\n")).is_ok());
+    }
+
+    #[test]
+    fn display_messages() {
+        let e = InputError::Io {
+            path: "x.csv".into(),
+            message: "No such file".into(),
+        };
+        assert_eq!(e.to_string(), "cannot read x.csv: No such file");
+        assert!(InputError::Npy("bad".into()).to_string().contains("bad"));
+        assert!(InputError::Empty.to_string().contains("no matrix data"));
+        let long = InputError::NotANumber {
+            line: 1,
+            column: 1,
+            text: "y".repeat(100),
+        };
+        assert!(long.to_string().chars().count() < 100);
+        // Messages are one line.
+        let msgs = [
+            err(",a,b\nb,1,2\na,3,4\n").to_string(),
+            npy_err(&npy_with(
+                1,
+                "{'descr': '<i8', 'fortran_order': False, 'shape': (1, 1), }",
+                &[0; 8],
+            )),
+        ];
+        for m in msgs {
+            assert!(!m.contains('\n'), "{m}");
         }
-        h.push('\n');
-        let mut f = b"\x93NUMPY\x01\x00".to_vec();
-        f.extend_from_slice(&(h.len() as u16).to_le_bytes());
-        f.extend_from_slice(h.as_bytes());
-        for x in [1.0f32, 3.0, 2.0, 4.0] {
-            f.extend_from_slice(&x.to_le_bytes());
-        }
-        assert_eq!(parse_npy(&f).unwrap().data, vec![1.0, 2.0, 3.0, 4.0]);
-        for cut in 0..b.len() {
-            assert!(parse_npy(&b[..cut]).is_err());
-        }
-        let bad = String::from_utf8_lossy(&b).replace("<f8", "<i8");
-        assert!(parse_npy(bad.as_bytes()).is_err());
-        let three = String::from_utf8_lossy(&b).replace("(2, 2)", "(1,2,2)");
-        assert!(parse_npy(three.as_bytes()).is_err());
-        for seed in 0..200u32 {
-            let junk: Vec<u8> = (0..(seed % 90))
-                .map(|i| (i.wrapping_mul(2654435761u32.wrapping_add(seed)) >> 13) as u8)
+        let _: &dyn std::error::Error = &InputError::Empty;
+    }
+
+    #[test]
+    fn text_never_panics() {
+        let alphabet: Vec<char> = "0123456789.,-+eE\t \r\n#abNnIiF\u{feff}é,,\n\n"
+            .chars()
+            .collect();
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..5000 {
+            let len = (next() % 60) as usize;
+            let text: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
                 .collect();
-            let _ = parse_npy(&junk);
-            let mut j2 = b"\x93NUMPY\x01\x00".to_vec();
-            j2.extend_from_slice(&junk);
-            let _ = parse_npy(&j2);
+            if let Ok(m) = parse_text_matrix(&text) {
+                assert_eq!(m.data.len(), m.rows * m.cols, "{text:?}");
+                assert!(m.rows > 0 && m.cols > 0, "{text:?}");
+                assert!(m.data.iter().all(|v| v.is_finite()), "{text:?}");
+                if let Some(n) = &m.names {
+                    assert!(n.len() == m.rows || n.len() == m.cols, "{text:?}");
+                }
+            }
         }
+    }
+
+    // ----- files --------------------------------------------------------------------------------
+
+    #[test]
+    fn read_matrix_dispatches_on_extension() {
+        let csv = temp_path("m.csv");
+        std::fs::write(&csv, "a,b\n1,2\n3,4\n").unwrap();
+        let m = read_matrix(&csv).unwrap();
+        assert_eq!(m.names, names(&["a", "b"]));
+
+        let npy = temp_path("m.NPY");
+        write_npy(&npy, 2, 2, &[1.0, 2.0, 3.0, 4.0]).unwrap();
+        let m = read_matrix(&npy).unwrap();
+        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(m.names, None);
+
+        // An .npy file under another extension is reported as non-text.
+        let disguised = temp_path("npy.txt");
+        std::fs::copy(&npy, &disguised).unwrap();
+        let e = read_matrix(&disguised).unwrap_err();
+        assert!(matches!(e, InputError::Io { .. }), "{e:?}");
+
+        let missing = temp_path("does-not-exist.csv");
+        let e = read_matrix(&missing).unwrap_err();
+        let InputError::Io { path, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert!(path.contains("does-not-exist.csv"));
+        for p in [csv, npy, disguised] {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    #[test]
+    fn csv_round_trip() {
+        let data = vec![
+            0.1,
+            1.0 / 3.0,
+            -2.5e-300,
+            1e300,
+            0.0,
+            -0.0,
+            123_456_789.123_456_79,
+            f64::MIN_POSITIVE,
+            std::f64::consts::PI,
+        ];
+        let path = temp_path("rt.csv");
+        for names_opt in [None, names(&["a", "task b", "c"])] {
+            let m = Matrix {
+                rows: 3,
+                cols: 3,
+                data: data.clone(),
+                names: names_opt,
+            };
+            write_csv(&path, &m).unwrap();
+            let back = read_matrix(&path).unwrap();
+            assert_eq!(back.rows, 3);
+            assert_eq!(back.cols, 3);
+            assert_eq!(back.names, m.names);
+            for (a, b) in back.data.iter().zip(&m.data) {
+                assert_eq!(a.to_bits(), b.to_bits());
+            }
+        }
+        // Names per row of a non-square matrix go in a first column.
+        let m = Matrix {
+            rows: 2,
+            cols: 3,
+            data: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            names: names(&["r1", "r2"]),
+        };
+        write_csv(&path, &m).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "r1,1.0,2.0,3.0\nr2,4.0,5.0,6.0\n"
+        );
+        assert_eq!(read_matrix(&path).unwrap(), m);
+        // Names that would not survive are refused.
+        for bad in [
+            &["a,b", "c"][..],
+            &["", "c"],
+            &[" a", "c"],
+            &["#a", "c"],
+            &["1", "2"],
+        ] {
+            let m = Matrix {
+                rows: 2,
+                cols: 2,
+                data: vec![0.0; 4],
+                names: names(bad),
+            };
+            let e = write_csv(&path, &m).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+        }
+        let m = Matrix {
+            rows: 2,
+            cols: 2,
+            data: vec![0.0; 3],
+            names: None,
+        };
+        assert!(write_csv(&path, &m).is_err());
+        let _ = std::fs::remove_file(path);
+    }
+
+    // ----- npy ---------------------------------------------------------------------------------
+
+    #[test]
+    fn npy_f64_round_trip() {
+        let data: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.1 - 0.5).collect();
+        let bytes = npy_bytes(3, 4, &data);
+        assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+        let hlen = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+        assert_eq!((10 + hlen) % 64, 0);
+        assert_eq!(bytes[10 + hlen - 1], b'\n');
+        assert_eq!(bytes.len(), 10 + hlen + 12 * 8);
+        let m = parse_npy(&bytes).unwrap();
+        assert_eq!((m.rows, m.cols, m.names.clone()), (3, 4, None));
+        assert_eq!(m.data, data);
+        // Numpy's own header layout.
+        let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
+        assert!(header.starts_with("{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }"));
+        // write_npy refuses a wrong length.
+        let p = temp_path("bad.npy");
+        assert_eq!(
+            write_npy(&p, 2, 2, &[1.0]).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+    }
+
+    #[test]
+    fn npy_f32_and_fortran_order() {
+        // C order f32.
+        let vals = [1.5f32, -2.0, 0.25, 4.0, 5.0, 6.0];
+        let raw: Vec<u8> = vals.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let f = npy_with(
+            1,
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+            &raw,
+        );
+        let m = parse_npy(&f).unwrap();
+        assert_eq!((m.rows, m.cols), (2, 3));
+        assert_eq!(m.data, vec![1.5, -2.0, 0.25, 4.0, 5.0, 6.0]);
+        // Fortran order f32: the 2 × 3 matrix [[1,2,3],[4,5,6]] stored column by column.
+        let colmajor = [1.0f32, 4.0, 2.0, 5.0, 3.0, 6.0];
+        let raw: Vec<u8> = colmajor.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let f = npy_with(
+            1,
+            "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }",
+            &raw,
+        );
+        let m = parse_npy(&f).unwrap();
+        assert_eq!((m.rows, m.cols), (2, 3));
+        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        // Fortran order f64, keys in another order, double quotes, no trailing comma.
+        let raw = f64_le(&[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        let f = npy_with(
+            1,
+            "{\"shape\": (2,3), \"fortran_order\": True, \"descr\": \"<f8\"}",
+            &raw,
+        );
+        assert_eq!(
+            parse_npy(&f).unwrap().data,
+            vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+        );
+    }
+
+    #[test]
+    fn npy_byte_orders_and_versions() {
+        let vals = [1.0f64, 2.0, 3.0, 4.0];
+        let be: Vec<u8> = vals.iter().flat_map(|x| x.to_be_bytes()).collect();
+        let f = npy_with(
+            1,
+            "{'descr': '>f8', 'fortran_order': False, 'shape': (2, 2), }",
+            &be,
+        );
+        assert_eq!(parse_npy(&f).unwrap().data, vals.to_vec());
+        let be32: Vec<u8> = vals
+            .iter()
+            .flat_map(|x| (*x as f32).to_be_bytes())
+            .collect();
+        let f = npy_with(
+            1,
+            "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }",
+            &be32,
+        );
+        assert_eq!(parse_npy(&f).unwrap().data, vals.to_vec());
+        if cfg!(target_endian = "little") {
+            let f = npy_with(
+                1,
+                "{'descr': '=f8', 'fortran_order': False, 'shape': (2, 2), }",
+                &f64_le(&vals),
+            );
+            assert_eq!(parse_npy(&f).unwrap().data, vals.to_vec());
+        }
+        for major in [2, 3] {
+            let f = npy_with(
+                major,
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }",
+                &f64_le(&vals),
+            );
+            assert_eq!(
+                parse_npy(&f).unwrap().data,
+                vals.to_vec(),
+                "version {major}"
+            );
+        }
+        // Python 2 style long integers in the shape.
+        let f = npy_with(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (2L, 2L), }",
+            &f64_le(&vals),
+        );
+        assert_eq!(parse_npy(&f).unwrap().rows, 2);
+        // Unknown version.
+        let mut f = npy_bytes(1, 1, &[1.0]);
+        f[6] = 4;
+        assert!(npy_err(&f).contains("version 4.0"));
+    }
+
+    #[test]
+    fn npy_truncated_and_trailing() {
+        let bytes = npy_bytes(2, 2, &[1.0, 2.0, 3.0, 4.0]);
+        let msg = npy_err(&bytes[..bytes.len() - 3]);
+        assert!(msg.contains("truncated"), "{msg}");
+        assert!(msg.contains("32 bytes") && msg.contains("only 29"), "{msg}");
+        let mut longer = bytes.clone();
+        longer.push(0);
+        let msg = npy_err(&longer);
+        assert!(msg.contains("32 bytes") && msg.contains("33"), "{msg}");
+        let msg = npy_err(&bytes[..20]);
+        assert!(msg.contains("truncated header"), "{msg}");
+        assert!(npy_err(&bytes[..3]).contains("truncated"));
+        assert!(npy_err(b"PK\x03\x04 not numpy").contains("magic"));
+        assert!(npy_err(b"").contains("truncated"));
+    }
+
+    #[test]
+    fn npy_wrong_dtype() {
+        for dtype in ["<i8", "<f2", "|u1", "<c16", "|b1", "<U3", "|O", "|f8"] {
+            let dict = format!("{{'descr': '{dtype}', 'fortran_order': False, 'shape': (1, 1), }}");
+            let msg = npy_err(&npy_with(1, &dict, &[0; 8]));
+            assert!(msg.contains(dtype), "{dtype}: {msg}");
+            assert!(msg.contains("unsupported dtype"), "{msg}");
+        }
+        let msg = npy_err(&npy_with(
+            1,
+            "{'descr': [('a', '<f8'), ('b', '<i4')], 'fortran_order': False, 'shape': (1, 1), }",
+            &[0; 12],
+        ));
+        assert!(msg.contains("structured"), "{msg}");
+    }
+
+    #[test]
+    fn npy_shapes() {
+        let msg = npy_err(&npy_with(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2, 2), }",
+            &f64_le(&[0.0; 8]),
+        ));
+        assert!(
+            msg.contains("(2, 2, 2)") && msg.contains("3-D") && msg.contains("2-D"),
+            "{msg}"
+        );
+        let msg = npy_err(&npy_with(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }",
+            &f64_le(&[0.0; 4]),
+        ));
+        assert!(msg.contains("(4,)") && msg.contains("1-D"), "{msg}");
+        let msg = npy_err(&npy_with(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
+            &f64_le(&[0.0]),
+        ));
+        assert!(msg.contains("0-D"), "{msg}");
+        // Overflowing shape products fail cleanly.
+        let huge = format!(
+            "{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}",
+            usize::MAX,
+            usize::MAX
+        );
+        assert!(npy_err(&npy_with(1, &huge, &[])).contains("too large"));
+        let huge = format!(
+            "{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, 1), }}",
+            usize::MAX / 4
+        );
+        assert!(npy_err(&npy_with(1, &huge, &[])).contains("too large"));
+        let msg = npy_err(&npy_with(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (-1, 2), }",
+            &[],
+        ));
+        assert!(msg.contains("-1"), "{msg}");
+        // Empty array.
+        let f = npy_with(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 3), }",
+            &[],
+        );
+        assert_eq!(parse_npy(&f), Err(InputError::Empty));
+    }
+
+    #[test]
+    fn npy_header_errors() {
+        let data = f64_le(&[1.0]);
+        for (dict, needle) in [
+            ("{'fortran_order': False, 'shape': (1, 1), }", "'descr'"),
+            ("{'descr': '<f8', 'shape': (1, 1), }", "'fortran_order'"),
+            ("{'descr': '<f8', 'fortran_order': False, }", "'shape'"),
+            (
+                "{'descr': '<f8', 'fortran_order': 0, 'shape': (1, 1), }",
+                "fortran_order",
+            ),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': 1, }",
+                "shape",
+            ),
+            ("['descr', '<f8']", "not a dictionary"),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), } x",
+                "after",
+            ),
+            ("{'descr': '<f8' 'fortran_order': False}", "malformed"),
+            ("{'descr': '<f8", "unterminated"),
+            ("{'descr': nope}", "unknown name"),
+        ] {
+            let msg = npy_err(&npy_with(1, dict, &data));
+            assert!(msg.contains(needle), "{dict}: {msg}");
+        }
+        // Deep nesting is refused, not a stack overflow.
+        let deep = format!("{{'descr': {}", "(".repeat(10_000));
+        assert!(npy_err(&npy_with(2, &deep, &data)).contains("nested too deeply"));
+    }
+
+    #[test]
+    fn npy_non_finite() {
+        let f = npy_bytes(2, 2, &[1.0, 2.0, f64::NAN, 4.0]);
+        assert!(matches!(
+            parse_npy(&f),
+            Err(InputError::NonFinite { row: 1, col: 0, .. })
+        ));
+        // Fortran order: reported at its matrix position.
+        let raw = f64_le(&[1.0, 2.0, 3.0, f64::INFINITY, 5.0, 6.0]);
+        let f = npy_with(
+            1,
+            "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }",
+            &raw,
+        );
+        // Column-major index 3 is (row 1, column 1).
+        assert!(matches!(
+            parse_npy(&f),
+            Err(InputError::NonFinite { row: 1, col: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn npy_never_panics() {
+        let valid = npy_bytes(3, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+        assert!(parse_npy(&valid).is_ok());
+        for cut in 0..valid.len() {
+            assert!(parse_npy(&valid[..cut]).is_err(), "prefix {cut}");
+        }
+        let fortran = npy_with(
+            3,
+            "{'descr': '>f4', 'fortran_order': True, 'shape': (2, 2), }",
+            &[0; 16],
+        );
+        for cut in 0..fortran.len() {
+            assert!(parse_npy(&fortran[..cut]).is_err(), "prefix {cut}");
+        }
+        // Pseudo-random garbage, raw and behind a valid magic and version, and single-byte
+        // corruptions of a valid file.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..2000u64 {
+            let len = (next() % 300) as usize;
+            let junk: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let _ = parse_npy(&junk);
+            for major in [1u8, 2, 3] {
+                let mut j = NPY_MAGIC.to_vec();
+                j.extend_from_slice(&[major, 0]);
+                j.extend_from_slice(&junk);
+                let _ = parse_npy(&j);
+            }
+            let mut corrupt = valid.clone();
+            let at = (next() as usize) % corrupt.len();
+            corrupt[at] = next() as u8;
+            if round % 2 == 0 {
+                let at2 = (next() as usize) % corrupt.len();
+                corrupt[at2] = b"(){}[],:'\" 0123456789-LTFN"[(next() % 26) as usize];
+            }
+            let _ = parse_npy(&corrupt);
+        }
+        // Header declaring a huge length.
+        let mut f = NPY_MAGIC.to_vec();
+        f.extend_from_slice(&[2, 0, 0xff, 0xff, 0xff, 0xff, b'{']);
+        assert!(npy_err(&f).contains("truncated header"));
     }
 }

@@ -23,14 +23,29 @@ fn main() {
         let mut m = PlantedModel::paper(n / 3);
         m.sizes[0] = n - 2 * (n / 3);
         let t = m.sample(0).expect("planted model");
+        let s0 = Instant::now();
+        let _ = taskgroup_core::solve_sdp(
+            &t,
+            3,
+            &Default::default(),
+            taskgroup_core::WarmStart::Cold,
+            None,
+        );
+        eprintln!(
+            "n={} solve_sdp alone: {:.2} s",
+            t.n(),
+            s0.elapsed().as_secs_f64()
+        );
         let start = Instant::now();
         let r = group(&t, 3, &GroupSettings::default()).expect("solve");
         let secs = start.elapsed().as_secs_f64();
         let truth = m.truth().expect("truth");
         println!(
-            "| {} | 3 | {} | {:.2} | {:.4} | {:.4} | {:.4} | {:.2e} | {} | {} |",
+            "| {} | 3 | {} ({} full, {} rounds) | {:.2} | {:.4} | {:.4} | {:.4} | {:.2e} | {} | {} |",
             t.n(),
             r.sdp.iterations,
+            r.sdp.full_projections,
+            r.sdp.low_rank_rounds,
             secs,
             secs / r.sdp.iterations.max(1) as f64,
             r.sdp.objective,

@@ -75,6 +75,28 @@ impl RoundingSettings {
 /// Smallest objective increase (in units of the unit-norm centred affinity) that local search
 /// accepts; anything smaller is rounding noise, and refusing it guarantees termination.
 const IMPROVE_EPS: f64 = 1e-12;
+/// Largest n for which k-means on the rows of X is one of the candidates.
+const ROWS_KMEANS_MAX_N: usize = 200;
+
+/// Top r eigenpairs of P·X·P (values descending, vectors column-major n×r): block iteration for
+/// large n, full decomposition otherwise or as the fallback.
+fn top_eigenpairs_of(xs: &[f64], n: usize, r: usize) -> Option<(Vec<f64>, Vec<f64>)> {
+    if n >= crate::sdp::LOW_RANK_MIN_N {
+        if let Some(e) = crate::sdp::lowrank::top_eigen_1perp(xs, n, r, 1e-8) {
+            return Some(e);
+        }
+    }
+    let b = crate::sdp::projection::centered_shifted(xs, n);
+    let e = sym_eigen(&b, n)?;
+    let mut vecs = alloc::vec![0.0; n * r];
+    for j in 0..r {
+        for i in 0..n {
+            vecs[j * n + i] = e.vectors[(i, j)];
+        }
+    }
+    Some((e.values[..r].to_vec(), vecs))
+}
+
 /// Cap on local-search rounds (each round: one move pass and one swap pass).
 const MAX_ROUNDS: usize = 1000;
 
@@ -146,24 +168,32 @@ fn candidates(x: &[f64], n: usize, k: usize, settings: &RoundingSettings) -> Vec
         max_iterations: 100,
         seed: settings.seed,
     };
-    // Spectral embedding of X: rows of V_k·diag(√λ_k) (≈ indicator / √|C| for a partition X).
+    // Spectral embedding of X: rows of V·diag(√λ) for the top k − 1 eigenpairs of X on 1⊥
+    // (X = 11ᵀ/n + W; the direction 1 is constant over tasks and does not separate them).
+    // For a partition X these rows are the group indicators scaled by 1/√|C|.
     let xs: Vec<f64> = (0..n * n)
         .map(|i| 0.5 * (x[i] + x[(i % n) * n + i / n]))
         .collect();
-    if let Some(e) = sym_eigen(&xs, n) {
-        let mut emb = alloc::vec![0.0; n * k];
-        for j in 0..k {
-            let s = libm::sqrt(e.values[j].max(0.0));
-            for i in 0..n {
-                emb[i * k + j] = e.vectors[(i, j)] * s;
+    let r = k - 1;
+    if r >= 1 {
+        if let Some((vals, vecs)) = top_eigenpairs_of(&xs, n, r) {
+            let mut emb = alloc::vec![0.0; n * r];
+            for j in 0..r {
+                let s = libm::sqrt(vals[j].max(0.0));
+                for i in 0..n {
+                    emb[i * r + j] = vecs[j * n + i] * s;
+                }
+            }
+            if let Some(l) = kmeans(&emb, n, r, k, &km) {
+                out.push(Partition::from_dense(&l));
             }
         }
-        if let Some(l) = kmeans(&emb, n, k, k, &km) {
+    }
+    // k-means on the rows of X (cost O(n²·k) per Lloyd step: small n only).
+    if n <= ROWS_KMEANS_MAX_N {
+        if let Some(l) = kmeans(&xs, n, n, k, &km) {
             out.push(Partition::from_dense(&l));
         }
-    }
-    if let Some(l) = kmeans(&xs, n, n, k, &km) {
-        out.push(Partition::from_dense(&l));
     }
     out.retain(|p| p.num_groups() == k);
     out

@@ -418,3 +418,63 @@ fn paper_threshold_rounding_is_available() {
     let r = group(&t, 3, &s).unwrap();
     assert_eq!(r.partition, Partition::from_labels(&labels).unwrap());
 }
+
+#[test]
+fn low_rank_projection_matches_full_decomposition() {
+    let mut cases: Vec<(String, Affinity, usize)> = Vec::new();
+    for seed in 0..2 {
+        cases.push((
+            format!("planted150 seed {seed}"),
+            PlantedModel::paper(50).sample(seed).unwrap(),
+            3,
+        ));
+    }
+    let labels: Vec<usize> = (0..120).map(|i| i % 8).collect();
+    cases.push((
+        "8 blocks".into(),
+        block_matrix(&labels, 1.0, 0.3, 0.6, 21),
+        8,
+    ));
+    let mut r = rng(22);
+    let d: Vec<f64> = (0..100 * 100).map(|_| normal(&mut r)).collect();
+    cases.push((
+        "unstructured k=5".into(),
+        Affinity::from_row_major(&d, 100).unwrap(),
+        5,
+    ));
+    for (name, t, k) in cases {
+        let mut full = GroupSettings::default();
+        full.solver.projection = ProjectionMethod::Full;
+        let mut low = GroupSettings::default();
+        low.solver.projection = ProjectionMethod::LowRank;
+        let a = group(&t, k, &full).unwrap();
+        let b = group(&t, k, &low).unwrap();
+        assert_eq!(a.status(), SolverStatus::Converged, "{name}");
+        assert_eq!(b.status(), SolverStatus::Converged, "{name}");
+        assert!(
+            b.sdp.full_projections < b.sdp.iterations,
+            "{name}: low-rank path never used"
+        );
+        let rel = (a.sdp.objective - b.sdp.objective).abs() / a.sdp.objective.abs().max(1e-300);
+        assert!(
+            rel < 1e-5,
+            "{name}: objectives {} vs {}",
+            a.sdp.objective,
+            b.sdp.objective
+        );
+        // Both bounds are valid; both partitions are within the other's bound.
+        assert!(
+            a.value <= b.upper_bound.unwrap() * (1.0 + 1e-12)
+                && b.value <= a.upper_bound.unwrap() * (1.0 + 1e-12)
+        );
+        eprintln!(
+            "{name}: full {} it, low-rank {} it ({} full fallbacks, {} Ritz rounds); same groups: {}",
+            a.sdp.iterations,
+            b.sdp.iterations,
+            b.sdp.full_projections,
+            b.sdp.low_rank_rounds,
+            a.partition == b.partition
+        );
+        assert_eq!(a.partition, b.partition, "{name}");
+    }
+}

@@ -5,6 +5,7 @@
 
 pub mod admm;
 pub mod certificate;
+pub(crate) mod lowrank;
 pub mod projection;
 
 use alloc::vec::Vec;
@@ -59,7 +60,25 @@ pub struct SolverSettings {
     pub rho_balance: f64,
     /// Over-relaxation α (default 1.6; range [1, 2)).
     pub relaxation: f64,
+    /// How the projection onto C1 computes eigenpairs (default `Auto`).
+    pub projection: ProjectionMethod,
 }
+
+/// Eigen-solver used by the projection onto C1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProjectionMethod {
+    /// `LowRank` from n ≥ [`LOW_RANK_MIN_N`], `Full` below (default).
+    #[default]
+    Auto,
+    /// Full symmetric eigendecomposition every iteration: O(n³).
+    Full,
+    /// Top eigenpairs only (block Krylov, warm-started; falls back to `Full` for an iteration
+    /// when it does not converge or the rank exceeds n/3): O(n²·(k + margin)).
+    LowRank,
+}
+
+/// Smallest n for which `ProjectionMethod::Auto` uses the low-rank projection.
+pub const LOW_RANK_MIN_N: usize = 64;
 
 impl Default for SolverSettings {
     fn default() -> Self {
@@ -70,6 +89,7 @@ impl Default for SolverSettings {
             adapt_rho_every: 10,
             rho_balance: 10.0,
             relaxation: 1.6,
+            projection: ProjectionMethod::Auto,
         }
     }
 }
@@ -149,6 +169,11 @@ pub struct SdpSolution {
     pub iterations: usize,
     /// Final penalty ρ; pass it as `SolverSettings::rho` to warm-start a related solve.
     pub rho: f64,
+    /// Iterations whose projection used the full eigendecomposition (all of them for
+    /// `ProjectionMethod::Full`; low-rank fallbacks otherwise).
+    pub full_projections: usize,
+    /// Rayleigh–Ritz rounds of the low-rank projection, summed over iterations (0 for `Full`).
+    pub low_rank_rounds: usize,
     /// The upper bound in centred units ⟨C, ·⟩ (pad included).
     pub(crate) bound_c: f64,
 }

@@ -55,6 +55,18 @@ pub struct ProjectionInfo {
 /// Writes `Proj_C1(M)` into `out` for a symmetric row-major n×n `m` (1 ≤ k ≤ n).
 /// `None` when the eigendecomposition fails (non-finite input or no convergence).
 pub fn project_c1(m: &[f64], n: usize, k: usize, out: &mut [f64]) -> Option<ProjectionInfo> {
+    project_c1_with(m, n, k, out, |_| {})
+}
+
+/// [`project_c1`] that also hands the eigendecomposition to `seen` (to warm-start the low-rank
+/// projection after a fallback).
+pub(crate) fn project_c1_with(
+    m: &[f64],
+    n: usize,
+    k: usize,
+    out: &mut [f64],
+    seen: impl FnOnce(&crate::eigen::Eigen),
+) -> Option<ProjectionInfo> {
     let nf = n as f64;
     let j = 1.0 / nf;
     if k <= 1 || n == 1 {
@@ -68,6 +80,7 @@ pub fn project_c1(m: &[f64], n: usize, k: usize, out: &mut [f64]) -> Option<Proj
     let e = sym_eigen(&b, n)?;
     let mut mu = alloc::vec![0.0; n];
     let theta = project_simplex(&e.values, k as f64 - 1.0, &mut mu);
+    seen(&e);
     out.iter_mut().for_each(|x| *x = j);
     let mut rank = 0;
     for (i, &w) in mu.iter().enumerate() {

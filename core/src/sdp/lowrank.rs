@@ -1,0 +1,444 @@
+//! Low-rank projection onto C1 (method.md §3, "Low rank"): only the eigenpairs of P·M·P above
+//! the simplex threshold θ survive, and the solution has rank ≈ k, so the projection needs only
+//! the top few eigenpairs. They come from a block Krylov / Rayleigh–Ritz iteration on 1⊥,
+//! warm-started from the previous call's eigenvectors; the block grows while the smallest Ritz
+//! value is still above θ. Cost per call O(n²·p) for a block of p vectors instead of O(n³).
+
+use alloc::vec::Vec;
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+use super::projection::{project_simplex, ProjectionInfo};
+use crate::eigen::sym_eigen;
+use crate::synthetic::normal;
+
+/// Rayleigh–Ritz rounds allowed per projection before giving up (then the caller falls back to
+/// the full decomposition): about the cost of one full decomposition (≈ 8n³ flops against
+/// ≈ 10·p·n² per round), `max(8, 3n/(4p))`.
+fn max_rounds(n: usize, p: usize) -> usize {
+    (3 * n / (4 * p.max(1))).max(8)
+}
+/// A Ritz pair is converged when ‖B v − λ v‖ ≤ EIG_TOL · max|λ| (relative to the spectrum):
+/// three orders below the solver's default tolerance, so the projection error does not limit
+/// ADMM's accuracy.
+pub(crate) const EIG_TOL: f64 = 1e-9;
+/// Extra block vectors kept beyond those above θ, so that the next eigenvalue is watched.
+const OVERSAMPLE: usize = 4;
+
+/// Dot product with four accumulators (vectorises without fast-math).
+#[inline]
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut s = [0.0f64; 4];
+    let mut ca = a.chunks_exact(4);
+    let mut cb = b.chunks_exact(4);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        s[0] += x[0] * y[0];
+        s[1] += x[1] * y[1];
+        s[2] += x[2] * y[2];
+        s[3] += x[3] * y[3];
+    }
+    let mut t = (s[0] + s[1]) + (s[2] + s[3]);
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        t += x * y;
+    }
+    t
+}
+
+/// out[:, j] = P·M·s_j for the q columns of `s` (column-major n×q); M symmetric row-major n×n.
+pub(crate) fn apply_pmp(m: &[f64], n: usize, s: &[f64], q: usize, out: &mut [f64]) {
+    for i in 0..n {
+        let row = &m[i * n..(i + 1) * n];
+        for j in 0..q {
+            out[j * n + i] = dot(row, &s[j * n..(j + 1) * n]);
+        }
+    }
+    for j in 0..q {
+        deflate_ones(&mut out[j * n..(j + 1) * n]);
+    }
+}
+
+/// Removes the component along 1 (projects onto 1⊥).
+fn deflate_ones(v: &mut [f64]) {
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    v.iter_mut().for_each(|x| *x -= mean);
+}
+
+/// Orthonormalises the q columns of `s` (column-major, n rows) in 1⊥ by modified Gram–Schmidt,
+/// twice; drops columns that become dependent. Returns the number of columns kept (packed first).
+fn orthonormalise(s: &mut [f64], n: usize, q: usize) -> usize {
+    let mut kept = 0;
+    for j in 0..q {
+        let (head, tail) = s.split_at_mut(j * n);
+        let col = &mut tail[..n];
+        let norm0 = libm::sqrt(dot(col, col));
+        for _pass in 0..2 {
+            deflate_ones(col);
+            for i in 0..kept {
+                let b = &head[i * n..(i + 1) * n];
+                let c = dot(col, b);
+                col.iter_mut().zip(b).for_each(|(x, y)| *x -= c * y);
+            }
+        }
+        let norm = libm::sqrt(dot(col, col));
+        if norm > 1e-8 * norm0.max(f64::MIN_POSITIVE) && norm > 1e-200 {
+            col.iter_mut().for_each(|x| *x /= norm);
+            if kept != j {
+                let (h, t) = s.split_at_mut(j * n);
+                h[kept * n..(kept + 1) * n].copy_from_slice(&t[..n]);
+            }
+            kept += 1;
+        }
+    }
+    kept
+}
+
+/// Warm-startable state of the low-rank projection.
+#[derive(Debug, Clone)]
+pub(crate) struct LowRank {
+    n: usize,
+    /// Current block size p.
+    p: usize,
+    /// p orthonormal columns in 1⊥ (column-major n×p): the previous call's Ritz vectors.
+    v: Vec<f64>,
+    /// M·V for the current `v` when known (column-major n×p); recomputed otherwise.
+    rng: ChaCha8Rng,
+    /// The block before the last Rayleigh–Ritz update (LOBPCG's search direction lives in
+    /// span(V, prev)); empty when unknown.
+    prev: Vec<f64>,
+    /// Scratch: the basis S and B·S (column-major n×3p each).
+    s: Vec<f64>,
+    bs: Vec<f64>,
+    /// Ritz rounds used by the last call.
+    pub last_rounds: usize,
+}
+
+impl LowRank {
+    /// A fresh state with a random block of size k + OVERSAMPLE (capped at n − 1).
+    pub fn new(n: usize, k: usize, seed: u64) -> Self {
+        let mut lr = LowRank {
+            n,
+            p: 0,
+            v: Vec::new(),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            prev: Vec::new(),
+            s: Vec::new(),
+            bs: Vec::new(),
+            last_rounds: 0,
+        };
+        lr.resize((k + OVERSAMPLE).min(n - 1).max(1));
+        lr
+    }
+
+    /// Changes the block size, keeping existing columns and filling new ones at random.
+    fn resize(&mut self, p: usize) {
+        let n = self.n;
+        let old = self.p.min(p);
+        let mut v = alloc::vec![0.0; n * p];
+        v[..old * n].copy_from_slice(&self.v[..old * n]);
+        for x in v[old * n..].iter_mut() {
+            *x = normal(&mut self.rng);
+        }
+        let kept = orthonormalise(&mut v, n, p);
+        // Random columns are independent with probability one; refill if not.
+        for j in kept..p {
+            for x in v[j * n..(j + 1) * n].iter_mut() {
+                *x = normal(&mut self.rng);
+            }
+        }
+        if kept < p {
+            orthonormalise(&mut v, n, p);
+        }
+        self.v = v;
+        self.p = p;
+        self.s = alloc::vec![0.0; n * 3 * p];
+        self.bs = alloc::vec![0.0; n * 3 * p];
+        self.prev.clear();
+    }
+
+    /// Restarts the block from a full decomposition (values descending, vectors as columns):
+    /// the top p eigenvectors, p = max(current block, #values above `theta` + OVERSAMPLE).
+    pub fn reset_from(&mut self, e: &crate::eigen::Eigen, theta: f64) {
+        let n = self.n;
+        let above = e.values.iter().filter(|&&l| l > theta).count();
+        let p = self.p.max(above + OVERSAMPLE).min(n - 1);
+        let mut v = alloc::vec![0.0; n * p];
+        for j in 0..p {
+            for i in 0..n {
+                v[j * n + i] = e.vectors[(i, j)];
+            }
+        }
+        // The eigenvectors of P·M·P − c·11ᵀ/n above θ are ⟂ 1; re-orthonormalise in 1⊥ anyway.
+        let kept = orthonormalise(&mut v, n, p);
+        if kept < p {
+            return;
+        }
+        self.v = v;
+        self.p = p;
+        self.s = alloc::vec![0.0; n * 3 * p];
+        self.bs = alloc::vec![0.0; n * 3 * p];
+        self.prev.clear();
+    }
+
+    /// One Rayleigh–Ritz round on P·M·P over span(V, residuals, previous V): updates V to the
+    /// top p Ritz vectors and returns (all Ritz values descending, residual norm of each of the p
+    /// kept pairs). `None` when the basis degenerates or the small eigenproblem fails.
+    fn ritz_round(&mut self, m: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
+        let n = self.n;
+        let p = self.p;
+        // S = orth([V, R]) with the residuals R = P·M·V − V·diag(vᵀ·P·M·v), each scaled to
+        // unit norm first: same span as [V, P·M·V], but the new directions do not vanish
+        // in the orthogonalisation as V converges.
+        self.s[..n * p].copy_from_slice(&self.v);
+        {
+            let (sv, sw) = self.s.split_at_mut(n * p);
+            apply_pmp(m, n, sv, p, &mut sw[..n * p]);
+            for j in 0..p {
+                let (vj, wj) = (&sv[j * n..(j + 1) * n], &mut sw[j * n..(j + 1) * n]);
+                let l = dot(vj, wj);
+                wj.iter_mut().zip(vj).for_each(|(w, v)| *w -= l * v);
+                let nr = libm::sqrt(dot(wj, wj));
+                if nr > 0.0 {
+                    wj.iter_mut().for_each(|w| *w /= nr);
+                }
+            }
+        }
+        // LOBPCG-style third block: the previous V (its part outside span(V) is the last
+        // search direction), which turns the iteration from steepest-descent into
+        // conjugate-gradient-like convergence.
+        let mut cols = 2 * p;
+        if self.prev.len() == n * p {
+            self.s[2 * n * p..3 * n * p].copy_from_slice(&self.prev);
+            cols = 3 * p;
+        }
+        let q = orthonormalise(&mut self.s, n, cols);
+        if q < p {
+            return None;
+        }
+        apply_pmp(m, n, &self.s[..n * q], q, &mut self.bs[..n * q]);
+        // H = Sᵀ·B·S (q×q, symmetrised), Ritz pairs.
+        let mut h = alloc::vec![0.0; q * q];
+        for a in 0..q {
+            for b in a..q {
+                let x = 0.5
+                    * (dot(&self.s[a * n..(a + 1) * n], &self.bs[b * n..(b + 1) * n])
+                        + dot(&self.s[b * n..(b + 1) * n], &self.bs[a * n..(a + 1) * n]));
+                h[a * q + b] = x;
+                h[b * q + a] = x;
+            }
+        }
+        let e = sym_eigen(&h, q)?;
+        // New V = S·Y (top p), B·V = BS·Y.
+        self.prev.clear();
+        self.prev.extend_from_slice(&self.v);
+        let mut bv = alloc::vec![0.0; n * p];
+        for j in 0..p {
+            let (vj, bvj) = (&mut self.v[j * n..(j + 1) * n], &mut bv[j * n..(j + 1) * n]);
+            vj.iter_mut().for_each(|x| *x = 0.0);
+            for a in 0..q {
+                let y = e.vectors[(a, j)];
+                if y != 0.0 {
+                    let (sa, ba) = (&self.s[a * n..(a + 1) * n], &self.bs[a * n..(a + 1) * n]);
+                    for i in 0..n {
+                        vj[i] += y * sa[i];
+                        bvj[i] += y * ba[i];
+                    }
+                }
+            }
+        }
+        let mut res = alloc::vec![0.0; p];
+        for (j, r) in res.iter_mut().enumerate() {
+            let (vj, bvj) = (&self.v[j * n..(j + 1) * n], &bv[j * n..(j + 1) * n]);
+            let l = e.values[j];
+            *r = libm::sqrt(
+                bvj.iter()
+                    .zip(vj)
+                    .map(|(b, v)| (b - l * v) * (b - l * v))
+                    .sum::<f64>(),
+            );
+        }
+        Some((e.values, res))
+    }
+
+    /// Writes `Proj_C1(M)` into `out` (M symmetric, row-major n×n). `None` when the iteration did
+    /// not converge within its budget or the block would exceed n/3 (use the full decomposition).
+    /// `eig_tol`: relative residual at which Ritz pairs count as converged (≥ [`EIG_TOL`]).
+    ///
+    /// `allow_truncated`: when the block reaches its cap `max(2k + 16, 32)` (≤ n/3) with every
+    /// Ritz value active, accept the projection onto {X ∈ C1 : range(X − 11ᵀ/n) ⊆ span(V)}
+    /// instead of growing: still feasible for C1, but not the exact projection. ADMM allows it
+    /// only in its early iterations, where the spectrum is high-rank and accuracy is not needed.
+    pub fn project(
+        &mut self,
+        m: &[f64],
+        k: usize,
+        out: &mut [f64],
+        eig_tol: f64,
+        allow_truncated: bool,
+    ) -> Option<ProjectionInfo> {
+        let eig_tol = eig_tol.max(EIG_TOL);
+        let n = self.n;
+        let total = k as f64 - 1.0;
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            if rounds > max_rounds(n, self.p) {
+                self.last_rounds = rounds;
+                return None;
+            }
+            let p = self.p;
+            let (values, res) = self.ritz_round(m)?;
+            let lam = &values[..p];
+            let mut mu = alloc::vec![0.0; p];
+            let theta = project_simplex(lam, total, &mut mu);
+            let active = mu.iter().filter(|&&w| w > 0.0).count();
+            let scale = values
+                .iter()
+                .fold(0.0f64, |s, x| s.max(x.abs()))
+                .max(f64::MIN_POSITIVE);
+            // Residuals of the pairs that matter: the active ones.
+            let max_res = res[..active].iter().fold(0.0f64, |a, &b| a.max(b));
+            // The block must reach well below θ: keep at least two inactive Ritz vectors.
+            let cap = (2 * k + 16).max(32).min(n / 3);
+            if active + 2 > p && !(allow_truncated && p >= cap) {
+                let grow = if allow_truncated {
+                    (2 * p).min(cap)
+                } else {
+                    (2 * p).min(n - 1)
+                };
+                if grow == p || grow > n / 3 {
+                    self.last_rounds = rounds;
+                    return None;
+                }
+                self.resize(grow);
+                continue;
+            }
+            // A truncated projection is a rough early step anyway: the bulk Ritz pairs need not
+            // converge; three rounds improve the captured subspace enough.
+            let truncated = allow_truncated && active + 2 > p;
+            if max_res > eig_tol * scale && !(truncated && rounds >= 3) {
+                continue;
+            }
+            // Converged: X = 11ᵀ/n + Σ μ_j v_j v_jᵀ; shrink an oversized block.
+            self.last_rounds = rounds;
+            form_x(&self.v, n, &mu, out);
+            let want = (active + OVERSAMPLE).max(k + OVERSAMPLE).min(n - 1);
+            if p > 2 * want {
+                self.resize(want);
+            }
+            return Some(ProjectionInfo {
+                rank: active,
+                theta,
+            });
+        }
+    }
+}
+
+/// The top `count` eigenpairs of P·A·P on 1⊥ (A symmetric row-major n×n), to relative residual
+/// `tol`: (values descending, vectors column-major n×count). `None` if not converged within the
+/// round budget (callers fall back to the full decomposition).
+pub(crate) fn top_eigen_1perp(
+    a: &[f64],
+    n: usize,
+    count: usize,
+    tol: f64,
+) -> Option<(Vec<f64>, Vec<f64>)> {
+    if count == 0 || count + OVERSAMPLE >= n {
+        return None;
+    }
+    let mut lr = LowRank::new(n, count, 0x51f1_5eed);
+    lr.resize((count + OVERSAMPLE).min(n - 1));
+    for _ in 0..max_rounds(n, lr.p).max(30) {
+        let (values, res) = lr.ritz_round(a)?;
+        let scale = values
+            .iter()
+            .fold(0.0f64, |s, x| s.max(x.abs()))
+            .max(f64::MIN_POSITIVE);
+        if res[..count].iter().all(|&r| r <= tol * scale) {
+            return Some((values[..count].to_vec(), lr.v[..n * count].to_vec()));
+        }
+    }
+    None
+}
+
+/// out = 11ᵀ/n + Σ_j μ_j v_j v_jᵀ for column-major V (n×p), symmetric fill.
+fn form_x(v: &[f64], n: usize, mu: &[f64], out: &mut [f64]) {
+    let act: Vec<usize> = (0..mu.len()).filter(|&j| mu[j] > 0.0).collect();
+    let r = act.len();
+    // A: row-major n×r with A[i][t] = √μ_t · v_t[i].
+    let mut a = alloc::vec![0.0; n * r];
+    for (t, &j) in act.iter().enumerate() {
+        let s = libm::sqrt(mu[j]);
+        for i in 0..n {
+            a[i * r + t] = s * v[j * n + i];
+        }
+    }
+    let j0 = 1.0 / n as f64;
+    for i in 0..n {
+        let ai = &a[i * r..(i + 1) * r];
+        for j in i..n {
+            let x = j0 + dot(ai, &a[j * r..(j + 1) * r]);
+            out[i * n + j] = x;
+            out[j * n + i] = x;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sdp::projection::project_c1;
+
+    #[test]
+    fn matches_full_projection() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for (n, k) in [(40, 3), (90, 5), (120, 2), (60, 10)] {
+            // Low-rank-ish M: a few strong directions plus noise.
+            let mut m = alloc::vec![0.0; n * n];
+            let dirs: Vec<Vec<f64>> = (0..k + 2)
+                .map(|_| (0..n).map(|_| normal(&mut rng)).collect())
+                .collect();
+            for (t, d) in dirs.iter().enumerate() {
+                let w = 3.0 / (1.0 + t as f64) / n as f64;
+                for i in 0..n {
+                    for j in 0..n {
+                        m[i * n + j] += w * d[i] * d[j];
+                    }
+                }
+            }
+            for i in 0..n {
+                for j in i..n {
+                    let x = 0.01 * normal(&mut rng) / n as f64;
+                    m[i * n + j] += x;
+                    if i != j {
+                        m[j * n + i] += x;
+                    }
+                }
+            }
+            let mut full = alloc::vec![0.0; n * n];
+            project_c1(&m, n, k, &mut full).unwrap();
+            let mut lr = LowRank::new(n, k, 1);
+            let mut low = alloc::vec![0.0; n * n];
+            lr.project(&m, k, &mut low, 0.0, false).unwrap();
+            let err = full
+                .iter()
+                .zip(&low)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(err < 1e-8, "n={n} k={k}: max diff {err}");
+            // Warm call on a perturbed M converges in few rounds.
+            for x in m.iter_mut() {
+                *x *= 1.001;
+            }
+            lr.project(&m, k, &mut low, 0.0, false).unwrap();
+            project_c1(&m, n, k, &mut full).unwrap();
+            let err = full
+                .iter()
+                .zip(&low)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(err < 1e-8, "warm n={n} k={k}: max diff {err}");
+        }
+    }
+}
