@@ -2,8 +2,11 @@
 
 mod args;
 mod cluster;
+mod demo;
+mod generate;
 mod input;
 mod progress;
+mod svg;
 
 use std::process::ExitCode;
 
@@ -32,6 +35,9 @@ usage: taskgroup <command> [options]
 
 commands:
   cluster   group the tasks of an affinity matrix file (taskgroup cluster --help)
+  demo      the paper's claim on planted, multitask, ICL and Taskonomy data, with SVG heatmaps
+  eval      the same tables (--json for scripts)
+  generate  write the built-in seeded instances (planted, multitask, icl) to files
   help      this text
   version   print the version";
 
@@ -44,6 +50,9 @@ fn main() -> ExitCode {
     let rest = &argv[1..];
     let r = match cmd.as_str() {
         "cluster" => cluster::run(rest),
+        "generate" => generate::run(rest),
+        "demo" => demo::run(rest, false),
+        "eval" => demo::run(rest, true),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

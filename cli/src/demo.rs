@@ -1,0 +1,346 @@
+//! `taskgroup demo` and `taskgroup eval`: the paper's claim, checkable in one command.
+//!
+//! Datasets: the paper's planted model (n = 150, 10 seeds), the 57-case multitask benchmark, the
+//! in-context-learning-like case (20 seeds, raw and degree-normalised), and the real Taskonomy
+//! subset-training tables (Standley et al.; choose on validation, score on test). Methods: SDP
+//! with robust rounding, SDP with the paper's threshold rounding (c = 1), spectral clustering
+//! and Lloyd's k-means — all through `taskgroup_core::eval::run_method`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use taskgroup_core::benchmark::{icl_case, multitask_cases, paper_planted_cases, Case};
+use taskgroup_core::eval::{run_case, Method};
+use taskgroup_core::metrics::adjusted_rand_index;
+use taskgroup_core::normalize::Normalization;
+use taskgroup_core::standley::{higher_order_affinity, regret, LossTransform, SubsetTable};
+
+use crate::args::Args;
+use crate::svg::heatmap;
+use crate::CliError;
+
+/// Usage text of `taskgroup demo` / `taskgroup eval`.
+pub const USAGE: &str = "usage: taskgroup demo [--out DIR] [--quick]
+       taskgroup eval --json [--quick]
+
+Runs the paper's planted model (n = 150, 10 seeds), the 57-case multitask benchmark, the
+in-context-learning-like case (20 seeds) and the real Taskonomy tables with SDP (robust and
+paper rounding), spectral clustering and Lloyd's k-means; prints one table per dataset and
+(demo) writes SVG heatmaps to DIR (default demo-out). --quick: 3 planted seeds, 5 ICL seeds.";
+
+/// Taskonomy tables (Standley et al., ICML 2020), committed as test fixtures.
+const TASKONOMY: [(&str, &str, &str); 2] = [
+    (
+        "setting 1",
+        include_str!("../../tests/fixtures/standley-taskonomy/results.txt"),
+        include_str!("../../tests/fixtures/standley-taskonomy/results_test.txt"),
+    ),
+    (
+        "setting 2",
+        include_str!("../../tests/fixtures/standley-taskonomy/results_large.txt"),
+        include_str!("../../tests/fixtures/standley-taskonomy/results_large_test.txt"),
+    ),
+];
+
+/// One table row: a method (and normalisation) on a dataset.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Method name.
+    pub method: String,
+    /// Normalisation applied first.
+    pub normalization: String,
+    /// Number of cases.
+    pub cases: usize,
+    /// Cases recovered (ground truth, or the test-best partition for Taskonomy).
+    pub recovered: usize,
+    /// Mean ARI against the ground truth (Taskonomy: against the test-best partition).
+    pub mean_ari: f64,
+    /// Mean regret: (truth value − found value)/|truth value| on the raw affinity (negative when
+    /// the method found a better partition than the planted one); Taskonomy: test loss − best.
+    pub mean_regret: f64,
+    /// Taskonomy only: mean test loss − the test loss of the exhaustive validation pick.
+    pub mean_regret_vs_validation: Option<f64>,
+    /// Wall time of the method over all cases, seconds.
+    pub seconds: f64,
+}
+
+/// One dataset's table.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Short name (`planted`, `multitask`, `icl`, `taskonomy`).
+    pub name: String,
+    /// What it is.
+    pub description: String,
+    /// Rows.
+    pub rows: Vec<Row>,
+}
+
+/// A figure to draw: matrix, groups, title.
+struct Figure {
+    file: String,
+    values: Vec<f64>,
+    n: usize,
+    groups: Vec<Vec<usize>>,
+    title: String,
+    subtitle: String,
+}
+
+fn err(e: taskgroup_core::Error) -> CliError {
+    CliError::Internal(e.to_string())
+}
+
+fn case_rows(
+    cases: &[Case],
+    methods: &[Method],
+    norms: &[Normalization],
+    figure_case: Option<usize>,
+    figs: &mut Vec<Figure>,
+    prefix: &str,
+) -> Result<Vec<Row>, CliError> {
+    let mut rows = Vec::new();
+    for &how in norms {
+        for &m in methods {
+            let start = Instant::now();
+            let (mut rec, mut ari, mut reg) = (0, 0.0, 0.0);
+            for (i, c) in cases.iter().enumerate() {
+                let o = run_case(c, m, how, 0).map_err(err)?;
+                rec += usize::from(o.recovered);
+                ari += o.ari;
+                reg += (o.truth_value - o.raw_value) / o.truth_value.abs().max(f64::MIN_POSITIVE);
+                if figure_case == Some(i) && how == norms[0] {
+                    figs.push(Figure {
+                        file: format!("{prefix}-{}.svg", m.name()),
+                        values: c.affinity.as_slice().to_vec(),
+                        n: c.n(),
+                        groups: o.outcome.partition.groups(),
+                        title: format!("{} — {}", c.name, m),
+                        subtitle: format!(
+                            "{} tasks, {} groups found (k = {}); recovered: {}; ARI {:.3}",
+                            c.n(),
+                            o.outcome.partition.num_groups(),
+                            c.k,
+                            if o.recovered { "yes" } else { "no" },
+                            o.ari
+                        ),
+                    });
+                }
+            }
+            let nc = cases.len().max(1) as f64;
+            rows.push(Row {
+                method: m.to_string(),
+                normalization: how.as_str().to_string(),
+                cases: cases.len(),
+                recovered: rec,
+                mean_ari: ari / nc,
+                mean_regret: reg / nc,
+                mean_regret_vs_validation: None,
+                seconds: start.elapsed().as_secs_f64(),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+fn taskonomy_rows(methods: &[Method], figs: &mut Vec<Figure>) -> Result<Vec<Row>, CliError> {
+    let mut rows = Vec::new();
+    let tables: Vec<(&str, SubsetTable, SubsetTable)> = TASKONOMY
+        .iter()
+        .map(|(name, v, t)| Ok((*name, SubsetTable::parse(v)?, SubsetTable::parse(t)?)))
+        .collect::<Result<_, taskgroup_core::Error>>()
+        .map_err(err)?;
+    for &m in methods {
+        let start = Instant::now();
+        let (mut cases, mut rec, mut ari, mut reg, mut regv) = (0, 0, 0.0, 0.0, 0.0);
+        for (name, val, test) in &tables {
+            for tr in LossTransform::ALL {
+                let t = higher_order_affinity(val, tr).map_err(err)?;
+                for k in [2usize, 3] {
+                    let o = taskgroup_core::eval::run_method(&t, k, m, 0).map_err(err)?;
+                    let r = regret(val, test, &o.partition, k).map_err(err)?;
+                    let (best, _) =
+                        taskgroup_core::standley::best_partition(test, k).map_err(err)?;
+                    cases += 1;
+                    rec += usize::from(r.regret <= 0.0);
+                    ari += adjusted_rand_index(&o.partition, &best).map_err(err)?;
+                    reg += r.regret;
+                    regv += r.regret_vs_validation_pick;
+                    if *name == "setting 1" && tr == LossTransform::NegativeLoss && k == 3 {
+                        figs.push(Figure {
+                            file: format!("taskonomy-s1-k3-{}.svg", m.name()),
+                            values: t.as_slice().to_vec(),
+                            n: t.n(),
+                            groups: o.partition.groups(),
+                            title: format!("Taskonomy {name}, −loss affinity (Eq. 6), k = 3 — {m}"),
+                            subtitle: format!(
+                                "test loss {:.5} (best {:.5}, worst {:.5}); rank {} of {}",
+                                r.loss, r.best_loss, r.worst_loss, r.rank, r.count
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        let nc = cases.max(1) as f64;
+        rows.push(Row {
+            method: m.to_string(),
+            normalization: "none".into(),
+            cases,
+            recovered: rec,
+            mean_ari: ari / nc,
+            mean_regret: reg / nc,
+            mean_regret_vs_validation: Some(regv / nc),
+            seconds: start.elapsed().as_secs_f64(),
+        });
+    }
+    Ok(rows)
+}
+
+/// Runs every dataset; returns the tables and the figures to draw.
+fn evaluate(quick: bool) -> Result<(Vec<Table>, Vec<Figure>), CliError> {
+    let methods = Method::PAPER;
+    let mut figs = Vec::new();
+    let mut tables = Vec::new();
+
+    let planted = paper_planted_cases(50, if quick { 3 } else { 10 }).map_err(err)?;
+    tables.push(Table {
+        name: "planted".into(),
+        description: format!(
+            "the paper's planted model: 3 groups of 50 tasks (n = 150), {} seeds",
+            planted.len()
+        ),
+        rows: case_rows(
+            &planted,
+            &methods,
+            &[Normalization::None],
+            Some(0),
+            &mut figs,
+            "planted",
+        )?,
+    });
+
+    let mt = multitask_cases(0).map_err(err)?;
+    let big = mt
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, c)| c.n())
+        .map(|(i, _)| i);
+    tables.push(Table {
+        name: "multitask".into(),
+        description: format!(
+            "{} multitask cases (2–6 of 6 task categories, per-task scales and offsets; truth verified optimal)",
+            mt.len()
+        ),
+        rows: case_rows(&mt, &methods, &[Normalization::None, Normalization::Standardize], big, &mut figs, "multitask")?,
+    });
+
+    let icl: Vec<Case> = (0..if quick { 5 } else { 20 })
+        .map(icl_case)
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    tables.push(Table {
+        name: "icl".into(),
+        description: format!(
+            "in-context-learning-like case: 9 tasks in 3 groups, one group's scores ~100× larger; {} seeds",
+            icl.len()
+        ),
+        rows: case_rows(&icl, &methods, &[Normalization::None, Normalization::SymmetricDegree], Some(0), &mut figs, "icl")?,
+    });
+
+    tables.push(Table {
+        name: "taskonomy".into(),
+        description: "real Taskonomy subset-training losses (Standley et al.): settings 1 and 2 × {−loss, relative improvement} × k ∈ {2, 3}; chosen on validation, scored on test (regret in test loss)".into(),
+        rows: taskonomy_rows(&methods, &mut figs)?,
+    });
+    Ok((tables, figs))
+}
+
+/// The tables as JSON (`seconds` included; snapshot tests drop it).
+pub fn tables_json(tables: &[Table]) -> Value {
+    json!({
+        "datasets": tables.iter().map(|t| json!({
+            "name": t.name,
+            "description": t.description,
+            "rows": t.rows.iter().map(|r| json!({
+                "method": r.method,
+                "normalization": r.normalization,
+                "cases": r.cases,
+                "recovered": r.recovered,
+                "mean_ari": r.mean_ari,
+                "mean_regret": r.mean_regret,
+                "mean_regret_vs_validation": r.mean_regret_vs_validation,
+                "seconds": r.seconds,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>()
+    })
+}
+
+/// The tables as text.
+pub fn tables_text(tables: &[Table]) -> String {
+    let mut s = String::new();
+    for t in tables {
+        s.push_str(&format!("== {}: {}\n", t.name, t.description));
+        s.push_str(&format!(
+            "{:<22} {:<12} {:>10} {:>9} {:>12} {:>9}\n",
+            "method", "normalise", "recovered", "mean ARI", "mean regret", "time (s)"
+        ));
+        for r in &t.rows {
+            s.push_str(&format!(
+                "{:<22} {:<12} {:>10} {:>9.3} {:>12.5} {:>9.2}\n",
+                r.method,
+                r.normalization,
+                format!("{}/{}", r.recovered, r.cases),
+                r.mean_ari,
+                r.mean_regret,
+                r.seconds
+            ));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// Runs `taskgroup demo` (`eval == false`) or `taskgroup eval`.
+pub fn run(raw: &[String], eval: bool) -> Result<(), CliError> {
+    let mut a = Args::parse(raw, &["--out", "-o"])?;
+    if a.flag("--help") || a.flag("-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let json_out = a.flag("--json");
+    let quick = a.flag("--quick");
+    a.finish()?;
+    let start = Instant::now();
+    let (tables, figs) = evaluate(quick)?;
+    if eval {
+        if json_out {
+            println!(
+                "{}",
+                serde_json::to_string(&tables_json(&tables))
+                    .map_err(|e| CliError::Internal(e.to_string()))?
+            );
+        } else {
+            print!("{}", tables_text(&tables));
+        }
+        return Ok(());
+    }
+    print!("{}", tables_text(&tables));
+    let dir = PathBuf::from(a.value(&["--out", "-o"]).unwrap_or("demo-out"));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CliError::Input(format!("cannot create {}: {e}", dir.display())))?;
+    for f in &figs {
+        let p = dir.join(&f.file);
+        std::fs::write(
+            &p,
+            heatmap(&f.values, f.n, &f.groups, &f.title, &f.subtitle),
+        )
+        .map_err(|e| CliError::Input(format!("cannot write {}: {e}", p.display())))?;
+    }
+    println!(
+        "wrote {} SVG heatmaps to {}/ (open them in a browser); total {:.1} s",
+        figs.len(),
+        dir.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

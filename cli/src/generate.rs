@@ -1,0 +1,107 @@
+//! `taskgroup generate`: write the built-in seeded instances to files, for scripts and peers.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use taskgroup_core::benchmark::{icl_case, multitask_cases, Case};
+use taskgroup_core::synthetic::PlantedModel;
+
+use crate::args::{Args, UsageError};
+use crate::input::write_npy;
+use crate::CliError;
+
+/// Usage text of `taskgroup generate`.
+pub const USAGE: &str = "usage:
+  taskgroup generate planted --n N [--seed S] --output FILE.npy
+      the paper's planted model (3 groups of sizes n−2⌊n/3⌋, ⌊n/3⌋, ⌊n/3⌋ in index order)
+  taskgroup generate multitask [--seed S] --output-dir DIR
+      the 57-case multitask benchmark: DIR/<case>.npy and DIR/cases.json
+      ([{\"name\", \"file\", \"n\", \"k\", \"truth\": [[...]], \"verified\"}])
+  taskgroup generate icl [--seed S] --output FILE.npy
+      the 9-task in-context-learning-like case (one group ~100× larger)";
+
+fn write(path: &Path, n: usize, data: &[f64]) -> Result<(), CliError> {
+    write_npy(path, n, n, data)
+        .map_err(|e| CliError::Input(format!("cannot write {}: {e}", path.display())))
+}
+
+fn case_json(c: &Case, file: &str) -> serde_json::Value {
+    json!({
+        "name": c.name,
+        "file": file,
+        "n": c.n(),
+        "k": c.k,
+        "truth": c.truth.groups(),
+        "verified": c.verified.as_str(),
+    })
+}
+
+/// Runs `taskgroup generate`.
+pub fn run(raw: &[String]) -> Result<(), CliError> {
+    let mut a = Args::parse(
+        raw,
+        &["--n", "-n", "--seed", "--output", "-o", "--output-dir"],
+    )?;
+    if a.flag("--help") || a.flag("-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    a.finish()?;
+    let seed = a
+        .parsed::<u64>(&["--seed"], "a non-negative integer")?
+        .unwrap_or(0);
+    let what = a
+        .positionals()
+        .first()
+        .cloned()
+        .ok_or_else(|| UsageError(format!("what to generate?\n{USAGE}")))?;
+    match what.as_str() {
+        "planted" => {
+            let n = a
+                .parsed::<usize>(&["--n", "-n"], "an integer ≥ 3")?
+                .ok_or_else(|| UsageError("--n N is required".into()))?;
+            if n < 3 {
+                return Err(
+                    UsageError("--n must be at least 3 (three planted groups)".into()).into(),
+                );
+            }
+            let out = a
+                .value(&["--output", "-o"])
+                .ok_or_else(|| UsageError("--output FILE.npy is required".into()))?;
+            let mut m = PlantedModel::paper(n / 3);
+            m.sizes[0] = n - 2 * (n / 3);
+            let t = m
+                .sample(seed)
+                .map_err(|e| CliError::Internal(e.to_string()))?;
+            write(Path::new(out), n, t.as_slice())
+        }
+        "icl" => {
+            let out = a
+                .value(&["--output", "-o"])
+                .ok_or_else(|| UsageError("--output FILE.npy is required".into()))?;
+            let c = icl_case(seed).map_err(|e| CliError::Internal(e.to_string()))?;
+            write(Path::new(out), c.n(), &c.scores)
+        }
+        "multitask" => {
+            let dir = a
+                .value(&["--output-dir"])
+                .ok_or_else(|| UsageError("--output-dir DIR is required".into()))?;
+            let dir = PathBuf::from(dir);
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| CliError::Input(format!("cannot create {}: {e}", dir.display())))?;
+            let cases = multitask_cases(seed).map_err(|e| CliError::Internal(e.to_string()))?;
+            let mut list = Vec::new();
+            for c in &cases {
+                let file = format!("{}.npy", c.name);
+                write(&dir.join(&file), c.n(), &c.scores)?;
+                list.push(case_json(c, &file));
+            }
+            let text = serde_json::to_string_pretty(&list)
+                .map_err(|e| CliError::Internal(e.to_string()))?;
+            let p = dir.join("cases.json");
+            std::fs::write(&p, text + "\n")
+                .map_err(|e| CliError::Input(format!("cannot write {}: {e}", p.display())))
+        }
+        other => Err(UsageError(format!("unknown instance {other:?}\n{USAGE}")).into()),
+    }
+}
