@@ -46,15 +46,33 @@ pub fn kmeans(
     if k == 0 || k > n || d == 0 || points.len() != n * d || points.iter().any(|x| !x.is_finite()) {
         return None;
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
     let mut best: Option<(f64, Vec<usize>)> = None;
-    for _ in 0..settings.restarts.max(1) {
-        let (cost, labels) = one_run(points, n, d, k, settings.max_iterations, &mut rng);
+    for (cost, labels) in kmeans_restarts(points, n, d, k, settings)? {
         if best.as_ref().is_none_or(|(c, _)| cost < *c) {
             best = Some((cost, labels));
         }
     }
     best.map(|(_, l)| l)
+}
+
+/// Every restart of [`kmeans`] with its within-cluster sum of squares, in restart order
+/// (`None` on the same inputs as [`kmeans`]).
+pub fn kmeans_restarts(
+    points: &[f64],
+    n: usize,
+    d: usize,
+    k: usize,
+    settings: &KMeansSettings,
+) -> Option<Vec<(f64, Vec<usize>)>> {
+    if k == 0 || k > n || d == 0 || points.len() != n * d || points.iter().any(|x| !x.is_finite()) {
+        return None;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
+    Some(
+        (0..settings.restarts.max(1))
+            .map(|_| one_run(points, n, d, k, settings.max_iterations, &mut rng))
+            .collect(),
+    )
 }
 
 fn dist2(a: &[f64], b: &[f64]) -> f64 {

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use crate::affinity::{Affinity, Centered};
 use crate::eigen::sym_eigen;
 use crate::error::Error;
-use crate::kmeans::{kmeans, KMeansSettings};
+use crate::kmeans::{kmeans, kmeans_restarts, KMeansSettings};
 use crate::partition::{block_value, Partition};
 
 /// Which rounding rule turns X into groups.
@@ -75,6 +75,9 @@ impl RoundingSettings {
 /// Smallest objective increase (in units of the unit-norm centred affinity) that local search
 /// accepts; anything smaller is rounding noise, and refusing it guarantees termination.
 const IMPROVE_EPS: f64 = 1e-12;
+/// Largest n for which every k-means restart (not only the best) is a rounding candidate.
+const ALL_RESTARTS_MAX_N: usize = 300;
+
 /// Largest n for which k-means on the rows of X is one of the candidates.
 const ROWS_KMEANS_MAX_N: usize = 200;
 
@@ -136,7 +139,10 @@ pub(crate) fn round_centered(
         Rounding::Threshold { c } => threshold_components(x, n, c / n as f64),
         Rounding::Robust => {
             let mut best: Option<(f64, Partition)> = None;
-            for cand in candidates(x, n, k, settings) {
+            let mut cands = candidates(x, n, k, settings);
+            cands.sort_by(|a, b| a.labels().cmp(b.labels()));
+            cands.dedup();
+            for cand in cands {
                 let p = if settings.local_search {
                     local_search(&cen.c, cand)
                 } else {
@@ -184,7 +190,13 @@ fn candidates(x: &[f64], n: usize, k: usize, settings: &RoundingSettings) -> Vec
                     emb[i * r + j] = vecs[j * n + i] * s;
                 }
             }
-            if let Some(l) = kmeans(&emb, n, r, k, &km) {
+            // Small n: every restart is a candidate (local search then starts from several
+            // basins); large n: the best restart only.
+            if n <= ALL_RESTARTS_MAX_N {
+                for (_, l) in kmeans_restarts(&emb, n, r, k, &km).unwrap_or_default() {
+                    out.push(Partition::from_dense(&l));
+                }
+            } else if let Some(l) = kmeans(&emb, n, r, k, &km) {
                 out.push(Partition::from_dense(&l));
             }
         }
