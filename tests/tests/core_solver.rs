@@ -478,3 +478,33 @@ fn low_rank_projection_matches_full_decomposition() {
         assert_eq!(a.partition, b.partition, "{name}");
     }
 }
+
+/// A high-rank solution (unstructured T, k = 5) must not stall the low-rank path: truncated
+/// projections are only allowed early, then every projection is exact.
+#[test]
+fn low_rank_path_converges_on_high_rank_solutions() {
+    let n = 200;
+    let mut r = rng(1200);
+    let mut d = vec![0.0; n * n];
+    for u in 0..n {
+        for v in u..n {
+            let x = normal(&mut r);
+            d[u * n + v] = x;
+            d[v * n + u] = x;
+        }
+    }
+    let t = Affinity::from_row_major(&d, n).unwrap();
+    let mut s = SolverSettings::default();
+    s.projection = ProjectionMethod::LowRank;
+    let low = solve_sdp(&t, 5, &s, WarmStart::Cold, None).unwrap();
+    s.projection = ProjectionMethod::Full;
+    let full = solve_sdp(&t, 5, &s, WarmStart::Cold, None).unwrap();
+    assert_eq!(
+        low.status,
+        SolverStatus::Converged,
+        "{} iterations",
+        low.iterations
+    );
+    assert!((low.objective - full.objective).abs() <= 1e-5 * full.objective.abs());
+    assert!(low.upper_bound >= full.objective - 1e-6 * full.objective.abs());
+}

@@ -8,7 +8,7 @@
 use alloc::vec::Vec;
 
 use super::certificate::bound_centered;
-use super::lowrank::LowRank;
+use super::lowrank::{was_expensive, LowRank};
 use super::projection::project_c1_with;
 use super::{
     Progress, ProjectionMethod, SdpSolution, SolverSettings, SolverStatus, WarmStart,
@@ -16,6 +16,9 @@ use super::{
 };
 use crate::affinity::{Affinity, Centered};
 use crate::error::Error;
+
+/// Iterations in which the low-rank projection may be truncated (see `LowRank::project`).
+const TRUNCATED_ITERATIONS: usize = 30;
 
 /// Bounds on ρ relative to its starting value, so that balancing cannot run away.
 const RHO_RANGE: f64 = 1e6;
@@ -182,17 +185,20 @@ pub(crate) fn solve_centered(
                 // Inexact projections early on: eigen residuals 100× below ADMM's residuals,
                 // between 1e-3·tolerance and 1e-3.
                 let eig_tol = (1e-2 * rp.min(rd)).clamp(1e-3 * settings.tolerance, 1e-3);
-                // Truncated (rank-capped) projections only while both residuals exceed 1e-2.
-                let ok = lr
-                    .project(&m, k, &mut x_next, eig_tol, rp.min(rd) > 1e-2)
-                    .is_some();
+                // Truncated (rank-capped) projections only in the first TRUNCATED_ITERATIONS
+                // iterations and while both residuals exceed 1e-2: afterwards every projection
+                // is exact (low-rank when it converges, else the full decomposition), so a
+                // high-rank solution cannot stall the solver.
+                let truncate = it <= TRUNCATED_ITERATIONS && rp.min(rd) > 1e-2;
+                let ok = lr.project(&m, k, &mut x_next, eig_tol, truncate).is_some();
                 low_rank_rounds += lr.last_rounds;
-                // Back off after a failure (early iterations can have a high-rank, clustered
-                // spectrum): skip 1, 2, 4, up to 8 iterations; reset on success.
-                if ok {
+                // Back off after a failure or a projection that cost more than a good share of a
+                // full decomposition (a high-rank or clustered spectrum): skip 1, 2, 4, ... up
+                // to 64 iterations (full decompositions meanwhile); reset on a cheap success.
+                if ok && !was_expensive(n, lr.block(), lr.last_rounds) {
                     backoff = 0;
                 } else {
-                    backoff = (2 * backoff).clamp(1, 8);
+                    backoff = (2 * backoff).clamp(1, 64);
                     skip_low_rank = backoff;
                 }
                 ok

@@ -13,15 +13,25 @@ use crate::eigen::sym_eigen;
 use crate::synthetic::normal;
 
 /// Rayleigh–Ritz rounds allowed per projection before giving up (then the caller falls back to
-/// the full decomposition): about the cost of one full decomposition (≈ 8n³ flops against
-/// ≈ 10·p·n² per round), `max(8, 3n/(4p))`.
+/// the full decomposition): about the cost of one full decomposition, `max(8, 3n/(4p))`.
+/// Measured here: a round costs ≈ 4·p·n² multiply-adds, a full decomposition (nalgebra) the
+/// time of ≈ 2.5·n³, so one full decomposition ≈ 0.6·n/p rounds.
 fn max_rounds(n: usize, p: usize) -> usize {
     (3 * n / (4 * p.max(1))).max(8)
+}
+
+/// Whether a projection that took `rounds` rounds with block p cost more than ≈ 60% of a full
+/// decomposition (`rounds·p > 0.35·n`): the caller then prefers the full one for a while.
+pub(crate) fn was_expensive(n: usize, p: usize, rounds: usize) -> bool {
+    20 * rounds * p > 7 * n
 }
 /// A Ritz pair is converged when ‖B v − λ v‖ ≤ EIG_TOL · max|λ| (relative to the spectrum):
 /// three orders below the solver's default tolerance, so the projection error does not limit
 /// ADMM's accuracy.
 pub(crate) const EIG_TOL: f64 = 1e-9;
+/// The block never exceeds n / MAX_BLOCK_FRACTION vectors: beyond that, a round costs about as
+/// much as a full decomposition and the caller falls back to it.
+const MAX_BLOCK_FRACTION: usize = 8;
 /// Extra block vectors kept beyond those above θ, so that the next eigenvalue is watched.
 const OVERSAMPLE: usize = 4;
 
@@ -157,6 +167,11 @@ impl LowRank {
         self.prev.clear();
     }
 
+    /// Current block size p.
+    pub fn block(&self) -> usize {
+        self.p
+    }
+
     /// Restarts the block from a full decomposition (values descending, vectors as columns):
     /// the top p eigenvectors, p = max(current block, #values above `theta` + OVERSAMPLE).
     pub fn reset_from(&mut self, e: &crate::eigen::Eigen, theta: f64) {
@@ -262,10 +277,10 @@ impl LowRank {
     }
 
     /// Writes `Proj_C1(M)` into `out` (M symmetric, row-major n×n). `None` when the iteration did
-    /// not converge within its budget or the block would exceed n/3 (use the full decomposition).
+    /// not converge within its budget or the block would exceed n/8 (use the full decomposition).
     /// `eig_tol`: relative residual at which Ritz pairs count as converged (≥ [`EIG_TOL`]).
     ///
-    /// `allow_truncated`: when the block reaches its cap `max(2k + 16, 32)` (≤ n/3) with every
+    /// `allow_truncated`: when the block reaches its cap `max(2k + 16, 32)` (≤ n/8) with every
     /// Ritz value active, accept the projection onto {X ∈ C1 : range(X − 11ᵀ/n) ⊆ span(V)}
     /// instead of growing: still feasible for C1, but not the exact projection. ADMM allows it
     /// only in its early iterations, where the spectrum is high-rank and accuracy is not needed.
@@ -300,14 +315,14 @@ impl LowRank {
             // Residuals of the pairs that matter: the active ones.
             let max_res = res[..active].iter().fold(0.0f64, |a, &b| a.max(b));
             // The block must reach well below θ: keep at least two inactive Ritz vectors.
-            let cap = (2 * k + 16).max(32).min(n / 3);
+            let cap = (2 * k + 16).max(32).min(n / MAX_BLOCK_FRACTION);
             if active + 2 > p && !(allow_truncated && p >= cap) {
                 let grow = if allow_truncated {
                     (2 * p).min(cap)
                 } else {
                     (2 * p).min(n - 1)
                 };
-                if grow == p || grow > n / 3 {
+                if grow == p || grow > n / MAX_BLOCK_FRACTION {
                     self.last_rounds = rounds;
                     return None;
                 }

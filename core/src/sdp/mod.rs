@@ -73,12 +73,12 @@ pub enum ProjectionMethod {
     /// Full symmetric eigendecomposition every iteration: O(n³).
     Full,
     /// Top eigenpairs only (block Krylov, warm-started; falls back to `Full` for an iteration
-    /// when it does not converge or the rank exceeds n/3): O(n²·(k + margin)).
+    /// when it does not converge or the rank exceeds n/8): O(n²·(k + margin)).
     LowRank,
 }
 
 /// Smallest n for which `ProjectionMethod::Auto` uses the low-rank projection.
-pub const LOW_RANK_MIN_N: usize = 64;
+pub const LOW_RANK_MIN_N: usize = 200;
 
 impl Default for SolverSettings {
     fn default() -> Self {
