@@ -1,11 +1,13 @@
 //! The `taskgroup` command-line tool: find which tasks should be trained together.
 
+mod affinity;
 mod args;
 mod cluster;
 mod demo;
 mod generate;
 mod input;
 mod progress;
+mod session;
 mod svg;
 
 use std::process::ExitCode;
@@ -37,6 +39,8 @@ commands:
   cluster   group the tasks of an affinity matrix file (taskgroup cluster --help)
   demo      the paper's claim on planted, multitask, ICL and Taskonomy data, with SVG heatmaps
   eval      the same tables (--json for scripts)
+  session   an AdaGroup campaign driven one command at a time (taskgroup session --help)
+  affinity  an affinity matrix from a table of subset-training results
   generate  write the built-in seeded instances (planted, multitask, icl) to files
   help      this text
   version   print the version";
@@ -50,8 +54,10 @@ fn main() -> ExitCode {
     let rest = &argv[1..];
     let r = match cmd.as_str() {
         "cluster" => cluster::run(rest),
+        "affinity" => affinity::run(rest),
         "generate" => generate::run(rest),
         "demo" => demo::run(rest, false),
+        "session" => session::run(rest),
         "eval" => demo::run(rest, true),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");

@@ -62,6 +62,107 @@ pub enum Error {
         /// Largest supported n.
         max: usize,
     },
+    /// A subset of tasks that is empty, repeats a task, has an index out of range, or does not
+    /// contain the task a score is for.
+    InvalidSubset {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A report names a request id that this session never issued (`id` as displayed, `s0-3`).
+    UnknownRequest {
+        /// The id, as displayed.
+        id: alloc::string::String,
+    },
+    /// A request id string that is not of the form `s{step}-{index}` (e.g. `s0-3`).
+    MalformedRequestId {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A report has another number of scores than its subset has tasks.
+    ScoreCountMismatch {
+        /// Number of tasks in the subset.
+        expected: usize,
+        /// Number of scores given.
+        found: usize,
+    },
+    /// A reported score is NaN or ±Inf.
+    NonFiniteScore {
+        /// 0-based position of the score in the reported list.
+        index: usize,
+    },
+    /// A request that was already reported is reported again with different scores.
+    ConflictingReport {
+        /// The id, as displayed.
+        id: alloc::string::String,
+    },
+    /// `advance` was called before every request of the step was reported.
+    StepIncomplete {
+        /// Requests of the step still unreported.
+        pending: usize,
+    },
+    /// The session has run all its steps: nothing left to advance.
+    SessionDone,
+    /// A checkpoint is truncated, corrupt (checksum), or inconsistent.
+    CorruptCheckpoint {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A checkpoint written in a format version this build cannot read.
+    UnsupportedCheckpointVersion {
+        /// Version found in the header.
+        found: u32,
+        /// Newest version this build reads.
+        supported: u32,
+    },
+    /// Encoding a checkpoint failed (an internal error; the session is unchanged).
+    CheckpointEncode,
+    /// Relative pairwise affinity needs a non-zero single-task score.
+    ZeroBaseline {
+        /// 0-based task whose single-task score is 0.
+        task: usize,
+    },
+    /// A task has no records, so the surrogate cannot predict it.
+    NoRecords {
+        /// 0-based task.
+        task: usize,
+    },
+    /// An eigendecomposition or a clustering step failed (non-finite values or no convergence).
+    NumericalFailure {
+        /// The step that failed.
+        what: &'static str,
+    },
+    /// A relative score divides by a reference value (a diagonal entry or a single-task loss)
+    /// that is 0.
+    ZeroReference {
+        /// 0-based task whose reference value is 0.
+        task: usize,
+        /// Which reference value it is.
+        what: &'static str,
+    },
+    /// A name (of a method, a normalisation, a transform) that is not one of the known names.
+    UnknownName {
+        /// What kind of name was expected.
+        kind: &'static str,
+        /// The name given.
+        name: alloc::string::String,
+        /// The accepted names, comma-separated.
+        expected: &'static str,
+    },
+    /// A subset-results table that does not follow its format (line: 1-based; column: 1-based
+    /// tab-separated cell, when one cell is at fault).
+    MalformedTable {
+        /// 1-based line number.
+        line: usize,
+        /// 1-based cell number on that line, when one cell is at fault.
+        column: Option<usize>,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A subset-results table has no line for a subset that is needed (0-based tasks).
+    MissingSubset {
+        /// The subset's tasks, 0-based, ascending.
+        tasks: alloc::vec::Vec<usize>,
+    },
 }
 
 impl fmt::Display for Error {
@@ -89,6 +190,56 @@ impl fmt::Display for Error {
             Error::TooLarge { n, max } => {
                 write!(f, "n = {n} tasks is too large for exhaustive search (at most {max})")
             }
+            Error::InvalidSubset { reason } => write!(f, "invalid subset of tasks: {reason}"),
+            Error::UnknownRequest { id } => {
+                write!(f, "unknown request id `{id}`: this session never issued it")
+            }
+            Error::MalformedRequestId { reason } => {
+                write!(f, "malformed request id: {reason} (expected `s{{step}}-{{index}}`, e.g. `s0-3`)")
+            }
+            Error::ScoreCountMismatch { expected, found } => write!(
+                f,
+                "wrong number of scores: the subset has {expected} tasks but {found} scores were given"
+            ),
+            Error::NonFiniteScore { index } => {
+                write!(f, "score {index} (0-based) is not finite (NaN or ±Inf)")
+            }
+            Error::ConflictingReport { id } => write!(
+                f,
+                "request `{id}` was already reported with different scores; the first report is kept"
+            ),
+            Error::StepIncomplete { pending } => write!(
+                f,
+                "the step is not complete: {pending} request(s) still have no reported scores"
+            ),
+            Error::SessionDone => write!(f, "the session has finished all its steps"),
+            Error::CorruptCheckpoint { reason } => write!(f, "corrupt checkpoint: {reason}"),
+            Error::UnsupportedCheckpointVersion { found, supported } => write!(
+                f,
+                "checkpoint format version {found} is not supported (this build reads versions 1 to {supported})"
+            ),
+            Error::CheckpointEncode => write!(f, "could not encode the session checkpoint (internal error)"),
+            Error::ZeroBaseline { task } => write!(
+                f,
+                "task {task} has a single-task score of 0: relative pairwise affinity is undefined (use relative = false)"
+            ),
+            Error::NoRecords { task } => write!(f, "task {task} has no records: nothing to predict from"),
+            Error::NumericalFailure { what } => write!(f, "numerical failure: {what}"),
+            Error::ZeroReference { task, what } => write!(
+                f,
+                "task {task} (0-based): {what} is 0, so a score relative to it is undefined"
+            ),
+            Error::UnknownName { kind, name, expected } => {
+                write!(f, "unknown {kind} `{name}` (expected one of: {expected})")
+            }
+            Error::MalformedTable { line, column, reason } => match column {
+                Some(c) => write!(f, "malformed table at line {line}, cell {c}: {reason}"),
+                None => write!(f, "malformed table at line {line}: {reason}"),
+            },
+            Error::MissingSubset { tasks } => write!(
+                f,
+                "the table has no line for the subset of tasks {tasks:?} (0-based), which is needed here"
+            ),
         }
     }
 }

@@ -34,7 +34,19 @@ pub use affinity::Affinity;
 pub use error::Error;
 pub use exact::{exact_partition, EXACT_MAX_N};
 pub use group::{group, group_with, GroupResult, GroupSettings, CERTIFY_TOLERANCE};
-pub use ksearch::{search_k, KRule, KSearch, KSearchRow};
+pub use ksearch::{search_k, KProgress, KRule, KSearch, KSearchRow};
 pub use partition::Partition;
 pub use round::{round_partition, Rounding, RoundingSettings};
-pub use sdp::{solve_sdp, Progress, SdpSolution, SolverSettings, SolverStatus, WarmStart};
+pub use sdp::{
+    solve_sdp, Progress, ProjectionMethod, SdpSolution, SolverSettings, SolverStatus, WarmStart,
+};
+pub mod adagroup;
+pub mod aggregate;
+pub mod baselines;
+pub mod benchmark;
+pub mod checkpoint;
+pub mod eval;
+pub mod metrics;
+pub mod normalize;
+pub mod standley;
+pub mod trainer;

@@ -1,4 +1,5 @@
 //! Solver, projection, certificate, rounding and k-search tests (issue 2), all seeded.
+#![allow(clippy::needless_range_loop, clippy::field_reassign_with_default)]
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;

@@ -1,0 +1,219 @@
+//! `taskgroup affinity`: an affinity matrix from a table of subset-training results.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use taskgroup_core::aggregate::{AffinityBuilder, AggregateSettings, FillRule, PairwiseSettings};
+use taskgroup_core::standley::{higher_order_scores, LossTransform, SubsetTable};
+
+use crate::args::{Args, UsageError};
+use crate::input::{write_csv, write_npy, Matrix};
+use crate::CliError;
+
+/// Usage text of `taskgroup affinity`.
+pub const USAGE: &str = "usage: taskgroup affinity --from-subsets FILE [--format csv|standley]
+                          [--lower-is-better] [--kind higher-order|pairwise]
+                          [--fill row-min|row-mean|VALUE] [--transform neg-loss|relative]
+                          --output FILE.csv|FILE.npy
+
+csv (default): one row per result: task,subset,score — the subset is task names separated by
+  spaces or '+' (e.g. `sst2,sst2+imdb+rte,0.91`); an optional header row `task,subset,score`;
+  '#' comments. Tasks are numbered in order of first appearance. Duplicated (subset, task)
+  rows are averaged. Scores are higher-is-better unless --lower-is-better (losses, negated).
+standley: the tab-separated table of Standley et al. (baseline row, then one line per
+  trained subset; losses), turned into scores by --transform (default neg-loss).
+The output is the directed Eq. 6 matrix T[i][j] = mean of f_i(S) over subsets S ∋ i, j
+(T[i][i]: over S ∋ i); pairs never trained together are filled by --fill (default row-min).";
+
+fn bad(msg: String) -> CliError {
+    CliError::Input(msg)
+}
+
+/// Runs `taskgroup affinity`.
+pub fn run(raw: &[String]) -> Result<(), CliError> {
+    let mut a = Args::parse(
+        raw,
+        &[
+            "--from-subsets",
+            "--format",
+            "--output",
+            "-o",
+            "--kind",
+            "--fill",
+            "--transform",
+        ],
+    )?;
+    if a.flag("--help") || a.flag("-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let lower = a.flag("--lower-is-better");
+    a.finish()?;
+    let input = a
+        .value(&["--from-subsets"])
+        .ok_or_else(|| UsageError("--from-subsets FILE is required".into()))?;
+    let output = a
+        .value(&["--output", "-o"])
+        .ok_or_else(|| UsageError("--output FILE.csv|.npy is required".into()))?;
+    let fill = match a.value(&["--fill"]).unwrap_or("row-min") {
+        "row-min" => FillRule::RowMin,
+        "row-mean" => FillRule::RowMean,
+        v => FillRule::Constant(v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(
+            || {
+                UsageError(format!(
+                    "--fill expects row-min, row-mean or a finite number, got {v:?}"
+                ))
+            },
+        )?),
+    };
+    let text =
+        std::fs::read_to_string(input).map_err(|e| bad(format!("cannot read {input}: {e}")))?;
+    let (n, data, names) = match a.value(&["--format"]).unwrap_or("csv") {
+        "standley" => {
+            let table = SubsetTable::parse(&text).map_err(|e| bad(format!("{input}: {e}")))?;
+            let tr = match a.value(&["--transform"]).unwrap_or("neg-loss") {
+                "neg-loss" => LossTransform::NegativeLoss,
+                "relative" => LossTransform::RelativeImprovement,
+                o => {
+                    return Err(UsageError(format!(
+                        "--transform expects neg-loss or relative, got {o:?}"
+                    ))
+                    .into())
+                }
+            };
+            let m = table.tasks();
+            let d = higher_order_scores(&table, tr).map_err(|e| bad(format!("{input}: {e}")))?;
+            (m, d, None)
+        }
+        "csv" => {
+            let (builder, names) = read_subset_csv(&text, input)?;
+            let est = match a.value(&["--kind"]).unwrap_or("higher-order") {
+                "higher-order" => builder.higher_order(&AggregateSettings {
+                    higher_is_better: !lower,
+                    fill,
+                }),
+                "pairwise" => builder.pairwise(&PairwiseSettings {
+                    higher_is_better: !lower,
+                    fill,
+                    ..Default::default()
+                }),
+                o => {
+                    return Err(UsageError(format!(
+                        "--kind expects higher-order or pairwise, got {o:?}"
+                    ))
+                    .into())
+                }
+            }
+            .map_err(|e| bad(format!("{input}: {e}")))?;
+            eprintln!(
+                "{} tasks, {} distinct (subset, task) results ({} duplicates averaged); pair coverage {:.1}%, {} entries filled",
+                names.len(),
+                builder.num_entries(),
+                builder.num_duplicates(),
+                100.0 * est.pair_coverage(),
+                est.filled()
+            );
+            (names.len(), est.directed().to_vec(), Some(names))
+        }
+        o => return Err(UsageError(format!("--format expects csv or standley, got {o:?}")).into()),
+    };
+    let out = Path::new(output);
+    let res = if out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+    {
+        write_npy(out, n, n, &data)
+    } else {
+        write_csv(
+            out,
+            &Matrix {
+                rows: n,
+                cols: n,
+                data,
+                names,
+            },
+        )
+    };
+    res.map_err(|e| bad(format!("cannot write {output}: {e}")))
+}
+
+/// Parses `task,subset,score` rows into a builder; tasks numbered by first appearance.
+fn read_subset_csv(text: &str, file: &str) -> Result<(AffinityBuilder, Vec<String>), CliError> {
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut rows: Vec<(usize, Vec<usize>, f64, usize)> = Vec::new();
+    let intern = |s: &str, ids: &mut BTreeMap<String, usize>, names: &mut Vec<String>| -> usize {
+        *ids.entry(s.to_string()).or_insert_with(|| {
+            names.push(s.to_string());
+            names.len() - 1
+        })
+    };
+    for (i, line) in text.lines().enumerate() {
+        let ln = i + 1;
+        let line = line.trim().trim_start_matches('\u{feff}');
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let cells: Vec<&str> = if line.contains('\t') {
+            line.split('\t').collect()
+        } else {
+            line.split(',').collect()
+        };
+        if cells.len() != 3 {
+            return Err(bad(format!(
+                "{file}: line {ln}: expected 3 cells task,subset,score, found {}",
+                cells.len()
+            )));
+        }
+        let (task, subset, score) = (cells[0].trim(), cells[1].trim(), cells[2].trim());
+        if ln == 1 && task.eq_ignore_ascii_case("task") && score.eq_ignore_ascii_case("score") {
+            continue;
+        }
+        let v: f64 = score.parse().map_err(|_| {
+            bad(format!(
+                "{file}: line {ln}: score {score:?} is not a number"
+            ))
+        })?;
+        if !v.is_finite() {
+            return Err(bad(format!(
+                "{file}: line {ln}: score {score} is not finite"
+            )));
+        }
+        if task.is_empty() {
+            return Err(bad(format!("{file}: line {ln}: empty task name")));
+        }
+        let members: Vec<&str> = subset
+            .split(|c: char| c == '+' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if members.is_empty() {
+            return Err(bad(format!("{file}: line {ln}: empty subset")));
+        }
+        let t = intern(task, &mut ids, &mut names);
+        let mut s: Vec<usize> = members
+            .iter()
+            .map(|m| intern(m, &mut ids, &mut names))
+            .collect();
+        s.sort_unstable();
+        if s.windows(2).any(|w| w[0] == w[1]) {
+            return Err(bad(format!(
+                "{file}: line {ln}: a task appears twice in the subset {subset:?}"
+            )));
+        }
+        if !s.contains(&t) {
+            return Err(bad(format!(
+                "{file}: line {ln}: task {task:?} is not in its subset {subset:?}"
+            )));
+        }
+        rows.push((t, s, v, ln));
+    }
+    if names.is_empty() {
+        return Err(bad(format!("{file}: no results")));
+    }
+    let mut b = AffinityBuilder::new(names.len()).map_err(|e| bad(e.to_string()))?;
+    for (t, s, v, ln) in rows {
+        b.add(&s, t, v)
+            .map_err(|e| bad(format!("{file}: line {ln}: {e}")))?;
+    }
+    Ok((b, names))
+}

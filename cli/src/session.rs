@@ -1,0 +1,386 @@
+//! `taskgroup session ...`: an AdaGroup campaign that any scheduler can drive, one command at a
+//! time, crash-safe.
+//!
+//! A session is a directory: `session.tgck` (the checkpoint: magic, version, checksum — see
+//! `taskgroup_core::checkpoint`), `names.json` (task names, when given) and `lock`. Every command
+//! that changes the session takes an exclusive lock on `lock`, loads the checkpoint, applies the
+//! change, writes the new checkpoint to a temporary file, fsyncs it, renames it over the old one
+//! and fsyncs the directory, all before it returns: a crash or `kill -9` at any point leaves
+//! either the old or the new state, never a torn one, and a result is acknowledged (exit 0) only
+//! once it is durable. Concurrent `report` commands are serialised by the lock, so none is lost.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use taskgroup_core::adagroup::{
+    AdaGroupSession, AdaGroupSettings, ReportOutcome, RequestId, TaskOrder,
+};
+
+use crate::args::{Args, UsageError};
+use crate::CliError;
+
+/// Usage text of `taskgroup session`.
+pub const USAGE: &str = "usage:
+  taskgroup session new --tasks FILE_OR_N -k K --steps S [--subset-size A] [--seed N]
+                        [--subsets-per-step M] [--lower-is-better] [--shuffle] --out DIR
+      FILE_OR_N: the number of tasks, or a text file with one task name per line
+  taskgroup session next DIR [--json]        pending subsets of the current step, with ids
+  taskgroup session report DIR --id ID --scores \"0.71,0.65,...\"
+  taskgroup session report DIR --from-csv FILE   (rows: ID,score,score,... ; '#' comments)
+  taskgroup session status DIR [--json]      step, pending/reported counts, current groups
+
+Scores are one per task of the subset, in the order `next` lists them (higher is better
+unless the session was created with --lower-is-better). The session advances by itself when
+the last result of a step is reported.";
+
+const CHECKPOINT: &str = "session.tgck";
+const NAMES: &str = "names.json";
+const LOCK: &str = "lock";
+
+fn io_err(what: &str, p: &Path, e: std::io::Error) -> CliError {
+    CliError::Input(format!("{what} {}: {e}", p.display()))
+}
+
+/// Holds the exclusive session lock until dropped.
+struct Locked {
+    _file: File,
+}
+
+fn lock(dir: &Path) -> Result<Locked, CliError> {
+    let p = dir.join(LOCK);
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&p)
+        .map_err(|e| io_err("cannot open", &p, e))?;
+    f.lock().map_err(|e| io_err("cannot lock", &p, e))?;
+    Ok(Locked { _file: f })
+}
+
+/// Writes `bytes` to `dir/name` atomically and durably (temp file, fsync, rename, fsync dir).
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), CliError> {
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let dst = dir.join(name);
+    {
+        let mut f = File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
+        f.write_all(bytes)
+            .map_err(|e| io_err("cannot write", &tmp, e))?;
+        f.sync_all().map_err(|e| io_err("cannot sync", &tmp, e))?;
+    }
+    std::fs::rename(&tmp, &dst).map_err(|e| io_err("cannot replace", &dst, e))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn load(dir: &Path) -> Result<AdaGroupSession, CliError> {
+    let p = dir.join(CHECKPOINT);
+    let bytes = std::fs::read(&p).map_err(|e| io_err("cannot read session", &p, e))?;
+    AdaGroupSession::load(&bytes).map_err(|e| CliError::Input(format!("{}: {e}", p.display())))
+}
+
+fn save(dir: &Path, s: &AdaGroupSession) -> Result<(), CliError> {
+    let bytes = s.save().map_err(|e| CliError::Internal(e.to_string()))?;
+    write_atomic(dir, CHECKPOINT, &bytes)
+}
+
+fn names(dir: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(dir.join(NAMES)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn label(names: &Option<Vec<String>>, t: usize) -> String {
+    names
+        .as_ref()
+        .and_then(|n| n.get(t).cloned())
+        .unwrap_or_else(|| t.to_string())
+}
+
+/// Runs `taskgroup session ...`.
+pub fn run(raw: &[String]) -> Result<(), CliError> {
+    let mut a = Args::parse(
+        raw,
+        &[
+            "--tasks",
+            "-k",
+            "--k",
+            "--steps",
+            "--subset-size",
+            "--seed",
+            "--subsets-per-step",
+            "--out",
+            "--id",
+            "--scores",
+            "--from-csv",
+        ],
+    )?;
+    if a.flag("--help") || a.flag("-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let json_out = a.flag("--json");
+    let lower = a.flag("--lower-is-better");
+    let shuffle = a.flag("--shuffle");
+    a.finish()?;
+    let pos = a.positionals().to_vec();
+    let sub = pos
+        .first()
+        .ok_or_else(|| UsageError(format!("which session command?\n{USAGE}")))?;
+    let dir_arg = || -> Result<PathBuf, CliError> {
+        Ok(PathBuf::from(pos.get(1).ok_or_else(|| {
+            UsageError(format!("session {sub} needs the session DIR"))
+        })?))
+    };
+    match sub.as_str() {
+        "new" => new(&a, lower, shuffle),
+        "next" => next(&dir_arg()?, json_out),
+        "report" => report(&dir_arg()?, &a),
+        "status" => status(&dir_arg()?, json_out),
+        other => Err(UsageError(format!("unknown session command {other:?}\n{USAGE}")).into()),
+    }
+}
+
+fn new(a: &Args, lower: bool, shuffle: bool) -> Result<(), CliError> {
+    let tasks = a
+        .value(&["--tasks"])
+        .ok_or_else(|| UsageError("--tasks FILE_OR_N is required".into()))?;
+    let (n, task_names) = match tasks.trim().parse::<usize>() {
+        Ok(n) => (n, None),
+        Err(_) => {
+            let p = Path::new(tasks);
+            let text =
+                std::fs::read_to_string(p).map_err(|e| io_err("cannot read task list", p, e))?;
+            let list: Vec<String> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string)
+                .collect();
+            let mut sorted = list.clone();
+            sorted.sort();
+            if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                return Err(CliError::Input(format!(
+                    "{tasks}: task {:?} is listed twice",
+                    w[0]
+                )));
+            }
+            (list.len(), Some(list))
+        }
+    };
+    let k = a
+        .parsed::<usize>(&["-k", "--k"], "a positive integer")?
+        .ok_or_else(|| UsageError("-k K is required".into()))?;
+    let steps = a
+        .parsed::<usize>(&["--steps"], "a positive integer")?
+        .ok_or_else(|| UsageError("--steps S is required".into()))?;
+    let out = PathBuf::from(
+        a.value(&["--out"])
+            .ok_or_else(|| UsageError("--out DIR is required".into()))?,
+    );
+    let mut s = AdaGroupSettings::new(n, k, steps);
+    if let Some(alpha) = a.parsed::<usize>(&["--subset-size"], "an integer ≥ 2")? {
+        s.subset_size = alpha;
+    }
+    if let Some(seed) = a.parsed::<u64>(&["--seed"], "a non-negative integer")? {
+        s.seed = seed;
+    }
+    if let Some(m) = a.parsed::<usize>(&["--subsets-per-step"], "a positive integer")? {
+        s.subsets_per_step = Some(m);
+    }
+    s.higher_is_better = !lower;
+    if shuffle {
+        s.task_order = TaskOrder::Shuffled;
+    }
+    let session = AdaGroupSession::new(s).map_err(|e| CliError::Input(e.to_string()))?;
+    if out.join(CHECKPOINT).exists() {
+        return Err(CliError::Input(format!(
+            "{} already holds a session; refusing to overwrite it (remove it or choose another --out)",
+            out.display()
+        )));
+    }
+    std::fs::create_dir_all(&out).map_err(|e| io_err("cannot create", &out, e))?;
+    let _l = lock(&out)?;
+    if let Some(list) = &task_names {
+        write_atomic(
+            &out,
+            NAMES,
+            serde_json::to_string(list)
+                .map_err(|e| CliError::Internal(e.to_string()))?
+                .as_bytes(),
+        )?;
+    }
+    save(&out, &session)?;
+    println!(
+        "new session in {}: {n} tasks, up to {k} groups, {steps} steps; {} subsets to train now (taskgroup session next {})",
+        out.display(),
+        session.next_requests().len(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn next(dir: &Path, json_out: bool) -> Result<(), CliError> {
+    let s = {
+        let _l = lock(dir)?;
+        load(dir)?
+    };
+    let nm = names(dir);
+    for r in s.next_requests() {
+        if json_out {
+            let mut o = json!({"id": r.id.to_string(), "tasks": r.tasks, "step": r.id.step});
+            if nm.is_some() {
+                o["names"] = json!(r.tasks.iter().map(|&t| label(&nm, t)).collect::<Vec<_>>());
+            }
+            println!("{o}");
+        } else {
+            let t: Vec<String> = r.tasks.iter().map(|&t| label(&nm, t)).collect();
+            println!("{}\t{}", r.id, t.join(" "));
+        }
+    }
+    Ok(())
+}
+
+fn parse_scores(text: &str) -> Result<Vec<f64>, CliError> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|c| !c.is_empty())
+        .enumerate()
+        .map(|(i, c)| {
+            let v: f64 = c
+                .parse()
+                .map_err(|_| CliError::Input(format!("score {} ({c:?}) is not a number", i + 1)))?;
+            if !v.is_finite() {
+                return Err(CliError::Input(format!(
+                    "score {} is not finite ({c})",
+                    i + 1
+                )));
+            }
+            Ok(v)
+        })
+        .collect()
+}
+
+fn report(dir: &Path, a: &Args) -> Result<(), CliError> {
+    let mut items: Vec<(String, Vec<f64>)> = Vec::new();
+    match (
+        a.value(&["--id"]),
+        a.value(&["--scores"]),
+        a.value(&["--from-csv"]),
+    ) {
+        (Some(id), Some(sc), None) => items.push((id.to_string(), parse_scores(sc)?)),
+        (None, None, Some(f)) => {
+            let p = Path::new(f);
+            let text = std::fs::read_to_string(p).map_err(|e| io_err("cannot read", p, e))?;
+            for (ln, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty()
+                    || line.starts_with('#')
+                    || line.to_ascii_lowercase().starts_with("id,")
+                {
+                    continue;
+                }
+                let (id, rest) = line.split_once([',', '\t']).ok_or_else(|| {
+                    CliError::Input(format!("{f}: line {}: expected ID,score,...", ln + 1))
+                })?;
+                let sc = parse_scores(rest).map_err(|e| match e {
+                    CliError::Input(m) => CliError::Input(format!("{f}: line {}: {m}", ln + 1)),
+                    o => o,
+                })?;
+                items.push((id.trim().to_string(), sc));
+            }
+        }
+        _ => {
+            return Err(UsageError("give --id ID --scores LIST, or --from-csv FILE".into()).into())
+        }
+    }
+    let _l = lock(dir)?;
+    let mut s = load(dir)?;
+    // Validate everything first: a bad line changes nothing.
+    let mut work = s.clone();
+    let mut recorded = 0;
+    for (id, scores) in &items {
+        let rid: RequestId = id
+            .parse()
+            .map_err(|e: taskgroup_core::Error| CliError::Input(format!("id {id:?}: {e}")))?;
+        match work
+            .report(rid, scores)
+            .map_err(|e| CliError::Input(format!("id {id}: {e}")))?
+        {
+            ReportOutcome::Recorded => recorded += 1,
+            ReportOutcome::AlreadyRecorded => {}
+        }
+        if work.is_step_complete() {
+            work.advance()
+                .map_err(|e| CliError::Internal(e.to_string()))?;
+        }
+    }
+    s = work;
+    save(dir, &s)?;
+    println!(
+        "recorded {recorded} result(s); step {}/{}; {} pending{}",
+        (s.step() + 1).min(s.num_steps()),
+        s.num_steps(),
+        s.pending_count(),
+        if s.is_done() { "; done" } else { "" }
+    );
+    Ok(())
+}
+
+fn status(dir: &Path, json_out: bool) -> Result<(), CliError> {
+    let s = {
+        let _l = lock(dir)?;
+        load(dir)?
+    };
+    let nm = names(dir);
+    let groups = s.groups().to_vec();
+    if json_out {
+        let mut o = json!({
+            "step": s.step(),
+            "steps": s.num_steps(),
+            "done": s.is_done(),
+            "pending": if s.is_done() { 0 } else { s.pending_count() },
+            "reported": s.reported_count(),
+            "total_reported": s.total_reported(),
+            "tasks_seen": s.tasks_seen().len(),
+            "n": s.settings().n,
+            "groups": groups,
+            "history": s.history().iter().map(|h| json!({
+                "step": h.step,
+                "subsets_trained": h.subsets_trained,
+                "total_subsets_trained": h.total_subsets_trained,
+                "tasks_seen": h.tasks_seen,
+                "pair_coverage": h.pair_coverage,
+                "groups": h.groups,
+                "value": h.value,
+                "average_density": h.average_density,
+            })).collect::<Vec<_>>(),
+        });
+        if nm.is_some() {
+            o["group_names"] = json!(groups
+                .iter()
+                .map(|g| g.iter().map(|&t| label(&nm, t)).collect::<Vec<_>>())
+                .collect::<Vec<_>>());
+        }
+        println!("{o}");
+    } else {
+        println!(
+            "step {}/{}{}; this step: {} pending, {} reported; {} results in total; {} of {} tasks seen",
+            (s.step() + 1).min(s.num_steps()),
+            s.num_steps(),
+            if s.is_done() { " (done)" } else { "" },
+            if s.is_done() { 0 } else { s.pending_count() },
+            s.reported_count(),
+            s.total_reported(),
+            s.tasks_seen().len(),
+            s.settings().n
+        );
+        for (i, g) in groups.iter().enumerate() {
+            let t: Vec<String> = g.iter().map(|&t| label(&nm, t)).collect();
+            println!("group {:>3}: {}", i + 1, t.join(", "));
+        }
+    }
+    Ok(())
+}

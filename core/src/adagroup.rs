@@ -1,0 +1,994 @@
+//! AdaGroup (paper §4.2, Procedure 2, Algorithm 3; method.md §7) as a state machine.
+//!
+//! The n tasks arrive in s batches (in [`TaskOrder`]). Each step hands out m subsets to train
+//! ([`AdaGroupSession::next_requests`]); each subset is drawn from the step's new tasks together
+//! with one randomly picked existing cluster (none at the first step). Results come back in any
+//! order ([`AdaGroupSession::report`]); once a step is complete, [`AdaGroupSession::advance`]
+//! recomputes the affinity from every record so far (Eq. 6, [`crate::aggregate`]), re-solves
+//! the SDP warm-started from the current clusters (new tasks joined to the cluster they have
+//! the highest mean affinity with) for every number of groups between the current count and
+//! `max_groups`, keeps for each count the better of the rounded SDP partition and the warm
+//! start, and picks the count by [`GroupCountRule`]. After the last step
+//! [`AdaGroupSession::groups`] covers all n tasks.
+//!
+//! Everything is deterministic: the subsets of step t are drawn from a ChaCha8 stream seeded
+//! by (seed, t), so they depend on the clusters and the seed only, never on the order reports
+//! arrived in. A session is saved and restored with [`crate::checkpoint`].
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::ToString;
+use alloc::vec::Vec;
+use core::fmt;
+use core::str::FromStr;
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+
+use crate::affinity::Affinity;
+use crate::aggregate::{
+    AffinityBuilder, AffinityEstimate, AggregateSettings, FillRule, SurrogateSettings,
+};
+use crate::error::Error;
+use crate::group::{group_with, GroupSettings};
+use crate::partition::Partition;
+use crate::sdp::WarmStart;
+
+/// Largest number of subsets per step that [`AdaGroupSettings::validate`] accepts.
+pub const MAX_SUBSETS_PER_STEP: usize = 1_000_000;
+
+/// Attempts to draw a subset not requested before, before a repeat is accepted.
+const DRAW_ATTEMPTS: usize = 32;
+
+/// The order in which tasks arrive (batch t holds the t-th slice of this order).
+#[derive(Debug, Clone, PartialEq, Eq, Default, bincode::Encode, bincode::Decode)]
+pub enum TaskOrder {
+    /// Tasks 0, 1, …, n−1 (default).
+    #[default]
+    Identity,
+    /// A permutation drawn from the session seed.
+    Shuffled,
+    /// This permutation of 0..n (every task exactly once).
+    Custom(Vec<usize>),
+}
+
+/// How [`AdaGroupSession::advance`] picks the number of groups among the candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, bincode::Encode, bincode::Decode)]
+pub enum GroupCountRule {
+    /// The largest value Σ_i d_{C_i} = ⟨T, X⟩ (Eq. 2 without the 1/k). Invariant to a·T,
+    /// T + c·11ᵀ and T + a1ᵀ + 1aᵀ (per-task offsets); splitting a coherent group only loses
+    /// its cross terms, so the value peaks at the planted count. Ties go to fewer groups. Default.
+    #[default]
+    Value,
+    /// The paper's rule: the largest average density value/k. Not shift-invariant: with
+    /// positive scores it favours few groups (method.md §6).
+    AverageDensity,
+    /// The largest drop in marginal gain Δ_k − Δ_{k+1} (as [`crate::KRule::Elbow`]); solves one
+    /// extra count on each side of the range.
+    Elbow,
+}
+
+/// Which affinity [`AdaGroupSession::advance`] groups on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, bincode::Encode, bincode::Decode)]
+pub enum AffinityEstimator {
+    /// Paper Eq. 6: mean score of i over the subsets containing i and j (default).
+    #[default]
+    HigherOrder,
+    /// The transfer part of the linear surrogate (paper App. B.3), which controls for the other
+    /// members of each subset (see [`crate::aggregate::LinearSurrogate::transfer_estimate`]).
+    Surrogate,
+}
+
+/// Settings of an AdaGroup session. [`AdaGroupSettings::new`] gives the documented defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdaGroupSettings {
+    /// Number of tasks n (≥ 1); tasks are 0-based indices 0..n.
+    pub n: usize,
+    /// Largest number of groups k (1 ≤ k ≤ n).
+    pub max_groups: usize,
+    /// Number of steps s (1 ≤ s ≤ n); step t brings the t-th batch of ⌊n/s⌋ or ⌈n/s⌉ new tasks
+    /// (the first n mod s batches get one more).
+    pub steps: usize,
+    /// Subsets to train per step, m (1..=[`MAX_SUBSETS_PER_STEP`]); `None` (default): 5·b for a
+    /// batch of b new tasks (the paper's m = 5n/s).
+    pub subsets_per_step: Option<usize>,
+    /// Subset size α (≥ 2; default 5; the paper used 3, 5, 10). A subset has min(α, pool) tasks,
+    /// where the pool is the new batch plus the picked cluster.
+    pub subset_size: usize,
+    /// Seed of the subset draws (and of [`TaskOrder::Shuffled`]).
+    pub seed: u64,
+    /// Arrival order of the tasks (default identity).
+    pub task_order: TaskOrder,
+    /// `true` (default): reported scores are "higher is better"; `false`: losses (negated).
+    pub higher_is_better: bool,
+    /// Fill rule for pairs never trained together (default [`FillRule::RowMin`]).
+    pub fill: FillRule,
+    /// How the number of groups is chosen (default [`GroupCountRule::Value`]).
+    pub count_rule: GroupCountRule,
+    /// The affinity the groups are solved on (default [`AffinityEstimator::HigherOrder`]).
+    pub estimator: AffinityEstimator,
+    /// Solver and rounding settings of every SDP solve (default: the crate defaults).
+    pub group: GroupSettings,
+}
+
+impl AdaGroupSettings {
+    /// n tasks, at most `max_groups` groups, `steps` steps; every other setting at its default.
+    pub fn new(n: usize, max_groups: usize, steps: usize) -> Self {
+        AdaGroupSettings {
+            n,
+            max_groups,
+            steps,
+            subsets_per_step: None,
+            subset_size: 5,
+            seed: 0,
+            task_order: TaskOrder::Identity,
+            higher_is_better: true,
+            fill: FillRule::RowMin,
+            count_rule: GroupCountRule::Value,
+            estimator: AffinityEstimator::HigherOrder,
+            group: GroupSettings::default(),
+        }
+    }
+
+    /// Checks every setting against its documented range (a distinct error for each).
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |name, reason| Err(Error::InvalidSetting { name, reason });
+        if self.n == 0 {
+            return bad("n", "at least one task is needed");
+        }
+        if self.max_groups == 0 || self.max_groups > self.n {
+            return Err(Error::InvalidK {
+                k: self.max_groups,
+                n: self.n,
+            });
+        }
+        if self.steps == 0 || self.steps > self.n {
+            return bad("steps", "must be between 1 and the number of tasks n");
+        }
+        if let Some(m) = self.subsets_per_step {
+            if m == 0 || m > MAX_SUBSETS_PER_STEP {
+                return bad("subsets_per_step", "must be between 1 and 1000000");
+            }
+        }
+        if self.subset_size < 2 {
+            return bad("subset_size", "must be at least 2");
+        }
+        if let TaskOrder::Custom(order) = &self.task_order {
+            if order.len() != self.n {
+                return bad("task_order", "must list every task exactly once (length n)");
+            }
+            let mut seen = alloc::vec![false; self.n];
+            for &t in order {
+                match seen.get_mut(t) {
+                    Some(s) if !*s => *s = true,
+                    Some(_) => return bad("task_order", "lists a task twice"),
+                    None => return bad("task_order", "has a task index ≥ n"),
+                }
+            }
+        }
+        self.fill.validate()?;
+        self.group.validate()
+    }
+
+    /// The resolved arrival order (a permutation of 0..n). Call after `validate`.
+    pub fn resolved_order(&self) -> Vec<usize> {
+        match &self.task_order {
+            TaskOrder::Identity => (0..self.n).collect(),
+            TaskOrder::Custom(o) => o.clone(),
+            TaskOrder::Shuffled => {
+                let mut o: Vec<usize> = (0..self.n).collect();
+                let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed, u64::MAX));
+                for i in (1..o.len()).rev() {
+                    let j = below(&mut rng, i + 1);
+                    o.swap(i, j);
+                }
+                o
+            }
+        }
+    }
+
+    /// The 0-based range into the arrival order of step t's new tasks (empty when t ≥ s).
+    pub fn batch_range(&self, step: usize) -> core::ops::Range<usize> {
+        if step >= self.steps || self.steps == 0 {
+            return 0..0;
+        }
+        let (q, r) = (self.n / self.steps, self.n % self.steps);
+        let start = step * q + step.min(r);
+        let len = q + usize::from(step < r);
+        start..start + len
+    }
+
+    /// m for step t: `subsets_per_step`, or 5 × the batch size.
+    pub fn subsets_in_step(&self, step: usize) -> usize {
+        self.subsets_per_step
+            .unwrap_or(5 * self.batch_range(step).len())
+    }
+}
+
+/// The id of a request: step (0-based) and index within the step (0-based). Displayed and
+/// parsed as `s{step}-{index}`, e.g. `s0-3`. Stable across save and load.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, bincode::Encode, bincode::Decode,
+)]
+pub struct RequestId {
+    /// The step that issued it (0-based).
+    pub step: u32,
+    /// Its index within the step (0-based).
+    pub index: u32,
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s{}-{}", self.step, self.index)
+    }
+}
+
+impl FromStr for RequestId {
+    type Err = Error;
+
+    /// Parses `s{step}-{index}` (decimal, no signs or spaces).
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let rest = s.strip_prefix('s').ok_or(Error::MalformedRequestId {
+            reason: "it must start with `s`",
+        })?;
+        let (a, b) = rest.split_once('-').ok_or(Error::MalformedRequestId {
+            reason: "it has no `-`",
+        })?;
+        let num = |x: &str| -> Result<u32, Error> {
+            if x.is_empty() || !x.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(Error::MalformedRequestId {
+                    reason: "step and index must be decimal numbers",
+                });
+            }
+            x.parse::<u32>().map_err(|_| Error::MalformedRequestId {
+                reason: "a number is too large",
+            })
+        };
+        Ok(RequestId {
+            step: num(a)?,
+            index: num(b)?,
+        })
+    }
+}
+
+/// A subset to train: report one score per task, in the order of `tasks`.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct Request {
+    /// Stable id.
+    pub id: RequestId,
+    /// The tasks to train together: sorted, distinct 0-based indices.
+    pub tasks: Vec<usize>,
+}
+
+/// What [`AdaGroupSession::report`] did with a valid report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportOutcome {
+    /// The scores were recorded.
+    Recorded,
+    /// The request had already been reported with exactly these scores; nothing changed.
+    AlreadyRecorded,
+}
+
+/// One candidate number of groups in a step's table.
+#[derive(Debug, Clone, PartialEq, bincode::Encode, bincode::Decode)]
+pub struct GroupCountRow {
+    /// Number of groups asked for.
+    pub k: usize,
+    /// Number of groups of the kept partition (= k with robust rounding).
+    pub groups: usize,
+    /// Σ_i d_{C_i} of the kept partition, in the affinity's units.
+    pub value: f64,
+    /// value / groups (paper Eq. 2).
+    pub average_density: f64,
+    /// Certified upper bound on every partition into k groups (`None` when the count differs).
+    pub upper_bound: Option<f64>,
+    /// The bound proves the kept partition optimal for k (k = 1 and k = tasks seen: always).
+    pub certified_optimal: bool,
+    /// The warm start (current clusters plus new tasks) beat the rounded SDP partition.
+    pub from_warm_start: bool,
+    /// Δ_k − Δ_{k+1} when both neighbours were solved (Δ_1 = 0, Δ_{n+1} = Δ_n).
+    pub elbow_score: Option<f64>,
+    /// Whether k is in the searched range (rows outside it are only the elbow's neighbours).
+    pub in_range: bool,
+}
+
+/// What one step did: the record of [`AdaGroupSession::history`].
+#[derive(Debug, Clone, PartialEq, bincode::Encode, bincode::Decode)]
+pub struct StepSummary {
+    /// The step (0-based).
+    pub step: usize,
+    /// The tasks that arrived in this step.
+    pub new_tasks: Vec<usize>,
+    /// Subsets trained in this step.
+    pub subsets_trained: usize,
+    /// Subsets trained so far, this step included.
+    pub total_subsets_trained: usize,
+    /// Tasks grouped after this step.
+    pub tasks_seen: usize,
+    /// Fraction of pairs of seen tasks trained together at least once.
+    pub pair_coverage: f64,
+    /// Directed affinity entries among the seen tasks filled by the fill rule.
+    pub filled_entries: usize,
+    /// The searched range of group counts (current count ..= min(max_groups, tasks seen)).
+    pub k_range: (usize, usize),
+    /// One row per solved count, ascending.
+    pub table: Vec<GroupCountRow>,
+    /// Index into `table` of the chosen count.
+    pub chosen: usize,
+    /// The groups after this step (sorted tasks, groups ordered by smallest task).
+    pub groups: Vec<Vec<usize>>,
+    /// Value Σ_i d_{C_i} of the chosen groups.
+    pub value: f64,
+    /// Average density of the chosen groups.
+    pub average_density: f64,
+}
+
+/// An AdaGroup campaign in progress: what to train next, what came back, the groups so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdaGroupSession {
+    pub(crate) settings: AdaGroupSettings,
+    pub(crate) order: Vec<usize>,
+    /// Current step (0-based); `settings.steps` when done.
+    pub(crate) step: usize,
+    /// Every request issued so far, sorted by id.
+    pub(crate) requests: Vec<Request>,
+    /// Reported scores by id (aligned with the request's tasks).
+    pub(crate) reports: BTreeMap<RequestId, Vec<f64>>,
+    /// Current clusters over the tasks seen so far (global indices, canonical order).
+    pub(crate) groups: Vec<Vec<usize>>,
+    pub(crate) history: Vec<StepSummary>,
+    /// Every reported score, derived from `reports`.
+    pub(crate) records: AffinityBuilder,
+}
+
+impl AdaGroupSession {
+    /// Validates the settings and starts step 0 (its requests are ready at once).
+    pub fn new(settings: AdaGroupSettings) -> Result<Self, Error> {
+        settings.validate()?;
+        let order = settings.resolved_order();
+        let records = AffinityBuilder::new(settings.n)?;
+        let mut s = AdaGroupSession {
+            settings,
+            order,
+            step: 0,
+            requests: Vec::new(),
+            reports: BTreeMap::new(),
+            groups: Vec::new(),
+            history: Vec::new(),
+            records,
+        };
+        let reqs = s.draw_requests(0);
+        s.requests = reqs;
+        Ok(s)
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &AdaGroupSettings {
+        &self.settings
+    }
+
+    /// The current step (0-based); equals [`num_steps`](Self::num_steps) when done.
+    pub fn step(&self) -> usize {
+        self.step
+    }
+
+    /// Number of steps s.
+    pub fn num_steps(&self) -> usize {
+        self.settings.steps
+    }
+
+    /// Whether every step has been advanced past.
+    pub fn is_done(&self) -> bool {
+        self.step >= self.settings.steps
+    }
+
+    /// The arrival order of the tasks (a permutation of 0..n).
+    pub fn task_order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// The tasks arriving in step t (empty when t ≥ s).
+    pub fn batch(&self, step: usize) -> &[usize] {
+        self.order
+            .get(self.settings.batch_range(step))
+            .unwrap_or(&[])
+    }
+
+    /// The tasks grouped so far (arrival order): those of the steps already advanced.
+    pub fn tasks_seen(&self) -> &[usize] {
+        let end = if self.step == 0 {
+            0
+        } else {
+            self.settings.batch_range(self.step - 1).end
+        };
+        self.order.get(..end).unwrap_or(&[])
+    }
+
+    /// The current step's requests not yet reported, by id. Empty when done.
+    pub fn next_requests(&self) -> Vec<Request> {
+        self.step_requests()
+            .iter()
+            .filter(|r| !self.reports.contains_key(&r.id))
+            .cloned()
+            .collect()
+    }
+
+    /// Every request of the current step, reported or not, by id.
+    pub fn step_requests(&self) -> &[Request] {
+        let step = self.step as u32;
+        let lo = self.requests.partition_point(|r| r.id.step < step);
+        let hi = self.requests.partition_point(|r| r.id.step <= step);
+        self.requests.get(lo..hi).unwrap_or(&[])
+    }
+
+    /// Every request issued so far (all steps), by id.
+    pub fn all_requests(&self) -> &[Request] {
+        &self.requests
+    }
+
+    /// The request with this id, if it was issued.
+    pub fn request(&self, id: RequestId) -> Option<&Request> {
+        self.requests
+            .binary_search_by(|r| r.id.cmp(&id))
+            .ok()
+            .and_then(|i| self.requests.get(i))
+    }
+
+    /// The scores reported for this id, if any.
+    pub fn reported_scores(&self, id: RequestId) -> Option<&[f64]> {
+        self.reports.get(&id).map(|v| v.as_slice())
+    }
+
+    /// Requests of the current step handed out but not reported.
+    pub fn pending_count(&self) -> usize {
+        self.step_requests().len() - self.reported_count()
+    }
+
+    /// Requests of the current step already reported.
+    pub fn reported_count(&self) -> usize {
+        self.step_requests()
+            .iter()
+            .filter(|r| self.reports.contains_key(&r.id))
+            .count()
+    }
+
+    /// Requests reported over the whole session (= subsets trained).
+    pub fn total_reported(&self) -> usize {
+        self.reports.len()
+    }
+
+    /// Whether every request of the current step is reported (false when done).
+    pub fn is_step_complete(&self) -> bool {
+        !self.is_done() && self.pending_count() == 0
+    }
+
+    /// Records the scores of request `id`, one per task in the order of its `tasks`.
+    ///
+    /// Errors, with nothing changed: `UnknownRequest` (never issued), `ScoreCountMismatch`,
+    /// `NonFiniteScore`, `ConflictingReport` (already reported with other scores). Reporting
+    /// the same scores again (e.g. a retried worker) returns `AlreadyRecorded`.
+    pub fn report(&mut self, id: RequestId, scores: &[f64]) -> Result<ReportOutcome, Error> {
+        let idx = self
+            .requests
+            .binary_search_by(|r| r.id.cmp(&id))
+            .map_err(|_| Error::UnknownRequest { id: id.to_string() })?;
+        let tasks = self
+            .requests
+            .get(idx)
+            .map_or(&[][..], |r| r.tasks.as_slice());
+        if scores.len() != tasks.len() {
+            return Err(Error::ScoreCountMismatch {
+                expected: tasks.len(),
+                found: scores.len(),
+            });
+        }
+        if let Some(index) = scores.iter().position(|s| !s.is_finite()) {
+            return Err(Error::NonFiniteScore { index });
+        }
+        if let Some(prev) = self.reports.get(&id) {
+            let same = prev.len() == scores.len()
+                && prev
+                    .iter()
+                    .zip(scores)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+            return if same {
+                Ok(ReportOutcome::AlreadyRecorded)
+            } else {
+                Err(Error::ConflictingReport { id: id.to_string() })
+            };
+        }
+        // Validated above (the tasks of an issued request are a valid subset).
+        self.records.add_subset(tasks, scores)?;
+        self.reports.insert(id, scores.to_vec());
+        Ok(ReportOutcome::Recorded)
+    }
+
+    /// Completes the current step: aggregates every record, re-solves, picks the groups, and
+    /// issues the next step's requests. Errors (nothing changed): `SessionDone`,
+    /// `StepIncomplete`, or a solver error.
+    pub fn advance(&mut self) -> Result<&StepSummary, Error> {
+        if self.is_done() {
+            return Err(Error::SessionDone);
+        }
+        let pending = self.pending_count();
+        if pending > 0 {
+            return Err(Error::StepIncomplete { pending });
+        }
+        let end = self.settings.batch_range(self.step).end;
+        let seen: Vec<usize> = self.order.get(..end).unwrap_or(&[]).to_vec();
+        let summary = self.solve_step(&seen)?;
+        // Commit.
+        self.groups = summary.groups.clone();
+        self.history.push(summary);
+        self.step += 1;
+        if !self.is_done() {
+            let reqs = self.draw_requests(self.step);
+            self.requests.extend(reqs);
+        }
+        self.history.last().ok_or(Error::SessionDone)
+    }
+
+    /// The current groups over the tasks seen so far (sorted tasks, ordered by smallest task);
+    /// empty before the first advance, all n tasks when done.
+    pub fn groups(&self) -> &[Vec<usize>] {
+        &self.groups
+    }
+
+    /// The groups as a [`Partition`] of all n tasks, once every task is grouped (when done).
+    pub fn partition(&self) -> Option<Partition> {
+        if self.tasks_seen().len() == self.settings.n {
+            Partition::from_groups(&self.groups, self.settings.n).ok()
+        } else {
+            None
+        }
+    }
+
+    /// One summary per completed step.
+    pub fn history(&self) -> &[StepSummary] {
+        &self.history
+    }
+
+    /// Every reported score.
+    pub fn records(&self) -> &AffinityBuilder {
+        &self.records
+    }
+
+    /// The Eq. 6 affinity of all n tasks from every record so far, with the session's direction
+    /// and fill rule (tasks without records are filled too).
+    pub fn current_affinity(&self) -> Result<AffinityEstimate, Error> {
+        match self.settings.estimator {
+            AffinityEstimator::HigherOrder => self.records.higher_order(&self.aggregate_settings()),
+            AffinityEstimator::Surrogate => {
+                let ss = SurrogateSettings {
+                    higher_is_better: self.settings.higher_is_better,
+                    ..Default::default()
+                };
+                self.records
+                    .surrogate(&ss)?
+                    .transfer_estimate(self.settings.fill)
+            }
+        }
+    }
+
+    fn aggregate_settings(&self) -> AggregateSettings {
+        AggregateSettings {
+            higher_is_better: self.settings.higher_is_better,
+            fill: self.settings.fill,
+        }
+    }
+
+    /// Draws step t's requests from the current clusters (deterministic in seed, t, clusters).
+    fn draw_requests(&self, step: usize) -> Vec<Request> {
+        let batch = self.batch(step).to_vec();
+        let m = self.settings.subsets_in_step(step);
+        let alpha = self.settings.subset_size;
+        let mut rng = ChaCha8Rng::seed_from_u64(mix(self.settings.seed, step as u64));
+        let mut used: BTreeSet<Vec<usize>> =
+            self.requests.iter().map(|r| r.tasks.clone()).collect();
+        let mut out = Vec::with_capacity(m);
+        let mut pool: Vec<usize> = Vec::new();
+        for index in 0..m {
+            pool.clear();
+            pool.extend_from_slice(&batch);
+            if !self.groups.is_empty() {
+                let c = below(&mut rng, self.groups.len());
+                if let Some(g) = self.groups.get(c) {
+                    pool.extend_from_slice(g);
+                }
+            }
+            let size = alpha.min(pool.len());
+            let mut pick = Vec::new();
+            for _ in 0..DRAW_ATTEMPTS {
+                // Partial Fisher–Yates: the first `size` entries become a uniform sample.
+                for a in 0..size {
+                    let b = a + below(&mut rng, pool.len() - a);
+                    pool.swap(a, b);
+                }
+                pick = pool.get(..size).unwrap_or(&[]).to_vec();
+                pick.sort_unstable();
+                if !used.contains(&pick) {
+                    break;
+                }
+            }
+            used.insert(pick.clone());
+            out.push(Request {
+                id: RequestId {
+                    step: step as u32,
+                    index: index as u32,
+                },
+                tasks: pick,
+            });
+        }
+        out
+    }
+
+    /// Aggregates, solves every candidate count and picks the groups over `seen`.
+    fn solve_step(&self, seen: &[usize]) -> Result<StepSummary, Error> {
+        let est = self.current_affinity()?;
+        let t = est.restrict(seen)?;
+        let ns = seen.len();
+        let mut local = alloc::vec![usize::MAX; self.settings.n];
+        for (a, &g) in seen.iter().enumerate() {
+            local[g] = a;
+        }
+        let warm = self.warm_partition(&t, seen, &local)?;
+        let current = warm.as_ref().map_or(1, |p| p.num_groups());
+        let hi = self.settings.max_groups.min(ns);
+        let lo = current.min(hi);
+        let (first, last) = if self.settings.count_rule == GroupCountRule::Elbow {
+            (
+                if lo > 1 { lo - 1 } else { lo },
+                if hi < ns { hi + 1 } else { hi },
+            )
+        } else {
+            (lo, hi)
+        };
+        let mut table: Vec<GroupCountRow> = Vec::new();
+        let mut parts: Vec<Partition> = Vec::new();
+        for k in first..=last {
+            let (row, p) = self.solve_count(&t, k, warm.as_ref())?;
+            table.push(GroupCountRow {
+                in_range: (lo..=hi).contains(&k),
+                ..row
+            });
+            parts.push(p);
+        }
+        let v1 = t.as_slice().iter().sum::<f64>() / ns as f64;
+        let value_of = |k: usize| -> Option<f64> {
+            if k == 1 {
+                return Some(v1);
+            }
+            table.iter().find(|r| r.k == k).map(|r| r.value)
+        };
+        let elbows: Vec<Option<f64>> = table
+            .iter()
+            .map(|r| {
+                let dk = if r.k == 1 {
+                    Some(0.0)
+                } else {
+                    value_of(r.k - 1).map(|p| r.value - p)
+                };
+                let dnext = if r.k == ns {
+                    dk
+                } else {
+                    value_of(r.k + 1).map(|x| x - r.value)
+                };
+                Some(dk? - dnext?)
+            })
+            .collect();
+        for (r, e) in table.iter_mut().zip(elbows) {
+            r.elbow_score = e;
+        }
+        let score = |r: &GroupCountRow| -> f64 {
+            match self.settings.count_rule {
+                GroupCountRule::Value => r.value,
+                GroupCountRule::AverageDensity => r.average_density,
+                GroupCountRule::Elbow => r.elbow_score.unwrap_or(f64::NEG_INFINITY),
+            }
+        };
+        let mut chosen: Option<usize> = None;
+        for (i, r) in table.iter().enumerate() {
+            if !r.in_range {
+                continue;
+            }
+            if chosen
+                .and_then(|c| table.get(c))
+                .is_none_or(|b| score(r) > score(b))
+            {
+                chosen = Some(i);
+            }
+        }
+        let chosen = chosen.ok_or(Error::InvalidKRange { lo, hi, n: ns })?;
+        let part = parts
+            .get(chosen)
+            .ok_or(Error::InvalidKRange { lo, hi, n: ns })?;
+        let row = table
+            .get(chosen)
+            .ok_or(Error::InvalidKRange { lo, hi, n: ns })?;
+        let groups = to_global_groups(part, seen);
+        let total = self.reports.len();
+        let step_trained = self.step_requests().len();
+        Ok(StepSummary {
+            step: self.step,
+            new_tasks: self.batch(self.step).to_vec(),
+            subsets_trained: step_trained,
+            total_subsets_trained: total,
+            tasks_seen: ns,
+            pair_coverage: est.pair_coverage_of(seen),
+            filled_entries: count_filled(&est, seen),
+            k_range: (lo, hi),
+            value: row.value,
+            average_density: row.average_density,
+            table,
+            chosen,
+            groups,
+        })
+    }
+
+    /// The current clusters plus each new task joined to the cluster with the highest mean
+    /// affinity to it (ties: the first), in local indices; `None` at the first step.
+    fn warm_partition(
+        &self,
+        t: &Affinity,
+        seen: &[usize],
+        local: &[usize],
+    ) -> Result<Option<Partition>, Error> {
+        if self.groups.is_empty() {
+            return Ok(None);
+        }
+        let ns = seen.len();
+        let mut labels = alloc::vec![usize::MAX; ns];
+        let mut members: Vec<Vec<usize>> = Vec::with_capacity(self.groups.len());
+        for (c, g) in self.groups.iter().enumerate() {
+            let mut m = Vec::with_capacity(g.len());
+            for &task in g {
+                let a = local.get(task).copied().unwrap_or(usize::MAX);
+                let slot = labels.get_mut(a).ok_or(Error::InvalidPartition {
+                    reason: "a grouped task is not seen",
+                })?;
+                *slot = c;
+                m.push(a);
+            }
+            members.push(m);
+        }
+        for (a, l) in labels.iter_mut().enumerate() {
+            if *l != usize::MAX {
+                continue;
+            }
+            let mut best = (f64::NEG_INFINITY, 0);
+            for (c, m) in members.iter().enumerate() {
+                let mean = m.iter().map(|&b| t.get(a, b)).sum::<f64>() / m.len().max(1) as f64;
+                if mean > best.0 {
+                    best = (mean, c);
+                }
+            }
+            *l = best.1;
+        }
+        Partition::from_labels(&labels).map(Some)
+    }
+
+    /// The kept partition and its row for k groups.
+    fn solve_count(
+        &self,
+        t: &Affinity,
+        k: usize,
+        warm: Option<&Partition>,
+    ) -> Result<(GroupCountRow, Partition), Error> {
+        let ns = t.n();
+        if k == 1 || k == ns {
+            let labels: Vec<usize> = if k == 1 {
+                alloc::vec![0; ns]
+            } else {
+                (0..ns).collect()
+            };
+            let p = Partition::from_labels(&labels)?;
+            let value = p.value(t)?;
+            let row = GroupCountRow {
+                k,
+                groups: k,
+                value,
+                average_density: value / k as f64,
+                upper_bound: Some(value),
+                certified_optimal: true,
+                from_warm_start: false,
+                elbow_score: None,
+                in_range: true,
+            };
+            return Ok((row, p));
+        }
+        let start = match warm {
+            Some(p) => WarmStart::Partition(p),
+            None => WarmStart::Cold,
+        };
+        let r = group_with(t, k, &self.settings.group, start, None)?;
+        let mut row = GroupCountRow {
+            k,
+            groups: r.partition.num_groups(),
+            value: r.value,
+            average_density: r.average_density,
+            upper_bound: r.upper_bound,
+            certified_optimal: r.certified_optimal,
+            from_warm_start: false,
+            elbow_score: None,
+            in_range: true,
+        };
+        let mut part = r.partition;
+        if let Some(w) = warm {
+            if w.num_groups() == k {
+                let wv = w.value(t)?;
+                if wv > row.value {
+                    row.value = wv;
+                    row.average_density = wv / k as f64;
+                    row.groups = k;
+                    // The bound holds for every partition into k groups; test the warm
+                    // start's gap in the same invariant units as `group` does.
+                    let cen = t.centered();
+                    let norm = cen.scale * cen.s;
+                    row.certified_optimal = row.upper_bound.is_some_and(|ub| {
+                        let gap = (ub - wv).max(0.0);
+                        gap == 0.0 || (norm > 0.0 && gap / norm <= crate::group::CERTIFY_TOLERANCE)
+                    });
+                    row.from_warm_start = true;
+                    part = w.clone();
+                }
+            }
+        }
+        Ok((row, part))
+    }
+}
+
+/// Groups of a local partition mapped to global task indices, canonical order.
+fn to_global_groups(p: &Partition, seen: &[usize]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = p
+        .groups()
+        .into_iter()
+        .map(|g| {
+            let mut v: Vec<usize> = g.into_iter().filter_map(|a| seen.get(a).copied()).collect();
+            v.sort_unstable();
+            v
+        })
+        .collect();
+    groups.sort();
+    groups
+}
+
+fn count_filled(est: &AffinityEstimate, seen: &[usize]) -> usize {
+    let mut c = 0;
+    for &i in seen {
+        for &j in seen {
+            if est.coverage_at(i, j) == 0 {
+                c += 1;
+            }
+        }
+    }
+    c
+}
+
+/// SplitMix64 of the seed and a stream number: independent seeds per step.
+pub(crate) fn mix(seed: u64, stream: u64) -> u64 {
+    let mut z = seed
+        ^ stream
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(0x6A09_E667_F3BC_C909);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A uniform integer in 0..n (n ≥ 1) by the multiply-high method (0 when n = 0).
+pub(crate) fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
+    ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_id_round_trip_and_errors() {
+        let id = RequestId { step: 3, index: 17 };
+        assert_eq!(id.to_string(), "s3-17");
+        assert_eq!("s3-17".parse::<RequestId>(), Ok(id));
+        for bad in [
+            "",
+            "3-17",
+            "s3",
+            "s-1",
+            "s3-",
+            "s+3-1",
+            "s3-1x",
+            "s99999999999-0",
+        ] {
+            assert!(
+                matches!(
+                    bad.parse::<RequestId>(),
+                    Err(Error::MalformedRequestId { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn batches_cover_the_order() {
+        let s = AdaGroupSettings::new(10, 3, 3);
+        assert_eq!(s.batch_range(0), 0..4);
+        assert_eq!(s.batch_range(1), 4..7);
+        assert_eq!(s.batch_range(2), 7..10);
+        assert_eq!(s.batch_range(3), 0..0);
+        assert_eq!(s.subsets_in_step(0), 20);
+    }
+
+    #[test]
+    fn settings_validation() {
+        let ok = AdaGroupSettings::new(10, 3, 3);
+        assert!(ok.validate().is_ok());
+        let with = |f: &dyn Fn(&mut AdaGroupSettings)| {
+            let mut s = ok.clone();
+            f(&mut s);
+            s.validate()
+        };
+        assert!(matches!(
+            with(&|s| s.n = 0),
+            Err(Error::InvalidSetting { name: "n", .. })
+        ));
+        assert_eq!(
+            with(&|s| s.max_groups = 0),
+            Err(Error::InvalidK { k: 0, n: 10 })
+        );
+        assert_eq!(
+            with(&|s| s.max_groups = 11),
+            Err(Error::InvalidK { k: 11, n: 10 })
+        );
+        assert!(matches!(
+            with(&|s| s.steps = 11),
+            Err(Error::InvalidSetting { name: "steps", .. })
+        ));
+        assert!(matches!(
+            with(&|s| s.subset_size = 1),
+            Err(Error::InvalidSetting {
+                name: "subset_size",
+                ..
+            })
+        ));
+        assert!(matches!(
+            with(&|s| s.subsets_per_step = Some(0)),
+            Err(Error::InvalidSetting { .. })
+        ));
+        assert!(matches!(
+            with(&|s| s.task_order = TaskOrder::Custom(alloc::vec![0; 10])),
+            Err(Error::InvalidSetting {
+                name: "task_order",
+                ..
+            })
+        ));
+        assert!(matches!(
+            with(&|s| s.fill = FillRule::Constant(f64::NAN)),
+            Err(Error::InvalidSetting { .. })
+        ));
+    }
+
+    #[test]
+    fn shuffled_order_is_a_permutation() {
+        let mut s = AdaGroupSettings::new(20, 3, 4);
+        s.task_order = TaskOrder::Shuffled;
+        let mut o = s.resolved_order();
+        assert_ne!(o, (0..20).collect::<Vec<_>>());
+        o.sort_unstable();
+        assert_eq!(o, (0..20).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn first_step_requests_come_from_the_first_batch() {
+        let mut s = AdaGroupSettings::new(12, 3, 3);
+        s.subset_size = 3;
+        let sess = AdaGroupSession::new(s).unwrap();
+        let r = sess.next_requests();
+        assert_eq!(r.len(), 20);
+        for q in &r {
+            assert_eq!(q.tasks.len(), 3);
+            assert!(q.tasks.iter().all(|&t| t < 4));
+        }
+        assert_eq!(sess.pending_count(), 20);
+        assert!(!sess.is_step_complete());
+    }
+}

@@ -1,0 +1,1075 @@
+"""taskgroup for Python: ctypes bindings to libtaskgroup (one file, no build step).
+
+Partition tasks into groups that train well together: ``group(T, k)`` solves the SDP
+relaxation of the grouping problem, rounds it and certifies how far the answer can be from the
+best partition; ``group_auto`` picks k; ``Session`` runs AdaGroup (train subsets, report
+scores, get groups) with checkpoints; ``AffinityBuilder`` turns subset scores into an affinity.
+
+The shared library is found in this order: the path in ``$TASKGROUP_LIB``; next to this file;
+the cargo target folder of the repository this file is in (``target/release``, then
+``target/debug``; ``$CARGO_TARGET_DIR`` first when set).
+
+Matrices: a 2-D numpy array or nested sequences (lists, tuples) of numbers, n×n. numpy is
+optional. Integer, unsigned and floating dtypes (and Python ints/floats) are converted to
+float64; anything else (bool, complex, strings, objects) is refused with ``InvalidTypeError``
+(a ``TypeError``). A shape that is not n×n raises ``NotSquareError``; NaN or ±Inf raises
+``NonFiniteError`` naming the entry.
+
+Every failure is a ``TaskgroupError`` subclass (one per library status, see ``ERRORS``) with the
+library's detailed message; input errors are also ``ValueError`` (or ``TypeError``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import numbers
+import os
+import sys
+from ctypes import (
+    POINTER,
+    Structure,
+    byref,
+    c_bool,
+    c_char,
+    c_char_p,
+    c_double,
+    c_size_t,
+    c_uint8,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+try:  # numpy is optional
+    import numpy as _np
+except ImportError:  # pragma: no cover - exercised by monkeypatching in the tests
+    _np = None
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "group",
+    "group_auto",
+    "Result",
+    "Session",
+    "Request",
+    "RequestId",
+    "StepSummary",
+    "Progress",
+    "AffinityBuilder",
+    "TaskgroupError",
+    "InvalidTypeError",
+    "library_version",
+    "library_path",
+    "ERRORS",
+]
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+class TaskgroupError(Exception):
+    """A failed library call: ``status`` (the tg_status value) and ``message`` (detailed)."""
+
+    status: int = -1
+
+    def __init__(self, message: str, status: Optional[int] = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+def _error_class(name: str, status: int, doc: str, *bases: type) -> type:
+    return type(name, (TaskgroupError,) + bases, {"status": status, "__doc__": doc})
+
+
+NullArgumentError = _error_class("NullArgumentError", 1, "A required argument was NULL.")
+BufferTooSmallError = _error_class("BufferTooSmallError", 2, "An output buffer was too small.")
+PanicError = _error_class("PanicError", 3, "A bug inside the library was caught (a panic).")
+InvalidHandleError = _error_class(
+    "InvalidHandleError", 4, "A handle that is closed, freed or of another kind."
+)
+InvalidArgumentError = _error_class(
+    "InvalidArgumentError", 5, "An argument that cannot be passed to the library.", ValueError
+)
+EmptyError = _error_class("EmptyError", 100, "The affinity matrix is empty (n = 0).", ValueError)
+NotSquareError = _error_class("NotSquareError", 101, "The matrix is not n×n.", ValueError)
+NonFiniteError = _error_class("NonFiniteError", 102, "The matrix has NaN or ±Inf.", ValueError)
+InvalidKError = _error_class("InvalidKError", 103, "k is not in 1..n.", ValueError)
+InvalidKRangeError = _error_class(
+    "InvalidKRangeError", 104, "The k range is empty or leaves 1..n.", ValueError
+)
+InvalidSettingError = _error_class(
+    "InvalidSettingError", 105, "A setting is out of its documented range.", ValueError
+)
+InvalidPartitionError = _error_class(
+    "InvalidPartitionError", 106, "A partition that does not fit the problem.", ValueError
+)
+InvalidSubsetError = _error_class(
+    "InvalidSubsetError", 107, "An empty subset, a repeated or out-of-range task.", ValueError
+)
+UnknownRequestError = _error_class(
+    "UnknownRequestError", 108, "A request id this session never issued.", ValueError
+)
+ScoreCountMismatchError = _error_class(
+    "ScoreCountMismatchError", 109, "Not one score per task of the request.", ValueError
+)
+NonFiniteScoreError = _error_class(
+    "NonFiniteScoreError", 110, "A reported score is NaN or ±Inf.", ValueError
+)
+ConflictingReportError = _error_class(
+    "ConflictingReportError", 111, "A request reported again with other scores.", ValueError
+)
+StepIncompleteError = _error_class(
+    "StepIncompleteError", 112, "advance() while requests are still pending."
+)
+SessionDoneError = _error_class("SessionDoneError", 113, "The session has finished.")
+CorruptCheckpointError = _error_class(
+    "CorruptCheckpointError", 114, "A truncated, corrupt or inconsistent checkpoint.", ValueError
+)
+UnsupportedCheckpointVersionError = _error_class(
+    "UnsupportedCheckpointVersionError",
+    115,
+    "A checkpoint format version this build cannot read.",
+    ValueError,
+)
+NumericalFailureError = _error_class(
+    "NumericalFailureError", 116, "A numerical step failed.", ArithmeticError
+)
+OtherError = _error_class("OtherError", 199, "A library error with no code of its own.")
+
+
+class InvalidTypeError(InvalidArgumentError, TypeError):
+    """Input of a type or dtype that is not a real number (bool, complex, str, object)."""
+
+
+#: status value -> exception class
+ERRORS: Dict[int, type] = {
+    cls.status: cls
+    for cls in (
+        NullArgumentError,
+        BufferTooSmallError,
+        PanicError,
+        InvalidHandleError,
+        InvalidArgumentError,
+        EmptyError,
+        NotSquareError,
+        NonFiniteError,
+        InvalidKError,
+        InvalidKRangeError,
+        InvalidSettingError,
+        InvalidPartitionError,
+        InvalidSubsetError,
+        UnknownRequestError,
+        ScoreCountMismatchError,
+        NonFiniteScoreError,
+        ConflictingReportError,
+        StepIncompleteError,
+        SessionDoneError,
+        CorruptCheckpointError,
+        UnsupportedCheckpointVersionError,
+        NumericalFailureError,
+        OtherError,
+    )
+}
+for _cls in ERRORS.values():
+    globals()[_cls.__name__] = _cls
+    __all__.append(_cls.__name__)
+
+# --------------------------------------------------------------------------------------------
+# C structures (must match include/taskgroup.h field for field)
+
+
+class _Options(Structure):
+    _fields_ = [
+        ("tolerance", c_double),
+        ("max_iterations", c_size_t),
+        ("rho", c_double),
+        ("adapt_rho_every", c_size_t),
+        ("rho_balance", c_double),
+        ("relaxation", c_double),
+        ("projection", c_uint32),
+        ("rounding", c_uint32),
+        ("threshold_c", c_double),
+        ("seed", c_uint64),
+        ("kmeans_restarts", c_size_t),
+        ("local_search", c_bool),
+        ("k_min", c_size_t),
+        ("k_max", c_size_t),
+        ("k_rule", c_uint32),
+    ]
+
+
+class _Report(Structure):
+    _fields_ = [
+        ("n", c_size_t),
+        ("k", c_size_t),
+        ("num_groups", c_size_t),
+        ("value", c_double),
+        ("average_density", c_double),
+        ("sdp_value", c_double),
+        ("upper_bound", c_double),
+        ("gap", c_double),
+        ("gap_normalized", c_double),
+        ("certified_optimal", c_bool),
+        ("solver_status", c_uint32),
+        ("iterations", c_size_t),
+        ("primal_residual", c_double),
+        ("dual_residual", c_double),
+    ]
+
+
+class _SessionSettings(Structure):
+    _fields_ = [
+        ("n", c_size_t),
+        ("max_groups", c_size_t),
+        ("steps", c_size_t),
+        ("subsets_per_step", c_size_t),
+        ("subset_size", c_size_t),
+        ("seed", c_uint64),
+        ("task_order", c_uint32),
+        ("higher_is_better", c_bool),
+        ("fill", c_uint32),
+        ("fill_constant", c_double),
+        ("count_rule", c_uint32),
+        ("estimator", c_uint32),
+        ("group", _Options),
+    ]
+
+
+class _SessionProgress(Structure):
+    _fields_ = [
+        ("n", c_size_t),
+        ("step", c_size_t),
+        ("num_steps", c_size_t),
+        ("done", c_bool),
+        ("pending", c_size_t),
+        ("reported", c_size_t),
+        ("total_reported", c_size_t),
+        ("tasks_seen", c_size_t),
+        ("num_groups", c_size_t),
+    ]
+
+
+class _RequestId(Structure):
+    _fields_ = [("step", c_uint32), ("index", c_uint32)]
+
+
+class _Request(Structure):
+    _fields_ = [("id", _RequestId), ("first_task", c_size_t), ("num_tasks", c_size_t)]
+
+
+class _StepSummary(Structure):
+    _fields_ = [
+        ("step", c_size_t),
+        ("tasks_seen", c_size_t),
+        ("num_groups", c_size_t),
+        ("k_min", c_size_t),
+        ("k_max", c_size_t),
+        ("value", c_double),
+        ("average_density", c_double),
+        ("pair_coverage", c_double),
+        ("subsets_trained", c_size_t),
+        ("total_subsets_trained", c_size_t),
+        ("filled_entries", c_size_t),
+        ("certified_optimal", c_bool),
+        ("from_warm_start", c_bool),
+    ]
+
+
+class _AggregateOptions(Structure):
+    _fields_ = [("higher_is_better", c_bool), ("fill", c_uint32), ("fill_constant", c_double)]
+
+
+_P = POINTER
+# name -> (restype, argtypes)
+_SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
+    "taskgroup_version": (c_char_p, []),
+    "tg_status_message": (c_char_p, [c_uint32]),
+    "tg_last_error_message": (c_uint32, [_P(c_char), c_size_t, _P(c_size_t)]),
+    "tg_options_default": (_Options, []),
+    "tg_group": (
+        c_uint32,
+        [_P(c_double), c_size_t, c_size_t, _P(_Options), _P(c_uint32), c_size_t, _P(_Report)],
+    ),
+    "tg_group_auto": (
+        c_uint32,
+        [_P(c_double), c_size_t, _P(_Options), _P(c_uint32), c_size_t, _P(c_size_t), _P(_Report)],
+    ),
+    "tg_session_settings_default": (_SessionSettings, [c_size_t, c_size_t, c_size_t]),
+    "tg_session_new": (c_uint32, [_P(_SessionSettings), _P(c_void_p)]),
+    "tg_session_free": (c_uint32, [c_void_p]),
+    "tg_session_get_progress": (c_uint32, [c_void_p, _P(_SessionProgress)]),
+    "tg_session_next_requests": (
+        c_uint32,
+        [c_void_p, _P(_Request), c_size_t, _P(c_uint32), c_size_t, _P(c_size_t), _P(c_size_t)],
+    ),
+    "tg_session_report": (c_uint32, [c_void_p, _RequestId, _P(c_double), c_size_t, _P(c_uint32)]),
+    "tg_session_advance": (c_uint32, [c_void_p, _P(_StepSummary)]),
+    "tg_session_groups": (
+        c_uint32,
+        [c_void_p, _P(c_uint32), c_size_t, _P(c_size_t), _P(c_size_t)],
+    ),
+    "tg_session_save": (c_uint32, [c_void_p, _P(c_uint8), c_size_t, _P(c_size_t)]),
+    "tg_session_load": (c_uint32, [_P(c_uint8), c_size_t, _P(c_void_p)]),
+    "tg_aggregate_options_default": (_AggregateOptions, []),
+    "tg_affinity_builder_new": (c_uint32, [c_size_t, _P(c_void_p)]),
+    "tg_affinity_builder_add": (
+        c_uint32,
+        [c_void_p, _P(c_uint32), c_size_t, _P(c_double), c_size_t],
+    ),
+    "tg_affinity_builder_compute": (
+        c_uint32,
+        [
+            c_void_p,
+            _P(_AggregateOptions),
+            _P(c_double),
+            c_size_t,
+            _P(c_uint32),
+            c_size_t,
+            _P(c_size_t),
+        ],
+    ),
+    "tg_affinity_builder_free": (c_uint32, [c_void_p]),
+}
+
+_STATUS_OK = 0
+_STATUS_BUFFER_TOO_SMALL = 2
+_NO_GROUP = 0xFFFFFFFF
+
+# --------------------------------------------------------------------------------------------
+# Loading the library
+
+_LIB: Optional[ctypes.CDLL] = None
+_LIB_PATH: Optional[str] = None
+
+
+def _library_file_name() -> str:
+    if sys.platform == "darwin":
+        return "libtaskgroup.dylib"
+    if sys.platform.startswith("win"):
+        return "taskgroup.dll"
+    return "libtaskgroup.so"
+
+
+def _candidates() -> List[Path]:
+    env = os.environ.get("TASKGROUP_LIB")
+    if env:
+        return [Path(env)]
+    name = _library_file_name()
+    here = Path(__file__).resolve().parent
+    found = [here / name]
+    targets = []
+    if os.environ.get("CARGO_TARGET_DIR"):
+        targets.append(Path(os.environ["CARGO_TARGET_DIR"]))
+    targets.append(here.parent.parent / "target")  # ffi/python -> repository root
+    for t in targets:
+        found += [t / "release" / name, t / "debug" / name]
+    return found
+
+
+def _lib() -> ctypes.CDLL:
+    """The loaded library (loaded on first use)."""
+    global _LIB, _LIB_PATH
+    if _LIB is not None:
+        return _LIB
+    tried = _candidates()
+    for path in tried:
+        if path.is_file() or os.environ.get("TASKGROUP_LIB"):
+            lib = ctypes.CDLL(str(path))
+            for fname, (restype, argtypes) in _SIGNATURES.items():
+                f = getattr(lib, fname)
+                f.restype = restype
+                f.argtypes = argtypes
+            _LIB, _LIB_PATH = lib, str(path)
+            return lib
+    raise OSError(
+        "libtaskgroup not found; build it with `cargo build -p taskgroup-ffi` or set "
+        "TASKGROUP_LIB. Looked in: " + ", ".join(str(p) for p in tried)
+    )
+
+
+def library_path() -> str:
+    """The path of the loaded shared library."""
+    _lib()
+    assert _LIB_PATH is not None
+    return _LIB_PATH
+
+
+def library_version() -> str:
+    """The version of the loaded library ("MAJOR.MINOR.PATCH")."""
+    return _lib().taskgroup_version().decode()
+
+
+def _last_error() -> str:
+    lib = _lib()
+    needed = c_size_t(0)
+    lib.tg_last_error_message(None, 0, byref(needed))
+    buf = ctypes.create_string_buffer(max(needed.value, 1))
+    if lib.tg_last_error_message(buf, len(buf), None) != _STATUS_OK:
+        return ""
+    return buf.value.decode("utf-8", "replace")
+
+
+def _raise_for(status: int) -> None:
+    lib = _lib()
+    detail = _last_error()
+    summary = lib.tg_status_message(status).decode()
+    cls = ERRORS.get(status, OtherError)
+    raise cls(detail or summary, status)
+
+
+def _check(status: int) -> None:
+    if status != _STATUS_OK:
+        _raise_for(status)
+
+
+# --------------------------------------------------------------------------------------------
+# Input conversion
+
+
+def _refuse_type(what: str) -> InvalidTypeError:
+    return InvalidTypeError(
+        f"{what}: only real numbers are accepted (integers and floats are converted to float64; "
+        "bool, complex, str and object values are refused)",
+        InvalidArgumentError.status,
+    )
+
+
+def _not_square(msg: str) -> NotSquareError:
+    return NotSquareError(f"the affinity matrix is not square: {msg}", NotSquareError.status)
+
+
+def _real(x: Any, where: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        if _np is not None and isinstance(x, _np.generic) and x.dtype.kind in "iuf":
+            return float(x)
+        raise _refuse_type(f"{where} is {type(x).__name__} {x!r}")
+    return float(x)
+
+
+def _matrix(t: Any) -> Tuple[Any, int, Any]:
+    """(ctypes pointer to row-major float64 data, n, owner to keep alive)."""
+    if _np is not None and isinstance(t, _np.ndarray):
+        if t.ndim != 2:
+            raise _not_square(f"expected a 2-D array, got {t.ndim} dimension(s)")
+        if t.shape[0] != t.shape[1]:
+            raise _not_square(f"shape {t.shape[0]}×{t.shape[1]}")
+        if t.dtype.kind not in "iuf":
+            raise _refuse_type(f"array of dtype {t.dtype}")
+        a = _np.ascontiguousarray(t, dtype=_np.float64)
+        if a.size == 0:
+            a = _np.zeros(1)
+        return a.ctypes.data_as(POINTER(c_double)), t.shape[0], a
+    if isinstance(t, (str, bytes)):
+        raise _refuse_type(f"matrix of type {type(t).__name__}")
+    try:
+        rows = list(t)
+    except TypeError:
+        raise _refuse_type(f"matrix of type {type(t).__name__}") from None
+    n = len(rows)
+    flat: List[float] = []
+    for i, row in enumerate(rows):
+        if isinstance(row, (str, bytes)) or not hasattr(row, "__len__"):
+            raise _not_square(f"row {i} is not a sequence of numbers")
+        if len(row) != n:
+            raise _not_square(f"row {i} has {len(row)} entries, expected {n} (n = {n} rows)")
+        for j, x in enumerate(row):
+            flat.append(_real(x, f"entry ({i}, {j})"))
+    buf = (c_double * max(len(flat), 1))(*flat)
+    return ctypes.cast(buf, POINTER(c_double)), n, buf
+
+
+def _vector(values: Any, what: str) -> Tuple[Any, int, Any]:
+    if _np is not None and isinstance(values, _np.ndarray):
+        if values.dtype.kind not in "iuf":
+            raise _refuse_type(f"{what} of dtype {values.dtype}")
+        values = values.ravel().tolist()
+    vals = [_real(x, f"{what}[{i}]") for i, x in enumerate(values)]
+    buf = (c_double * max(len(vals), 1))(*vals)
+    return ctypes.cast(buf, POINTER(c_double)), len(vals), buf
+
+
+def _tasks(tasks: Any, what: str) -> Tuple[Any, int, Any]:
+    vals = []
+    for i, t in enumerate(tasks):
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral):
+            if not (_np is not None and isinstance(t, _np.integer)):
+                raise _refuse_type(f"{what}[{i}] is {type(t).__name__} {t!r}")
+        if not 0 <= int(t) <= 0xFFFFFFFF:
+            raise InvalidSubsetError(f"{what}[{i}] = {t} is not a task index", 107)
+        vals.append(int(t))
+    buf = (c_uint32 * max(len(vals), 1))(*vals)
+    return ctypes.cast(buf, POINTER(c_uint32)), len(vals), buf
+
+
+_PROJECTIONS = {"auto": 0, "full": 1, "low_rank": 2}
+_ROUNDINGS = {"robust": 0, "threshold": 1}
+_K_RULES = {"density": 0, "average_density": 0, "elbow": 1}
+_FILLS = {"row_min": 0, "row_mean": 1}
+_COUNT_RULES = {"value": 0, "average_density": 1, "density": 1, "elbow": 2}
+_ESTIMATORS = {"higher_order": 0, "surrogate": 1}
+_SOLVER_STATUS = {0: "converged", 1: "max_iterations", 2: "numerical_error", 3: "interrupted"}
+
+
+def _enum(name: str, value: Any, table: Dict[str, int]) -> int:
+    if isinstance(value, str) and value in table:
+        return table[value]
+    raise InvalidSettingError(
+        f"invalid setting `{name}`: {value!r} (expected one of: {', '.join(table)})",
+        InvalidSettingError.status,
+    )
+
+
+_OPTION_NAMES = (
+    "tolerance",
+    "max_iterations",
+    "rho",
+    "adapt_rho_every",
+    "rho_balance",
+    "relaxation",
+    "projection",
+    "rounding",
+    "threshold_c",
+    "seed",
+    "kmeans_restarts",
+    "local_search",
+)
+
+
+def _options(options: Dict[str, Any], extra: Sequence[str] = ()) -> _Options:
+    """Library defaults with ``options`` applied (unknown names raise TypeError)."""
+    unknown = set(options) - set(_OPTION_NAMES) - set(extra)
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    o = _lib().tg_options_default()
+    for key, value in options.items():
+        if key in extra:
+            continue
+        if key == "projection":
+            o.projection = _enum(key, value, _PROJECTIONS)
+        elif key == "rounding":
+            o.rounding = _enum(key, value, _ROUNDINGS)
+        elif key == "rho":
+            o.rho = 0.0 if value is None else _real(value, "rho")
+        elif key == "local_search":
+            o.local_search = bool(value)
+        elif key in ("tolerance", "rho_balance", "relaxation", "threshold_c"):
+            setattr(o, key, _real(value, key))
+        else:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise InvalidSettingError(
+                    f"invalid setting `{key}`: {value!r} (expected a non-negative integer)",
+                    InvalidSettingError.status,
+                )
+            setattr(o, key, int(value))
+    return o
+
+
+# --------------------------------------------------------------------------------------------
+# Grouping
+
+
+@dataclass(frozen=True)
+class Result:
+    """Groups found for one k, with their value and certificate."""
+
+    labels: List[int]
+    """Group of each task, canonical: task 0 is in group 0, the next new group gets 1, ..."""
+    groups: List[List[int]]
+    """The groups as sorted lists of 0-based tasks, ordered by their smallest task."""
+    k: int
+    """Number of groups asked for (the chosen k for group_auto)."""
+    num_groups: int
+    """Number of groups found (= k for robust rounding)."""
+    value: float
+    """Σ_i density(C_i) = ⟨T, X_partition⟩ in T's units."""
+    average_density: float
+    """value / num_groups (the paper's objective)."""
+    sdp_value: float
+    """⟨T, X⟩ of the SDP solution."""
+    upper_bound: Optional[float]
+    """Certified bound on every partition into k groups (None if the count differs from k)."""
+    gap: Optional[float]
+    """(upper_bound − value) / |upper_bound|."""
+    gap_normalized: Optional[float]
+    """(upper_bound − value) / ‖T_c‖_F (what ``certified_optimal`` tests)."""
+    certified_optimal: bool
+    """No partition into k groups beats this one beyond the certification tolerance."""
+    status: str
+    """Solver status: converged, max_iterations, numerical_error or interrupted."""
+    iterations: int
+    """ADMM iterations."""
+    primal_residual: float
+    """Final relative primal residual."""
+    dual_residual: float
+    """Final relative dual residual."""
+
+    @property
+    def bound(self) -> Optional[float]:
+        """Alias of ``upper_bound``."""
+        return self.upper_bound
+
+
+def _groups_of(labels: Sequence[Optional[int]]) -> List[List[int]]:
+    groups: Dict[int, List[int]] = {}
+    for t, g in enumerate(labels):
+        if g is not None:
+            groups.setdefault(g, []).append(t)
+    return [groups[g] for g in sorted(groups)]
+
+
+def _opt(x: float) -> Optional[float]:
+    return None if math.isnan(x) else x
+
+
+def _result(labels: Any, n: int, r: _Report) -> Result:
+    lab = [int(labels[i]) for i in range(n)]
+    return Result(
+        labels=lab,
+        groups=_groups_of(lab),
+        k=r.k,
+        num_groups=r.num_groups,
+        value=r.value,
+        average_density=r.average_density,
+        sdp_value=r.sdp_value,
+        upper_bound=_opt(r.upper_bound),
+        gap=_opt(r.gap),
+        gap_normalized=_opt(r.gap_normalized),
+        certified_optimal=bool(r.certified_optimal),
+        status=_SOLVER_STATUS.get(r.solver_status, str(r.solver_status)),
+        iterations=r.iterations,
+        primal_residual=r.primal_residual,
+        dual_residual=r.dual_residual,
+    )
+
+
+def group(T: Any, k: int, **options: Any) -> Result:
+    """Groups the n tasks of the n×n affinity ``T`` into ``k`` groups.
+
+    ``T[u][v]``: how much task v helps task u (larger is better; only (T + Tᵀ)/2 matters).
+    Options (library defaults when omitted): ``tolerance`` (1e-6), ``max_iterations`` (10000),
+    ``rho`` (None = automatic), ``adapt_rho_every`` (10), ``rho_balance`` (10),
+    ``relaxation`` (1.6), ``projection`` ("auto", "full", "low_rank"), ``rounding``
+    ("robust", "threshold"), ``threshold_c`` (1.0), ``seed`` (0), ``kmeans_restarts`` (10),
+    ``local_search`` (True).
+    """
+    ptr, n, _keep = _matrix(T)
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise _refuse_type(f"k is {type(k).__name__} {k!r}")
+    if k < 0:
+        raise InvalidKError(f"k = {k} groups is out of range: it must be between 1 and n = {n}", 103)
+    o = _options(options)
+    labels = (c_uint32 * max(n, 1))()
+    report = _Report()
+    _check(_lib().tg_group(ptr, n, int(k), byref(o), labels, n, byref(report)))
+    return _result(labels, n, report)
+
+
+def group_auto(
+    T: Any, k_min: int = 1, k_max: Optional[int] = None, rule: str = "density", **options: Any
+) -> Result:
+    """Groups ``T`` for every k in ``k_min..=k_max`` (None = n) and keeps the k picked by
+    ``rule``: "density" (the paper's highest average density) or "elbow" (largest drop in
+    marginal gain, shift-invariant). The result's ``k`` is the chosen k. Options as ``group``.
+    """
+    ptr, n, _keep = _matrix(T)
+    o = _options(options)
+    for name, v in (("k_min", k_min), ("k_max", k_max)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0):
+            raise InvalidKRangeError(f"{name} = {v!r} is not a non-negative integer", 104)
+    if k_max == 0:
+        raise InvalidKRangeError(f"the k range {k_min}..0 is invalid (k_max ≥ 1)", 104)
+    o.k_min = int(k_min)
+    o.k_max = 0 if k_max is None else int(k_max)
+    o.k_rule = _enum("rule", rule, _K_RULES)
+    labels = (c_uint32 * max(n, 1))()
+    report = _Report()
+    k = c_size_t(0)
+    _check(_lib().tg_group_auto(ptr, n, byref(o), labels, n, byref(k), byref(report)))
+    return _result(labels, n, report)
+
+
+# --------------------------------------------------------------------------------------------
+# AdaGroup sessions
+
+
+class RequestId(NamedTuple):
+    """A request's id: step and index within the step; ``str()`` gives ``s{step}-{index}``."""
+
+    step: int
+    index: int
+
+    def __str__(self) -> str:
+        return f"s{self.step}-{self.index}"
+
+    @classmethod
+    def parse(cls, text: str) -> "RequestId":
+        """Parses ``s{step}-{index}``."""
+        try:
+            if not text.startswith("s"):
+                raise ValueError
+            a, b = text[1:].split("-")
+            if not (a.isdigit() and b.isdigit()):
+                raise ValueError
+            return cls(int(a), int(b))
+        except ValueError:
+            raise UnknownRequestError(
+                f"malformed request id {text!r} (expected s{{step}}-{{index}}, e.g. s0-3)", 108
+            ) from None
+
+
+class Request(NamedTuple):
+    """A subset to train: report one score per task, in the order of ``tasks``."""
+
+    id: RequestId
+    tasks: List[int]
+
+
+@dataclass(frozen=True)
+class StepSummary:
+    """What one ``Session.advance()`` did."""
+
+    step: int
+    tasks_seen: int
+    num_groups: int
+    k_range: Tuple[int, int]
+    value: float
+    average_density: float
+    pair_coverage: float
+    subsets_trained: int
+    total_subsets_trained: int
+    filled_entries: int
+    certified_optimal: bool
+    from_warm_start: bool
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a session stands."""
+
+    n: int
+    step: int
+    num_steps: int
+    done: bool
+    pending: int
+    reported: int
+    total_reported: int
+    tasks_seen: int
+    num_groups: int
+
+
+def _request_id(r: Any) -> RequestId:
+    if isinstance(r, Request):
+        return r.id
+    if isinstance(r, str):
+        return RequestId.parse(r)
+    step, index = r
+    return RequestId(int(step), int(index))
+
+
+class Session:
+    """An AdaGroup session: ``next_requests()`` to train, ``report()`` their scores,
+    ``advance()`` when a step is complete, ``groups()`` at any time. A context manager
+    (closes the handle on exit); ``save()``/``load()`` checkpoint it as bytes.
+
+    Settings: ``n`` tasks, at most ``max_groups`` groups, ``steps`` steps; ``subsets_per_step``
+    (None = 5 × batch size), ``subset_size`` (5), ``seed`` (0), ``shuffle`` (False: tasks
+    arrive in index order), ``higher_is_better`` (True; False for losses), ``fill``
+    ("row_min", "row_mean" or a number), ``count_rule`` ("value", "average_density",
+    "elbow"), ``estimator`` ("higher_order": paper Eq. 6; "surrogate": the linear surrogate's
+    transfer estimate), plus the solver options of ``group``.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        max_groups: int,
+        steps: int,
+        *,
+        subsets_per_step: Optional[int] = None,
+        subset_size: int = 5,
+        seed: int = 0,
+        shuffle: bool = False,
+        higher_is_better: bool = True,
+        fill: Union[str, float] = "row_min",
+        count_rule: str = "value",
+        estimator: str = "higher_order",
+        **options: Any,
+    ):
+        self._handle: Optional[int] = None
+        lib = _lib()
+        for name, v in (
+            ("n", n),
+            ("max_groups", max_groups),
+            ("steps", steps),
+            ("subset_size", subset_size),
+            ("seed", seed),
+            ("subsets_per_step", 0 if subsets_per_step is None else subsets_per_step),
+        ):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+                raise InvalidSettingError(
+                    f"invalid setting `{name}`: {v!r} (expected a non-negative integer)", 105
+                )
+        s = lib.tg_session_settings_default(n, max_groups, steps)
+        s.subsets_per_step = 0 if subsets_per_step is None else int(subsets_per_step)
+        s.subset_size = int(subset_size)
+        s.seed = int(seed)
+        s.task_order = 1 if shuffle else 0
+        s.higher_is_better = bool(higher_is_better)
+        if isinstance(fill, str):
+            s.fill = _enum("fill", fill, _FILLS)
+        else:
+            s.fill = 2
+            s.fill_constant = _real(fill, "fill")
+        s.count_rule = _enum("count_rule", count_rule, _COUNT_RULES)
+        s.estimator = _enum("estimator", estimator, _ESTIMATORS)
+        s.group = _options(options)
+        h = c_void_p()
+        _check(lib.tg_session_new(byref(s), byref(h)))
+        self._handle = h.value
+
+    @classmethod
+    def _from_handle(cls, handle: int) -> "Session":
+        obj = cls.__new__(cls)
+        obj._handle = handle
+        return obj
+
+    def _h(self) -> int:
+        if self._handle is None:
+            raise InvalidHandleError("the session is closed", InvalidHandleError.status)
+        return self._handle
+
+    # lifetime -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Frees the library's session (idempotent)."""
+        h, self._handle = getattr(self, "_handle", None), None
+        if h is not None and _LIB is not None:
+            _check(_LIB.tg_session_free(h))
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - never raise from a finalizer
+            pass
+
+    # state ----------------------------------------------------------------------------------
+
+    @property
+    def progress(self) -> Progress:
+        """Step, pending and reported counts, done."""
+        p = _SessionProgress()
+        _check(_lib().tg_session_get_progress(self._h(), byref(p)))
+        return Progress(
+            n=p.n,
+            step=p.step,
+            num_steps=p.num_steps,
+            done=bool(p.done),
+            pending=p.pending,
+            reported=p.reported,
+            total_reported=p.total_reported,
+            tasks_seen=p.tasks_seen,
+            num_groups=p.num_groups,
+        )
+
+    @property
+    def done(self) -> bool:
+        """Every step has been advanced past."""
+        return self.progress.done
+
+    def next_requests(self) -> List[Request]:
+        """The current step's requests not yet reported."""
+        lib, h = _lib(), self._h()
+        nreq, ntasks = c_size_t(0), c_size_t(0)
+        st = lib.tg_session_next_requests(h, None, 0, None, 0, byref(nreq), byref(ntasks))
+        if st == _STATUS_OK:
+            return []
+        if st != _STATUS_BUFFER_TOO_SMALL:
+            _raise_for(st)
+        reqs = (_Request * max(nreq.value, 1))()
+        tasks = (c_uint32 * max(ntasks.value, 1))()
+        _check(
+            lib.tg_session_next_requests(
+                h, reqs, nreq.value, tasks, ntasks.value, byref(nreq), byref(ntasks)
+            )
+        )
+        out = []
+        for r in reqs[: nreq.value]:
+            ts = [int(tasks[r.first_task + i]) for i in range(r.num_tasks)]
+            out.append(Request(RequestId(r.id.step, r.id.index), ts))
+        return out
+
+    def report(self, request: Any, scores: Any) -> bool:
+        """Records the scores of a request (a ``Request``, a ``RequestId``, ``(step, index)``
+        or ``"s0-3"``), one per task in the request's order. True when recorded, False when the
+        same scores had already been reported."""
+        rid = _request_id(request)
+        ptr, count, _keep = _vector(scores, "scores")
+        outcome = c_uint32(0)
+        _check(
+            _lib().tg_session_report(
+                self._h(), _RequestId(rid.step, rid.index), ptr, count, byref(outcome)
+            )
+        )
+        return outcome.value == 0
+
+    def advance(self) -> StepSummary:
+        """Completes the current step and issues the next step's requests."""
+        s = _StepSummary()
+        _check(_lib().tg_session_advance(self._h(), byref(s)))
+        return StepSummary(
+            step=s.step,
+            tasks_seen=s.tasks_seen,
+            num_groups=s.num_groups,
+            k_range=(s.k_min, s.k_max),
+            value=s.value,
+            average_density=s.average_density,
+            pair_coverage=s.pair_coverage,
+            subsets_trained=s.subsets_trained,
+            total_subsets_trained=s.total_subsets_trained,
+            filled_entries=s.filled_entries,
+            certified_optimal=bool(s.certified_optimal),
+            from_warm_start=bool(s.from_warm_start),
+        )
+
+    def labels(self) -> List[Optional[int]]:
+        """Group of each task (groups numbered by smallest task); None: not arrived yet."""
+        lib, h = _lib(), self._h()
+        needed = c_size_t(0)
+        lib.tg_session_groups(h, None, 0, byref(needed), None)
+        buf = (c_uint32 * max(needed.value, 1))()
+        _check(lib.tg_session_groups(h, buf, needed.value, None, None))
+        return [None if buf[i] == _NO_GROUP else int(buf[i]) for i in range(needed.value)]
+
+    def groups(self) -> List[List[int]]:
+        """The current groups (sorted tasks, ordered by their smallest task)."""
+        return _groups_of(self.labels())
+
+    # checkpoints ----------------------------------------------------------------------------
+
+    def save(self) -> bytes:
+        """A checkpoint of the session (header, version, checksum), as bytes."""
+        lib, h = _lib(), self._h()
+        size = c_size_t(0)
+        st = lib.tg_session_save(h, None, 0, byref(size))
+        if st not in (_STATUS_OK, _STATUS_BUFFER_TOO_SMALL):
+            _raise_for(st)
+        buf = (c_uint8 * max(size.value, 1))()
+        _check(lib.tg_session_save(h, buf, size.value, byref(size)))
+        return bytes(buf[: size.value])
+
+    @classmethod
+    def load(cls, data: Union[bytes, bytearray, memoryview]) -> "Session":
+        """A session restored from ``save()`` bytes (in this process or another)."""
+        raw = bytes(data)
+        buf = (c_uint8 * max(len(raw), 1)).from_buffer_copy(raw + b"\0" * (len(raw) == 0))
+        h = c_void_p()
+        _check(_lib().tg_session_load(buf, len(raw), byref(h)))
+        return cls._from_handle(h.value)
+
+    def save_file(self, path: Union[str, os.PathLike]) -> None:
+        """Writes ``save()`` to a file."""
+        Path(path).write_bytes(self.save())
+
+    @classmethod
+    def load_file(cls, path: Union[str, os.PathLike]) -> "Session":
+        """``load()`` from a file."""
+        return cls.load(Path(path).read_bytes())
+
+
+# --------------------------------------------------------------------------------------------
+# Affinity from subset results
+
+
+class AffinityBuilder:
+    """Collects subset training results f_i(S) for n tasks (any order) and computes the
+    higher-order affinity (paper Eq. 6). A context manager."""
+
+    def __init__(self, n: int):
+        self._handle: Optional[int] = None
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+            raise InvalidSettingError(f"n = {n!r} is not a number of tasks", 105)
+        h = c_void_p()
+        _check(_lib().tg_affinity_builder_new(int(n), byref(h)))
+        self._handle = h.value
+        self.n = int(n)
+
+    def _h(self) -> int:
+        if self._handle is None:
+            raise InvalidHandleError("the builder is closed", InvalidHandleError.status)
+        return self._handle
+
+    def add(self, subset: Sequence[int], scores: Any) -> None:
+        """Records ``scores[p]`` = score of task ``subset[p]`` trained with the whole subset
+        (all-or-nothing)."""
+        tp, tn, _k1 = _tasks(subset, "subset")
+        sp, sn, _k2 = _vector(scores, "scores")
+        _check(_lib().tg_affinity_builder_add(self._h(), tp, tn, sp, sn))
+
+    def compute(
+        self,
+        higher_is_better: bool = True,
+        fill: Union[str, float] = "row_min",
+        coverage: bool = False,
+        as_numpy: bool = False,
+    ) -> Any:
+        """The n×n affinity (rows of floats, or a numpy array with ``as_numpy``); with
+        ``coverage=True`` a pair (matrix, coverage) where coverage counts the subsets behind
+        each entry (0 = filled by ``fill``)."""
+        lib = _lib()
+        o = lib.tg_aggregate_options_default()
+        o.higher_is_better = bool(higher_is_better)
+        if isinstance(fill, str):
+            o.fill = _enum("fill", fill, _FILLS)
+        else:
+            o.fill, o.fill_constant = 2, _real(fill, "fill")
+        nn = self.n * self.n
+        m = (c_double * max(nn, 1))()
+        c = (c_uint32 * max(nn, 1))()
+        _check(
+            lib.tg_affinity_builder_compute(
+                self._h(), byref(o), m, nn, c if coverage else None, nn if coverage else 0, None
+            )
+        )
+
+        def shape(buf: Any, cast: Any) -> Any:
+            rows = [[cast(buf[i * self.n + j]) for j in range(self.n)] for i in range(self.n)]
+            if as_numpy:
+                if _np is None:
+                    raise ImportError("as_numpy=True needs numpy")
+                return _np.array(rows)
+            return rows
+
+        if coverage:
+            return shape(m, float), shape(c, int)
+        return shape(m, float)
+
+    def close(self) -> None:
+        """Frees the library's builder (idempotent)."""
+        h, self._handle = getattr(self, "_handle", None), None
+        if h is not None and _LIB is not None:
+            _check(_LIB.tg_affinity_builder_free(h))
+
+    def __enter__(self) -> "AffinityBuilder":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # pragma: no cover
+            pass

@@ -1,0 +1,636 @@
+//! AdaGroup sessions behind an opaque handle: requests out, scores in, groups after each step,
+//! checkpoints to and from caller memory.
+
+use std::sync::{Mutex, MutexGuard};
+
+use taskgroup_core::adagroup::{
+    AdaGroupSession, AdaGroupSettings, AffinityEstimator, GroupCountRule, ReportOutcome, RequestId,
+    TaskOrder,
+};
+use taskgroup_core::Error;
+
+use crate::affinity::{fill_rule, tg_fill};
+use crate::handle::{borrow, register, release, Tagged};
+use crate::memory::{borrow_slice, out_buffer, out_param, read_optional, write_optional};
+use crate::options::tg_options;
+use crate::status::{tg_status, FfiError};
+
+/// The label `tg_session_groups` gives a task that has not arrived yet.
+pub const TG_NO_GROUP: u32 = u32::MAX;
+
+/// Arrival order of the tasks (values of `tg_session_settings.task_order`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum tg_task_order {
+    /// Tasks 0, 1, ..., n−1 (default).
+    Identity = 0,
+    /// A permutation drawn from the session seed.
+    Shuffled = 1,
+}
+
+/// How each step picks the number of groups (values of `tg_session_settings.count_rule`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum tg_count_rule {
+    /// The largest value Σ_i density(C_i) (shift-invariant; default).
+    Value = 0,
+    /// The paper's rule: the largest average density.
+    AverageDensity = 1,
+    /// The largest drop in marginal gain.
+    Elbow = 2,
+}
+
+/// How each step estimates the affinity from the reported scores (values of
+/// `tg_session_settings.estimator`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum tg_affinity_estimator {
+    /// Paper Eq. 6: mean score of i over the subsets containing i and j (default).
+    HigherOrder = 0,
+    /// The transfer part of the linear surrogate (paper App. B.3), which controls for the other
+    /// members of each subset.
+    Surrogate = 1,
+}
+
+/// What `tg_session_report` did with a valid report.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum tg_report_outcome {
+    /// The scores were recorded.
+    Recorded = 0,
+    /// The request had already been reported with exactly these scores; nothing changed.
+    AlreadyRecorded = 1,
+}
+
+/// Settings of an AdaGroup session; start from `tg_session_settings_default(n, max_groups,
+/// steps)` and change fields.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct tg_session_settings {
+    /// Number of tasks n, 1 ≤ n < 2³² (tasks are 0-based indices).
+    pub n: usize,
+    /// Largest number of groups, 1 ≤ max_groups ≤ n.
+    pub max_groups: usize,
+    /// Number of steps s, 1 ≤ s ≤ n: step t brings the t-th batch of about n/s new tasks.
+    pub steps: usize,
+    /// Subsets to train per step, ≤ 1000000; 0 = 5 × the batch size (default).
+    pub subsets_per_step: usize,
+    /// Tasks per subset, ≥ 2 (default 5).
+    pub subset_size: usize,
+    /// Seed of the subset draws and of the shuffled order (default 0).
+    pub seed: u64,
+    /// A `tg_task_order` value (default `TG_TASK_ORDER_IDENTITY`).
+    pub task_order: u32,
+    /// true (default): reported scores are "higher is better"; false: losses.
+    pub higher_is_better: bool,
+    /// A `tg_fill` value for pairs never trained together (default `TG_FILL_ROW_MIN`).
+    pub fill: u32,
+    /// The value of `TG_FILL_CONSTANT` (finite; default 0).
+    pub fill_constant: f64,
+    /// A `tg_count_rule` value (default `TG_COUNT_RULE_VALUE`).
+    pub count_rule: u32,
+    /// A `tg_affinity_estimator` value (default `TG_AFFINITY_ESTIMATOR_HIGHER_ORDER`).
+    pub estimator: u32,
+    /// Solver and rounding settings of every solve (the k fields are ignored).
+    pub group: tg_options,
+}
+
+impl tg_session_settings {
+    /// The library settings (every range checked).
+    fn to_settings(self) -> Result<AdaGroupSettings, FfiError> {
+        if u32::try_from(self.n).is_err() {
+            return Err(FfiError::new(
+                tg_status::InvalidSetting,
+                format!(
+                    "invalid setting `n`: {} tasks do not fit the uint32_t task indices",
+                    self.n
+                ),
+            ));
+        }
+        let mut s = AdaGroupSettings::new(self.n, self.max_groups, self.steps);
+        s.subsets_per_step = (self.subsets_per_step != 0).then_some(self.subsets_per_step);
+        s.subset_size = self.subset_size;
+        s.seed = self.seed;
+        s.task_order = match self.task_order {
+            0 => TaskOrder::Identity,
+            1 => TaskOrder::Shuffled,
+            v => {
+                return Err(FfiError::unknown_enum(
+                    "task_order",
+                    v,
+                    "TG_TASK_ORDER_IDENTITY or TG_TASK_ORDER_SHUFFLED",
+                ))
+            }
+        };
+        s.higher_is_better = self.higher_is_better;
+        s.fill = fill_rule(self.fill, self.fill_constant)?;
+        s.count_rule = match self.count_rule {
+            0 => GroupCountRule::Value,
+            1 => GroupCountRule::AverageDensity,
+            2 => GroupCountRule::Elbow,
+            v => {
+                return Err(FfiError::unknown_enum(
+                    "count_rule",
+                    v,
+                    "TG_COUNT_RULE_VALUE, _AVERAGE_DENSITY or _ELBOW",
+                ))
+            }
+        };
+        s.estimator = match self.estimator {
+            0 => AffinityEstimator::HigherOrder,
+            1 => AffinityEstimator::Surrogate,
+            v => {
+                return Err(FfiError::unknown_enum(
+                    "estimator",
+                    v,
+                    "TG_AFFINITY_ESTIMATOR_HIGHER_ORDER or _SURROGATE",
+                ))
+            }
+        };
+        s.group = self.group.to_settings()?;
+        s.validate()?;
+        Ok(s)
+    }
+}
+
+/// The default session settings for n tasks, at most `max_groups` groups, in `steps` steps.
+#[no_mangle]
+pub extern "C" fn tg_session_settings_default(
+    n: usize,
+    max_groups: usize,
+    steps: usize,
+) -> tg_session_settings {
+    ffi_boundary!(value(default_settings(n, max_groups, steps)): {
+        default_settings(n, max_groups, steps)
+    })
+}
+
+fn default_settings(n: usize, max_groups: usize, steps: usize) -> tg_session_settings {
+    let s = AdaGroupSettings::new(n, max_groups, steps);
+    tg_session_settings {
+        n,
+        max_groups,
+        steps,
+        subsets_per_step: s.subsets_per_step.unwrap_or(0),
+        subset_size: s.subset_size,
+        seed: s.seed,
+        task_order: tg_task_order::Identity as u32,
+        higher_is_better: s.higher_is_better,
+        fill: tg_fill::RowMin as u32,
+        fill_constant: 0.0,
+        count_rule: match s.count_rule {
+            GroupCountRule::Value => tg_count_rule::Value,
+            GroupCountRule::AverageDensity => tg_count_rule::AverageDensity,
+            GroupCountRule::Elbow => tg_count_rule::Elbow,
+        } as u32,
+        estimator: match s.estimator {
+            AffinityEstimator::HigherOrder => tg_affinity_estimator::HigherOrder,
+            AffinityEstimator::Surrogate => tg_affinity_estimator::Surrogate,
+        } as u32,
+        group: tg_options::from(&s.group),
+    }
+}
+
+/// An AdaGroup session (opaque). Create with `tg_session_new` or `tg_session_load`, free with
+/// `tg_session_free`.
+pub struct tg_session {
+    magic: u64,
+    inner: Mutex<AdaGroupSession>,
+}
+
+impl Tagged for tg_session {
+    const MAGIC: u64 = 0x7467_5345_5353_494F; // "tgSESSIO"
+    const KIND: &'static str = "tg_session";
+    fn magic(&self) -> u64 {
+        self.magic
+    }
+    fn magic_mut(&mut self) -> &mut u64 {
+        &mut self.magic
+    }
+}
+
+impl tg_session {
+    fn new(s: AdaGroupSession) -> *mut tg_session {
+        register(tg_session {
+            magic: Self::MAGIC,
+            inner: Mutex::new(s),
+        })
+    }
+
+    /// The session, locked for this call.
+    fn lock(&self) -> MutexGuard<'_, AdaGroupSession> {
+        // Every session method leaves the session unchanged on error, so a lock poisoned by
+        // a caught panic still guards a consistent session.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The id of a request: step and index within the step (displayed as `s{step}-{index}`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct tg_request_id {
+    /// The step that issued it (0-based).
+    pub step: u32,
+    /// Its index within the step (0-based).
+    pub index: u32,
+}
+
+/// A subset to train: its tasks are `tasks[first_task .. first_task + num_tasks]` of the
+/// tasks buffer filled by the same `tg_session_next_requests` call (sorted, 0-based).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct tg_request {
+    /// Stable id, to pass back to `tg_session_report`.
+    pub id: tg_request_id,
+    /// Offset of its first task in the tasks buffer.
+    pub first_task: usize,
+    /// Number of tasks (scores to report).
+    pub num_tasks: usize,
+}
+
+/// Where a session stands.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct tg_session_progress {
+    /// Number of tasks n.
+    pub n: usize,
+    /// Current step (0-based); equals `num_steps` when done.
+    pub step: usize,
+    /// Number of steps s.
+    pub num_steps: usize,
+    /// Every step has been advanced past.
+    pub done: bool,
+    /// Requests of the current step not yet reported.
+    pub pending: usize,
+    /// Requests of the current step already reported.
+    pub reported: usize,
+    /// Requests reported over the whole session.
+    pub total_reported: usize,
+    /// Tasks grouped so far.
+    pub tasks_seen: usize,
+    /// Current number of groups (0 before the first advance).
+    pub num_groups: usize,
+}
+
+/// What one `tg_session_advance` did.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct tg_step_summary {
+    /// The step just completed (0-based).
+    pub step: usize,
+    /// Tasks grouped after this step.
+    pub tasks_seen: usize,
+    /// Number of groups chosen.
+    pub num_groups: usize,
+    /// Smallest group count searched.
+    pub k_min: usize,
+    /// Largest group count searched.
+    pub k_max: usize,
+    /// Σ_i density(C_i) of the chosen groups.
+    pub value: f64,
+    /// Average density of the chosen groups.
+    pub average_density: f64,
+    /// Fraction of pairs of seen tasks trained together at least once.
+    pub pair_coverage: f64,
+    /// Subsets trained in this step.
+    pub subsets_trained: usize,
+    /// Subsets trained so far.
+    pub total_subsets_trained: usize,
+    /// Directed affinity entries among the seen tasks filled by the fill rule.
+    pub filled_entries: usize,
+    /// The bound proves the chosen groups optimal for their count.
+    pub certified_optimal: bool,
+    /// The warm start (previous groups plus new tasks) beat the rounded SDP partition.
+    pub from_warm_start: bool,
+}
+
+/// Starts a session (its first requests are ready at once). On success `*out` gets a new
+/// handle, to free with `tg_session_free`.
+///
+/// # Safety
+/// `settings` valid for reads; `out` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn tg_session_new(
+    settings: *const tg_session_settings,
+    out: *mut *mut tg_session,
+) -> tg_status {
+    ffi_boundary!(status: {
+        let out = out_param(out, "out")?;
+        // SAFETY: the caller's contract.
+        let s = unsafe { read_optional(settings) }.ok_or_else(|| FfiError::null("settings"))?;
+        let session = AdaGroupSession::new(s.to_settings()?)?;
+        // SAFETY: the caller's contract.
+        unsafe { out.set(tg_session::new(session)) };
+        Ok(())
+    })
+}
+
+/// Frees a session. NULL is a no-op (`TG_STATUS_OK`); a freed or foreign pointer gives
+/// `TG_STATUS_INVALID_HANDLE` and frees nothing.
+///
+/// # Safety
+/// No other thread may use the session during or after this call.
+#[no_mangle]
+pub unsafe extern "C" fn tg_session_free(session: *mut tg_session) -> tg_status {
+    ffi_boundary!(status: {
+        // SAFETY: the caller's contract.
+        unsafe { release(session, "session") }
+    })
+}
+
+/// Where the session stands (step, pending and reported counts, done).
+///
+/// # Safety
+/// `session` a live handle; `out` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn tg_session_get_progress(
+    session: *const tg_session,
+    out: *mut tg_session_progress,
+) -> tg_status {
+    ffi_boundary!(status: {
+        // SAFETY: the caller's contract.
+        let h = unsafe { borrow(session, "session") }?;
+        let out = out_param(out, "out")?;
+        let s = h.lock();
+        let p = tg_session_progress {
+            n: s.settings().n,
+            step: s.step(),
+            num_steps: s.num_steps(),
+            done: s.is_done(),
+            pending: s.pending_count(),
+            reported: s.reported_count(),
+            total_reported: s.total_reported(),
+            tasks_seen: s.tasks_seen().len(),
+            num_groups: s.groups().len(),
+        };
+        // SAFETY: the caller's contract.
+        unsafe { out.set(p) };
+        Ok(())
+    })
+}
+
+/// The current step's requests not yet reported. Request i's tasks are
+/// `tasks[requests[i].first_task ..][.. requests[i].num_tasks]`.
+///
+/// `*num_requests` and `*num_tasks` get the counts written, on success, or the lengths needed
+/// with `TG_STATUS_BUFFER_TOO_SMALL` (call with NULL buffers and lengths 0 to ask). Done
+/// sessions have no requests.
+///
+/// # Safety
+/// `session` a live handle; each buffer NULL (length 0) or valid for writes of its length;
+/// `num_requests`, `num_tasks` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn tg_session_next_requests(
+    session: *const tg_session,
+    requests: *mut tg_request,
+    requests_len: usize,
+    tasks: *mut u32,
+    tasks_len: usize,
+    num_requests: *mut usize,
+    num_tasks: *mut usize,
+) -> tg_status {
+    ffi_boundary!(status: {
+        // SAFETY: the caller's contract.
+        let h = unsafe { borrow(session, "session") }?;
+        let count_out = out_param(num_requests, "num_requests")?;
+        let tasks_count_out = out_param(num_tasks, "num_tasks")?;
+        let req_buf = out_buffer(requests, requests_len, "requests")?;
+        let task_buf = out_buffer(tasks, tasks_len, "tasks")?;
+        let reqs = h.lock().next_requests();
+        let mut flat_reqs = Vec::with_capacity(reqs.len());
+        let mut flat_tasks: Vec<u32> = Vec::new();
+        for r in &reqs {
+            flat_reqs.push(tg_request {
+                id: tg_request_id {
+                    step: r.id.step,
+                    index: r.id.index,
+                },
+                first_task: flat_tasks.len(),
+                num_tasks: r.tasks.len(),
+            });
+            // Task indices are < n < 2³² (checked when the session was created).
+            flat_tasks.extend(r.tasks.iter().map(|&t| t as u32));
+        }
+        if req_buf.len() < flat_reqs.len() || task_buf.len() < flat_tasks.len() {
+            // SAFETY: the caller's contract; the counts are the one output of this error.
+            unsafe {
+                count_out.set(flat_reqs.len());
+                tasks_count_out.set(flat_tasks.len());
+            }
+            let (name, have, need) = if req_buf.len() < flat_reqs.len() {
+                ("requests", req_buf.len(), flat_reqs.len())
+            } else {
+                ("tasks", task_buf.len(), flat_tasks.len())
+            };
+            return Err(FfiError::new(
+                tg_status::BufferTooSmall,
+                format!(
+                    "buffer `{name}` holds {have} elements but {need} are needed \
+                     ({} requests with {} tasks in all)",
+                    flat_reqs.len(),
+                    flat_tasks.len()
+                ),
+            ));
+        }
+        // SAFETY: both buffers hold at least as many elements as written (checked above).
+        unsafe {
+            req_buf.write(&flat_reqs);
+            task_buf.write(&flat_tasks);
+            count_out.set(flat_reqs.len());
+            tasks_count_out.set(flat_tasks.len());
+        }
+        Ok(())
+    })
+}
+
+/// Records the scores of request `id`: `scores[i]` for the i-th task of the request.
+/// `outcome` (may be NULL) tells whether the scores were new or a repeat of the same report.
+///
+/// Errors (nothing changed): `UNKNOWN_REQUEST`, `SCORE_COUNT_MISMATCH`, `NON_FINITE_SCORE`,
+/// `CONFLICTING_REPORT` (reported before with other scores).
+///
+/// # Safety
+/// `session` a live handle; `scores` valid for reads of `num_scores` doubles (NULL when 0);
+/// `outcome` NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn tg_session_report(
+    session: *mut tg_session,
+    id: tg_request_id,
+    scores: *const f64,
+    num_scores: usize,
+    outcome: *mut tg_report_outcome,
+) -> tg_status {
+    ffi_boundary!(status: {
+        // SAFETY: the caller's contract.
+        let h = unsafe { borrow(session.cast_const(), "session") }?;
+        let scores = unsafe { borrow_slice(scores, num_scores, "scores") }?;
+        let id = RequestId {
+            step: id.step,
+            index: id.index,
+        };
+        let o = match h.lock().report(id, scores)? {
+            ReportOutcome::Recorded => tg_report_outcome::Recorded,
+            ReportOutcome::AlreadyRecorded => tg_report_outcome::AlreadyRecorded,
+        };
+        // SAFETY: the caller's contract.
+        unsafe { write_optional(outcome, o) };
+        Ok(())
+    })
+}
+
+/// Completes the current step (every request reported): aggregates the scores, re-solves,
+/// picks the groups and issues the next step's requests. `summary` (may be NULL) gets what
+/// the step did. Errors (nothing changed): `STEP_INCOMPLETE`, `SESSION_DONE`, solver errors.
+///
+/// # Safety
+/// `session` a live handle; `summary` NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn tg_session_advance(
+    session: *mut tg_session,
+    summary: *mut tg_step_summary,
+) -> tg_status {
+    ffi_boundary!(status: {
+        // SAFETY: the caller's contract.
+        let h = unsafe { borrow(session.cast_const(), "session") }?;
+        let mut s = h.lock();
+        let st = s.advance()?;
+        let row = st.table.get(st.chosen);
+        let sum = tg_step_summary {
+            step: st.step,
+            tasks_seen: st.tasks_seen,
+            num_groups: st.groups.len(),
+            k_min: st.k_range.0,
+            k_max: st.k_range.1,
+            value: st.value,
+            average_density: st.average_density,
+            pair_coverage: st.pair_coverage,
+            subsets_trained: st.subsets_trained,
+            total_subsets_trained: st.total_subsets_trained,
+            filled_entries: st.filled_entries,
+            certified_optimal: row.is_some_and(|r| r.certified_optimal),
+            from_warm_start: row.is_some_and(|r| r.from_warm_start),
+        };
+        // SAFETY: the caller's contract.
+        unsafe { write_optional(summary, sum) };
+        Ok(())
+    })
+}
+
+/// The current groups as one label per task: `labels[t]` is the group of task t (groups
+/// numbered by their smallest task), or `TG_NO_GROUP` for a task that has not arrived yet
+/// (all tasks have a group once the session is done).
+///
+/// `labels_len` must be ≥ n; `labels_needed` (may be NULL) gets n on success and on
+/// `TG_STATUS_BUFFER_TOO_SMALL`; `num_groups` (may be NULL) the number of groups.
+///
+/// # Safety
+/// `session` a live handle; `labels` valid for writes of `labels_len` entries; the others NULL
+/// or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn tg_session_groups(
+    session: *const tg_session,
+    labels: *mut u32,
+    labels_len: usize,
+    labels_needed: *mut usize,
+    num_groups: *mut usize,
+) -> tg_status {
+    ffi_boundary!(status: {
+        // SAFETY: the caller's contract.
+        let h = unsafe { borrow(session, "session") }?;
+        let s = h.lock();
+        let n = s.settings().n;
+        if labels_len < n {
+            // SAFETY: the caller's contract; the needed length is the one output of this error.
+            unsafe { write_optional(labels_needed, n) };
+            return Err(FfiError::too_small("labels", labels_len, n));
+        }
+        let out = out_buffer(labels, labels_len, "labels")?;
+        let mut l = vec![TG_NO_GROUP; n];
+        for (g, members) in s.groups().iter().enumerate() {
+            for &t in members {
+                if let Some(slot) = l.get_mut(t) {
+                    // Group count ≤ n < 2³².
+                    *slot = g as u32;
+                }
+            }
+        }
+        // SAFETY: `out` holds ≥ n entries; the others are the caller's contract.
+        unsafe {
+            out.write(&l);
+            write_optional(labels_needed, n);
+            write_optional(num_groups, s.groups().len());
+        }
+        Ok(())
+    })
+}
+
+/// Writes a checkpoint of the session (format header, version and checksum included) into
+/// `buf`. `*size` gets the bytes written on success, or the bytes needed with
+/// `TG_STATUS_BUFFER_TOO_SMALL` (call with NULL and 0 to ask). Load it with `tg_session_load`,
+/// in this process or another; continuing gives the same groups as never stopping.
+///
+/// # Safety
+/// `session` a live handle; `buf` NULL (length 0) or valid for writes of `buf_len` bytes;
+/// `size` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn tg_session_save(
+    session: *const tg_session,
+    buf: *mut u8,
+    buf_len: usize,
+    size: *mut usize,
+) -> tg_status {
+    ffi_boundary!(status: {
+        // SAFETY: the caller's contract.
+        let h = unsafe { borrow(session, "session") }?;
+        let size = out_param(size, "size")?;
+        let out = out_buffer(buf, buf_len, "buf")?;
+        let bytes = save_checkpoint(&h.lock())?;
+        if out.len() < bytes.len() {
+            // SAFETY: the caller's contract; the needed size is the one output of this error.
+            unsafe { size.set(bytes.len()) };
+            return Err(FfiError::too_small("buf", buf_len, bytes.len()));
+        }
+        // SAFETY: `out` holds ≥ bytes.len() bytes.
+        unsafe {
+            out.write(&bytes);
+            size.set(bytes.len());
+        }
+        Ok(())
+    })
+}
+
+/// Restores a session from `len` bytes written by `tg_session_save`. On success `*out` gets a
+/// new handle. Errors: `CORRUPT_CHECKPOINT` (truncated, wrong checksum, inconsistent),
+/// `UNSUPPORTED_CHECKPOINT_VERSION`.
+///
+/// # Safety
+/// `bytes` valid for reads of `len` bytes; `out` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn tg_session_load(
+    bytes: *const u8,
+    len: usize,
+    out: *mut *mut tg_session,
+) -> tg_status {
+    ffi_boundary!(status: {
+        let out = out_param(out, "out")?;
+        if bytes.is_null() {
+            return Err(FfiError::null("bytes"));
+        }
+        // SAFETY: the caller's contract.
+        let data = unsafe { borrow_slice(bytes, len, "bytes") }?;
+        let session = load_checkpoint(data)?;
+        // SAFETY: the caller's contract.
+        unsafe { out.set(tg_session::new(session)) };
+        Ok(())
+    })
+}
+
+/// The session's checkpoint bytes.
+fn save_checkpoint(s: &AdaGroupSession) -> Result<Vec<u8>, Error> {
+    s.save()
+}
+
+/// A session from checkpoint bytes.
+fn load_checkpoint(bytes: &[u8]) -> Result<AdaGroupSession, Error> {
+    AdaGroupSession::load(bytes)
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# CI steps of the C ABI (ffi/): the generated header is up to date; the C test program runs
+# clean under valgrind (no leaks, no invalid accesses); the Python bindings pass their tests
+# against the freshly built library. Installs what it needs (cbindgen, valgrind, a venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+LIB_DIR="$TARGET_DIR/debug"
+WORK="$TARGET_DIR/ffi-check"
+mkdir -p "$WORK"
+
+echo "== ffi: header is generated from the code (cbindgen)"
+if [ -f include/taskgroup.h ]; then
+    cp include/taskgroup.h "$WORK/taskgroup.h.before"
+else
+    : >"$WORK/taskgroup.h.before"
+fi
+bash scripts/gen-header.sh
+if ! diff -u "$WORK/taskgroup.h.before" include/taskgroup.h; then
+    echo "include/taskgroup.h was out of date: run scripts/gen-header.sh and commit it" >&2
+    exit 1
+fi
+git diff --exit-code -- include/taskgroup.h
+
+echo "== ffi: build libtaskgroup"
+cargo build -p taskgroup-ffi
+test -f "$LIB_DIR/libtaskgroup.so"
+
+echo "== ffi: C test program under valgrind"
+if ! command -v valgrind >/dev/null 2>&1; then
+    apt-get update && apt-get install -y valgrind
+fi
+gcc -std=c11 -Wall -Wextra -Werror -pedantic -g -Iinclude ffi/tests/c/test_taskgroup.c \
+    -L"$LIB_DIR" -ltaskgroup -Wl,-rpath,"$(cd "$LIB_DIR" && pwd)" -lm -o "$WORK/test_taskgroup"
+valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+    "$WORK/test_taskgroup"
+
+echo "== ffi: Python bindings (pytest, numpy)"
+if [ ! -x .venv-ffi/bin/python ]; then
+    python3 -m venv .venv-ffi
+fi
+.venv-ffi/bin/python -m pip install --quiet --disable-pip-version-check pytest numpy
+TASKGROUP_LIB="$(cd "$LIB_DIR" && pwd)/libtaskgroup.so" PYTHONDONTWRITEBYTECODE=1 \
+    .venv-ffi/bin/python -m pytest -p no:cacheprovider ffi/python
