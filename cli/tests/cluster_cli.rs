@@ -327,25 +327,21 @@ fn npy_input_matches_csv() {
 fn planted_150_grouped_correctly_with_a_gap() {
     use taskgroup_core::synthetic::PlantedModel;
     let m = PlantedModel::paper(50);
-    let t = m.sample(0).expect("planted");
-    let mut header = format!(
-        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}",
-        150, 150
-    );
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    t.as_slice()
-        .iter()
-        .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes()));
+    // The same instance the library draws (seed 0), written by `taskgroup generate`.
     let dir = std::env::temp_dir().join(format!("taskgroup-planted-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("planted150.npy");
-    std::fs::write(&f, &bytes).unwrap();
+    let (code, _, err) = run(&[
+        "generate",
+        "planted",
+        "--n",
+        "150",
+        "--seed",
+        "0",
+        "--output",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
     let v = json_of(&[
         "cluster",
         "--input",
