@@ -98,7 +98,7 @@ impl Affinity {
 /// The affinity with every component removed that no feasible X can see.
 ///
 /// For X with X·1 = 1 and Tr X = k: `⟨T, X⟩ = 2^e · (⟨C, X⟩·s + n·g + μ·(k − 1))`, where
-/// `T̂ = T / 2^e` (exact power-of-two scaling so that max|T̂| ∈ [0.5, 1)), `P = I − 11ᵀ/n`,
+/// `T̂ = T / 2^e` (exact power-of-two scaling so that max|T̂| ∈ [1, 2); 2^e ≤ 2^1023 is always finite), `P = I − 11ᵀ/n`,
 /// `g = 1ᵀT̂1/n²`, `μ = Tr(P T̂ P)/(n − 1)`, and `C = (P T̂ P − μ P)/s` with `s = ‖P T̂ P − μ P‖_F`
 /// (so ‖C‖_F = 1). C is identical for a·T (a > 0), T + c·11ᵀ, T + c·I and T + a1ᵀ + 1aᵀ (method.md
 /// §2), which makes the solver's iterates and stopping rules invariant to those transforms.
@@ -115,7 +115,7 @@ pub(crate) struct Centered {
     pub g: f64,
     /// μ = Tr(P T̂ P)/(n − 1) (0 when n = 1).
     pub mu: f64,
-    /// max |T̂| (≤ 1): enters the rounding-error pad of the certificate.
+    /// max |T̂| (< 2): enters the rounding-error pad of the certificate.
     pub max_abs: f64,
 }
 
@@ -124,7 +124,7 @@ impl Centered {
         let n = a.n;
         let max_abs_t = a.sym.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         let scale = if max_abs_t > 0.0 {
-            pow2_at_least(max_abs_t)
+            pow2_at_most(max_abs_t)
         } else {
             1.0
         };
@@ -183,11 +183,11 @@ impl Centered {
     }
 }
 
-/// The smallest power of two ≥ x (x > 0, finite), computed exactly.
-fn pow2_at_least(x: f64) -> f64 {
+/// The largest power of two ≤ x (x > 0, finite), computed exactly.
+fn pow2_at_most(x: f64) -> f64 {
     let (_, e) = frexp(x);
-    // x = m·2^e with m in [0.5, 1): 2^e ≥ x.
-    ldexp(1.0, e)
+    // x = m·2^e with m in [0.5, 1): 2^(e−1) ≤ x < 2^e, and 2^(e−1) ≤ 2^1023 never overflows.
+    ldexp(1.0, e - 1)
 }
 
 fn frexp(x: f64) -> (f64, i32) {

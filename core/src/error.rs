@@ -163,6 +163,8 @@ pub enum Error {
         /// The subset's tasks, 0-based, ascending.
         tasks: alloc::vec::Vec<usize>,
     },
+    /// A value (Σ densities, SDP objective or bound) exceeds the f64 range: rescale T.
+    ValueOverflow,
 }
 
 impl fmt::Display for Error {
@@ -185,6 +187,10 @@ impl fmt::Display for Error {
                 "the k range {lo}..{hi} is invalid: it must be non-empty and within 1..{n} (n = number of tasks)"
             ),
             Error::InvalidSetting { name, reason } => write!(f, "invalid setting `{name}`: {reason}"),
+            Error::ValueOverflow => write!(
+                f,
+                "the objective exceeds the f64 range (entries too close to ±1.8e308): divide T by a constant (the groups do not change)"
+            ),
             Error::InvalidPartition { reason } => write!(f, "invalid partition: {reason}"),
             Error::InvalidWarmStart { reason } => write!(f, "invalid warm start: {reason}"),
             Error::TooLarge { n, max } => {

@@ -90,7 +90,17 @@ pub(crate) fn group_centered(
 ) -> Result<GroupResult, Error> {
     let sdp = solve_centered(cen, k, &settings.solver, warm, progress)?;
     let partition = round_centered(cen, &sdp.x, k, &settings.rounding);
-    Ok(certify(t, cen, partition, sdp))
+    let r = certify(t, cen, partition, sdp);
+    // Values beyond the f64 range (entries near f64::MAX summed over a group) cannot be
+    // reported: an error, never a silent Inf/NaN or a "certified" flag next to one.
+    let finite = [Some(r.value), Some(r.sdp.objective), r.upper_bound, r.gap]
+        .iter()
+        .flatten()
+        .all(|x| x.is_finite());
+    if !finite {
+        return Err(Error::ValueOverflow);
+    }
+    Ok(r)
 }
 
 /// Values and certificate of a partition against a solved relaxation.

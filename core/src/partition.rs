@@ -147,9 +147,20 @@ impl Partition {
 }
 
 /// Σ_i (Σ_{u,v∈C_i} A_uv)/|C_i| for a row-major n×n matrix A.
+///
+/// The sums run on A scaled by an exact power of two (max |A| → [1, 2)), so entries near
+/// f64::MAX cannot overflow in the middle; the result is ±Inf only when the value itself exceeds
+/// the f64 range.
 pub(crate) fn block_value(a: &[f64], p: &Partition) -> f64 {
     let n = p.n();
     let k = p.num_groups();
+    let max = a.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let scale = if max > 0.0 && max.is_finite() {
+        libm::ldexp(1.0, libm::frexp(max).1 - 1)
+    } else {
+        1.0
+    };
+    let inv = 1.0 / scale;
     let mut sums = alloc::vec![0.0; k];
     let sizes = p.sizes();
     for u in 0..n {
@@ -158,12 +169,17 @@ pub(crate) fn block_value(a: &[f64], p: &Partition) -> f64 {
         let mut s = 0.0;
         for (v, &x) in row.iter().enumerate() {
             if p.labels[v] == lu {
-                s += x;
+                s += x * inv;
             }
         }
         sums[lu as usize] += s;
     }
-    sums.iter().zip(&sizes).map(|(s, &c)| s / c as f64).sum()
+    scale
+        * sums
+            .iter()
+            .zip(&sizes)
+            .map(|(s, &c)| s / c as f64)
+            .sum::<f64>()
 }
 
 #[cfg(test)]

@@ -509,3 +509,30 @@ fn low_rank_path_converges_on_high_rank_solutions() {
     assert!((low.objective - full.objective).abs() <= 1e-5 * full.objective.abs());
     assert!(low.upper_bound >= full.objective - 1e-6 * full.objective.abs());
 }
+
+#[test]
+fn entries_near_f64_max_never_give_silent_infinities() {
+    // Fits: value 1e308.
+    let t = Affinity::from_row_major(&[1e308, 1e308, 1e308, -1e308], 2).unwrap();
+    let r = group(&t, 1, &GroupSettings::default()).unwrap();
+    assert_eq!(r.value, 1e308);
+    assert!(r.upper_bound.unwrap().is_finite());
+    // Does not fit: Σ densities = 5.1e308 > f64::MAX: a clear error, not Inf with "certified".
+    let d = [
+        1.7e308, 1.7e308, 0.0, 1.7e308, 1.7e308, 0.0, 0.0, 0.0, 1.7e308,
+    ];
+    let t = Affinity::from_row_major(&d, 3).unwrap();
+    assert_eq!(
+        group(&t, 2, &GroupSettings::default()).unwrap_err(),
+        Error::ValueOverflow
+    );
+    // The groups of a scaled-down copy are the answer the message suggests.
+    let small: Vec<f64> = d.iter().map(|x| x / 1e10).collect();
+    let r = group(
+        &Affinity::from_row_major(&small, 3).unwrap(),
+        2,
+        &GroupSettings::default(),
+    )
+    .unwrap();
+    assert_eq!(r.partition.groups(), vec![vec![0, 1], vec![2]]);
+}
