@@ -145,6 +145,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
         .map_err(|e| CliError::Input(format!("{input}: {e}")))?;
     let n = t.n();
     let names = m.names.clone();
+    drop(m); // the affinity holds its own copy: free the file's data before solving
     let mut progress = ProgressLine::new(quiet);
     let start = Instant::now();
 

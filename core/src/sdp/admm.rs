@@ -84,10 +84,6 @@ fn barycentre(n: usize, k: usize) -> Vec<f64> {
     x
 }
 
-fn fro(a: &[f64]) -> f64 {
-    libm::sqrt(a.iter().map(|x| x * x).sum::<f64>())
-}
-
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -118,8 +114,7 @@ pub(crate) fn solve_centered(
             _ => barycentre(n, k),
         };
         let inner = dot(c, &x);
-        let zero = alloc::vec![0.0; n * n];
-        let bound_c = bound_centered(cen, k, &zero, 0.0).unwrap_or(inner);
+        let bound_c = bound_centered(cen, k, None).unwrap_or(inner);
         return Ok(SdpSolution {
             status: SolverStatus::Converged,
             n,
@@ -156,7 +151,6 @@ pub(crate) fn solve_centered(
     let mut u_dual = alloc::vec![0.0; n * n];
     let mut x = barycentre(n, k);
     let mut m = alloc::vec![0.0; n * n];
-    let mut z_prev = alloc::vec![0.0; n * n];
     let mut status = SolverStatus::MaxIterations;
     let (mut rp, mut rd) = (f64::INFINITY, f64::INFINITY);
     let mut iterations = 0;
@@ -227,26 +221,26 @@ pub(crate) fn solve_centered(
             break;
         }
         core::mem::swap(&mut x, &mut x_next);
-        z_prev.copy_from_slice(&z);
+        // One fused pass: over-relaxation, Z ← max(X̂ + U, 0), U ← U + X̂ − Z, and the sums of
+        // the residuals and norms (no copy of the previous Z is kept).
+        let (mut dxz, mut dz, mut xx, mut zz, mut uu) = (0.0, 0.0, 0.0, 0.0, 0.0);
         for i in 0..n * n {
-            let xh = alpha * x[i] + (1.0 - alpha) * z_prev[i];
+            let (xi, z_old) = (x[i], z[i]);
+            let xh = alpha * xi + (1.0 - alpha) * z_old;
             let zi = (xh + u_dual[i]).max(0.0);
-            u_dual[i] += xh - zi;
+            let ui = u_dual[i] + xh - zi;
+            u_dual[i] = ui;
             z[i] = zi;
+            dxz += (xi - zi) * (xi - zi);
+            dz += (zi - z_old) * (zi - z_old);
+            xx += xi * xi;
+            zz += zi * zi;
+            uu += ui * ui;
         }
         iterations = it;
-        let mut dxz = 0.0;
-        let mut dz = 0.0;
-        for i in 0..n * n {
-            let a = x[i] - z[i];
-            dxz += a * a;
-            let b = z[i] - z_prev[i];
-            dz += b * b;
-        }
-        let nx = fro(&x);
-        let nz = fro(&z);
+        let (nx, nz) = (libm::sqrt(xx), libm::sqrt(zz));
         rp = libm::sqrt(dxz) / nx.max(nz).max(f64::MIN_POSITIVE);
-        rd = rho * libm::sqrt(dz) / (rho * fro(&u_dual)).max(1.0);
+        rd = rho * libm::sqrt(dz) / (rho * libm::sqrt(uu)).max(1.0);
         if !(rp.is_finite() && rd.is_finite()) {
             status = SolverStatus::NumericalError;
             break;
@@ -284,16 +278,18 @@ pub(crate) fn solve_centered(
         }
     }
 
+    // Free the iteration buffers before the certificate needs its own.
+    drop(m);
+    drop(x_next);
+    drop(low_rank);
     // Dual certificate from the multiplier of X ≥ 0: Z_d = max(−ρU, 0).
-    let zd: Vec<f64> = u_dual.iter().map(|&v| (-rho * v).max(0.0)).collect();
     let inner = dot(c, &x);
-    let bound_c = match bound_centered(cen, k, &zd, 1.0) {
+    let bound_c = match bound_centered(cen, k, Some((&u_dual, rho))) {
         Some(b) => b,
         None => {
             status = SolverStatus::NumericalError;
             // Fall back to the dual-free bound (Z_d = 0), which needs only C.
-            let zero = alloc::vec![0.0; n * n];
-            bound_centered(cen, k, &zero, 0.0).unwrap_or(f64::INFINITY)
+            bound_centered(cen, k, None).unwrap_or(f64::INFINITY)
         }
     };
     Ok(SdpSolution {

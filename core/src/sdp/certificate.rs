@@ -10,22 +10,28 @@ use super::projection::centered_shifted;
 use crate::affinity::Centered;
 use crate::eigen::sym_eigen;
 
-/// `max_{X∈C1} ⟨C + w·Z_d, X⟩` in centred units, plus a rounding pad (see [`rounding_pad`]).
-/// `None` when the eigendecomposition fails.
-pub(crate) fn bound_centered(cen: &Centered, k: usize, zd: &[f64], w: f64) -> Option<f64> {
+/// `max_{X∈C1} ⟨C + Z_d, X⟩` in centred units with Z_d = max(−ρU, 0) for `dual = Some((U, ρ))`
+/// (Z_d = 0 for `None`), plus a rounding pad (see [`rounding_pad`]). `None` when the
+/// eigendecomposition fails.
+pub(crate) fn bound_centered(cen: &Centered, k: usize, dual: Option<(&[f64], f64)>) -> Option<f64> {
     let n = cen.n;
     let nf = n as f64;
-    let mut g = alloc::vec![0.0; n * n];
-    for i in 0..n * n {
-        g[i] = cen.c[i] + w * zd[i];
-    }
+    let g: Vec<f64> = match dual {
+        Some((u, rho)) => cen
+            .c
+            .iter()
+            .zip(u)
+            .map(|(c, &v)| c + (-rho * v).max(0.0))
+            .collect(),
+        None => cen.c.clone(),
+    };
     let total: f64 = g.iter().sum::<f64>() / nf;
+    let fro_g = libm::sqrt(g.iter().map(|x| x * x).sum::<f64>());
     let lam = if k > 1 && n > 1 {
-        lambda_max_1perp(&g, n)?
+        lambda_max_1perp(g, n)?
     } else {
         0.0
     };
-    let fro_g = libm::sqrt(g.iter().map(|x| x * x).sum::<f64>());
     let b = total + (k as f64 - 1.0) * lam;
     if !b.is_finite() {
         return None;
@@ -41,45 +47,52 @@ pub(crate) const VERIFIED_MIN_N: usize = 200;
 ///
 /// Small n: the full eigendecomposition. Large n: a block-iteration estimate λ̂ (residual r), then
 /// β = λ̂ + max(2r, 1e-12·|λ̂|, tiny) is *verified* by a Cholesky factorisation of β·I − P·G·P
-/// (positive definite ⇔ β > λ_max on 1⊥; the direction 1 has eigenvalue β > 0 there). On failure
+/// (plus (|β| + 1)·11ᵀ/n so that the direction 1 is positive: positive definite ⇔ β > λ_max on 1⊥). On failure
 /// β grows (β − λ̂ ×10, at most 8 times) before falling back to the full decomposition.
-pub(crate) fn lambda_max_1perp(g: &[f64], n: usize) -> Option<f64> {
-    if n >= VERIFIED_MIN_N {
-        if let Some((vals, vecs)) = super::lowrank::top_eigen_1perp(g, n, 1, 1e-12) {
-            let lam = vals[0];
-            // Residual of the estimate, recomputed directly.
-            let v = &vecs[..n];
-            let mut bv = alloc::vec![0.0; n];
-            super::lowrank::apply_pmp(g, n, v, 1, &mut bv);
-            let r = libm::sqrt(
-                bv.iter()
-                    .zip(v)
-                    .map(|(b, x)| (b - lam * x) * (b - lam * x))
-                    .sum::<f64>(),
-            );
-            let mut slack = (2.0 * r).max(1e-12 * lam.abs()).max(1e-300);
-            let pgp = {
-                let mut b = centered_shifted(g, n);
-                // centered_shifted subtracts c/n everywhere; undo it to get P·G·P exactly as used.
-                let shift = b[0] - pgp_entry(g, n, 0, 0);
-                b.iter_mut().for_each(|x| *x -= shift);
-                b
-            };
-            for _ in 0..8 {
-                let beta = lam + slack;
-                let mut a: Vec<f64> = pgp.iter().map(|x| -x).collect();
-                for i in 0..n {
-                    a[i * n + i] += beta;
-                }
-                if cholesky_succeeds(&mut a, n) {
-                    return Some(beta);
-                }
-                slack *= 10.0;
+/// Takes G by value so that its memory is reused: at most two n×n buffers live at once.
+pub(crate) fn lambda_max_1perp(g: Vec<f64>, n: usize) -> Option<f64> {
+    if n < VERIFIED_MIN_N {
+        let b = centered_shifted(&g, n);
+        return Some(sym_eigen(&b, n)?.values[0]);
+    }
+    // P·G·P exactly (centered_shifted subtracts c/n everywhere; undo it).
+    let mut pgp = centered_shifted(&g, n);
+    let shift = pgp[0] - pgp_entry(&g, n, 0, 0);
+    pgp.iter_mut().for_each(|x| *x -= shift);
+    drop(g);
+    if let Some((vals, vecs)) = super::lowrank::top_eigen_1perp(&pgp, n, 1, 1e-12) {
+        let lam = vals[0];
+        // Residual of the estimate, recomputed directly.
+        let v = &vecs[..n];
+        let mut bv = alloc::vec![0.0; n];
+        super::lowrank::apply_pmp(&pgp, n, v, 1, &mut bv);
+        let r = libm::sqrt(
+            bv.iter()
+                .zip(v)
+                .map(|(b, x)| (b - lam * x) * (b - lam * x))
+                .sum::<f64>(),
+        );
+        let mut slack = (2.0 * r).max(1e-12 * lam.abs()).max(1e-300);
+        let mut a = alloc::vec![0.0; n * n];
+        for _ in 0..8 {
+            let beta = lam + slack;
+            // β·I − P·G·P + γ·11ᵀ/n with γ = |β| + 1: the direction 1 (eigenvalue 0 of P·G·P)
+            // gets β + γ > 0, so only 1⊥ decides, also when λ_max < 0.
+            let gamma_n = (beta.abs() + 1.0) / n as f64;
+            a.iter_mut().zip(&pgp).for_each(|(a, p)| *a = gamma_n - p);
+            for i in 0..n {
+                a[i * n + i] += beta;
             }
+            if cholesky_succeeds(&mut a, n) {
+                return Some(beta);
+            }
+            slack *= 10.0;
         }
     }
-    let b = centered_shifted(g, n);
-    Some(sym_eigen(&b, n)?.values[0])
+    // Fallback: the full decomposition with the direction 1 pushed below every eigenvalue.
+    let c = libm::sqrt(pgp.iter().map(|x| x * x).sum::<f64>()) + 2.0;
+    pgp.iter_mut().for_each(|x| *x -= c / n as f64);
+    Some(sym_eigen(&pgp, n)?.values[0])
 }
 
 /// (P·G·P)_{uv} computed directly (for checking the shift of `centered_shifted`).
@@ -165,7 +178,7 @@ mod tests {
                     g[j * n + i] = x;
                 }
             }
-            let ub = lambda_max_1perp(&g, n).unwrap();
+            let ub = lambda_max_1perp(g.clone(), n).unwrap();
             let full = sym_eigen(&centered_shifted(&g, n), n).unwrap().values[0];
             assert!(ub >= full, "bound {ub} below λ_max {full}");
             assert!(ub - full < 1e-8 * full.abs(), "bound {ub} loose vs {full}");
@@ -190,5 +203,21 @@ mod tests {
         assert!(cholesky_succeeds(&mut c, n));
         d[(n - 1) * n + (n - 1)] = -1.0;
         assert!(!cholesky_succeeds(&mut d, n));
+    }
+}
+
+#[cfg(test)]
+mod negative_tests {
+    use super::*;
+
+    #[test]
+    fn verified_bound_is_tight_when_lambda_max_is_negative() {
+        // G = −I − ones: on 1⊥ every eigenvalue is −1 (λ_max < 0); P·G·P has 0 on 1.
+        let n = VERIFIED_MIN_N + 10;
+        let g: Vec<f64> = (0..n * n)
+            .map(|i| if i / n == i % n { -2.0 } else { -1.0 })
+            .collect();
+        let ub = lambda_max_1perp(g, n).unwrap();
+        assert!((-1.0..-1.0 + 1e-9).contains(&ub), "bound {ub}");
     }
 }
