@@ -1,1 +1,2 @@
-pub fn _x() {}
+//! Cross-crate integration tests for taskgroup live in `tests/tests/` (solver, rounding,
+//! evaluation, AdaGroup sessions); this library target is intentionally empty.
