@@ -57,6 +57,16 @@ fn lock(dir: &Path) -> Result<Locked, CliError> {
         .open(&p)
         .map_err(|e| io_err("cannot open", &p, e))?;
     f.lock().map_err(|e| io_err("cannot lock", &p, e))?;
+    // Under the lock no other writer is active: temp files are leftovers of killed writers.
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.contains(".tmp-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     Ok(Locked { _file: f })
 }
 
