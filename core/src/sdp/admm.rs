@@ -8,7 +8,7 @@
 use alloc::vec::Vec;
 
 use super::certificate::bound_centered;
-use super::lowrank::{was_expensive, LowRank};
+use super::lowrank::{dot, was_expensive, LowRank};
 use super::projection::project_c1_with;
 use super::{
     Progress, ProjectionMethod, SdpSolution, SolverSettings, SolverStatus, WarmStart,
@@ -82,10 +82,6 @@ fn barycentre(n: usize, k: usize) -> Vec<f64> {
         }
     }
     x
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 pub(crate) fn solve_centered(
