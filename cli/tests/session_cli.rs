@@ -330,3 +330,28 @@ fn named_tasks_and_csv_reports() {
     assert!(st["group_names"].is_array());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn duplicate_task_names_are_refused() {
+    let dir = tmpdir("dupnames");
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("tasks.txt");
+    std::fs::write(&list, "a\nb\na\n").unwrap();
+    let out = dir.join("s");
+    let o = tg(&[
+        "session",
+        "new",
+        "--tasks",
+        list.to_str().unwrap(),
+        "-k",
+        "2",
+        "--steps",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("listed twice"));
+    assert!(!out.join("session.tgck").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

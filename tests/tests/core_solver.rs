@@ -536,3 +536,20 @@ fn entries_near_f64_max_never_give_silent_infinities() {
     .unwrap();
     assert_eq!(r.partition.groups(), vec![vec![0, 1], vec![2]]);
 }
+
+#[test]
+fn a_tiny_iteration_budget_still_gives_a_valid_partition_and_bound() {
+    let labels: Vec<usize> = (0..10).map(|i| i % 3).collect();
+    let t = block_matrix(&labels, 1.0, 0.2, 0.5, 31);
+    let mut s = GroupSettings::default();
+    s.solver.max_iterations = 1;
+    let r = group(&t, 3, &s).unwrap();
+    assert_eq!(r.status(), SolverStatus::MaxIterations);
+    assert_eq!(r.partition.num_groups(), 3);
+    let (_, opt) = exact_partition(&t, 3).unwrap();
+    assert!(
+        r.upper_bound.unwrap() >= opt - 1e-12,
+        "bound below the optimum"
+    );
+    assert!(r.value <= opt + 1e-12);
+}
