@@ -154,7 +154,7 @@ fn adagroup_recovers_planted_groups_with_out_of_order_reports() {
         exact += usize::from(ari > 0.9999);
         aris.push(ari);
     }
-    eprintln!("AdaGroup n=30, 3 groups, 3 steps, 120 subsets of 4: ARI {aris:?}");
+    eprintln!("AdaGroup n=30, 3 groups, 3 steps, 600 subsets of 4: ARI {aris:?}");
     assert!(exact >= 2, "recovered {exact}/3: {aris:?}");
 }
 
