@@ -800,7 +800,7 @@ def pkg_version(name):
         return "not installed"
 
 
-def machine_info(tg, load):
+def machine_info(tg, origin):
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -829,13 +829,18 @@ def machine_info(tg, load):
     lines = [
         f"- CPU: {cpu}; {os.cpu_count()} logical cores; memory {mem}; "
         f"{platform.system()} {platform.release()}",
-        f"- git commit: {commit or 'unknown'}"
+        f"- git commit at the start: {commit or 'unknown'}"
         + (f" (working tree has {len(dirty)} uncommitted changes)" if dirty else " (clean)"),
-        f"- {tgv} ({tg}, built {built}); {rustc}",
+        f"- {tgv} ({origin}, built {built}, copied for this run); {rustc}",
         f"- Python {platform.python_version()}; "
         + "; ".join(f"{p} {pkg_version(p)}" for p in PINS),
         "- threads: 1 for everything (OMP/OpenBLAS/MKL/BLIS/RAYON_NUM_THREADS=1)",
     ]
+    return lines
+
+
+def load_line(load):
+    lines = []
     if load:
         mean = sum(load) / len(load)
         lines.append(
@@ -846,7 +851,7 @@ def machine_info(tg, load):
     return lines
 
 
-def render(recs, args, tg, load, notes, started, finished, cmdline):
+def render(recs, args, info, load, notes, started, finished, cmdline):
     out = []
     title = "taskgroup vs SCS, Clarabel and scikit-learn"
     out.append(f"# {title}" + (" (--quick)" if args.quick else ""))
@@ -858,7 +863,7 @@ def render(recs, args, tg, load, notes, started, finished, cmdline):
     out.append("")
     out.append("## Machine")
     out.append("")
-    out += machine_info(tg, load)
+    out += info + load_line(load)
     out.append(
         f"- settings: taskgroup `cluster --tolerance {args.tolerance}` (robust rounding); "
         f"SCS eps_abs = eps_rel = {SCS_EPS:g}, max_iters {SCS_MAX_ITERS}; Clarabel "
@@ -962,6 +967,13 @@ def main():
     if not tg.exists():
         log(f"error: no taskgroup binary at {tg}")
         return 2
+    # Others may rebuild target/ while this runs: test one private copy for the whole run, and
+    # describe the machine and the checkout as they are now.
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    copy = OUT_DIR / ("taskgroup-quick" if args.quick else "taskgroup")
+    shutil.copy2(tg, copy)
+    info = machine_info(copy, tg)
+    tg = copy
     out_path = Path(args.out) if args.out else (
         OUT_DIR / "RESULTS-quick.md" if args.quick else REPO / "bench" / "RESULTS.md"
     )
@@ -994,7 +1006,7 @@ def main():
             )
     for r in failed:
         notes.append(f"{r['instance']}: {r['error'].splitlines()[0]}")
-    md = render(recs, args, tg, load.samples, notes, started, finished, cmdline)
+    md = render(recs, args, info, load.samples, notes, started, finished, cmdline)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(md)
     raw = OUT_DIR / ("results-quick.json" if args.quick else "results.json")
