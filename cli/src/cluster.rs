@@ -147,6 +147,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
     let names = m.names.clone();
     drop(m); // the affinity holds its own copy: free the file's data before solving
     let mut progress = ProgressLine::new(quiet);
+    let show = progress.enabled();
     let start = Instant::now();
 
     match (k, range) {
@@ -155,8 +156,14 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                 progress.update(&format!("k = {k}"), p);
                 true
             };
-            let r = group_with(&t, k, &settings, WarmStart::Cold, Some(&mut cb))
-                .map_err(|e| CliError::Input(e.to_string()))?;
+            let r = group_with(
+                &t,
+                k,
+                &settings,
+                WarmStart::Cold,
+                if show { Some(&mut cb) } else { None },
+            )
+            .map_err(|e| CliError::Input(e.to_string()))?;
             progress.finish();
             let secs = start.elapsed().as_secs_f64();
             if json_out {
@@ -175,8 +182,15 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                 progress.update(&format!("k = {k}"), p);
                 true
             };
-            let s = search_k(&t, lo, hi, &settings, rule, Some(&mut cb))
-                .map_err(|e| CliError::Input(e.to_string()))?;
+            let s = search_k(
+                &t,
+                lo,
+                hi,
+                &settings,
+                rule,
+                if show { Some(&mut cb) } else { None },
+            )
+            .map_err(|e| CliError::Input(e.to_string()))?;
             progress.finish();
             let secs = start.elapsed().as_secs_f64();
             let best = &s.best().result;

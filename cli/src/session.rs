@@ -307,27 +307,25 @@ fn report(dir: &Path, a: &Args) -> Result<(), CliError> {
         }
     }
     let _l = lock(dir)?;
+    // Changes apply to the loaded copy only; it is saved after every line succeeded, so a bad
+    // line (an early return) changes nothing on disk.
     let mut s = load(dir)?;
-    // Validate everything first: a bad line changes nothing.
-    let mut work = s.clone();
     let mut recorded = 0;
     for (id, scores) in &items {
         let rid: RequestId = id
             .parse()
             .map_err(|e: taskgroup_core::Error| CliError::Input(format!("id {id:?}: {e}")))?;
-        match work
+        match s
             .report(rid, scores)
             .map_err(|e| CliError::Input(format!("id {id}: {e}")))?
         {
             ReportOutcome::Recorded => recorded += 1,
             ReportOutcome::AlreadyRecorded => {}
         }
-        if work.is_step_complete() {
-            work.advance()
-                .map_err(|e| CliError::Internal(e.to_string()))?;
+        if s.is_step_complete() {
+            s.advance().map_err(|e| CliError::Internal(e.to_string()))?;
         }
     }
-    s = work;
     save(dir, &s)?;
     println!(
         "recorded {recorded} result(s); step {}/{}; {} pending{}",

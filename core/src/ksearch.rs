@@ -91,8 +91,15 @@ pub fn search_k(
             Some(p) => WarmStart::Partition(p),
             None => WarmStart::Cold,
         };
-        let mut cb = |p: &Progress| progress.as_mut().is_none_or(|f| f(k, p));
-        let r = group_centered(t, &cen, k, &s, warm, Some(&mut cb))?;
+        // Only hand the solver a callback when the caller has one: it costs an O(n²)
+        // objective evaluation per iteration.
+        let r = match progress.as_mut() {
+            Some(f) => {
+                let mut cb = |p: &Progress| f(k, p);
+                group_centered(t, &cen, k, &s, warm, Some(&mut cb))?
+            }
+            None => group_centered(t, &cen, k, &s, warm, None)?,
+        };
         s.solver.rho = Some(r.sdp.rho);
         results.push(r);
     }
