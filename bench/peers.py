@@ -316,7 +316,7 @@ GNU_TIME = _find_gnu_time()
 
 def run_taskgroup(tg, inst, tol, timeout):
     rec = {"method": "taskgroup", "instance": inst.name}
-    cmd = [str(tg), "cluster", "--input", str(inst.path), "-k", str(inst.k), "--json", "--quiet"]
+    cmd = [str(tg), "cluster", "--input", str(inst.path), "-k", str(inst.k), "--json", "--timing", "--quiet"]
     cmd += ["--tolerance", repr(tol)]
     # Peak memory: a child forked from this (large) Python process inherits its high-water
     # mark in ru_maxrss, so GNU time measures the grandchild instead when it is installed.

@@ -24,7 +24,7 @@ fi
 git diff --exit-code -- include/taskgroup.h
 
 echo "== ffi: build libtaskgroup"
-cargo build -p taskgroup-ffi
+cargo build -p taskgroup-ffi -p taskgroup-cli
 test -f "$LIB_DIR/libtaskgroup.so"
 
 echo "== ffi: C test program under valgrind"
@@ -36,10 +36,17 @@ gcc -std=c11 -Wall -Wextra -Werror -pedantic -g -Iinclude ffi/tests/c/test_taskg
 valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
     "$WORK/test_taskgroup"
 
+echo "== ffi: C test program under AddressSanitizer + UndefinedBehaviorSanitizer (+ leaks)"
+gcc -std=c11 -Wall -Wextra -Werror -pedantic -g -fsanitize=address,undefined \
+    -fno-omit-frame-pointer -fno-sanitize-recover=all -Iinclude ffi/tests/c/test_taskgroup.c \
+    -L"$LIB_DIR" -ltaskgroup -Wl,-rpath,"$(cd "$LIB_DIR" && pwd)" -lm -o "$WORK/test_taskgroup_asan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$WORK/test_taskgroup_asan"
+
 echo "== ffi: Python bindings (pytest, numpy)"
 if [ ! -x .venv-ffi/bin/python ]; then
     python3 -m venv .venv-ffi
 fi
 .venv-ffi/bin/python -m pip install --quiet --disable-pip-version-check pytest numpy
-TASKGROUP_LIB="$(cd "$LIB_DIR" && pwd)/libtaskgroup.so" PYTHONDONTWRITEBYTECODE=1 \
+TASKGROUP_LIB="$(cd "$LIB_DIR" && pwd)/libtaskgroup.so" TASKGROUP_BIN="$(cd "$LIB_DIR" && pwd)/taskgroup" \
+    PYTHONDONTWRITEBYTECODE=1 \
     .venv-ffi/bin/python -m pytest -p no:cacheprovider ffi/python

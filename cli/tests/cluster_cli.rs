@@ -96,6 +96,7 @@ fn example_file_json_snapshot() {
         "-k",
         "3",
         "--json",
+        "--timing",
     ]);
     for key in [
         "n",
@@ -355,5 +356,49 @@ fn planted_150_grouped_correctly_with_a_gap() {
     let gap = v["gap"].as_f64().expect("gap reported");
     assert!((0.0..0.01).contains(&gap), "gap {gap}");
     assert_eq!(v["status"], "converged");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn json_is_bit_identical_across_runs_without_timing() {
+    // The planted model at n = 240 takes the low-rank projection path; a k range covers the
+    // k search. Without --timing nothing in the JSON depends on the clock.
+    let dir = std::env::temp_dir().join(format!("taskgroup-det-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("planted240.npy");
+    let (code, _, err) = run(&[
+        "generate",
+        "planted",
+        "--n",
+        "240",
+        "--seed",
+        "5",
+        "--output",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for args in [
+        vec!["-k", "3"],
+        vec!["--k-range", "2..4"],
+        vec!["-k", "5", "--rounding", "paper"],
+    ] {
+        let mut full = vec![
+            "cluster",
+            "--input",
+            f.to_str().unwrap(),
+            "--json",
+            "--quiet",
+        ];
+        full.extend(args.iter().copied());
+        let (c1, a, e1) = run(&full);
+        let (c2, b, e2) = run(&full);
+        assert_eq!((c1, c2), (0, 0), "{e1}{e2}");
+        assert_eq!(a, b, "JSON differs between two runs of {args:?}");
+        let v: Value = serde_json::from_str(&a).unwrap();
+        assert!(
+            v.get("seconds").is_none(),
+            "clock-dependent field without --timing"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -105,5 +105,117 @@ fn killed_reports_never_corrupt_or_lose_acknowledged_results() {
         reqs.len() - 1
     );
     assert_eq!(stray, 0, "temp files of killed writers were not cleaned up");
+
+    // The last request completes the step: its report also solves the SDP and saves a larger
+    // state. Kill it after growing delays until one run finishes: every time, the session is
+    // either exactly before the step (request still pending) or exactly after it.
+    let last = &reqs[reqs.len() - 1];
+    for (id, len) in next(d).into_iter().filter(|(id, _)| id != &last.0) {
+        let sc: Vec<String> = (0..len)
+            .map(|t| format!("{}", 0.5 + 0.01 * t as f64))
+            .collect();
+        let o = tg(&[
+            "session",
+            "report",
+            d,
+            "--id",
+            &id,
+            "--scores",
+            &sc.join(","),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(next(d).len(), 1);
+    let scores: Vec<String> = (0..last.1)
+        .map(|t| format!("{}", 0.6 + 0.01 * t as f64))
+        .collect();
+    let mut delay_us = 200u64;
+    let mut kills = 0;
+    loop {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_taskgroup"))
+            .args([
+                "session",
+                "report",
+                d,
+                "--id",
+                &last.0,
+                "--scores",
+                &scores.join(","),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(delay_us));
+        let _ = child.kill();
+        let ok = child.wait().unwrap().success();
+        let st = status(d);
+        let step = st["step"].as_u64().unwrap();
+        if ok {
+            assert_eq!(step, 1, "an acknowledged step-completing report was lost");
+            break;
+        }
+        kills += 1;
+        if step == 1 {
+            break; // killed after the rename: the advanced state is complete and loadable
+        }
+        assert_eq!(step, 0);
+        assert!(next(d).iter().any(|(id, _)| id == &last.0));
+        delay_us = delay_us * 3 / 2 + 100;
+        assert!(delay_us < 60_000_000, "the report never finished");
+    }
+    eprintln!("the step-completing report was killed {kills} time(s) before it finished");
+
+    // A batch report (--from-csv) is all or nothing, whenever it is killed.
+    let reqs2 = next(d);
+    assert!(!reqs2.is_empty());
+    let csv = dir.join("batch.csv");
+    let body: String = reqs2
+        .iter()
+        .map(|(id, len)| {
+            let sc: Vec<String> = (0..*len)
+                .map(|t| format!("{}", 0.7 - 0.01 * t as f64))
+                .collect();
+            format!("{id},{}\n", sc.join(","))
+        })
+        .collect();
+    std::fs::write(&csv, body).unwrap();
+    let before = status(d)["total_reported"].as_u64().unwrap();
+    let mut delay_us = 100u64;
+    loop {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_taskgroup"))
+            .args(["session", "report", d, "--from-csv", csv.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(delay_us));
+        let _ = child.kill();
+        let ok = child.wait().unwrap().success();
+        let after = status(d)["total_reported"].as_u64().unwrap();
+        let all = before + reqs2.len() as u64;
+        assert!(
+            after == before || after == all,
+            "partial batch: {before} -> {after}"
+        );
+        if ok {
+            assert_eq!(after, all, "an acknowledged batch was lost");
+        }
+        if after == all {
+            break;
+        }
+        delay_us = delay_us * 3 / 2 + 100;
+        assert!(delay_us < 60_000_000, "the batch report never finished");
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn status(d: &str) -> serde_json::Value {
+    let o = tg(&["session", "status", d, "--json"]);
+    assert!(
+        o.status.success(),
+        "session unloadable: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_str(&String::from_utf8_lossy(&o.stdout)).unwrap()
 }
