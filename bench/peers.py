@@ -791,6 +791,60 @@ def targets(recs, args):
     return lines
 
 
+def eigh_seconds(m, reps=20):
+    """Median time of one LAPACK eigendecomposition (numpy.linalg.eigh, one thread) of a random
+    symmetric m×m matrix: the cost of one full C1 projection at n = m + 1 with the best dense
+    eigensolver at hand, as a floor for a solver that needs one per iteration."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(m, m))
+    a = a + a.T
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        np.linalg.eigh(a)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def limits(recs):
+    """What limits the two speed ratios, from this run's numbers: the per-iteration budget the
+    target leaves, taskgroup's per-iteration time, and one LAPACK eigendecomposition."""
+    lines = []
+    for n, need in ((100, 50), (500, 80)):
+        tg = find(recs, f"planted n={n}", "taskgroup")
+        scs = find(recs, f"planted n={n}", "cvxpy+SCS")
+        if not tg or not scs or not tg.get("time") or not scs.get("wall") or not tg.get("iters"):
+            continue
+        budget = scs["wall"] / need
+        it = tg["iters"]
+        eig = eigh_seconds(n - 1)
+        lines.append(
+            f"- n = {n}: the {need}× target leaves taskgroup {budget * 1e3:.1f} ms of wall time "
+            f"(SCS via cvxpy {scs['wall']:.3f} s / {need}), i.e. {budget / it * 1e3:.3f} ms per "
+            f"iteration at the {it} ADMM iterations it takes; it spends "
+            f"{tg['time'] / it * 1e3:.3f} ms per iteration. One LAPACK eigendecomposition "
+            f"(numpy eigh, one thread) of the {n - 1}×{n - 1} matrix that each full C1 projection "
+            f"needs takes {eig * 1e3:.3f} ms ({eig * it / budget:.1f}× the budget over {it} "
+            "iterations)."
+        )
+    if lines:
+        lines.append(
+            "- So the ratio is bounded by the iteration count times the per-iteration cost. "
+            "ADMM needs 50–190 iterations to reach 1e-6 relative residuals on these instances "
+            "(measured with fixed ρ, residual balancing and over-relaxation: `cargo bench -p "
+            "taskgroup-core --bench solver`); each iteration needs a projection onto C1 (a full "
+            "eigendecomposition below n = 200, a low-rank block Krylov step with 2–3 Ritz rounds "
+            "above) plus a few O(n²) passes. SCS also does one eigendecomposition per iteration, "
+            "and takes 400–700 iterations here: most of the measured ratio is the ratio of "
+            "iteration counts. At n = 100 the exact projections alone, at our iteration count, "
+            "cost more than the budget; meeting 50× would need several-fold fewer iterations "
+            "(an accelerated or second-order method) and a projection cheaper than LAPACK's."
+        )
+    return lines
+
+
 def pkg_version(name):
     import importlib.metadata as m
 
@@ -873,6 +927,12 @@ def render(recs, args, info, load, notes, started, finished, cmdline):
     out.append("## Targets (issue 5)")
     out.append("")
     out += targets(recs, args)
+    lim = limits(recs)
+    if lim:
+        out.append("")
+        out.append("### What limits the speed ratios")
+        out.append("")
+        out += lim
     out.append("")
     out.append("## Planted model (k = 3) and random symmetric T (k = 5)")
     out.append("")
