@@ -24,6 +24,10 @@ use crate::CliError;
 pub const USAGE: &str = "usage: taskgroup demo [--out DIR] [--quick]
        taskgroup demo --adagroup [--n N] [--steps S] [--groups G] [-k K] [--seed SEED]
                                  [--subsets-per-step M]
+       taskgroup demo --adagroup --trainer linear [--model logistic|ridge] [--backend cpu|cuda]
+                                 [--manifest FILE | --save-data DIR] [--iterations I] [--step X]
+                                 [--n N] [--steps S] [--groups G] [-k K] [--seed SEED]
+                                 [--subsets-per-step M]
        taskgroup eval --json [--quick]
 
 Runs the paper's planted model (n = 150, 10 seeds), the 57-case multitask benchmark, the
@@ -32,7 +36,13 @@ paper rounding), spectral clustering and Lloyd's k-means; prints one table per d
 (demo) writes SVG heatmaps to DIR (default demo-out). --quick: 3 planted seeds, 5 ICL seeds.
 --adagroup: a whole AdaGroup campaign (default n = 100 tasks in 10 planted groups, 10 steps,
 up to K = 10 groups, M = 200 subsets of 5 tasks per step) with the built-in synthetic trainer;
-per step the requests, the groups and the recovery.";
+per step the requests, the groups and the recovery.
+--trainer linear: every subset is really trained (one logistic or ridge regression per subset on
+the union of its tasks' feature data, full-batch gradient descent; gpu/README-train.md), on
+seeded synthetic features (default n = 40 tasks in G = 4 planted groups, 4 steps, K = G) or on
+the tasks of a manifest (--manifest FILE: JSON naming .npy arrays per task; no ground truth, the
+final groups are printed by name). --save-data DIR writes the synthetic features as such a
+manifest. --backend cuda needs a build with CUDA, which this binary is not.";
 
 /// Taskonomy tables (Standley et al., ICML 2020), committed as test fixtures.
 const TASKONOMY: [(&str, &str, &str); 2] = [
@@ -319,14 +329,50 @@ pub fn run(raw: &[String], eval: bool) -> Result<(), CliError> {
             "-k",
             "--max-groups",
             "--subsets-per-step",
+            "--trainer",
+            "--backend",
+            "--manifest",
+            "--model",
+            "--save-data",
+            "--iterations",
+            "--step",
         ],
     )?;
     if a.flag("--help") || a.flag("-h") {
         println!("{USAGE}");
         return Ok(());
     }
-    if !eval && a.flag("--adagroup") {
+    const LINEAR_ONLY: [&str; 6] = [
+        "--backend",
+        "--manifest",
+        "--model",
+        "--save-data",
+        "--iterations",
+        "--step",
+    ];
+    let adagroup = !eval && a.flag("--adagroup");
+    if !adagroup {
+        if let Some(o) = std::iter::once("--trainer")
+            .chain(LINEAR_ONLY)
+            .find(|o| a.value(&[o]).is_some())
+        {
+            return Err(CliError::Usage(format!("{o} needs demo --adagroup")));
+        }
+    }
+    if adagroup {
         a.finish()?;
+        match a.value(&["--trainer"]).unwrap_or("synthetic") {
+            "linear" => return linear_demo(&a),
+            "synthetic" => {}
+            other => {
+                return Err(CliError::Usage(format!(
+                    "--trainer expects `synthetic` or `linear`, got {other:?}"
+                )))
+            }
+        }
+        if let Some(o) = LINEAR_ONLY.iter().find(|o| a.value(&[o]).is_some()) {
+            return Err(CliError::Usage(format!("{o} needs --trainer linear")));
+        }
         let n = a
             .parsed::<usize>(&["--n"], "a positive integer")?
             .unwrap_or(100);
@@ -394,59 +440,90 @@ fn adagroup_demo(
     max_k: Option<usize>,
     subsets_per_step: usize,
 ) -> Result<(), CliError> {
-    use taskgroup_core::adagroup::{AdaGroupSession, AdaGroupSettings, TaskOrder};
+    use taskgroup_core::adagroup::{AdaGroupSettings, TaskOrder};
     use taskgroup_core::trainer::{
         run_step_with_trainer, SyntheticTrainer, SyntheticTrainerSettings,
     };
     let bad = |e: taskgroup_core::Error| CliError::Input(e.to_string());
     let trainer =
         SyntheticTrainer::new(SyntheticTrainerSettings::new(n, groups, seed)).map_err(bad)?;
-    let truth = trainer.truth().map_err(bad)?;
+    let truth: Vec<usize> = trainer
+        .truth()
+        .map_err(bad)?
+        .labels()
+        .iter()
+        .map(|&l| l as usize)
+        .collect();
     // Up to k groups (default: the planted count); AdaGroup finds the count itself.
     let mut settings = AdaGroupSettings::new(n, max_k.unwrap_or(groups).min(n), steps);
     settings.seed = seed;
     settings.task_order = TaskOrder::Shuffled;
     settings.subsets_per_step = Some(subsets_per_step);
     let max_groups = settings.max_groups;
-    let mut session = AdaGroupSession::new(settings).map_err(bad)?;
     println!(
         "AdaGroup: {n} tasks in {groups} planted groups (synthetic trainer, seed {seed}); {steps} steps, up to {max_groups} groups, {subsets_per_step} subsets per step"
     );
-    println!(
-        "{:>4}  {:>5}  {:>9}  {:>10}  {:>8}  {:>6}  {:>7}  {:>9}",
-        "step", "seen", "requests", "trained", "coverage", "groups", "ARI", "recovered"
+    adagroup_campaign(settings, Some(&truth), None, |session| {
+        run_step_with_trainer(session, &trainer).map_err(bad)
+    })
+}
+
+/// Runs a campaign step by step with `step` (which trains, reports and advances), printing
+/// one line per step (with the recovery of `truth` when known) and a summary; with `names`,
+/// the final groups by name.
+fn adagroup_campaign(
+    settings: taskgroup_core::adagroup::AdaGroupSettings,
+    truth: Option<&[usize]>,
+    names: Option<&[String]>,
+    mut step: impl FnMut(
+        &mut taskgroup_core::adagroup::AdaGroupSession,
+    ) -> Result<taskgroup_core::adagroup::StepSummary, CliError>,
+) -> Result<(), CliError> {
+    use taskgroup_core::adagroup::AdaGroupSession;
+    let bad = |e: taskgroup_core::Error| CliError::Input(e.to_string());
+    let n = settings.n;
+    let mut session = AdaGroupSession::new(settings).map_err(bad)?;
+    print!(
+        "{:>4}  {:>5}  {:>9}  {:>10}  {:>8}  {:>6}",
+        "step", "seen", "requests", "trained", "coverage", "groups"
     );
+    if truth.is_some() {
+        print!("  {:>7}  {:>9}", "ARI", "recovered");
+    }
+    println!();
     let start = Instant::now();
     while !session.is_done() {
         let requests = session.next_requests().len();
-        let h = run_step_with_trainer(&mut session, &trainer).map_err(bad)?;
-        // Recovery on the tasks seen so far: the truth restricted to them.
-        let seen: Vec<usize> = session.tasks_seen().to_vec();
-        let mut pos = vec![usize::MAX; n];
-        seen.iter().enumerate().for_each(|(i, &t)| pos[t] = i);
-        let mut found = vec![0usize; seen.len()];
-        for (g, members) in h.groups.iter().enumerate() {
-            for &t in members {
-                found[pos[t]] = g;
-            }
-        }
-        let truth_seen: Vec<usize> = seen.iter().map(|&t| truth.labels()[t] as usize).collect();
-        let (pf, pt) = (
-            taskgroup_core::Partition::from_labels(&found).map_err(bad)?,
-            taskgroup_core::Partition::from_labels(&truth_seen).map_err(bad)?,
-        );
-        let ari = adjusted_rand_index(&pf, &pt).map_err(bad)?;
-        println!(
-            "{:>4}  {:>5}  {:>9}  {:>10}  {:>7.1}%  {:>6}  {:>7.3}  {:>9}",
+        let h = step(&mut session)?;
+        print!(
+            "{:>4}  {:>5}  {:>9}  {:>10}  {:>7.1}%  {:>6}",
             h.step + 1,
             h.tasks_seen,
             requests,
             h.total_subsets_trained,
             100.0 * h.pair_coverage,
             h.groups.len(),
-            ari,
-            if pf == pt { "yes" } else { "no" }
         );
+        if let Some(truth) = truth {
+            // Recovery on the tasks seen so far: the truth restricted to them.
+            let seen: Vec<usize> = session.tasks_seen().to_vec();
+            let mut pos = vec![usize::MAX; n];
+            seen.iter().enumerate().for_each(|(i, &t)| pos[t] = i);
+            let mut found = vec![0usize; seen.len()];
+            for (g, members) in h.groups.iter().enumerate() {
+                for &t in members {
+                    found[pos[t]] = g;
+                }
+            }
+            let truth_seen: Vec<usize> = seen.iter().map(|&t| truth[t]).collect();
+            let (pf, pt) = (
+                taskgroup_core::Partition::from_labels(&found).map_err(bad)?,
+                taskgroup_core::Partition::from_labels(&truth_seen).map_err(bad)?,
+            );
+            let ari = adjusted_rand_index(&pf, &pt).map_err(bad)?;
+            print!("  {:>7.3}  {:>9}", ari, if pf == pt { "yes" } else { "no" });
+        }
+        println!();
     }
     let total = session
         .history()
@@ -459,5 +536,140 @@ fn adagroup_demo(
         (pairs + n) as f64 / total.max(1) as f64,
         start.elapsed().as_secs_f64()
     );
+    if let Some(names) = names {
+        for (g, members) in session.groups().iter().enumerate() {
+            let list: Vec<&str> = members
+                .iter()
+                .map(|&t| names.get(t).map_or("?", String::as_str))
+                .collect();
+            println!("group {}: {}", g + 1, list.join(" "));
+        }
+    }
     Ok(())
+}
+
+/// `taskgroup demo --adagroup --trainer linear`: a campaign that trains a linear model per
+/// subset (taskgroup-gpu), on synthetic features or on the tasks of a manifest.
+fn linear_demo(a: &Args) -> Result<(), CliError> {
+    use std::path::Path;
+    use taskgroup_core::adagroup::{AdaGroupSettings, TaskOrder};
+    use taskgroup_gpu::train::manifest::{read_manifest, write_manifest};
+    use taskgroup_gpu::train::synthetic::{synthetic_features, SyntheticFeatureSettings};
+    use taskgroup_gpu::train::{run_step_batched, LinearSettings, LinearTrainer, Model};
+    use taskgroup_gpu::{Backend, GpuError};
+
+    let gpu_err = |e: GpuError| match e {
+        GpuError::InvalidInput(m) => CliError::Input(m),
+        GpuError::Core(c) => CliError::Input(c.to_string()),
+        other => CliError::Internal(other.to_string()),
+    };
+    let backend: Backend = a
+        .value(&["--backend"])
+        .unwrap_or("cpu")
+        .parse()
+        .map_err(|_| CliError::Usage("--backend expects `cpu` or `cuda`".into()))?;
+    match backend.check() {
+        Ok(()) => {}
+        Err(GpuError::NotCompiled) => {
+            return Err(CliError::Input(
+                "--backend cuda: this taskgroup binary is built without CUDA (the command-line \
+                 tool never links the CUDA driver); use --backend cpu, or call the taskgroup-gpu \
+                 library built with its `cuda` feature"
+                    .into(),
+            ))
+        }
+        Err(e) => return Err(CliError::Input(format!("--backend cuda: {e}"))),
+    }
+    let model: Model = a
+        .value(&["--model"])
+        .unwrap_or("logistic")
+        .parse()
+        .map_err(|_| CliError::Usage("--model expects `logistic` or `ridge`".into()))?;
+    let seed = a
+        .parsed::<u64>(&["--seed"], "a non-negative integer")?
+        .unwrap_or(0);
+    let mut linear = LinearSettings {
+        model,
+        seed,
+        ..LinearSettings::default()
+    };
+    if let Some(it) = a.parsed::<usize>(&["--iterations"], "a positive integer")? {
+        linear.iterations = it;
+    }
+    if let Some(x) = a.parsed::<f64>(&["--step"], "a positive number")? {
+        linear.step = x;
+    }
+    linear.validate().map_err(gpu_err)?;
+    let manifest = a.value(&["--manifest"]);
+    let save = a.value(&["--save-data"]);
+    if manifest.is_some() && save.is_some() {
+        return Err(CliError::Usage(
+            "--save-data writes synthetic data; it cannot be combined with --manifest".into(),
+        ));
+    }
+    let (data, truth, groups) = match manifest {
+        Some(file) => {
+            if a.value(&["--n"]).is_some() || a.value(&["--groups"]).is_some() {
+                return Err(CliError::Usage(
+                    "--n and --groups describe synthetic data; a manifest sets its own tasks"
+                        .into(),
+                ));
+            }
+            let data = read_manifest(Path::new(file)).map_err(gpu_err)?;
+            let groups = data.len().min(10);
+            (data, None, groups)
+        }
+        None => {
+            let n = a
+                .parsed::<usize>(&["--n"], "a positive integer")?
+                .unwrap_or(40);
+            let groups = a
+                .parsed::<usize>(&["--groups"], "a positive integer")?
+                .unwrap_or(4);
+            let mut fs = SyntheticFeatureSettings::new(n, groups, seed);
+            fs.model = model;
+            let syn = synthetic_features(&fs).map_err(gpu_err)?;
+            if let Some(dir) = save {
+                let path = write_manifest(Path::new(dir), &syn.data).map_err(gpu_err)?;
+                println!("wrote the synthetic features to {}", path.display());
+            }
+            (syn.data, Some(syn.labels), groups)
+        }
+    };
+    let n = data.len();
+    let steps = a
+        .parsed::<usize>(&["--steps"], "a positive integer")?
+        .unwrap_or(if truth.is_some() { 4 } else { 10 })
+        .min(n);
+    let max_k = a
+        .parsed::<usize>(&["-k", "--max-groups"], "a positive integer")?
+        .unwrap_or(groups)
+        .min(n);
+    let m = a
+        .parsed::<usize>(&["--subsets-per-step"], "a positive integer")?
+        .unwrap_or(20 * n.div_ceil(steps.max(1)));
+    let names = data.names();
+    let dim = data.dim();
+    let trainer = LinearTrainer::new(data, linear, backend).map_err(gpu_err)?;
+    let mut settings = AdaGroupSettings::new(n, max_k, steps);
+    settings.seed = seed;
+    settings.task_order = TaskOrder::Shuffled;
+    settings.subsets_per_step = Some(m);
+    let what = match (&truth, manifest) {
+        (Some(_), _) => format!("{n} tasks in {groups} planted groups (synthetic features, "),
+        (None, Some(f)) => format!("{n} tasks from {f} ("),
+        (None, None) => format!("{n} tasks ("),
+    };
+    println!(
+        "AdaGroup: {what}d = {dim}; {} regression, {} steps of size {}, {backend} backend, seed {seed}); {steps} steps, up to {max_k} groups, {m} subsets per step",
+        model.as_str(),
+        linear.iterations,
+        linear.step
+    );
+    adagroup_campaign(
+        settings,
+        truth.as_deref(),
+        if truth.is_none() { Some(&names) } else { None },
+        |session| run_step_batched(session, &trainer).map_err(gpu_err),
+    )
 }

@@ -1,0 +1,184 @@
+//! `taskgroup demo --adagroup --trainer linear`: synthetic features, a manifest written with
+//! --save-data and read back, and the refusals (CUDA not built in, bad options, bad files).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_taskgroup"))
+        .args(args)
+        .output()
+        .expect("run taskgroup")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "taskgroup-linear-cli-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn synthetic_campaign_recovers_the_planted_groups() {
+    // 24 tasks in 4 groups, 4 steps of 60 subsets (seed 0): recovered at the last step.
+    let o = run(&[
+        "demo",
+        "--adagroup",
+        "--trainer",
+        "linear",
+        "--n",
+        "24",
+        "--groups",
+        "4",
+        "--subsets-per-step",
+        "60",
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("logistic regression"), "{out}");
+    let last = out
+        .lines()
+        .rfind(|l| l.trim_start().starts_with(char::is_numeric))
+        .unwrap_or("");
+    assert!(last.ends_with("1.000        yes"), "{out}");
+}
+
+#[test]
+fn manifest_written_then_read_back() {
+    let dir = scratch("manifest");
+    let d = dir.to_str().unwrap_or("");
+    let o = run(&[
+        "demo",
+        "--adagroup",
+        "--trainer",
+        "linear",
+        "--model",
+        "ridge",
+        "--n",
+        "12",
+        "--groups",
+        "3",
+        "--steps",
+        "3",
+        "--subsets-per-step",
+        "20",
+        "--save-data",
+        d,
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let manifest = dir.join("manifest.json");
+    let m = manifest.to_str().unwrap_or("");
+    let o = run(&[
+        "demo",
+        "--adagroup",
+        "--trainer",
+        "linear",
+        "--model",
+        "ridge",
+        "--manifest",
+        m,
+        "--steps",
+        "3",
+        "-k",
+        "3",
+        "--subsets-per-step",
+        "20",
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("12 tasks from"), "{out}");
+    assert!(out.contains("group 1: t"), "{out}");
+    // Logistic regression on real-valued labels: a clear error, exit 2.
+    let o = run(&["demo", "--adagroup", "--trainer", "linear", "--manifest", m]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("labels 0 or 1"), "{}", text(&o).1);
+    // A corrupt array: named, exit 2.
+    std::fs::write(dir.join("task3_val_x.npy"), b"\x93NUMPY\x01\x00").unwrap();
+    let o = run(&[
+        "demo",
+        "--adagroup",
+        "--trainer",
+        "linear",
+        "--model",
+        "ridge",
+        "--manifest",
+        m,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("task3_val_x.npy"), "{}", text(&o).1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn refusals_exit_2() {
+    for (args, want) in [
+        (
+            &[
+                "demo",
+                "--adagroup",
+                "--trainer",
+                "linear",
+                "--backend",
+                "cuda",
+            ][..],
+            "built without CUDA",
+        ),
+        (
+            &[
+                "demo",
+                "--adagroup",
+                "--trainer",
+                "linear",
+                "--backend",
+                "tpu",
+            ],
+            "--backend",
+        ),
+        (
+            &[
+                "demo",
+                "--adagroup",
+                "--trainer",
+                "linear",
+                "--model",
+                "svm",
+            ],
+            "--model",
+        ),
+        (
+            &["demo", "--adagroup", "--trainer", "linear", "--step", "-1"],
+            "step",
+        ),
+        (&["demo", "--adagroup", "--trainer", "forest"], "--trainer"),
+        (
+            &["demo", "--adagroup", "--backend", "cpu"],
+            "needs --trainer linear",
+        ),
+        (&["demo", "--trainer", "linear"], "needs demo --adagroup"),
+        (
+            &[
+                "demo",
+                "--adagroup",
+                "--trainer",
+                "linear",
+                "--manifest",
+                "/nonexistent/m.json",
+            ],
+            "cannot read",
+        ),
+    ] {
+        let o = run(args);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}
