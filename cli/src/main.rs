@@ -45,7 +45,26 @@ commands:
   help      this text
   version   print the version";
 
+/// Restores the default action of SIGPIPE (the Rust runtime ignores it), so that output into a
+/// closed pipe (`taskgroup ... | head`) ends the process quietly like any Unix tool, instead of
+/// `println!` panicking on EPIPE. State is always saved before anything is printed.
+#[cfg(unix)]
+fn default_sigpipe() {
+    extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: signal(2) with SIG_DFL installs no Rust code as a handler; it runs before any
+    // thread is started.
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    #[cfg(unix)]
+    default_sigpipe();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = argv.first() else {
         eprintln!("{USAGE}");

@@ -87,3 +87,21 @@ fn demo_writes_svg_heatmaps() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn output_into_a_closed_pipe_is_not_a_panic() {
+    use std::process::Stdio;
+    for args in [&["help"][..], &["version"][..], &["cluster", "--help"][..]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_taskgroup"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run taskgroup");
+        drop(child.stdout.take()); // the reader goes away (like `| head` after its lines)
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+    }
+}
