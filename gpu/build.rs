@@ -22,7 +22,10 @@ fn main() {
         .collect();
     sources.sort();
     for src in &sources {
-        let stem = src.file_stem().and_then(|s| s.to_str()).expect("utf-8 kernel name");
+        let stem = src
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 kernel name");
         let ptx = out.join(format!("{stem}.ptx"));
         let status = Command::new(&nvcc)
             .args(["-ptx", &format!("-arch={arch}"), "-I"])

@@ -85,6 +85,8 @@ mod tests {
     #[test]
     fn cuda_is_refused_without_the_feature() {
         assert_eq!(Backend::Cuda.check(), Err(GpuError::NotCompiled));
-        assert!(GpuError::NotCompiled.to_string().contains("--features cuda"));
+        assert!(GpuError::NotCompiled
+            .to_string()
+            .contains("--features cuda"));
     }
 }

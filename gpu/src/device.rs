@@ -15,7 +15,8 @@ pub fn cuda_err(what: &str) -> impl Fn(cust::error::CudaError) -> GpuError + '_ 
 
 /// Initialises the driver and checks that a device exists.
 pub fn probe() -> Result<(), GpuError> {
-    cust::init(cust::CudaFlags::empty()).map_err(|e| GpuError::NoDevice(format!("cuInit: {e:?}")))?;
+    cust::init(cust::CudaFlags::empty())
+        .map_err(|e| GpuError::NoDevice(format!("cuInit: {e:?}")))?;
     let n = cust::device::Device::num_devices()
         .map_err(|e| GpuError::NoDevice(format!("cuDeviceGetCount: {e:?}")))?;
     if n == 0 {
@@ -40,7 +41,10 @@ impl Gpu {
         let context = Context::new(device).map_err(cuda_err("cuCtxCreate"))?;
         let stream =
             Stream::new(StreamFlags::NON_BLOCKING, None).map_err(cuda_err("cuStreamCreate"))?;
-        Ok(Gpu { stream, _context: context })
+        Ok(Gpu {
+            stream,
+            _context: context,
+        })
     }
 
     /// Loads a PTX module (one of the `ptx!` constants).
