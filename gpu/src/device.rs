@@ -26,6 +26,10 @@ pub fn probe() -> Result<(), GpuError> {
 }
 
 /// A CUDA context on device 0 with one stream; modules are loaded from embedded PTX.
+///
+/// The stream is a blocking one (`StreamFlags::DEFAULT`): it synchronises with the legacy
+/// default stream, on which cust's synchronous copies (`DeviceBuffer::from_slice`,
+/// `copy_to`) run, so a kernel launched after an upload sees the uploaded data.
 pub struct Gpu {
     /// The stream all kernels of this context run on.
     pub stream: Stream,
@@ -34,13 +38,12 @@ pub struct Gpu {
 }
 
 impl Gpu {
-    /// Probes the driver, then creates a context on device 0 and a non-blocking stream.
+    /// Probes the driver, then creates a context on device 0 and a blocking stream.
     pub fn new() -> Result<Self, GpuError> {
         probe()?;
         let device = cust::device::Device::get_device(0).map_err(cuda_err("cuDeviceGet"))?;
         let context = Context::new(device).map_err(cuda_err("cuCtxCreate"))?;
-        let stream =
-            Stream::new(StreamFlags::NON_BLOCKING, None).map_err(cuda_err("cuStreamCreate"))?;
+        let stream = Stream::new(StreamFlags::DEFAULT, None).map_err(cuda_err("cuStreamCreate"))?;
         Ok(Gpu {
             stream,
             _context: context,
