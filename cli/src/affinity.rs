@@ -138,7 +138,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
 }
 
 /// Parses `task,subset,score` rows into a builder; tasks numbered by first appearance.
-fn read_subset_csv(text: &str, file: &str) -> Result<(AffinityBuilder, Vec<String>), CliError> {
+pub fn read_subset_csv(text: &str, file: &str) -> Result<(AffinityBuilder, Vec<String>), CliError> {
     let mut ids: BTreeMap<String, usize> = BTreeMap::new();
     let mut names: Vec<String> = Vec::new();
     let mut rows: Vec<(usize, Vec<usize>, f64, usize)> = Vec::new();

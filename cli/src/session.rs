@@ -254,7 +254,8 @@ fn next(dir: &Path, json_out: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-fn parse_scores(text: &str) -> Result<Vec<f64>, CliError> {
+/// Parses a list of finite scores separated by commas and/or whitespace.
+pub fn parse_scores(text: &str) -> Result<Vec<f64>, CliError> {
     text.split(|c: char| c == ',' || c.is_whitespace())
         .filter(|c| !c.is_empty())
         .enumerate()
