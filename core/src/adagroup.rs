@@ -36,6 +36,9 @@ use crate::sdp::WarmStart;
 /// Largest number of subsets per step that [`AdaGroupSettings::validate`] accepts.
 pub const MAX_SUBSETS_PER_STEP: usize = 1_000_000;
 
+/// Largest number of tasks a session accepts (the SDP at n = 100 000 would need ~1 TB).
+pub const MAX_TASKS: usize = 100_000;
+
 /// Attempts to draw a subset not requested before, before a repeat is accepted.
 const DRAW_ATTEMPTS: usize = 32;
 
@@ -81,7 +84,7 @@ pub enum AffinityEstimator {
 /// Settings of an AdaGroup session. [`AdaGroupSettings::new`] gives the documented defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdaGroupSettings {
-    /// Number of tasks n (≥ 1); tasks are 0-based indices 0..n.
+    /// Number of tasks n (1..=[`MAX_TASKS`]); tasks are 0-based indices 0..n.
     pub n: usize,
     /// Largest number of groups k (1 ≤ k ≤ n).
     pub max_groups: usize,
@@ -134,6 +137,9 @@ impl AdaGroupSettings {
         let bad = |name, reason| Err(Error::InvalidSetting { name, reason });
         if self.n == 0 {
             return bad("n", "at least one task is needed");
+        }
+        if self.n > MAX_TASKS {
+            return bad("n", "must be at most 100000 tasks");
         }
         if self.max_groups == 0 || self.max_groups > self.n {
             return Err(Error::InvalidK {

@@ -271,6 +271,10 @@ impl AdaGroupSession {
             .validate()
             .map_err(|_| corrupt("the settings are out of range"))?;
         let n = settings.n;
+        // Before anything of size n is built: n must match what the payload actually holds.
+        if w.order.len() != n {
+            return Err(corrupt("the task order does not list n tasks"));
+        }
         let order: Vec<usize> = w
             .order
             .into_iter()

@@ -56,3 +56,25 @@ fn session_report() {
 fn solver() {
     replay("solver", checks::solver);
 }
+
+/// Found by `checkpoint_load`: a payload (behind a valid checksum) whose settings claim about
+/// 4·10⁹ tasks made `load` allocate the task order before checking it (ASan: out of memory).
+/// Fixed: n must equal the length of the stored order, and sessions have at most `MAX_TASKS`.
+#[test]
+fn checkpoint_claiming_billions_of_tasks_is_refused_before_allocating() {
+    use taskgroup_core::adagroup::{AdaGroupSession, AdaGroupSettings, MAX_TASKS};
+    use taskgroup_core::checkpoint::{fnv1a64, FORMAT_VERSION, MAGIC};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/checkpoint_load");
+    let payload = std::fs::read(root.join("huge-n-oom")).unwrap();
+    let mut file = MAGIC.to_vec();
+    file.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    file.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    file.extend_from_slice(&fnv1a64(&payload).to_le_bytes());
+    file.extend_from_slice(&payload);
+    assert!(matches!(
+        AdaGroupSession::load(&file),
+        Err(taskgroup_core::Error::CorruptCheckpoint { .. })
+    ));
+    assert!(AdaGroupSettings::new(MAX_TASKS + 1, 2, 2).validate().is_err());
+    assert!(AdaGroupSettings::new(MAX_TASKS, 2, 2).validate().is_ok());
+}
