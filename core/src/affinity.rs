@@ -90,7 +90,8 @@ impl Affinity {
     }
 
     /// The centred, scaled form used by the solver and the rounding (see [`Centered`]).
-    pub(crate) fn centered(&self) -> Centered {
+    /// Public so that other solvers of the same iteration (taskgroup-gpu) start from the same C.
+    pub fn centered(&self) -> Centered {
         Centered::new(self)
     }
 }
@@ -103,7 +104,8 @@ impl Affinity {
 /// (so ‖C‖_F = 1). C is identical for a·T (a > 0), T + c·11ᵀ, T + c·I and T + a1ᵀ + 1aᵀ (method.md
 /// §2), which makes the solver's iterates and stopping rules invariant to those transforms.
 #[derive(Debug, Clone)]
-pub(crate) struct Centered {
+pub struct Centered {
+    /// Number of tasks n.
     pub n: usize,
     /// C, row-major, unit Frobenius norm (all zeros when s = 0).
     pub c: Vec<f64>,

@@ -30,7 +30,7 @@ mod round;
 pub mod sdp;
 pub mod synthetic;
 
-pub use affinity::Affinity;
+pub use affinity::{Affinity, Centered};
 pub use error::Error;
 pub use exact::{exact_partition, EXACT_MAX_N};
 pub use group::{group, group_with, GroupResult, GroupSettings, CERTIFY_TOLERANCE};

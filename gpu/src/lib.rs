@@ -10,7 +10,12 @@ pub mod backend;
 #[cfg(feature = "cuda")]
 pub mod device;
 pub mod error;
+pub mod solve;
+#[cfg(feature = "cuda")]
+pub mod solve_cuda;
 pub mod train;
+pub mod twin;
 
 pub use backend::Backend;
 pub use error::GpuError;
+pub use solve::{project_batch, solve_batch, BatchProblem};

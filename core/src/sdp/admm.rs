@@ -278,9 +278,67 @@ pub(crate) fn solve_centered(
     drop(m);
     drop(x_next);
     drop(low_rank);
+    let mut sol = finish_iterate(
+        cen,
+        k,
+        AdmmIterate {
+            status,
+            x,
+            u_dual: &u_dual,
+            rho,
+            primal_residual: rp,
+            dual_residual: rd,
+            iterations,
+        },
+    );
+    sol.full_projections = full_projections;
+    sol.low_rank_rounds = low_rank_rounds;
+    Ok(sol)
+}
+
+/// The final state of an ADMM run of this module's iteration, possibly run elsewhere (the
+/// batched CUDA solver of taskgroup-gpu runs the same iteration on a device).
+#[derive(Debug, Clone)]
+pub struct AdmmIterate<'a> {
+    /// How the run ended.
+    pub status: SolverStatus,
+    /// The last X (row-major n×n, in C1).
+    pub x: Vec<f64>,
+    /// The last scaled dual U (row-major n×n).
+    pub u_dual: &'a [f64],
+    /// The last ρ (units of the unit-norm C).
+    pub rho: f64,
+    /// Last relative primal residual.
+    pub primal_residual: f64,
+    /// Last relative dual residual.
+    pub dual_residual: f64,
+    /// Iterations run.
+    pub iterations: usize,
+}
+
+/// Turns a final ADMM iterate on the centred affinity `cen` into an [`SdpSolution`]: the
+/// objective ⟨T, X⟩ and the certified bound from Z_d = max(−ρU, 0), exactly as [`solve_sdp`]
+/// finishes. `full_projections` is set to the iterations, `low_rank_rounds` to 0. Public so that
+/// a device solver of the same iteration (taskgroup-gpu) reports the same certificate.
+pub fn finish_iterate(cen: &Centered, k: usize, it: AdmmIterate<'_>) -> SdpSolution {
+    let AdmmIterate {
+        mut status,
+        x,
+        u_dual,
+        rho,
+        primal_residual,
+        dual_residual,
+        iterations,
+    } = it;
+    let n = cen.n;
     // Dual certificate from the multiplier of X ≥ 0: Z_d = max(−ρU, 0).
-    let inner = dot(c, &x);
-    let bound_c = match bound_centered(cen, k, Some((&u_dual, rho))) {
+    let inner = dot(&cen.c, &x);
+    let dual = if u_dual.len() == n * n {
+        bound_centered(cen, k, Some((u_dual, rho)))
+    } else {
+        None
+    };
+    let bound_c = match dual {
         Some(b) => b,
         None => {
             status = SolverStatus::NumericalError;
@@ -288,19 +346,19 @@ pub(crate) fn solve_centered(
             bound_centered(cen, k, None).unwrap_or(f64::INFINITY)
         }
     };
-    Ok(SdpSolution {
+    SdpSolution {
         status,
         n,
         k,
         objective: cen.to_value(inner, k),
         upper_bound: cen.to_value(bound_c, k),
         x,
-        primal_residual: rp,
-        dual_residual: rd,
+        primal_residual,
+        dual_residual,
         iterations,
         rho,
-        full_projections,
-        low_rank_rounds,
+        full_projections: iterations,
+        low_rank_rounds: 0,
         bound_c,
-    })
+    }
 }

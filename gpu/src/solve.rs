@@ -1,0 +1,240 @@
+//! Batched SDP solves: B problems of the same n (different k, or different affinities) in one
+//! call, on the CPU (core's [`solve_sdp`], one problem after another) or on a CUDA device (the
+//! whole ADMM iteration of every problem on the device, see `kernels/sdp.cu`).
+//!
+//! The CUDA backend runs core's ADMM iteration with `ProjectionMethod::Full` step by step (same
+//! centring and scaling of T, cold start, ρ rule, over-relaxation, stopping rule), with a Jacobi
+//! eigensolver instead of nalgebra's; the certificate is computed on the host by core's
+//! [`finish_iterate`] from the final X and U. With `settings.projection = Full` both backends
+//! give the same objective to rounding (compare with
+//! [`ProjectionMethod::Full`](taskgroup_core::ProjectionMethod::Full)); other projection
+//! methods are honoured by the CPU backend only.
+
+use taskgroup_core::sdp::admm::{finish_iterate, AdmmIterate};
+use taskgroup_core::sdp::projection::project_c1;
+use taskgroup_core::{solve_sdp, Affinity, SdpSolution, SolverSettings, SolverStatus, WarmStart};
+
+use crate::backend::Backend;
+use crate::error::GpuError;
+
+/// Largest n the CUDA backend accepts (16-bit eigenpair indices in shared memory).
+pub const CUDA_MAX_N: usize = 4096;
+
+/// Iterations the CUDA backend runs between two reads of the problems' states.
+pub const CHECK_EVERY: usize = 10;
+
+/// One problem of a batch: an affinity matrix and the number of groups k.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchProblem<'a> {
+    /// The affinity matrix (every problem of a batch has the same n).
+    pub affinity: &'a Affinity,
+    /// Number of groups (1 ≤ k ≤ n, else that problem's result is an error).
+    pub k: usize,
+}
+
+/// The common n of a batch: `Ok(None)` for an empty batch, an error when two problems differ.
+pub fn common_n(problems: &[BatchProblem<'_>]) -> Result<Option<usize>, GpuError> {
+    let Some(first) = problems.first() else {
+        return Ok(None);
+    };
+    let n = first.affinity.n();
+    if let Some((i, p)) = problems
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p.affinity.n() != n)
+    {
+        return Err(GpuError::InvalidInput(format!(
+            "a batch needs problems of one size: problem 0 has n = {n}, problem {i} has n = {}",
+            p.affinity.n()
+        )));
+    }
+    Ok(Some(n))
+}
+
+/// Whether core solves problem (n, k, C) without iterating (k = 1, k = n, or no signal).
+fn trivial(n: usize, k: usize, s: f64) -> bool {
+    k <= 1 || k >= n || s == 0.0
+}
+
+/// Solves the SDP relaxation of every problem (cold start), in order.
+///
+/// The outer `Err` refuses the whole batch: invalid settings, problems of different n, a
+/// backend that cannot run here ([`GpuError::NotCompiled`], [`GpuError::NoDevice`]), n above
+/// [`CUDA_MAX_N`] on CUDA, or a CUDA failure. The inner results are per problem (e.g. an invalid
+/// k gives `Err(GpuError::Core(Error::InvalidK { .. }))`). An empty batch gives `Ok(vec![])`.
+///
+/// [`Backend::Cpu`] calls core's [`solve_sdp`] for each problem. [`Backend::Cuda`] runs every
+/// non-trivial problem's iteration on the device (`settings.projection` is ignored: the device
+/// always uses the full eigendecomposition); trivial problems (k = 1, k = n, or an affinity with
+/// no grouping signal) go to core's solver, which does not iterate on them.
+pub fn solve_batch(
+    backend: Backend,
+    problems: &[BatchProblem<'_>],
+    settings: &SolverSettings,
+) -> Result<Vec<Result<SdpSolution, GpuError>>, GpuError> {
+    settings.validate()?;
+    let Some(n) = common_n(problems)? else {
+        return Ok(Vec::new());
+    };
+    backend.check()?;
+    let core_solve = |p: &BatchProblem<'_>| {
+        solve_sdp(p.affinity, p.k, settings, WarmStart::Cold, None).map_err(GpuError::from)
+    };
+    match backend {
+        Backend::Cpu => Ok(problems.iter().map(core_solve).collect()),
+        Backend::Cuda => {
+            if n > CUDA_MAX_N {
+                return Err(GpuError::InvalidInput(format!(
+                    "n = {n} is above the CUDA backend's limit of {CUDA_MAX_N}"
+                )));
+            }
+            let cens: Vec<_> = problems.iter().map(|p| p.affinity.centered()).collect();
+            let mut out: Vec<Option<Result<SdpSolution, GpuError>>> = Vec::new();
+            let mut device = Vec::new();
+            for (i, (p, cen)) in problems.iter().zip(&cens).enumerate() {
+                if p.k == 0 || p.k > n || trivial(n, p.k, cen.s) {
+                    out.push(Some(core_solve(p)));
+                } else {
+                    out.push(None);
+                    device.push((i, cen, p.k));
+                }
+            }
+            let jobs: Vec<DeviceJob<'_>> = device
+                .iter()
+                .map(|&(_, cen, k)| DeviceJob { c: &cen.c, k })
+                .collect();
+            let finals = run_device(n, &jobs, settings)?;
+            for ((i, cen, k), f) in device.into_iter().zip(finals) {
+                let sol = finish_iterate(
+                    cen,
+                    k,
+                    AdmmIterate {
+                        status: f.status,
+                        x: f.x,
+                        u_dual: &f.u,
+                        rho: f.rho,
+                        primal_residual: f.primal_residual,
+                        dual_residual: f.dual_residual,
+                        iterations: f.iterations,
+                    },
+                );
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = Some(Ok(sol));
+                }
+            }
+            Ok(out
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|| Err(GpuError::Cuda("a problem got no result".into()))))
+                .collect())
+        }
+    }
+}
+
+/// One non-trivial problem for the device: the centred, unit-norm affinity C and k.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceJob<'a> {
+    /// C, row-major n×n.
+    pub c: &'a [f64],
+    /// Number of groups (1 < k < n).
+    pub k: usize,
+}
+
+/// The final ADMM state of one problem, as the device returns it.
+#[derive(Debug, Clone)]
+pub struct DeviceFinal {
+    /// How the iteration ended.
+    pub status: SolverStatus,
+    /// Last X (row-major n×n).
+    pub x: Vec<f64>,
+    /// Last scaled dual U (row-major n×n).
+    pub u: Vec<f64>,
+    /// Last ρ.
+    pub rho: f64,
+    /// Last relative primal residual.
+    pub primal_residual: f64,
+    /// Last relative dual residual.
+    pub dual_residual: f64,
+    /// Iterations run.
+    pub iterations: usize,
+}
+
+#[cfg(feature = "cuda")]
+fn run_device(
+    n: usize,
+    jobs: &[DeviceJob<'_>],
+    settings: &SolverSettings,
+) -> Result<Vec<DeviceFinal>, GpuError> {
+    crate::solve_cuda::SdpDevice::new()?.solve(n, jobs, settings)
+}
+
+#[cfg(not(feature = "cuda"))]
+fn run_device(
+    _n: usize,
+    _jobs: &[DeviceJob<'_>],
+    _settings: &SolverSettings,
+) -> Result<Vec<DeviceFinal>, GpuError> {
+    Err(GpuError::NotCompiled)
+}
+
+/// Batched projection onto C1 (the solver's expensive step): for each symmetric row-major n×n
+/// matrix `ms[b·n²..]` and its k, writes `Proj_C1(M_b)` into the result (B·n² values).
+///
+/// [`Backend::Cpu`] calls core's `project_c1` per matrix; [`Backend::Cuda`] runs the kernels
+/// `sdp_prepare`, `sdp_jacobi` and `sdp_reassemble` once on the batch. Errors: `ms.len()` not
+/// B·n², a k outside 1..=n, a non-finite entry or an eigensolver failure, a backend that
+/// cannot run here.
+pub fn project_batch(
+    backend: Backend,
+    ms: &[f64],
+    n: usize,
+    ks: &[usize],
+) -> Result<Vec<f64>, GpuError> {
+    let nn = n
+        .checked_mul(n)
+        .filter(|&nn| nn > 0)
+        .ok_or_else(|| GpuError::InvalidInput(format!("n = {n} is not a valid matrix size")))?;
+    if Some(ms.len()) != nn.checked_mul(ks.len()) {
+        return Err(GpuError::InvalidInput(format!(
+            "{} values are not {} matrices of {n}×{n}",
+            ms.len(),
+            ks.len()
+        )));
+    }
+    if let Some(&k) = ks.iter().find(|&&k| k == 0 || k > n) {
+        return Err(GpuError::InvalidInput(format!(
+            "k = {k} is outside 1..={n}"
+        )));
+    }
+    if ms.iter().any(|x| !x.is_finite()) {
+        return Err(GpuError::InvalidInput(
+            "a matrix has a non-finite entry".into(),
+        ));
+    }
+    backend.check()?;
+    match backend {
+        Backend::Cpu => {
+            let mut out = vec![0.0; ms.len()];
+            for ((m, o), &k) in ms.chunks_exact(nn).zip(out.chunks_exact_mut(nn)).zip(ks) {
+                project_c1(m, n, k, o).ok_or_else(|| {
+                    GpuError::InvalidInput("the eigendecomposition failed".into())
+                })?;
+            }
+            Ok(out)
+        }
+        Backend::Cuda => {
+            #[cfg(feature = "cuda")]
+            {
+                if n > CUDA_MAX_N {
+                    return Err(GpuError::InvalidInput(format!(
+                        "n = {n} is above the CUDA backend's limit of {CUDA_MAX_N}"
+                    )));
+                }
+                crate::solve_cuda::SdpDevice::new()?.project(n, ms, ks)
+            }
+            #[cfg(not(feature = "cuda"))]
+            {
+                Err(GpuError::NotCompiled)
+            }
+        }
+    }
+}

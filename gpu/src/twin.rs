@@ -1,0 +1,334 @@
+//! A CPU model ("twin") of the arithmetic of the CUDA kernels in `kernels/sdp.cu`, so that the
+//! device algorithm is tested on machines without a GPU. It is **not** a backend: the CPU backend
+//! of [`crate::solve::solve_batch`] calls core's solver. Each function here performs the same
+//! operations in the same order of dependencies as its kernel; only the order of floating-point
+//! summation inside reductions differs (the kernels reduce in a block tree).
+//!
+//! - [`jacobi_eigen`] ↔ `sdp_jacobi`: parallel two-sided cyclic Jacobi with the round-robin
+//!   ("chess tournament") ordering: in each of the m − 1 rounds of a sweep (m = n rounded up to
+//!   even) the m/2 disjoint pairs are rotated at once, `A ← RᵀAR`, `V ← VR`.
+//! - [`project_c1_jacobi`] ↔ `sdp_prepare` + `sdp_jacobi` + `sdp_reassemble`: core's
+//!   closed-form projection onto C1 with the Jacobi eigensolver.
+//! - [`admm_twin`] ↔ the host loop of `solve_batch` with `Backend::Cuda`: core's ADMM
+//!   iteration (`ProjectionMethod::Full`) step by step, `sdp_update` for the fused
+//!   over-relaxation / clamp / dual update / residuals / ρ balancing.
+
+use taskgroup_core::sdp::admm::{finish_iterate, AdmmIterate};
+use taskgroup_core::sdp::projection::project_simplex;
+use taskgroup_core::Centered;
+use taskgroup_core::{SdpSolution, SolverSettings, SolverStatus};
+
+/// Jacobi stops when the off-diagonal Frobenius norm is ≤ `JACOBI_TOL`·‖A‖_F (kernel: same).
+pub const JACOBI_TOL: f64 = 1e-15;
+/// Sweeps allowed before the eigensolver reports failure (kernel: same).
+pub const JACOBI_MAX_SWEEPS: usize = 60;
+/// ρ may move at most this factor away from its start (core's `RHO_RANGE`).
+pub const RHO_RANGE: f64 = 1e6;
+
+/// The pair of slot `s` in round `r` of the round-robin ordering on `m` (even) indices,
+/// returned as (p, q) with p < q. Every unordered pair appears exactly once in rounds 0..m−1.
+pub fn round_robin_pair(m: usize, r: usize, s: usize) -> (usize, usize) {
+    let (a, b) = if s == 0 {
+        (r, m - 1)
+    } else {
+        ((r + s) % (m - 1), (r + (m - 1) - s) % (m - 1))
+    };
+    if a < b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// The Jacobi rotation (c, s) that zeroes a_pq in `RᵀAR`, R = [[c, s], [−s, c]] on (p, q)
+/// (Golub & Van Loan, sym.schur2; t = s/c = tan θ, |t| ≤ 1); the identity (1, 0) when a_pq = 0.
+pub fn rotation(app: f64, aqq: f64, apq: f64) -> (f64, f64) {
+    if apq == 0.0 {
+        return (1.0, 0.0);
+    }
+    let theta = (aqq - app) / (2.0 * apq);
+    let t = 1.0f64.copysign(theta) / (theta.abs() + theta.hypot(1.0));
+    let c = 1.0 / (1.0 + t * t).sqrt();
+    (c, t * c)
+}
+
+/// Eigendecomposition of the symmetric row-major n×n `a` in place by parallel cyclic Jacobi:
+/// on success the diagonal of `a` holds the eigenvalues (unsorted) and the columns of `v`
+/// (row-major n×n) the matching orthonormal eigenvectors; returns the sweeps used. `None` for
+/// a non-finite entry or no convergence within [`JACOBI_MAX_SWEEPS`].
+pub fn jacobi_eigen(a: &mut [f64], n: usize, v: &mut [f64]) -> Option<usize> {
+    if a.len() != n * n || v.len() != n * n || a.iter().any(|x| !x.is_finite()) {
+        return None;
+    }
+    v.iter_mut().for_each(|x| *x = 0.0);
+    for i in 0..n {
+        v[i * n + i] = 1.0;
+    }
+    if n < 2 {
+        return Some(0);
+    }
+    let m = n + (n & 1);
+    let half = m / 2;
+    let fro2: f64 = a.iter().map(|x| x * x).sum();
+    let mut rot = vec![(0usize, 0usize, 1.0f64, 0.0f64); half];
+    for sweep in 0..=JACOBI_MAX_SWEEPS {
+        let mut off2 = 0.0;
+        for i in 0..n {
+            for j in 0..n {
+                if i != j {
+                    off2 += a[i * n + j] * a[i * n + j];
+                }
+            }
+        }
+        if !off2.is_finite() {
+            return None;
+        }
+        if off2 <= JACOBI_TOL * JACOBI_TOL * fro2 {
+            return Some(sweep);
+        }
+        if sweep == JACOBI_MAX_SWEEPS {
+            return None;
+        }
+        for r in 0..m - 1 {
+            // Phase 1: the rotations of the round (one thread per pair on the device).
+            for (s, slot) in rot.iter_mut().enumerate() {
+                let (p, q) = round_robin_pair(m, r, s);
+                *slot = if q < n {
+                    let (c, sn) = rotation(a[p * n + p], a[q * n + q], a[p * n + q]);
+                    (p, q, c, sn)
+                } else {
+                    (p, q, 1.0, 0.0)
+                };
+            }
+            // Phase 2: A ← RᵀAR, one 2×2 block (pair I rows, pair J columns) per thread.
+            for (bi, &(p1, q1, c1, s1)) in rot.iter().enumerate() {
+                for (bj, &(p2, q2, c2, s2)) in rot.iter().enumerate() {
+                    if bi == bj {
+                        if q1 < n && s1 != 0.0 {
+                            let (apq, t1) = (a[p1 * n + q1], s1 / c1);
+                            a[p1 * n + p1] -= t1 * apq;
+                            a[q1 * n + q1] += t1 * apq;
+                            a[p1 * n + q1] = 0.0;
+                            a[q1 * n + p1] = 0.0;
+                        }
+                        continue;
+                    }
+                    rotate_block(a, n, (p1, q1, c1, s1), (p2, q2, c2, s2));
+                }
+            }
+            // Phase 3: V ← VR, one (row, pair) per thread.
+            for &(p, q, c, s) in &rot {
+                if q >= n || s == 0.0 {
+                    continue;
+                }
+                for i in 0..n {
+                    let (vp, vq) = (v[i * n + p], v[i * n + q]);
+                    v[i * n + p] = c * vp - s * vq;
+                    v[i * n + q] = s * vp + c * vq;
+                }
+            }
+        }
+    }
+    None
+}
+
+/// `B ← R_Iᵀ·B·R_J` on the 2×2 block of rows (p1, q1) and columns (p2, q2); indices ≥ n (the
+/// padding of odd n) read as 0 and are not written.
+fn rotate_block(
+    a: &mut [f64],
+    n: usize,
+    (p1, q1, c1, s1): (usize, usize, f64, f64),
+    (p2, q2, c2, s2): (usize, usize, f64, f64),
+) {
+    let get = |a: &[f64], i: usize, j: usize| if i < n && j < n { a[i * n + j] } else { 0.0 };
+    let (b00, b01, b10, b11) = (
+        get(a, p1, p2),
+        get(a, p1, q2),
+        get(a, q1, p2),
+        get(a, q1, q2),
+    );
+    // Rows: R_Iᵀ = [[c1, −s1], [s1, c1]].
+    let (r00, r01) = (c1 * b00 - s1 * b10, c1 * b01 - s1 * b11);
+    let (r10, r11) = (s1 * b00 + c1 * b10, s1 * b01 + c1 * b11);
+    // Columns: R_J = [[c2, s2], [−s2, c2]].
+    let out = [
+        (p1, p2, c2 * r00 - s2 * r01),
+        (p1, q2, s2 * r00 + c2 * r01),
+        (q1, p2, c2 * r10 - s2 * r11),
+        (q1, q2, s2 * r10 + c2 * r11),
+    ];
+    for (i, j, x) in out {
+        if i < n && j < n {
+            a[i * n + j] = x;
+        }
+    }
+}
+
+/// Eigenpairs of the symmetric row-major n×n `a` by [`jacobi_eigen`], values descending and
+/// vectors as matching columns of a row-major n×n matrix. `None` as for `jacobi_eigen`.
+pub fn sym_eigen_jacobi(a: &[f64], n: usize) -> Option<(Vec<f64>, Vec<f64>)> {
+    let mut w = a.to_vec();
+    let mut v = vec![0.0; n * n];
+    jacobi_eigen(&mut w, n, &mut v)?;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| w[j * n + j].total_cmp(&w[i * n + i]));
+    let values = order.iter().map(|&i| w[i * n + i]).collect();
+    let mut vecs = vec![0.0; n * n];
+    for (col, &i) in order.iter().enumerate() {
+        for r in 0..n {
+            vecs[r * n + col] = v[r * n + i];
+        }
+    }
+    Some((values, vecs))
+}
+
+/// `P·sym(M)·P − c·11ᵀ/n`, c = ‖P·sym(M)·P‖_F + 2 (core's `centered_shifted`; kernel
+/// `sdp_prepare`), row-major n×n.
+pub fn centered_shifted(m: &[f64], n: usize) -> Vec<f64> {
+    let nf = n as f64;
+    let mut b = vec![0.0; n * n];
+    for u in 0..n {
+        for v in 0..n {
+            b[u * n + v] = 0.5 * (m[u * n + v] + m[v * n + u]);
+        }
+    }
+    let r: Vec<f64> = (0..n)
+        .map(|u| b[u * n..(u + 1) * n].iter().sum::<f64>() / nf)
+        .collect();
+    let g = r.iter().sum::<f64>() / nf;
+    let mut fro = 0.0;
+    for u in 0..n {
+        for v in 0..n {
+            let x = b[u * n + v] - r[u] - r[v] + g;
+            b[u * n + v] = x;
+            fro += x * x;
+        }
+    }
+    let c = fro.sqrt() + 2.0;
+    b.iter_mut().for_each(|x| *x -= c / nf);
+    b
+}
+
+/// Writes `Proj_C1(M)` into `out` with the Jacobi eigensolver (core's `project_c1` with a
+/// different eigensolver). `None` when the eigensolver fails.
+pub fn project_c1_jacobi(m: &[f64], n: usize, k: usize, out: &mut [f64]) -> Option<()> {
+    let j = 1.0 / n as f64;
+    if k <= 1 || n == 1 {
+        out.iter_mut().for_each(|x| *x = j);
+        return Some(());
+    }
+    let mut a = centered_shifted(m, n);
+    let mut v = vec![0.0; n * n];
+    jacobi_eigen(&mut a, n, &mut v)?;
+    let values: Vec<f64> = (0..n).map(|i| a[i * n + i]).collect();
+    let mut mu = vec![0.0; n];
+    project_simplex(&values, k as f64 - 1.0, &mut mu);
+    // Kernel `sdp_reassemble`: active pairs in index order, one output entry per thread.
+    let active: Vec<usize> = (0..n).filter(|&i| mu[i] > 0.0).collect();
+    for r in 0..n {
+        for c in 0..n {
+            let mut x = j;
+            for &i in &active {
+                x += mu[i] * v[r * n + i] * v[c * n + i];
+            }
+            out[r * n + c] = x;
+        }
+    }
+    Some(())
+}
+
+/// The barycentre of the feasible set, `11ᵀ/n + (k−1)/(n−1)·(I − 11ᵀ/n)` (core's cold start).
+pub fn barycentre(n: usize, k: usize) -> Vec<f64> {
+    let nf = n as f64;
+    let w = if n > 1 {
+        (k as f64 - 1.0) / (nf - 1.0)
+    } else {
+        0.0
+    };
+    let mut x = vec![0.0; n * n];
+    for u in 0..n {
+        for v in 0..n {
+            let p = if u == v { 1.0 - 1.0 / nf } else { -1.0 / nf };
+            x[u * n + v] = 1.0 / nf + w * p;
+        }
+    }
+    x
+}
+
+/// Core's ADMM (`ProjectionMethod::Full`, cold start) with [`project_c1_jacobi`]: the sequence
+/// the CUDA backend runs, for a non-trivial problem (1 < k < n, C ≠ 0). Finishes with core's
+/// [`finish_iterate`] (same certificate).
+pub fn admm_twin(cen: &Centered, k: usize, settings: &SolverSettings) -> SdpSolution {
+    let n = cen.n;
+    let c = &cen.c;
+    let rho0 = settings.rho.unwrap_or(1.0 / (k as f64).sqrt());
+    let (mut rho, alpha) = (rho0, settings.relaxation);
+    let mut z = barycentre(n, k);
+    let mut u = vec![0.0; n * n];
+    let mut x = barycentre(n, k);
+    let mut m = vec![0.0; n * n];
+    let mut status = SolverStatus::MaxIterations;
+    let (mut rp, mut rd, mut iterations) = (f64::INFINITY, f64::INFINITY, 0);
+    for it in 1..=settings.max_iterations {
+        let inv_rho = 1.0 / rho;
+        for i in 0..n * n {
+            m[i] = z[i] - u[i] + c[i] * inv_rho;
+        }
+        if project_c1_jacobi(&m, n, k, &mut x).is_none() {
+            status = SolverStatus::NumericalError;
+            break;
+        }
+        let (mut dxz, mut dz, mut xx, mut zz, mut uu) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for i in 0..n * n {
+            let (xi, z_old) = (x[i], z[i]);
+            let xh = alpha * xi + (1.0 - alpha) * z_old;
+            let zi = (xh + u[i]).max(0.0);
+            let ui = u[i] + xh - zi;
+            u[i] = ui;
+            z[i] = zi;
+            dxz += (xi - zi) * (xi - zi);
+            dz += (zi - z_old) * (zi - z_old);
+            xx += xi * xi;
+            zz += zi * zi;
+            uu += ui * ui;
+        }
+        iterations = it;
+        rp = dxz.sqrt() / xx.sqrt().max(zz.sqrt()).max(f64::MIN_POSITIVE);
+        rd = rho * dz.sqrt() / (rho * uu.sqrt()).max(1.0);
+        if !(rp.is_finite() && rd.is_finite()) {
+            status = SolverStatus::NumericalError;
+            break;
+        }
+        if rp <= settings.tolerance && rd <= settings.tolerance {
+            status = SolverStatus::Converged;
+            break;
+        }
+        if settings.adapt_rho_every > 0 && it % settings.adapt_rho_every == 0 {
+            let mu = settings.rho_balance;
+            let factor = if rp > mu * rd && rho < rho0 * RHO_RANGE {
+                2.0
+            } else if rd > mu * rp && rho > rho0 / RHO_RANGE {
+                0.5
+            } else {
+                1.0
+            };
+            if factor != 1.0 {
+                rho *= factor;
+                u.iter_mut().for_each(|v| *v /= factor);
+            }
+        }
+    }
+    finish_iterate(
+        cen,
+        k,
+        AdmmIterate {
+            status,
+            x,
+            u_dual: &u,
+            rho,
+            primal_residual: rp,
+            dual_residual: rd,
+            iterations,
+        },
+    )
+}
