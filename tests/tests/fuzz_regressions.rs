@@ -75,6 +75,8 @@ fn checkpoint_claiming_billions_of_tasks_is_refused_before_allocating() {
         AdaGroupSession::load(&file),
         Err(taskgroup_core::Error::CorruptCheckpoint { .. })
     ));
-    assert!(AdaGroupSettings::new(MAX_TASKS + 1, 2, 2).validate().is_err());
+    assert!(AdaGroupSettings::new(MAX_TASKS + 1, 2, 2)
+        .validate()
+        .is_err());
     assert!(AdaGroupSettings::new(MAX_TASKS, 2, 2).validate().is_ok());
 }
