@@ -1,14 +1,15 @@
 //! `taskgroup affinity`: an affinity matrix from a table of subset-training results.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use taskgroup_core::aggregate::{AffinityBuilder, AggregateSettings, FillRule, PairwiseSettings};
-use taskgroup_core::standley::{higher_order_scores, LossTransform, SubsetTable};
+use taskgroup_core::session::aggregate::{AggregateSettings, FillRule, PairwiseSettings};
+use taskgroup_eval::standley::{higher_order_scores, LossTransform, SubsetTable};
 
 use crate::args::{Args, UsageError};
-use crate::input::{write_csv, write_npy, Matrix};
 use crate::CliError;
+use taskgroup_io::matrix::{write_csv, Matrix};
+use taskgroup_io::npy::write_npy;
+use taskgroup_io::subsets::read_subset_csv;
 
 /// Usage text of `taskgroup affinity`.
 pub const USAGE: &str = "usage: taskgroup affinity --from-subsets FILE [--format csv|standley]
@@ -86,7 +87,8 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             (m, d, None)
         }
         "csv" => {
-            let (builder, names) = read_subset_csv(&text, input)?;
+            let (builder, names) =
+                read_subset_csv(&text, input).map_err(|e| CliError::Input(e.to_string()))?;
             let est = match a.value(&["--kind"]).unwrap_or("higher-order") {
                 "higher-order" => builder.higher_order(&AggregateSettings {
                     higher_is_better: !lower,
@@ -135,85 +137,4 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
         )
     };
     res.map_err(|e| bad(format!("cannot write {output}: {e}")))
-}
-
-/// Parses `task,subset,score` rows into a builder; tasks numbered by first appearance.
-pub fn read_subset_csv(text: &str, file: &str) -> Result<(AffinityBuilder, Vec<String>), CliError> {
-    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
-    let mut names: Vec<String> = Vec::new();
-    let mut rows: Vec<(usize, Vec<usize>, f64, usize)> = Vec::new();
-    let intern = |s: &str, ids: &mut BTreeMap<String, usize>, names: &mut Vec<String>| -> usize {
-        *ids.entry(s.to_string()).or_insert_with(|| {
-            names.push(s.to_string());
-            names.len() - 1
-        })
-    };
-    for (i, line) in text.lines().enumerate() {
-        let ln = i + 1;
-        let line = line.trim().trim_start_matches('\u{feff}');
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let cells: Vec<&str> = if line.contains('\t') {
-            line.split('\t').collect()
-        } else {
-            line.split(',').collect()
-        };
-        if cells.len() != 3 {
-            return Err(bad(format!(
-                "{file}: line {ln}: expected 3 cells task,subset,score, found {}",
-                cells.len()
-            )));
-        }
-        let (task, subset, score) = (cells[0].trim(), cells[1].trim(), cells[2].trim());
-        if ln == 1 && task.eq_ignore_ascii_case("task") && score.eq_ignore_ascii_case("score") {
-            continue;
-        }
-        let v: f64 = score.parse().map_err(|_| {
-            bad(format!(
-                "{file}: line {ln}: score {score:?} is not a number"
-            ))
-        })?;
-        if !v.is_finite() {
-            return Err(bad(format!(
-                "{file}: line {ln}: score {score} is not finite"
-            )));
-        }
-        if task.is_empty() {
-            return Err(bad(format!("{file}: line {ln}: empty task name")));
-        }
-        let members: Vec<&str> = subset
-            .split(|c: char| c == '+' || c.is_whitespace())
-            .filter(|s| !s.is_empty())
-            .collect();
-        if members.is_empty() {
-            return Err(bad(format!("{file}: line {ln}: empty subset")));
-        }
-        let t = intern(task, &mut ids, &mut names);
-        let mut s: Vec<usize> = members
-            .iter()
-            .map(|m| intern(m, &mut ids, &mut names))
-            .collect();
-        s.sort_unstable();
-        if s.windows(2).any(|w| w[0] == w[1]) {
-            return Err(bad(format!(
-                "{file}: line {ln}: a task appears twice in the subset {subset:?}"
-            )));
-        }
-        if !s.contains(&t) {
-            return Err(bad(format!(
-                "{file}: line {ln}: task {task:?} is not in its subset {subset:?}"
-            )));
-        }
-        rows.push((t, s, v, ln));
-    }
-    if names.is_empty() {
-        return Err(bad(format!("{file}: no results")));
-    }
-    let mut b = AffinityBuilder::new(names.len()).map_err(|e| bad(e.to_string()))?;
-    for (t, s, v, ln) in rows {
-        b.add(&s, t, v)
-            .map_err(|e| bad(format!("{file}: line {ln}: {e}")))?;
-    }
-    Ok((b, names))
 }

@@ -9,9 +9,9 @@ use taskgroup_core::{
 };
 
 use crate::args::{Args, UsageError};
-use crate::input::{read_matrix, require_square};
 use crate::progress::ProgressLine;
 use crate::CliError;
+use taskgroup_io::{read_matrix, require_square};
 
 /// Usage text of `taskgroup cluster`.
 pub const USAGE: &str = "usage: taskgroup cluster --input FILE (-k K | --k-range A..B) [options]
@@ -272,6 +272,7 @@ fn rule_name(r: KRule) -> &'static str {
     match r {
         KRule::AverageDensity => "density",
         KRule::Elbow => "elbow",
+        KRule::Value => "value",
     }
 }
 

@@ -4,17 +4,19 @@
 //! in-context-learning-like case (20 seeds, raw and degree-normalised), and the real Taskonomy
 //! subset-training tables (Standley et al.; choose on validation, score on test). Methods: SDP
 //! with robust rounding, SDP with the paper's threshold rounding (c = 1), spectral clustering
-//! and Lloyd's k-means — all through `taskgroup_core::eval::run_method`.
+//! and Lloyd's k-means — all through `taskgroup_eval::methods::run_method`.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use taskgroup_core::benchmark::{icl_case, multitask_cases, paper_planted_cases, Case};
-use taskgroup_core::eval::{run_case, Method};
-use taskgroup_core::metrics::adjusted_rand_index;
 use taskgroup_core::normalize::Normalization;
-use taskgroup_core::standley::{higher_order_affinity, regret, LossTransform, SubsetTable};
+use taskgroup_eval::benchmark::{icl_case, multitask_cases, paper_planted_cases, Case};
+use taskgroup_eval::methods::{run_case, Method};
+use taskgroup_eval::metrics::adjusted_rand_index;
+use taskgroup_eval::standley::{
+    higher_order_affinity, regret, LossTransform, SubsetTable, TASKONOMY,
+};
 
 use crate::args::Args;
 use crate::svg::heatmap;
@@ -43,20 +45,6 @@ seeded synthetic features (default n = 40 tasks in G = 4 planted groups, 4 steps
 the tasks of a manifest (--manifest FILE: JSON naming .npy arrays per task; no ground truth, the
 final groups are printed by name). --save-data DIR writes the synthetic features as such a
 manifest. --backend cuda needs a build with CUDA, which this binary is not.";
-
-/// Taskonomy tables (Standley et al., ICML 2020), committed as test fixtures.
-const TASKONOMY: [(&str, &str, &str); 2] = [
-    (
-        "setting 1",
-        include_str!("../../tests/fixtures/standley-taskonomy/results.txt"),
-        include_str!("../../tests/fixtures/standley-taskonomy/results_test.txt"),
-    ),
-    (
-        "setting 2",
-        include_str!("../../tests/fixtures/standley-taskonomy/results_large.txt"),
-        include_str!("../../tests/fixtures/standley-taskonomy/results_large_test.txt"),
-    ),
-];
 
 /// One table row: a method (and normalisation) on a dataset.
 #[derive(Debug, Clone)]
@@ -171,10 +159,10 @@ fn taskonomy_rows(methods: &[Method], figs: &mut Vec<Figure>) -> Result<Vec<Row>
             for tr in LossTransform::ALL {
                 let t = higher_order_affinity(val, tr).map_err(err)?;
                 for k in [2usize, 3] {
-                    let o = taskgroup_core::eval::run_method(&t, k, m, 0).map_err(err)?;
+                    let o = taskgroup_eval::methods::run_method(&t, k, m, 0).map_err(err)?;
                     let r = regret(val, test, &o.partition, k).map_err(err)?;
                     let (best, _) =
-                        taskgroup_core::standley::best_partition(test, k).map_err(err)?;
+                        taskgroup_eval::standley::best_partition(test, k).map_err(err)?;
                     cases += 1;
                     rec += usize::from(r.regret <= 0.0);
                     ari += adjusted_rand_index(&o.partition, &best).map_err(err)?;
@@ -440,10 +428,10 @@ fn adagroup_demo(
     max_k: Option<usize>,
     subsets_per_step: usize,
 ) -> Result<(), CliError> {
-    use taskgroup_core::adagroup::{AdaGroupSettings, TaskOrder};
-    use taskgroup_core::trainer::{
-        run_step_with_trainer, SyntheticTrainer, SyntheticTrainerSettings,
-    };
+    use taskgroup_core::session::adagroup::{AdaGroupSettings, TaskOrder};
+    use taskgroup_core::session::trainer::run_step_with_trainer;
+    use taskgroup_eval::trainer::{SyntheticTrainer, SyntheticTrainerSettings};
+
     let bad = |e: taskgroup_core::Error| CliError::Input(e.to_string());
     let trainer =
         SyntheticTrainer::new(SyntheticTrainerSettings::new(n, groups, seed)).map_err(bad)?;
@@ -472,14 +460,14 @@ fn adagroup_demo(
 /// one line per step (with the recovery of `truth` when known) and a summary; with `names`,
 /// the final groups by name.
 fn adagroup_campaign(
-    settings: taskgroup_core::adagroup::AdaGroupSettings,
+    settings: taskgroup_core::session::adagroup::AdaGroupSettings,
     truth: Option<&[usize]>,
     names: Option<&[String]>,
     mut step: impl FnMut(
-        &mut taskgroup_core::adagroup::AdaGroupSession,
-    ) -> Result<taskgroup_core::adagroup::StepSummary, CliError>,
+        &mut taskgroup_core::session::adagroup::AdaGroupSession,
+    ) -> Result<taskgroup_core::session::adagroup::StepSummary, CliError>,
 ) -> Result<(), CliError> {
-    use taskgroup_core::adagroup::AdaGroupSession;
+    use taskgroup_core::session::adagroup::AdaGroupSession;
     let bad = |e: taskgroup_core::Error| CliError::Input(e.to_string());
     let n = settings.n;
     let mut session = AdaGroupSession::new(settings).map_err(bad)?;
@@ -552,7 +540,7 @@ fn adagroup_campaign(
 /// subset (taskgroup-gpu), on synthetic features or on the tasks of a manifest.
 fn linear_demo(a: &Args) -> Result<(), CliError> {
     use std::path::Path;
-    use taskgroup_core::adagroup::{AdaGroupSettings, TaskOrder};
+    use taskgroup_core::session::adagroup::{AdaGroupSettings, TaskOrder};
     use taskgroup_gpu::train::manifest::{read_manifest, write_manifest};
     use taskgroup_gpu::train::synthetic::{synthetic_features, SyntheticFeatureSettings};
     use taskgroup_gpu::train::{run_step_batched, LinearSettings, LinearTrainer, Model};

@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use taskgroup_core::benchmark::{icl_case, multitask_cases, Case};
-use taskgroup_core::synthetic::PlantedModel;
+use taskgroup_eval::benchmark::{icl_case, multitask_cases, Case};
+use taskgroup_eval::synthetic::PlantedModel;
 
 use crate::args::{Args, UsageError};
-use crate::input::write_npy;
 use crate::CliError;
+use taskgroup_io::npy::write_npy;
 
 /// Usage text of `taskgroup generate`.
 pub const USAGE: &str = "usage:

@@ -1,16 +1,16 @@
 //! The `taskgroup` command-line tool as a library: [`run_main`] is the whole program (the
-//! binary's `main` calls it); the modules are public so that the fuzz targets (`fuzz/`) reach
-//! the same file readers the binary uses.
+//! binary's `main` calls it). A thin layer: file formats are `taskgroup-io`'s, the solver and
+//! sessions `taskgroup-core`'s, the evaluation `taskgroup-eval`'s; the modules here parse
+//! arguments and print.
 
-pub mod affinity;
-pub mod args;
-pub mod cluster;
-pub mod demo;
-pub mod generate;
-pub mod input;
-pub mod progress;
-pub mod session;
-pub mod svg;
+mod affinity;
+mod args;
+mod cluster;
+mod demo;
+mod generate;
+mod progress;
+mod session;
+mod svg;
 
 use std::process::ExitCode;
 

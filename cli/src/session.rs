@@ -2,7 +2,7 @@
 //! time, crash-safe.
 //!
 //! A session is a directory: `session.tgck` (the checkpoint: magic, version, checksum — see
-//! `taskgroup_core::checkpoint`), `names.json` (task names, when given) and `lock`. Every command
+//! `taskgroup_core::session::checkpoint`), `names.json` (task names, when given) and `lock`. Every command
 //! that changes the session takes an exclusive lock on `lock`, loads the checkpoint, applies the
 //! change, writes the new checkpoint to a temporary file, fsyncs it, renames it over the old one
 //! and fsyncs the directory, all before it returns: a crash or `kill -9` at any point leaves
@@ -14,9 +14,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use taskgroup_core::adagroup::{
+use taskgroup_core::session::adagroup::{
     AdaGroupSession, AdaGroupSettings, ReportOutcome, RequestId, TaskOrder,
 };
+use taskgroup_io::subsets::parse_scores;
 
 use crate::args::{Args, UsageError};
 use crate::CliError;
@@ -254,26 +255,6 @@ fn next(dir: &Path, json_out: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Parses a list of finite scores separated by commas and/or whitespace.
-pub fn parse_scores(text: &str) -> Result<Vec<f64>, CliError> {
-    text.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|c| !c.is_empty())
-        .enumerate()
-        .map(|(i, c)| {
-            let v: f64 = c
-                .parse()
-                .map_err(|_| CliError::Input(format!("score {} ({c:?}) is not a number", i + 1)))?;
-            if !v.is_finite() {
-                return Err(CliError::Input(format!(
-                    "score {} is not finite ({c})",
-                    i + 1
-                )));
-            }
-            Ok(v)
-        })
-        .collect()
-}
-
 fn report(dir: &Path, a: &Args) -> Result<(), CliError> {
     let mut items: Vec<(String, Vec<f64>)> = Vec::new();
     match (
@@ -281,7 +262,10 @@ fn report(dir: &Path, a: &Args) -> Result<(), CliError> {
         a.value(&["--scores"]),
         a.value(&["--from-csv"]),
     ) {
-        (Some(id), Some(sc), None) => items.push((id.to_string(), parse_scores(sc)?)),
+        (Some(id), Some(sc), None) => items.push((
+            id.to_string(),
+            parse_scores(sc).map_err(|e| CliError::Input(e.to_string()))?,
+        )),
         (None, None, Some(f)) => {
             let p = Path::new(f);
             let text = std::fs::read_to_string(p).map_err(|e| io_err("cannot read", p, e))?;
@@ -296,10 +280,8 @@ fn report(dir: &Path, a: &Args) -> Result<(), CliError> {
                 let (id, rest) = line.split_once([',', '\t']).ok_or_else(|| {
                     CliError::Input(format!("{f}: line {}: expected ID,score,...", ln + 1))
                 })?;
-                let sc = parse_scores(rest).map_err(|e| match e {
-                    CliError::Input(m) => CliError::Input(format!("{f}: line {}: {m}", ln + 1)),
-                    o => o,
-                })?;
+                let sc = parse_scores(rest)
+                    .map_err(|e| CliError::Input(format!("{f}: line {}: {e}", ln + 1)))?;
                 items.push((id.trim().to_string(), sc));
             }
         }

@@ -113,7 +113,7 @@ fn standley_table_format() {
     let out = dir.join("T.csv");
     let table = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/standley-taskonomy/results.txt"
+        "/../eval/data/standley-taskonomy/results.txt"
     );
     let o = tg(&[
         "affinity",

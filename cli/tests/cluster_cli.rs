@@ -326,7 +326,7 @@ fn npy_input_matches_csv() {
 
 #[test]
 fn planted_150_grouped_correctly_with_a_gap() {
-    use taskgroup_core::synthetic::PlantedModel;
+    use taskgroup_eval::synthetic::PlantedModel;
     let m = PlantedModel::paper(50);
     // The same instance the library draws (seed 0), written by `taskgroup generate`.
     let dir = std::env::temp_dir().join(format!("taskgroup-planted-{}", std::process::id()));

@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use taskgroup_core::adagroup::{AdaGroupSession, AdaGroupSettings};
-use taskgroup_core::trainer::{
-    run_with_trainer, SubsetTrainer, SyntheticTrainer, SyntheticTrainerSettings,
-};
+use taskgroup_core::session::adagroup::{AdaGroupSession, AdaGroupSettings};
+use taskgroup_core::session::trainer::{run_with_trainer, SubsetTrainer};
+use taskgroup_eval::trainer::{SyntheticTrainer, SyntheticTrainerSettings};
 
 fn tg(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_taskgroup"))

@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use taskgroup_core::synthetic::PlantedModel;
 use taskgroup_core::{group, GroupSettings};
+use taskgroup_eval::synthetic::PlantedModel;
 
 fn main() {
     let sizes: Vec<usize> = std::env::args()

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use nalgebra::DMatrix;
 
 /// Eigenpairs of a symmetric matrix: values in descending order, vectors as matching columns.
-pub(crate) struct Eigen {
+pub struct Eigen {
     /// Eigenvalues, largest first.
     pub values: Vec<f64>,
     /// n×n, column j is the unit eigenvector of `values[j]`.
@@ -16,7 +16,7 @@ const SWEEPS_PER_DIM: usize = 64;
 
 /// Full eigendecomposition of a symmetric n×n row-major matrix (only the lower triangle is read).
 /// `None` when an entry is not finite or the QR iteration did not converge.
-pub(crate) fn sym_eigen(a: &[f64], n: usize) -> Option<Eigen> {
+pub fn sym_eigen(a: &[f64], n: usize) -> Option<Eigen> {
     if a.iter().any(|x| !x.is_finite()) {
         return None;
     }

@@ -80,7 +80,8 @@ pub fn group_with(
     group_centered(t, &cen, k, settings, warm, progress)
 }
 
-pub(crate) fn group_centered(
+/// [`group_with`] on an already centred affinity (callers that group one matrix many times).
+pub fn group_centered(
     t: &Affinity,
     cen: &Centered,
     k: usize,
@@ -103,8 +104,16 @@ pub(crate) fn group_centered(
     Ok(r)
 }
 
+/// The certification test of method.md §4 for a partition `gap` (T's units) below an upper
+/// bound: `max(gap, 0) / ‖T_c‖_F ≤ CERTIFY_TOLERANCE`, invariant to the shifts of §2.
+pub fn is_certified(cen: &Centered, gap: f64) -> bool {
+    let gap = gap.max(0.0);
+    let norm = cen.scale * cen.s;
+    gap == 0.0 || (norm > 0.0 && gap / norm <= CERTIFY_TOLERANCE)
+}
+
 /// Values and certificate of a partition against a solved relaxation.
-pub(crate) fn certify(
+pub fn certify(
     t: &Affinity,
     cen: &Centered,
     partition: Partition,

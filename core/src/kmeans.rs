@@ -5,7 +5,9 @@
 
 use alloc::vec::Vec;
 use rand_chacha::ChaCha8Rng;
-use rand_core::{Rng, SeedableRng};
+use rand_core::SeedableRng;
+
+use crate::random::uniform;
 
 /// Settings of [`kmeans`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,11 +28,6 @@ impl Default for KMeansSettings {
             seed: 0,
         }
     }
-}
-
-/// A uniform f64 in [0, 1) from 53 random bits.
-pub(crate) fn uniform(rng: &mut ChaCha8Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 /// Clusters the rows of `points` (n rows × d columns, row-major) into k clusters.

@@ -1,7 +1,8 @@
 //! Choosing the number of groups k over a range (method.md §6).
 //!
 //! Every k in the range is solved (warm-started from the previous k's partition and ρ), rounded
-//! and certified. Two rules pick k from the table:
+//! and certified. One rule type, [`KRule`], picks k here and in AdaGroup sessions:
+//! - [`KRule::Value`]: the largest value Σ_i d_{C_i} (ties to fewer groups).
 //! - [`KRule::AverageDensity`] (the paper's): the highest average density value/k. Not invariant:
 //!   under T + c·11ᵀ the average density of k groups moves by c·n/k, so positive offsets favour
 //!   small k and negative ones (e.g. negated losses) large k.
@@ -21,14 +22,47 @@ use crate::sdp::{Progress, WarmStart};
 /// A progress callback for [`search_k`]: (k being solved, solver progress) → continue?
 pub type KProgress<'a> = &'a mut dyn FnMut(usize, &Progress) -> bool;
 
-/// How [`search_k`] picks k from the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How the number of groups is picked from a table of solved counts ([`search_k`], and
+/// AdaGroup's `count_rule`). Ties go to fewer groups. The bincode tags (Value = 0,
+/// AverageDensity = 1, Elbow = 2) are part of the checkpoint format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub enum KRule {
-    /// The paper's rule: highest average density (value / k). Default.
-    #[default]
+    /// The largest value Σ_i d_{C_i} = ⟨T, X⟩ (Eq. 2 without the 1/k). Invariant to a·T,
+    /// T + c·11ᵀ and T + a1ᵀ + 1aᵀ (per-task offsets), not to T + c·I; splitting a group of
+    /// diagonal d and cross terms a changes it by d − a (method.md §6), so it over-splits when
+    /// the diagonal dominates.
+    Value,
+    /// The paper's rule: highest average density (value / k). Not shift-invariant: with
+    /// positive scores it favours few groups (method.md §6).
     AverageDensity,
-    /// Largest second difference of the value curve: invariant to the shifts of method.md §2.
+    /// Largest drop in marginal gain Δ_k − Δ_{k+1}: invariant to the shifts of method.md §2
+    /// (see [`elbow_score`]); needs the counts on each side of the range solved too.
     Elbow,
+}
+
+impl KRule {
+    /// The score this rule maximises for a row (`elbow`: `None` when not computable).
+    pub fn score(self, value: f64, average_density: f64, elbow: Option<f64>) -> f64 {
+        match self {
+            KRule::Value => value,
+            KRule::AverageDensity => average_density,
+            KRule::Elbow => elbow.unwrap_or(f64::NEG_INFINITY),
+        }
+    }
+}
+
+/// The elbow score Δ_k − Δ_{k+1} of k among n tasks with value `vk` = V_k, where
+/// Δ_k = V_k − V_{k−1}, Δ_1 = 0 and Δ_{n+1} = Δ_n (no gain past n); `value_of(j)` gives the
+/// other V_j (`None` when not solved, and then so is the score).
+pub fn elbow_score(
+    k: usize,
+    n: usize,
+    vk: f64,
+    value_of: impl Fn(usize) -> Option<f64>,
+) -> Option<f64> {
+    let dk = if k <= 1 { 0.0 } else { vk - value_of(k - 1)? };
+    let dnext = if k >= n { dk } else { value_of(k + 1)? - vk };
+    Some(dk - dnext)
 }
 
 /// One row of the k-search table.
@@ -110,47 +144,34 @@ pub fn search_k(
             None
         }
     };
-    let v1 = crate::partition::block_value(
-        t.as_slice(),
-        &crate::partition::Partition::from_dense(&alloc::vec![0; n]),
-    );
     let mut rows = Vec::new();
     for k in lo..=hi {
-        let vk = results[k - first].value;
-        let vprev = if k == 1 {
-            None
-        } else {
-            value_at(k - 1).or(if k == 2 { Some(v1) } else { None })
-        };
-        let dk = vprev.map(|p| vk - p);
-        let dnext = value_at(k + 1).map(|nx| nx - vk);
-        let elbow = match (dk, dnext) {
-            (Some(a), Some(b)) => a - b,
-            (Some(_), None) => 0.0, // k = n: Δ_{n+1} = Δ_n
-            (None, Some(b)) => -b,  // k = 1: Δ_1 = 0
-            (None, None) => 0.0,
-        };
         rows.push(KSearchRow {
             k,
             result: results[k - first].clone(),
-            elbow_score: elbow,
+            // Every count next to the range is solved, so the score always exists.
+            elbow_score: elbow_score(k, n, results[k - first].value, &value_at).unwrap_or(0.0),
         });
     }
-    let argmax = |f: &dyn Fn(&KSearchRow) -> f64| -> usize {
+    let argmax = |rule: KRule| -> usize {
+        let score = |r: &KSearchRow| {
+            rule.score(
+                r.result.value,
+                r.result.average_density,
+                Some(r.elbow_score),
+            )
+        };
         let mut best = 0;
         for (i, r) in rows.iter().enumerate() {
-            if f(r) > f(&rows[best]) {
+            if score(r) > score(&rows[best]) {
                 best = i;
             }
         }
         best
     };
-    let chosen_by_density = argmax(&|r: &KSearchRow| r.result.average_density);
-    let chosen_by_elbow = argmax(&|r: &KSearchRow| r.elbow_score);
-    let chosen = match rule {
-        KRule::AverageDensity => chosen_by_density,
-        KRule::Elbow => chosen_by_elbow,
-    };
+    let chosen = argmax(rule);
+    let chosen_by_density = argmax(KRule::AverageDensity);
+    let chosen_by_elbow = argmax(KRule::Elbow);
     Ok(KSearch {
         rows,
         rule,

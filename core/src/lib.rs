@@ -11,7 +11,10 @@
 //!
 //! Entry points: [`Affinity`] (validated input), [`group`] (solve + round + certify for one k),
 //! [`search_k`] (a range of k), [`solve_sdp`] (the relaxation alone), [`exact_partition`]
-//! (exhaustive search for small n).
+//! (exhaustive search for small n), [`session`] (AdaGroup campaigns: subsets to train, the
+//! affinity from their results, checkpoints).
+//!
+//! The maths is in the repository's `docs/method.md`; `method.md §N` in these docs cites it.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -19,34 +22,28 @@
 extern crate alloc;
 
 mod affinity;
-mod eigen;
+pub mod eigen;
 mod error;
 mod exact;
 mod group;
 pub mod kmeans;
 mod ksearch;
+pub mod normalize;
 mod partition;
+pub mod random;
 mod round;
 pub mod sdp;
-pub mod synthetic;
+pub mod session;
 
 pub use affinity::{Affinity, Centered};
 pub use error::Error;
 pub use exact::{exact_partition, EXACT_MAX_N};
-pub use group::{group, group_with, GroupResult, GroupSettings, CERTIFY_TOLERANCE};
-pub use ksearch::{search_k, KProgress, KRule, KSearch, KSearchRow};
-pub use partition::Partition;
+pub use group::{
+    certify, group, group_centered, group_with, GroupResult, GroupSettings, CERTIFY_TOLERANCE,
+};
+pub use ksearch::{elbow_score, search_k, KProgress, KRule, KSearch, KSearchRow};
+pub use partition::{block_value, Partition};
 pub use round::{round_partition, Rounding, RoundingSettings};
 pub use sdp::{
     solve_sdp, Progress, ProjectionMethod, SdpSolution, SolverSettings, SolverStatus, WarmStart,
 };
-pub mod adagroup;
-pub mod aggregate;
-pub mod baselines;
-pub mod benchmark;
-pub mod checkpoint;
-pub mod eval;
-pub mod metrics;
-pub mod normalize;
-pub mod standley;
-pub mod trainer;

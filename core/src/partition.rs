@@ -151,7 +151,7 @@ impl Partition {
 /// The sums run on A scaled by an exact power of two (max |A| → [1, 2)), so entries near
 /// f64::MAX cannot overflow in the middle; the result is ±Inf only when the value itself exceeds
 /// the f64 range.
-pub(crate) fn block_value(a: &[f64], p: &Partition) -> f64 {
+pub fn block_value(a: &[f64], p: &Partition) -> f64 {
     let n = p.n();
     let k = p.num_groups();
     let max = a.iter().fold(0.0f64, |m, x| m.max(x.abs()));

@@ -2,7 +2,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use taskgroup_core::aggregate::{AffinityBuilder, AggregateSettings, FillRule};
+use taskgroup_core::session::aggregate::{AffinityBuilder, AggregateSettings, FillRule};
 
 use crate::handle::{borrow, register, release, Tagged};
 use crate::memory::{borrow_slice, out_buffer, out_param, read_optional, write_optional};

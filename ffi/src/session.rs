@@ -3,11 +3,10 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use taskgroup_core::adagroup::{
-    AdaGroupSession, AdaGroupSettings, AffinityEstimator, GroupCountRule, ReportOutcome, RequestId,
-    TaskOrder,
+use taskgroup_core::session::adagroup::{
+    AdaGroupSession, AdaGroupSettings, AffinityEstimator, ReportOutcome, RequestId, TaskOrder,
 };
-use taskgroup_core::Error;
+use taskgroup_core::{Error, KRule};
 
 use crate::affinity::{fill_rule, tg_fill};
 use crate::handle::{borrow, register, release, Tagged};
@@ -125,9 +124,9 @@ impl tg_session_settings {
         s.higher_is_better = self.higher_is_better;
         s.fill = fill_rule(self.fill, self.fill_constant)?;
         s.count_rule = match self.count_rule {
-            0 => GroupCountRule::Value,
-            1 => GroupCountRule::AverageDensity,
-            2 => GroupCountRule::Elbow,
+            0 => KRule::Value,
+            1 => KRule::AverageDensity,
+            2 => KRule::Elbow,
             v => {
                 return Err(FfiError::unknown_enum(
                     "count_rule",
@@ -179,9 +178,9 @@ fn default_settings(n: usize, max_groups: usize, steps: usize) -> tg_session_set
         fill: tg_fill::RowMin as u32,
         fill_constant: 0.0,
         count_rule: match s.count_rule {
-            GroupCountRule::Value => tg_count_rule::Value,
-            GroupCountRule::AverageDensity => tg_count_rule::AverageDensity,
-            GroupCountRule::Elbow => tg_count_rule::Elbow,
+            KRule::Value => tg_count_rule::Value,
+            KRule::AverageDensity => tg_count_rule::AverageDensity,
+            KRule::Elbow => tg_count_rule::Elbow,
         } as u32,
         estimator: match s.estimator {
             AffinityEstimator::HigherOrder => tg_affinity_estimator::HigherOrder,

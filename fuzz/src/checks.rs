@@ -4,13 +4,15 @@
 
 #![allow(dead_code)]
 
-use taskgroup_cli::affinity::read_subset_csv;
-use taskgroup_cli::input::{parse_npy, parse_text_matrix, require_square};
-use taskgroup_cli::session::parse_scores;
-use taskgroup_core::adagroup::{AdaGroupSession, AdaGroupSettings, RequestId};
-use taskgroup_core::aggregate::{AggregateSettings, PairwiseSettings};
-use taskgroup_core::checkpoint::{fnv1a64, FORMAT_VERSION, MAGIC};
+use taskgroup_core::session::adagroup::{AdaGroupSession, AdaGroupSettings, RequestId};
+use taskgroup_core::session::aggregate::{AggregateSettings, PairwiseSettings};
+use taskgroup_core::session::checkpoint::{fnv1a64, FORMAT_VERSION, MAGIC};
 use taskgroup_core::{group, Affinity, GroupSettings, Rounding};
+use taskgroup_io::matrix::parse_text_matrix;
+use taskgroup_io::npy::parse_npy;
+use taskgroup_io::require_square;
+use taskgroup_io::standley::SubsetTable;
+use taskgroup_io::subsets::{parse_scores, read_subset_csv};
 
 /// CSV/TSV/whitespace matrix reader: never panics; a matrix it accepts is either refused by the
 /// square/finite checks with an error, or becomes a valid affinity.
@@ -47,13 +49,21 @@ pub fn read_npy(data: &[u8]) {
     }
 }
 
-/// Readers of subset-training results: the `task,subset,score` table of `taskgroup affinity`
-/// and the score lists of `taskgroup session report`. Never panic; an accepted table gives
-/// affinity estimates whose entries are finite.
+/// Readers of subset-training results: the `task,subset,score` table of `taskgroup affinity`,
+/// the score lists of `taskgroup session report` and Standley et al.'s tables. Never panic; an
+/// accepted table gives affinity estimates whose entries are finite.
 pub fn subset_results(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    if let Ok(table) = SubsetTable::parse(text) {
+        assert!(table.tasks() <= taskgroup_io::standley::MAX_TABLE_TASKS);
+        for &mask in table.subsets() {
+            for t in taskgroup_io::standley::members(mask, table.tasks()) {
+                assert!(table.loss(mask, t).is_some_and(f64::is_finite));
+            }
+        }
+    }
     if let Ok(scores) = parse_scores(text) {
         assert!(scores.iter().all(|x| x.is_finite()));
     }

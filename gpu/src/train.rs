@@ -28,8 +28,8 @@
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
-use taskgroup_core::adagroup::{AdaGroupSession, StepSummary};
-use taskgroup_core::trainer::SubsetTrainer;
+use taskgroup_core::session::adagroup::{AdaGroupSession, StepSummary};
+use taskgroup_core::session::trainer::SubsetTrainer;
 
 use crate::backend::Backend;
 use crate::error::GpuError;
@@ -217,7 +217,7 @@ pub fn prepare_jobs(
             }
             let mut rng = ChaCha8Rng::seed_from_u64(subset_seed(settings.seed, &sorted));
             let mut init: Vec<f64> = (0..d)
-                .map(|_| settings.init_scale * taskgroup_core::synthetic::normal(&mut rng))
+                .map(|_| settings.init_scale * taskgroup_core::random::normal(&mut rng))
                 .collect();
             init.push(0.0);
             Ok(Job {

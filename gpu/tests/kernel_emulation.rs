@@ -10,12 +10,13 @@ use std::sync::OnceLock;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
+use taskgroup_core::random::normal;
 use taskgroup_core::sdp::admm::{finish_iterate, AdmmIterate};
 use taskgroup_core::sdp::projection::project_c1;
-use taskgroup_core::synthetic::{normal, PlantedModel};
 use taskgroup_core::{
     solve_sdp, Affinity, ProjectionMethod, SolverSettings, SolverStatus, WarmStart,
 };
+use taskgroup_eval::synthetic::PlantedModel;
 use taskgroup_gpu::twin::barycentre;
 
 /// Builds the emulator once; `None` when no C++ compiler is available.

@@ -5,11 +5,12 @@
 use nalgebra::{DMatrix, SymmetricEigen};
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
+use taskgroup_core::random::normal;
 use taskgroup_core::sdp::projection::project_c1;
-use taskgroup_core::synthetic::{normal, PlantedModel};
 use taskgroup_core::{
     solve_sdp, Affinity, Error, ProjectionMethod, SolverSettings, SolverStatus, WarmStart,
 };
+use taskgroup_eval::synthetic::PlantedModel;
 use taskgroup_gpu::twin::{
     admm_twin, jacobi_eigen, project_c1_jacobi, round_robin_pair, sym_eigen_jacobi,
 };

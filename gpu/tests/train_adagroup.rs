@@ -6,10 +6,10 @@
 //! (240 subsets in all against 300 pairs), shuffled arrival, default estimator. Seeds 0 and 1
 //! recover the planted groups exactly with both models (ARI 1.0); seed 2 reaches 0.79.
 
-use taskgroup_core::adagroup::{AdaGroupSession, AdaGroupSettings, TaskOrder};
-use taskgroup_core::metrics::adjusted_rand_index;
-use taskgroup_core::trainer::run_with_trainer;
+use taskgroup_core::session::adagroup::{AdaGroupSession, AdaGroupSettings, TaskOrder};
+use taskgroup_core::session::trainer::run_with_trainer;
 use taskgroup_core::Partition;
+use taskgroup_eval::metrics::adjusted_rand_index;
 use taskgroup_gpu::train::synthetic::{synthetic_features, SyntheticFeatureSettings};
 use taskgroup_gpu::train::{run_batched, LinearSettings, LinearTrainer, Model};
 use taskgroup_gpu::Backend;

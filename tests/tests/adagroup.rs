@@ -2,11 +2,12 @@
 //! the synthetic trainer, save/load at every point, bad checkpoints, and a history snapshot.
 #![allow(clippy::needless_range_loop, clippy::field_reassign_with_default)]
 
-use taskgroup_core::adagroup::*;
-use taskgroup_core::aggregate::*;
-use taskgroup_core::metrics::adjusted_rand_index;
-use taskgroup_core::trainer::*;
+use taskgroup_core::session::adagroup::*;
+use taskgroup_core::session::aggregate::*;
+use taskgroup_core::session::trainer::*;
 use taskgroup_core::Error;
+use taskgroup_eval::metrics::adjusted_rand_index;
+use taskgroup_eval::trainer::*;
 
 #[test]
 fn eq6_matches_a_hand_computed_example() {

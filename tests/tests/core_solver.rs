@@ -3,9 +3,10 @@
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
+use taskgroup_core::random::normal;
 use taskgroup_core::sdp::projection::{project_c1, project_simplex};
-use taskgroup_core::synthetic::{normal, PlantedModel};
 use taskgroup_core::*;
+use taskgroup_eval::synthetic::PlantedModel;
 
 fn rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)

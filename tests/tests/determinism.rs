@@ -5,10 +5,11 @@
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
-use taskgroup_core::adagroup::{AdaGroupSession, AdaGroupSettings};
-use taskgroup_core::synthetic::PlantedModel;
-use taskgroup_core::trainer::{run_with_trainer, SyntheticTrainer, SyntheticTrainerSettings};
+use taskgroup_core::session::adagroup::{AdaGroupSession, AdaGroupSettings};
+use taskgroup_core::session::trainer::run_with_trainer;
 use taskgroup_core::{group, search_k, Affinity, GroupSettings, KRule};
+use taskgroup_eval::synthetic::PlantedModel;
+use taskgroup_eval::trainer::{SyntheticTrainer, SyntheticTrainerSettings};
 
 /// One unit of work, returning its full result as text (or the checkpoint bytes as hex).
 fn job(which: usize) -> String {

@@ -5,27 +5,28 @@
 //! Eq. 6 correctness, regret bookkeeping); the baselines' rates and the regret tables are
 //! reported with `eprintln!` (run with `--nocapture` to see them), not tuned or asserted.
 
-use taskgroup_core::baselines::{lloyd_kmeans, spectral_clustering, BaselineSettings};
-use taskgroup_core::benchmark::{
+use taskgroup_core::normalize::{normalize_scores, Normalization};
+use taskgroup_core::{exact_partition, Affinity, Error, Partition};
+use taskgroup_eval::baselines::{lloyd_kmeans, spectral_clustering, BaselineSettings};
+use taskgroup_eval::benchmark::{
     icl_case, multitask_cases, paper_planted_cases, verify_truth, Case, MultitaskModel,
     Verification,
 };
-use taskgroup_core::eval::{run_case, run_method, summarize, Method};
-use taskgroup_core::metrics::{adjusted_rand_index, exact_recovery};
-use taskgroup_core::normalize::{normalize_scores, Normalization};
-use taskgroup_core::standley::{
+use taskgroup_eval::methods::{run_case, run_method, summarize, Method};
+use taskgroup_eval::metrics::{adjusted_rand_index, exact_recovery};
+use taskgroup_eval::standley::{
     best_partition, higher_order_affinity, higher_order_scores, ranked_partitions, regret,
     LossTransform, SubsetTable,
 };
-use taskgroup_core::{exact_partition, Affinity, Error, Partition};
 
-const SETTING1_VAL: &str = include_str!("../fixtures/standley-taskonomy/results.txt");
-const SETTING1_TEST: &str = include_str!("../fixtures/standley-taskonomy/results_test.txt");
-const SETTING2_VAL: &str = include_str!("../fixtures/standley-taskonomy/results_large.txt");
-const SETTING2_TEST: &str = include_str!("../fixtures/standley-taskonomy/results_large_test.txt");
+const SETTING1_VAL: &str = include_str!("../../eval/data/standley-taskonomy/results.txt");
+const SETTING1_TEST: &str = include_str!("../../eval/data/standley-taskonomy/results_test.txt");
+const SETTING2_VAL: &str = include_str!("../../eval/data/standley-taskonomy/results_large.txt");
+const SETTING2_TEST: &str =
+    include_str!("../../eval/data/standley-taskonomy/results_large_test.txt");
 const SETTING3_TEST: &str =
-    include_str!("../fixtures/standley-taskonomy/results_small_data_test.txt");
-const SETTING4_TEST: &str = include_str!("../fixtures/standley-taskonomy/results_alt_test.txt");
+    include_str!("../../eval/data/standley-taskonomy/results_small_data_test.txt");
+const SETTING4_TEST: &str = include_str!("../../eval/data/standley-taskonomy/results_alt_test.txt");
 
 /// The methods compared everywhere: the paper's four.
 const METHODS: [Method; 4] = Method::PAPER;

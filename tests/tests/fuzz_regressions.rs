@@ -62,8 +62,8 @@ fn solver() {
 /// Fixed: n must equal the length of the stored order, and sessions have at most `MAX_TASKS`.
 #[test]
 fn checkpoint_claiming_billions_of_tasks_is_refused_before_allocating() {
-    use taskgroup_core::adagroup::{AdaGroupSession, AdaGroupSettings, MAX_TASKS};
-    use taskgroup_core::checkpoint::{fnv1a64, FORMAT_VERSION, MAGIC};
+    use taskgroup_core::session::adagroup::{AdaGroupSession, AdaGroupSettings, MAX_TASKS};
+    use taskgroup_core::session::checkpoint::{fnv1a64, FORMAT_VERSION, MAGIC};
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/checkpoint_load");
     let payload = std::fs::read(root.join("huge-n-oom")).unwrap();
     let mut file = MAGIC.to_vec();

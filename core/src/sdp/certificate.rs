@@ -172,8 +172,8 @@ mod tests {
             let mut g = alloc::vec![0.0; n * n];
             for i in 0..n {
                 for j in i..n {
-                    let x = crate::synthetic::normal(&mut rng)
-                        + if i / 50 == j / 50 { 0.5 } else { 0.0 };
+                    let x =
+                        crate::random::normal(&mut rng) + if i / 50 == j / 50 { 0.5 } else { 0.0 };
                     g[i * n + j] = x;
                     g[j * n + i] = x;
                 }

@@ -10,7 +10,7 @@ use rand_core::SeedableRng;
 
 use super::projection::{project_simplex, ProjectionInfo};
 use crate::eigen::sym_eigen;
-use crate::synthetic::normal;
+use crate::random::normal;
 
 /// Rayleigh–Ritz rounds allowed per projection before giving up (then the caller falls back to
 /// the full decomposition): about the cost of one full decomposition, `max(8, 3n/(4p))`.

@@ -12,8 +12,9 @@ use std::time::Instant;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
-use taskgroup_core::synthetic::{normal, PlantedModel};
+use taskgroup_core::random::normal;
 use taskgroup_core::{Affinity, ProjectionMethod, SolverSettings};
+use taskgroup_eval::synthetic::PlantedModel;
 use taskgroup_gpu::solve_cuda::SdpDevice;
 use taskgroup_gpu::{project_batch, solve_batch, Backend, BatchProblem, GpuError};
 

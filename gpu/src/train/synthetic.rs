@@ -9,7 +9,7 @@
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
-use taskgroup_core::synthetic::normal;
+use taskgroup_core::random::normal;
 
 use crate::error::GpuError;
 use crate::train::data::{TaskData, TaskSet};

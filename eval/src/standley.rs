@@ -1,15 +1,6 @@
-//! Exhaustive subset-training tables (Standley et al., ICML 2020, `tstandley/taskgrouping`):
-//! a reader, the higher-order affinity of Eq. 6, true losses of partitions, exhaustive search
-//! and regret.
-//!
-//! **Format** (tab-separated text; see `tests/fixtures/standley-taskonomy/README.md`): line 1
-//! holds the loss of every task trained alone in a half-size network (the *baseline row*; m
-//! non-empty cells fix the number of tasks m). Every further line is one trained network: a
-//! non-empty cell is the loss of that column's task in the network trained on exactly the tasks
-//! whose cells are non-empty on the line. Cells are numbers (spaces around them are ignored);
-//! trailing empty cells may be omitted; `\r\n` line ends and blank lines at the end of the text
-//! are accepted. Lower is better. Errors name the 1-based line and cell
-//! ([`Error::MalformedTable`]); nothing panics on bad input.
+//! Exhaustive subset-training tables (Standley et al., ICML 2020, `tstandley/taskgrouping`;
+//! the table and its reader are [`taskgroup_io::standley`]): the higher-order affinity of Eq. 6,
+//! true losses of partitions, exhaustive search and regret.
 //!
 //! **Affinity (paper Eq. 6).** With a per-network score f_i(S) for task i ∈ S (larger =
 //! better): `T_ij` = mean of f_i(S) over the table's subsets S that contain both i and j (i ≠ j),
@@ -24,214 +15,34 @@
 //! containing i: the sum of the losses of the k networks trained on exactly the groups. Choose
 //! on the validation table, score on the test table ([`regret`]).
 
-use alloc::vec::Vec;
 use core::fmt;
 use core::str::FromStr;
 
-use crate::affinity::Affinity;
-use crate::error::Error;
-use crate::partition::Partition;
+use taskgroup_core::session::aggregate::{AffinityBuilder, AggregateSettings};
+use taskgroup_core::Affinity;
+use taskgroup_core::Error;
+use taskgroup_core::Partition;
+use taskgroup_io::standley::members;
+pub use taskgroup_io::standley::{SubsetTable, MAX_TABLE_TASKS};
 
-/// Most tasks (columns) a table may have (subsets are stored densely, 2^m entries).
-pub const MAX_TABLE_TASKS: usize = 16;
+/// The Taskonomy tables of Standley et al. (ICML 2020), shipped inside this crate
+/// (`eval/data/standley-taskonomy/`, see its README): `(setting, validation table, test table)`
+/// for setting 1 (the paper's main table) and setting 2 (the larger network).
+pub const TASKONOMY: [(&str, &str, &str); 2] = [
+    (
+        "setting 1",
+        include_str!("../data/standley-taskonomy/results.txt"),
+        include_str!("../data/standley-taskonomy/results_test.txt"),
+    ),
+    (
+        "setting 2",
+        include_str!("../data/standley-taskonomy/results_large.txt"),
+        include_str!("../data/standley-taskonomy/results_large_test.txt"),
+    ),
+];
 
 /// Most tasks for which [`ranked_partitions`] enumerates every partition (Bell(10) = 115 975).
 pub const MAX_EXHAUSTIVE_TASKS: usize = 10;
-
-/// A parsed subset-training table: the baseline row and the losses of every trained subset.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SubsetTable {
-    tasks: usize,
-    baseline: Vec<f64>,
-    /// Indexed by subset bit mask (bit i = task i): the losses of the subset's tasks, by task
-    /// (entries of tasks outside the subset are 0 and never read).
-    losses: Vec<Option<Vec<f64>>>,
-    /// Subset masks in file order.
-    order: Vec<u32>,
-}
-
-impl SubsetTable {
-    /// Parses the tab-separated format described in the module docs.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        let mut lines: Vec<&str> = text
-            .split('\n')
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
-            .collect();
-        while lines.last().is_some_and(|l| l.trim().is_empty()) {
-            lines.pop();
-        }
-        let Some((first, rest)) = lines.split_first() else {
-            return Err(Error::MalformedTable {
-                line: 1,
-                column: None,
-                reason: "the table is empty: expected the baseline row",
-            });
-        };
-        let head = parse_cells(first, 1, None)?;
-        let tasks = head.len();
-        if tasks > MAX_TABLE_TASKS {
-            return Err(Error::MalformedTable {
-                line: 1,
-                column: Some(MAX_TABLE_TASKS + 1),
-                reason: "too many columns (at most 16 tasks)",
-            });
-        }
-        let mut baseline = Vec::with_capacity(tasks);
-        for (c, cell) in head.iter().enumerate() {
-            match cell {
-                Some(x) => baseline.push(*x),
-                None => {
-                    return Err(Error::MalformedTable {
-                        line: 1,
-                        column: Some(c + 1),
-                        reason: "the baseline row needs a loss for every task",
-                    })
-                }
-            }
-        }
-        let mut losses: Vec<Option<Vec<f64>>> = alloc::vec![None; 1usize << tasks];
-        let mut order = Vec::new();
-        for (i, line) in rest.iter().enumerate() {
-            let lineno = i + 2;
-            let cells = parse_cells(line, lineno, Some(tasks))?;
-            let mut mask = 0u32;
-            let mut row = alloc::vec![0.0; tasks];
-            for (c, cell) in cells.iter().enumerate() {
-                if let Some(x) = cell {
-                    mask |= 1 << c;
-                    row[c] = *x;
-                }
-            }
-            if mask == 0 {
-                return Err(Error::MalformedTable {
-                    line: lineno,
-                    column: None,
-                    reason: "no loss on this line (blank lines are only allowed at the end)",
-                });
-            }
-            let slot = &mut losses[mask as usize];
-            if slot.is_some() {
-                return Err(Error::MalformedTable {
-                    line: lineno,
-                    column: None,
-                    reason: "a second line for the same subset of tasks",
-                });
-            }
-            *slot = Some(row);
-            order.push(mask);
-        }
-        Ok(SubsetTable {
-            tasks,
-            baseline,
-            losses,
-            order,
-        })
-    }
-
-    /// Number of tasks m (columns).
-    pub fn tasks(&self) -> usize {
-        self.tasks
-    }
-
-    /// The baseline row: each task's loss when trained alone in a half-size network.
-    pub fn baseline(&self) -> &[f64] {
-        &self.baseline
-    }
-
-    /// The subsets that have a line, as bit masks (bit i = task i), in file order.
-    pub fn subsets(&self) -> &[u32] {
-        &self.order
-    }
-
-    /// True when every one of the 2^m − 1 non-empty subsets has a line.
-    pub fn is_complete(&self) -> bool {
-        self.order.len() + 1 == self.losses.len()
-    }
-
-    /// The loss of `task` in the network trained on `subset` (bit mask); `None` when the table
-    /// has no line for the subset or the task is not in it.
-    pub fn loss(&self, subset: u32, task: usize) -> Option<f64> {
-        if task >= self.tasks || subset & (1u32 << task) == 0 {
-            return None;
-        }
-        self.losses
-            .get(subset as usize)?
-            .as_ref()
-            .and_then(|r| r.get(task).copied())
-    }
-
-    /// [`SubsetTable::loss`], or [`Error::MissingSubset`] naming the subset.
-    fn need(&self, subset: u32, task: usize) -> Result<f64, Error> {
-        self.loss(subset, task).ok_or_else(|| Error::MissingSubset {
-            tasks: members(subset, self.tasks),
-        })
-    }
-}
-
-impl FromStr for SubsetTable {
-    type Err = Error;
-
-    /// Same as [`SubsetTable::parse`].
-    fn from_str(s: &str) -> Result<Self, Error> {
-        SubsetTable::parse(s)
-    }
-}
-
-/// The 0-based tasks of a subset bit mask, ascending.
-fn members(mask: u32, tasks: usize) -> Vec<usize> {
-    (0..tasks).filter(|&t| mask & (1u32 << t) != 0).collect()
-}
-
-/// Splits a line into cells; `expect` = the number of columns (more is an error, fewer are
-/// padded with empty cells).
-fn parse_cells(
-    line: &str,
-    lineno: usize,
-    expect: Option<usize>,
-) -> Result<Vec<Option<f64>>, Error> {
-    let mut out = Vec::new();
-    for (c, raw) in line.split('\t').enumerate() {
-        if expect.is_some_and(|m| c >= m) {
-            if raw.trim().is_empty() {
-                continue;
-            }
-            return Err(Error::MalformedTable {
-                line: lineno,
-                column: Some(c + 1),
-                reason: "more cells than the baseline row has tasks",
-            });
-        }
-        if c > MAX_TABLE_TASKS {
-            return Err(Error::MalformedTable {
-                line: lineno,
-                column: Some(c + 1),
-                reason: "too many columns (at most 16 tasks)",
-            });
-        }
-        let cell = raw.trim();
-        if cell.is_empty() {
-            out.push(None);
-            continue;
-        }
-        let x: f64 = cell.parse().map_err(|_| Error::MalformedTable {
-            line: lineno,
-            column: Some(c + 1),
-            reason: "not a number",
-        })?;
-        if !x.is_finite() {
-            return Err(Error::MalformedTable {
-                line: lineno,
-                column: Some(c + 1),
-                reason: "the loss is not finite",
-            });
-        }
-        out.push(Some(x));
-    }
-    if let Some(m) = expect {
-        out.resize(m, None);
-    }
-    Ok(out)
-}
 
 /// How a loss becomes a score for Eq. 6 (larger = better).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -290,8 +101,8 @@ pub fn higher_order_scores(
     table: &SubsetTable,
     transform: LossTransform,
 ) -> Result<Vec<f64>, Error> {
-    let m = table.tasks;
-    let mut single = alloc::vec![0.0; m];
+    let m = table.tasks();
+    let mut single = vec![0.0; m];
     if transform == LossTransform::RelativeImprovement {
         for (i, s) in single.iter_mut().enumerate() {
             *s = table.need(1u32 << i, i)?;
@@ -310,34 +121,24 @@ pub fn higher_order_scores(
             LossTransform::RelativeImprovement => (single[i] - l) / single[i],
         }
     };
-    let mut sum = alloc::vec![0.0; m * m];
-    let mut count = alloc::vec![0usize; m * m];
-    for &mask in &table.order {
-        for i in 0..m {
-            if mask & (1u32 << i) == 0 {
-                continue;
-            }
-            let f = score(mask, i);
-            for j in 0..m {
-                if mask & (1u32 << j) != 0 {
-                    sum[i * m + j] += f;
-                    count[i * m + j] += 1;
-                }
-            }
-        }
+    // Eq. 6 itself is the session's estimator: one record per (network, task).
+    let mut builder = AffinityBuilder::new(m)?;
+    for &mask in table.subsets() {
+        let tasks = members(mask, m);
+        let scores: Vec<f64> = tasks.iter().map(|&i| score(mask, i)).collect();
+        builder.add_subset(&tasks, &scores)?;
     }
+    let estimate = builder.higher_order(&AggregateSettings::default())?;
     for i in 0..m {
         for j in 0..m {
-            let c = count[i * m + j];
-            if c == 0 {
-                let mut tasks = alloc::vec![i.min(j), i.max(j)];
+            if estimate.coverage_at(i, j) == 0 {
+                let mut tasks = vec![i.min(j), i.max(j)];
                 tasks.dedup();
                 return Err(Error::MissingSubset { tasks });
             }
-            sum[i * m + j] /= c as f64;
         }
     }
-    Ok(sum)
+    Ok(estimate.directed().to_vec())
 }
 
 /// The Eq. 6 affinity (the symmetric part of [`higher_order_scores`]).
@@ -346,14 +147,14 @@ pub fn higher_order_affinity(
     transform: LossTransform,
 ) -> Result<Affinity, Error> {
     let s = higher_order_scores(table, transform)?;
-    Affinity::from_row_major(&s, table.tasks)
+    Affinity::from_row_major(&s, table.tasks())
 }
 
 /// The true total loss of a partition of the table's tasks: Σ_i L_i(group of i). Errors:
 /// another number of tasks ([`Error::InvalidPartition`]), a group without a line
 /// ([`Error::MissingSubset`]).
 pub fn partition_loss(table: &SubsetTable, partition: &Partition) -> Result<f64, Error> {
-    if partition.n() != table.tasks {
+    if partition.n() != table.tasks() {
         return Err(Error::InvalidPartition {
             reason: "the partition and the table have different numbers of tasks",
         });
@@ -371,7 +172,7 @@ pub fn partition_loss(table: &SubsetTable, partition: &Partition) -> Result<f64,
 /// Every partition of the table's tasks into exactly k groups with its true total loss, best
 /// (lowest) first; ties keep restricted-growth order. Errors: k ∉ 1..=m, m > 10, missing lines.
 pub fn ranked_partitions(table: &SubsetTable, k: usize) -> Result<Vec<(Partition, f64)>, Error> {
-    let m = table.tasks;
+    let m = table.tasks();
     if k == 0 || k > m {
         return Err(Error::InvalidK { k, n: m });
     }
@@ -382,7 +183,7 @@ pub fn ranked_partitions(table: &SubsetTable, k: usize) -> Result<Vec<(Partition
         });
     }
     let mut out = Vec::new();
-    let mut labels = alloc::vec![0usize; m];
+    let mut labels = vec![0usize; m];
     enumerate(
         &mut labels,
         1,
@@ -427,7 +228,10 @@ pub fn best_partition(table: &SubsetTable, k: usize) -> Result<(Partition, f64),
     ranked_partitions(table, k)?
         .into_iter()
         .next()
-        .ok_or(Error::InvalidK { k, n: table.tasks })
+        .ok_or(Error::InvalidK {
+            k,
+            n: table.tasks(),
+        })
 }
 
 /// A partition's regret on the test table, for k groups.
@@ -464,7 +268,7 @@ pub fn regret(
     partition: &Partition,
     k: usize,
 ) -> Result<Regret, Error> {
-    if validation.tasks != test.tasks {
+    if validation.tasks() != test.tasks() {
         return Err(Error::InvalidSetting {
             name: "tables",
             reason: "the validation and test tables have different numbers of tasks",
@@ -562,9 +366,7 @@ mod tests {
         let partial = SubsetTable::parse("1\t2\n1\t\n\t2\n").unwrap();
         assert_eq!(
             higher_order_scores(&partial, LossTransform::NegativeLoss),
-            Err(Error::MissingSubset {
-                tasks: alloc::vec![0, 1]
-            })
+            Err(Error::MissingSubset { tasks: vec![0, 1] })
         );
         let zero = SubsetTable::parse("1\t2\n0\t\n\t2\n0.5\t1\n").unwrap();
         assert!(matches!(

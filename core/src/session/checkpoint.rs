@@ -12,13 +12,14 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use crate::adagroup::{
-    AdaGroupSession, AdaGroupSettings, AffinityEstimator, GroupCountRule, Request, RequestId,
-    StepSummary, TaskOrder,
+use super::adagroup::{
+    AdaGroupSession, AdaGroupSettings, AffinityEstimator, Request, RequestId, StepSummary,
+    TaskOrder,
 };
-use crate::aggregate::{AffinityBuilder, FillRule};
+use super::aggregate::{AffinityBuilder, FillRule};
 use crate::error::Error;
 use crate::group::GroupSettings;
+use crate::ksearch::KRule;
 use crate::round::{Rounding, RoundingSettings};
 use crate::sdp::{ProjectionMethod, SolverSettings};
 
@@ -69,7 +70,7 @@ struct SettingsWire {
     task_order: TaskOrder,
     higher_is_better: bool,
     fill: FillRule,
-    count_rule: GroupCountRule,
+    count_rule: KRule,
     estimator: AffinityEstimator,
     solver: SolverWire,
     rounding: RoundingWire,

@@ -1,9 +1,7 @@
 //! Agreement between partitions: exact recovery and the adjusted Rand index (Hubert & Arabie).
 
-use alloc::vec::Vec;
-
-use crate::error::Error;
-use crate::partition::Partition;
+use taskgroup_core::Error;
+use taskgroup_core::Partition;
 
 /// How a found partition compares with a reference (ground-truth) partition.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,7 +33,7 @@ pub fn adjusted_rand_index(a: &Partition, b: &Partition) -> Result<f64, Error> {
     }
     let n = a.n();
     let (ka, kb) = (a.num_groups(), b.num_groups());
-    let mut table: Vec<u64> = alloc::vec![0; ka * kb];
+    let mut table: Vec<u64> = vec![0; ka * kb];
     for (&la, &lb) in a.labels().iter().zip(b.labels()) {
         table[la as usize * kb + lb as usize] += 1;
     }

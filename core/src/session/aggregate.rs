@@ -455,7 +455,7 @@ impl AffinityBuilder {
 }
 
 /// Sorts a subset after checking it is non-empty, within 0..n and without repeats.
-pub(crate) fn canonical_subset(subset: &[usize], n: usize) -> Result<Vec<usize>, Error> {
+pub fn canonical_subset(subset: &[usize], n: usize) -> Result<Vec<usize>, Error> {
     if subset.is_empty() {
         return Err(Error::InvalidSubset {
             reason: "the subset is empty",

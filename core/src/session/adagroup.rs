@@ -4,16 +4,16 @@
 //! ([`AdaGroupSession::next_requests`]); each subset is drawn from the step's new tasks together
 //! with one randomly picked existing cluster (none at the first step). Results come back in any
 //! order ([`AdaGroupSession::report`]); once a step is complete, [`AdaGroupSession::advance`]
-//! recomputes the affinity from every record so far (Eq. 6, [`crate::aggregate`]), re-solves
+//! recomputes the affinity from every record so far (Eq. 6, [`super::aggregate`]), re-solves
 //! the SDP warm-started from the current clusters (new tasks joined to the cluster they have
 //! the highest mean affinity with) for every number of groups between the current count and
 //! `max_groups`, keeps for each count the better of the rounded SDP partition and the warm
-//! start, and picks the count by [`GroupCountRule`]. After the last step
+//! start, and picks the count by [`KRule`]. After the last step
 //! [`AdaGroupSession::groups`] covers all n tasks.
 //!
 //! Everything is deterministic: the subsets of step t are drawn from a ChaCha8 stream seeded
 //! by (seed, t), so they depend on the clusters and the seed only, never on the order reports
-//! arrived in. A session is saved and restored with [`crate::checkpoint`].
+//! arrived in. A session is saved and restored with [`super::checkpoint`].
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::ToString;
@@ -22,15 +22,17 @@ use core::fmt;
 use core::str::FromStr;
 
 use rand_chacha::ChaCha8Rng;
-use rand_core::{Rng, SeedableRng};
+use rand_core::SeedableRng;
 
-use crate::affinity::Affinity;
-use crate::aggregate::{
+use super::aggregate::{
     AffinityBuilder, AffinityEstimate, AggregateSettings, FillRule, SurrogateSettings,
 };
+use crate::affinity::Affinity;
 use crate::error::Error;
 use crate::group::{group_with, GroupSettings};
+use crate::ksearch::{elbow_score, KRule};
 use crate::partition::Partition;
+use crate::random::{below, stream_seed};
 use crate::sdp::WarmStart;
 
 /// Largest number of subsets per step that [`AdaGroupSettings::validate`] accepts.
@@ -54,22 +56,6 @@ pub enum TaskOrder {
     Custom(Vec<usize>),
 }
 
-/// How [`AdaGroupSession::advance`] picks the number of groups among the candidates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, bincode::Encode, bincode::Decode)]
-pub enum GroupCountRule {
-    /// The largest value Σ_i d_{C_i} = ⟨T, X⟩ (Eq. 2 without the 1/k). Invariant to a·T,
-    /// T + c·11ᵀ and T + a1ᵀ + 1aᵀ (per-task offsets); splitting a coherent group only loses
-    /// its cross terms, so the value peaks at the planted count. Ties go to fewer groups. Default.
-    #[default]
-    Value,
-    /// The paper's rule: the largest average density value/k. Not shift-invariant: with
-    /// positive scores it favours few groups (method.md §6).
-    AverageDensity,
-    /// The largest drop in marginal gain Δ_k − Δ_{k+1} (as [`crate::KRule::Elbow`]); solves one
-    /// extra count on each side of the range.
-    Elbow,
-}
-
 /// Which affinity [`AdaGroupSession::advance`] groups on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, bincode::Encode, bincode::Decode)]
 pub enum AffinityEstimator {
@@ -77,7 +63,7 @@ pub enum AffinityEstimator {
     #[default]
     HigherOrder,
     /// The transfer part of the linear surrogate (paper App. B.3), which controls for the other
-    /// members of each subset (see [`crate::aggregate::LinearSurrogate::transfer_estimate`]).
+    /// members of each subset (see [`super::aggregate::LinearSurrogate::transfer_estimate`]).
     Surrogate,
 }
 
@@ -105,8 +91,8 @@ pub struct AdaGroupSettings {
     pub higher_is_better: bool,
     /// Fill rule for pairs never trained together (default [`FillRule::RowMin`]).
     pub fill: FillRule,
-    /// How the number of groups is chosen (default [`GroupCountRule::Value`]).
-    pub count_rule: GroupCountRule,
+    /// How the number of groups is chosen (default [`KRule::Value`]).
+    pub count_rule: KRule,
     /// The affinity the groups are solved on (default [`AffinityEstimator::HigherOrder`]).
     pub estimator: AffinityEstimator,
     /// Solver and rounding settings of every SDP solve (default: the crate defaults).
@@ -126,7 +112,7 @@ impl AdaGroupSettings {
             task_order: TaskOrder::Identity,
             higher_is_better: true,
             fill: FillRule::RowMin,
-            count_rule: GroupCountRule::Value,
+            count_rule: KRule::Value,
             estimator: AffinityEstimator::HigherOrder,
             group: GroupSettings::default(),
         }
@@ -182,7 +168,7 @@ impl AdaGroupSettings {
             TaskOrder::Custom(o) => o.clone(),
             TaskOrder::Shuffled => {
                 let mut o: Vec<usize> = (0..self.n).collect();
-                let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed, u64::MAX));
+                let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(self.seed, u64::MAX));
                 for i in (1..o.len()).rev() {
                     let j = below(&mut rng, i + 1);
                     o.swap(i, j);
@@ -587,7 +573,7 @@ impl AdaGroupSession {
         let batch = self.batch(step).to_vec();
         let m = self.settings.subsets_in_step(step);
         let alpha = self.settings.subset_size;
-        let mut rng = ChaCha8Rng::seed_from_u64(mix(self.settings.seed, step as u64));
+        let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(self.settings.seed, step as u64));
         let mut used: BTreeSet<Vec<usize>> =
             self.requests.iter().map(|r| r.tasks.clone()).collect();
         let mut out = Vec::with_capacity(m);
@@ -640,7 +626,7 @@ impl AdaGroupSession {
         let current = warm.as_ref().map_or(1, |p| p.num_groups());
         let hi = self.settings.max_groups.min(ns);
         let lo = current.min(hi);
-        let (first, last) = if self.settings.count_rule == GroupCountRule::Elbow {
+        let (first, last) = if self.settings.count_rule == KRule::Elbow {
             (
                 if lo > 1 { lo - 1 } else { lo },
                 if hi < ns { hi + 1 } else { hi },
@@ -667,30 +653,13 @@ impl AdaGroupSession {
         };
         let elbows: Vec<Option<f64>> = table
             .iter()
-            .map(|r| {
-                let dk = if r.k == 1 {
-                    Some(0.0)
-                } else {
-                    value_of(r.k - 1).map(|p| r.value - p)
-                };
-                let dnext = if r.k == ns {
-                    dk
-                } else {
-                    value_of(r.k + 1).map(|x| x - r.value)
-                };
-                Some(dk? - dnext?)
-            })
+            .map(|r| elbow_score(r.k, ns, r.value, &value_of))
             .collect();
         for (r, e) in table.iter_mut().zip(elbows) {
             r.elbow_score = e;
         }
-        let score = |r: &GroupCountRow| -> f64 {
-            match self.settings.count_rule {
-                GroupCountRule::Value => r.value,
-                GroupCountRule::AverageDensity => r.average_density,
-                GroupCountRule::Elbow => r.elbow_score.unwrap_or(f64::NEG_INFINITY),
-            }
-        };
+        let rule = self.settings.count_rule;
+        let score = |r: &GroupCountRow| rule.score(r.value, r.average_density, r.elbow_score);
         let mut chosen: Option<usize> = None;
         for (i, r) in table.iter().enumerate() {
             if !r.in_range {
@@ -828,11 +797,9 @@ impl AdaGroupSession {
                     // The bound holds for every partition into k groups; test the warm
                     // start's gap in the same invariant units as `group` does.
                     let cen = t.centered();
-                    let norm = cen.scale * cen.s;
-                    row.certified_optimal = row.upper_bound.is_some_and(|ub| {
-                        let gap = (ub - wv).max(0.0);
-                        gap == 0.0 || (norm > 0.0 && gap / norm <= crate::group::CERTIFY_TOLERANCE)
-                    });
+                    row.certified_optimal = row
+                        .upper_bound
+                        .is_some_and(|ub| crate::group::is_certified(&cen, ub - wv));
                     row.from_warm_start = true;
                     part = w.clone();
                 }
@@ -867,22 +834,6 @@ fn count_filled(est: &AffinityEstimate, seen: &[usize]) -> usize {
         }
     }
     c
-}
-
-/// SplitMix64 of the seed and a stream number: independent seeds per step.
-pub(crate) fn mix(seed: u64, stream: u64) -> u64 {
-    let mut z = seed
-        ^ stream
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(0x6A09_E667_F3BC_C909);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// A uniform integer in 0..n (n ≥ 1) by the multiply-high method (0 when n = 0).
-pub(crate) fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
-    ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize
 }
 
 #[cfg(test)]

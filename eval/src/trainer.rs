@@ -11,23 +11,13 @@
 //! subset always gives the same scores, whatever order or how often it is trained. With the
 //! defaults, partners in the same group help (+0.1) and others interfere (−0.05).
 
-use alloc::vec::Vec;
-
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-use crate::adagroup::{below, mix, AdaGroupSession, StepSummary};
-use crate::aggregate::canonical_subset;
-use crate::error::Error;
-use crate::partition::Partition;
-use crate::synthetic::normal;
-
-/// Anything that trains one model on a subset of tasks and scores every member.
-pub trait SubsetTrainer {
-    /// Trains on `subset` (sorted, distinct 0-based tasks) and returns one score per member,
-    /// in the order of `subset`.
-    fn train(&self, subset: &[usize]) -> Result<Vec<f64>, Error>;
-}
+use taskgroup_core::random::{below, normal, stream_seed};
+use taskgroup_core::session::aggregate::canonical_subset;
+use taskgroup_core::session::trainer::SubsetTrainer;
+use taskgroup_core::{Error, Partition};
 
 /// Settings of [`SyntheticTrainer`]; [`SyntheticTrainerSettings::new`] gives the defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,14 +88,14 @@ impl SyntheticTrainer {
         if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
             return bad("base_range", "must be finite with lo ≤ hi");
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(mix(s.seed, 0x5EED_0001));
+        let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(s.seed, 0x5EED_0001));
         let mut labels: Vec<usize> = (0..s.n).map(|i| i % s.groups).collect();
         for i in (1..labels.len()).rev() {
             let j = below(&mut rng, i + 1);
             labels.swap(i, j);
         }
         let base = (0..s.n)
-            .map(|_| lo + (hi - lo) * crate::kmeans::uniform(&mut rng))
+            .map(|_| lo + (hi - lo) * taskgroup_core::random::uniform(&mut rng))
             .collect();
         Ok(SyntheticTrainer {
             settings,
@@ -137,8 +127,10 @@ impl SyntheticTrainer {
         if s.pair_sd == 0.0 {
             return w;
         }
-        let mut rng =
-            ChaCha8Rng::seed_from_u64(mix(s.seed ^ 0xA11C_E5ED, ((i as u64) << 32) ^ j as u64));
+        let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(
+            s.seed ^ 0xA11C_E5ED,
+            ((i as u64) << 32) ^ j as u64,
+        ));
         w + s.pair_sd * normal(&mut rng)
     }
 
@@ -191,7 +183,7 @@ impl SyntheticTrainer {
                 h = h.wrapping_mul(0x0000_0100_0000_01b3);
             }
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(mix(s.seed ^ 0x0015_E0DD, h));
+        let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(s.seed ^ 0x0015_E0DD, h));
         e + s.noise * normal(&mut rng)
     }
 }
@@ -203,35 +195,10 @@ impl SubsetTrainer for SyntheticTrainer {
     }
 }
 
-/// Trains and reports every pending request of the current step (in id order), then advances.
-pub fn run_step_with_trainer<T: SubsetTrainer + ?Sized>(
-    session: &mut AdaGroupSession,
-    trainer: &T,
-) -> Result<StepSummary, Error> {
-    for req in session.next_requests() {
-        let scores = trainer.train(&req.tasks)?;
-        session.report(req.id, &scores)?;
-    }
-    session.advance().cloned()
-}
-
-/// Runs the remaining steps of a session with a trainer until it is done.
-pub fn run_with_trainer<T: SubsetTrainer + ?Sized>(
-    session: &mut AdaGroupSession,
-    trainer: &T,
-) -> Result<(), Error> {
-    while !session.is_done() {
-        run_step_with_trainer(session, trainer)?;
-    }
-    Ok(())
-}
-
-/// Adjusted Rand index (re-exported from [`crate::metrics`]).
-pub use crate::metrics::adjusted_rand_index;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::adjusted_rand_index;
 
     #[test]
     fn scores_are_deterministic_and_order_free() {
@@ -244,7 +211,7 @@ mod tests {
         assert!(t.train(&[1, 1]).is_err());
         assert!(t.score(2, &[1, 3]).is_err());
         let sizes = t.truth().unwrap().sizes();
-        assert_eq!(sizes, alloc::vec![4, 4, 4]);
+        assert_eq!(sizes, vec![4, 4, 4]);
     }
 
     #[test]

@@ -14,16 +14,16 @@
 use core::fmt;
 use core::str::FromStr;
 
-use crate::affinity::Affinity;
 use crate::baselines::{lloyd_kmeans, spectral_clustering, BaselineSettings};
 use crate::benchmark::Case;
-use crate::error::Error;
-use crate::group::{group, GroupSettings};
 use crate::metrics::adjusted_rand_index;
-use crate::normalize::{normalize, Normalization};
-use crate::partition::Partition;
-use crate::round::{Rounding, RoundingSettings};
-use crate::sdp::SolverStatus;
+use taskgroup_core::normalize::{normalize, Normalization};
+use taskgroup_core::Affinity;
+use taskgroup_core::Error;
+use taskgroup_core::Partition;
+use taskgroup_core::SolverStatus;
+use taskgroup_core::{group, GroupSettings};
+use taskgroup_core::{Rounding, RoundingSettings};
 
 /// A grouping method.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -144,7 +144,7 @@ pub struct MethodOutcome {
     /// SDP methods: (upper_bound − value)/|upper_bound|; `None` as for `upper_bound`.
     pub gap: Option<f64>,
     /// SDP methods: the partition is certified optimal among partitions into k groups
-    /// (see [`crate::CERTIFY_TOLERANCE`]); `None` for baselines.
+    /// (see [`taskgroup_core::CERTIFY_TOLERANCE`]); `None` for baselines.
     pub certified_optimal: Option<bool>,
     /// SDP methods: ADMM iterations; `None` for baselines.
     pub iterations: Option<usize>,
@@ -238,7 +238,7 @@ pub struct CaseOutcome {
     pub truth_value: f64,
 }
 
-/// Normalises the case's directed scores by `how` ([`crate::normalize::normalize_scores`]),
+/// Normalises the case's directed scores by `how` ([`taskgroup_core::normalize::normalize_scores`]),
 /// runs `method` for the case's k, and scores the partition against the ground truth.
 pub fn run_case(
     case: &Case,
@@ -249,7 +249,7 @@ pub fn run_case(
     let grouped = if how == Normalization::None {
         case.affinity.clone()
     } else {
-        crate::normalize::normalize_scores(&case.scores, case.affinity.n(), how)?
+        taskgroup_core::normalize::normalize_scores(&case.scores, case.affinity.n(), how)?
     };
     let outcome = run_method(&grouped, case.k, method, seed)?;
     let ari = adjusted_rand_index(&outcome.partition, &case.truth)?;
@@ -305,7 +305,7 @@ pub fn run_normalized(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::string::ToString;
+    use std::string::ToString;
 
     #[test]
     fn names_parse_back() {
@@ -333,7 +333,7 @@ mod tests {
     fn every_method_same_shape() {
         let labels = [0, 0, 1, 1, 2, 2];
         let n = labels.len();
-        let mut d = alloc::vec![0.0; n * n];
+        let mut d = vec![0.0; n * n];
         for u in 0..n {
             for v in 0..n {
                 d[u * n + v] = if labels[u] == labels[v] { 3.0 } else { 0.0 } + 0.01 * u as f64;

@@ -1,20 +1,12 @@
 //! Seeded synthetic affinity matrices with a planted grouping (method.md §8).
 
-use alloc::vec::Vec;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-use crate::affinity::Affinity;
-use crate::error::Error;
-use crate::kmeans::uniform;
-use crate::partition::Partition;
-
-/// A standard normal draw (Box–Muller; consumes two uniforms).
-pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1 = 1.0 - uniform(rng); // (0, 1]
-    let u2 = uniform(rng);
-    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * core::f64::consts::PI * u2)
-}
+use taskgroup_core::random::normal;
+use taskgroup_core::Affinity;
+use taskgroup_core::Error;
+use taskgroup_core::Partition;
 
 /// A planted block model: entry (u, v) with u in group a and v in group b is drawn from
 /// N(mean[a][b], sd[a][b]²), every entry independently (T is not symmetric; the solver uses
@@ -34,9 +26,9 @@ impl PlantedModel {
     /// N(14, 2²); between 1–2 N(8, 4²), 1–3 N(7, 4²), 2–3 N(13, 2²). `size = 50` gives n = 150.
     pub fn paper(size: usize) -> Self {
         PlantedModel {
-            sizes: alloc::vec![size; 3],
-            mean: alloc::vec![12.0, 8.0, 7.0, 8.0, 14.0, 13.0, 7.0, 13.0, 14.0],
-            sd: alloc::vec![4.0, 4.0, 4.0, 4.0, 2.0, 2.0, 4.0, 2.0, 2.0],
+            sizes: vec![size; 3],
+            mean: vec![12.0, 8.0, 7.0, 8.0, 14.0, 13.0, 7.0, 13.0, 14.0],
+            sd: vec![4.0, 4.0, 4.0, 4.0, 2.0, 2.0, 4.0, 2.0, 2.0],
         }
     }
 
@@ -83,7 +75,7 @@ impl PlantedModel {
         let truth = self.truth()?;
         let lab = truth.labels();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut t = alloc::vec![0.0; n * n];
+        let mut t = vec![0.0; n * n];
         for u in 0..n {
             for v in 0..n {
                 let (a, b) = (lab[u] as usize, lab[v] as usize);

@@ -17,7 +17,7 @@
 //! C(6,2) = 15, C(6,3) = 20, C(6,4) = 15, C(6,5) = 6 and C(6,6) = 1, 57 in all (so no subset
 //! has to be picked), ordered by k then lexicographically; the tasks of a case are shuffled.
 //! Every case's ground truth (its categories) is verified optimal: exhaustively for n ≤ 12
-//! ([`crate::exact_partition`]), by the SDP certificate for the truth otherwise. A draw that
+//! ([`taskgroup_core::exact_partition`]), by the SDP certificate for the truth otherwise. A draw that
 //! fails verification is redrawn with fresh noise (up to [`MultitaskModel::max_draws`] draws;
 //! [`Case::draws`] records how many it took, and a case that never verifies keeps the
 //! verification of its last draw, never silently `Exhaustive`/`Certificate`).
@@ -30,20 +30,18 @@
 //! truth, which favours the SDP on those cases; [`Case::draws`] shows which cases were redrawn
 //! (`MultitaskModel { max_draws: 1, .. }` gives the first draws to measure the effect).
 
-use alloc::format;
-use alloc::string::String;
-use alloc::vec::Vec;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::affinity::Affinity;
-use crate::error::Error;
-use crate::exact::{exact_partition, EXACT_MAX_N};
-use crate::group::{certify, group_centered, GroupSettings, CERTIFY_TOLERANCE};
-use crate::kmeans::uniform;
-use crate::partition::{block_value, Partition};
-use crate::sdp::WarmStart;
-use crate::synthetic::{normal, PlantedModel};
+use crate::synthetic::PlantedModel;
+use taskgroup_core::random::uniform;
+use taskgroup_core::random::{normal, splitmix64};
+use taskgroup_core::Affinity;
+use taskgroup_core::Error;
+use taskgroup_core::WarmStart;
+use taskgroup_core::{block_value, Partition};
+use taskgroup_core::{certify, group_centered, GroupSettings, CERTIFY_TOLERANCE};
+use taskgroup_core::{exact_partition, EXACT_MAX_N};
 
 /// How a case's ground truth was checked against the grouping objective (for its k).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -186,7 +184,7 @@ pub struct MultitaskModel {
 impl Default for MultitaskModel {
     fn default() -> Self {
         MultitaskModel {
-            category_sizes: alloc::vec![4, 3, 3, 3, 3, 3],
+            category_sizes: vec![4, 3, 3, 3, 3, 3],
             min_categories: 2,
             within_mean: 1.0,
             between_mean: (0.0, 0.6),
@@ -271,7 +269,7 @@ impl MultitaskModel {
         let offset: Vec<f64> = (0..n)
             .map(|_| self.offset.0 + (self.offset.1 - self.offset.0) * uniform(&mut rng))
             .collect();
-        let mut mean = alloc::vec![self.within_mean; g * g];
+        let mut mean = vec![self.within_mean; g * g];
         for a in 0..g {
             for b in (a + 1)..g {
                 let m = self.between_mean.0
@@ -324,7 +322,7 @@ impl MultitaskModel {
         for draw in 0..self.max_draws {
             let mut rng = ChaCha8Rng::seed_from_u64(mix(case_seed, draw as u64));
             shuffle(&mut members, &mut rng);
-            let mut scores = alloc::vec![0.0; n * n];
+            let mut scores = vec![0.0; n * n];
             for (i, &u) in members.iter().enumerate() {
                 for (j, &v) in members.iter().enumerate() {
                     let (cu, cv) = (tasks.category[u], tasks.category[v]);
@@ -372,7 +370,7 @@ pub fn icl_case(seed: u64) -> Result<Case, Error> {
     let group = |u: usize| u / 3;
     let within = [(1.0, 0.1), (1.2, 0.1), (100.0, 10.0)];
     let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, 0x69636c));
-    let mut scores = alloc::vec![0.0; n * n];
+    let mut scores = vec![0.0; n * n];
     for u in 0..n {
         for v in 0..n {
             scores[u * n + v] = if group(u) == group(v) {
@@ -413,13 +411,11 @@ fn shuffle(v: &mut [usize], rng: &mut ChaCha8Rng) {
 
 /// Derives a seed from two numbers (SplitMix64 finaliser of a combination).
 fn mix(a: u64, b: u64) -> u64 {
-    let mut z = a
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(b.wrapping_mul(0xD1B5_4A32_D192_ED03))
-        .wrapping_add(0x2545_F491_4F6C_DD1D);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    splitmix64(
+        a.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(b.wrapping_mul(0xD1B5_4A32_D192_ED03))
+            .wrapping_add(0x2545_F491_4F6C_DD1D),
+    )
 }
 
 #[cfg(test)]
@@ -450,7 +446,7 @@ mod tests {
     fn verification_detects_non_optimal_truth() {
         // Two obvious blocks; claim a wrong truth.
         let labels = [0, 0, 0, 1, 1, 1];
-        let mut d = alloc::vec![0.0; 36];
+        let mut d = vec![0.0; 36];
         for u in 0..6 {
             for v in 0..6 {
                 d[u * 6 + v] = if labels[u] == labels[v] { 2.0 } else { 0.0 };
@@ -472,7 +468,7 @@ mod tests {
         };
         assert!(m.cases(0).is_err());
         let m = MultitaskModel {
-            category_sizes: alloc::vec![],
+            category_sizes: vec![],
             ..MultitaskModel::default()
         };
         assert!(m.validate().is_err());

@@ -11,13 +11,11 @@
 //! Neither is invariant to per-task offsets or scales (method.md §2), which is the point of the
 //! comparison. Both are deterministic for a given seed.
 
-use alloc::vec::Vec;
-
-use crate::affinity::Affinity;
-use crate::eigen::sym_eigen;
-use crate::error::Error;
-use crate::kmeans::{kmeans, KMeansSettings};
-use crate::partition::Partition;
+use taskgroup_core::eigen::sym_eigen;
+use taskgroup_core::kmeans::{kmeans, KMeansSettings};
+use taskgroup_core::Affinity;
+use taskgroup_core::Error;
+use taskgroup_core::Partition;
 
 /// Settings of the baselines; `Default`: 10 restarts, 100 Lloyd iterations, seed 0.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -94,7 +92,7 @@ pub fn spectral_clustering(
     settings.validate()?;
     let n = t.n();
     if k == 1 {
-        return Partition::from_labels(&alloc::vec![0; n]);
+        return Partition::from_labels(&vec![0; n]);
     }
     let emb = spectral_embedding(t, k)?;
     let labels = kmeans(&emb, n, k, k, &settings.kmeans()).ok_or(Error::NumericalFailure {
@@ -122,7 +120,7 @@ fn spectral_embedding(t: &Affinity, k: usize) -> Result<Vec<f64>, Error> {
     // Divide by 2·max|T| so that the shifted entries stay ≤ 1 (no overflow; the scale cancels
     // in D^{-1/2} A D^{-1/2}).
     let scale = if max_abs > 0.0 { 0.5 / max_abs } else { 1.0 };
-    let mut a = alloc::vec![0.0; n * n];
+    let mut a = vec![0.0; n * n];
     for u in 0..n {
         for v in 0..n {
             if u != v {
@@ -148,7 +146,7 @@ fn spectral_embedding(t: &Affinity, k: usize) -> Result<Vec<f64>, Error> {
     let e = sym_eigen(&a, n).ok_or(Error::NumericalFailure {
         what: "eigendecomposition of the normalised affinity",
     })?;
-    let mut emb = alloc::vec![0.0; n * k];
+    let mut emb = vec![0.0; n * k];
     for i in 0..n {
         let row = &mut emb[i * k..(i + 1) * k];
         for (j, x) in row.iter_mut().enumerate() {
@@ -188,7 +186,7 @@ mod tests {
 
     fn blocks(labels: &[usize], inside: f64, outside: f64) -> Affinity {
         let n = labels.len();
-        let mut d = alloc::vec![0.0; n * n];
+        let mut d = vec![0.0; n * n];
         for u in 0..n {
             for v in 0..n {
                 // A little deterministic asymmetry-free jitter so ties are broken.

@@ -1,0 +1,827 @@
+//! NumPy `.npy` files (format versions 1.0, 2.0 and 3.0): the one reader and writer of the
+//! project. [`parse_npy`] reads a 2-D `f8` or `f4` array (either byte order, C or Fortran
+//! order) into a [`Matrix`]; [`npy_bytes`] / [`write_npy`] write NPY v1.0 (`<f8`, C order).
+
+use std::io;
+use std::path::Path;
+
+use crate::matrix::{shorten, InputError, Matrix};
+// ---------------------------------------------------------------------------------------------
+// NumPy .npy
+
+const NPY_MAGIC: &[u8] = b"\x93NUMPY";
+
+/// Deepest nesting accepted in an `.npy` header literal.
+const MAX_DEPTH: usize = 16;
+
+/// A Python literal, as found in an `.npy` header.
+#[derive(Debug, Clone, PartialEq)]
+enum PyValue {
+    Str(String),
+    Int(i128),
+    Bool(bool),
+    None,
+    Tuple(Vec<PyValue>),
+    List(Vec<PyValue>),
+    Dict(Vec<(PyValue, PyValue)>),
+}
+
+/// A small parser for the Python literal (a dict) in an `.npy` header.
+struct PyParser {
+    chars: Vec<char>,
+    pos: usize,
+}
+
+impl PyParser {
+    fn new(text: &str) -> Self {
+        PyParser {
+            chars: text.chars().collect(),
+            pos: 0,
+        }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.pos += 1;
+        }
+    }
+
+    fn fail<T>(&self, what: &str) -> Result<T, String> {
+        Err(format!(
+            "malformed header dictionary: {what} at character {}",
+            self.pos + 1
+        ))
+    }
+
+    fn expect(&mut self, c: char) -> Result<(), String> {
+        self.skip_ws();
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            self.fail(&format!("expected {c:?}"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<PyValue, String> {
+        if depth > MAX_DEPTH {
+            return self.fail("nested too deeply");
+        }
+        self.skip_ws();
+        match self.peek() {
+            None => self.fail("unexpected end"),
+            Some('{') => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.skip_ws();
+                    if self.peek() == Some('}') {
+                        self.pos += 1;
+                        return Ok(PyValue::Dict(items));
+                    }
+                    let key = self.value(depth + 1)?;
+                    self.expect(':')?;
+                    let value = self.value(depth + 1)?;
+                    items.push((key, value));
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(',') => self.pos += 1,
+                        Some('}') => {}
+                        _ => return self.fail("expected ',' or '}'"),
+                    }
+                }
+            }
+            Some(open @ ('(' | '[')) => {
+                let close = if open == '(' { ')' } else { ']' };
+                self.pos += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.skip_ws();
+                    if self.peek() == Some(close) {
+                        self.pos += 1;
+                        return Ok(if open == '(' {
+                            PyValue::Tuple(items)
+                        } else {
+                            PyValue::List(items)
+                        });
+                    }
+                    items.push(self.value(depth + 1)?);
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(',') => self.pos += 1,
+                        Some(c) if c == close => {}
+                        _ => return self.fail(&format!("expected ',' or {close:?}")),
+                    }
+                }
+            }
+            Some(quote @ ('\'' | '"')) => {
+                self.pos += 1;
+                let mut s = String::new();
+                loop {
+                    match self.peek() {
+                        None => return self.fail("unterminated string"),
+                        Some('\\') => {
+                            self.pos += 1;
+                            match self.peek() {
+                                None => return self.fail("unterminated string"),
+                                Some(c) => s.push(c),
+                            }
+                        }
+                        Some(c) if c == quote => {
+                            self.pos += 1;
+                            return Ok(PyValue::Str(s));
+                        }
+                        Some(c) => s.push(c),
+                    }
+                    self.pos += 1;
+                }
+            }
+            Some(c) if c == '-' || c == '+' || c.is_ascii_digit() => {
+                let negative = c == '-';
+                if !c.is_ascii_digit() {
+                    self.pos += 1;
+                }
+                let mut value: i128 = 0;
+                let mut digits = 0;
+                while let Some(d) = self.peek().and_then(|c| c.to_digit(10)) {
+                    value = match value.checked_mul(10).and_then(|v| v.checked_add(d.into())) {
+                        Some(v) => v,
+                        None => return self.fail("integer too large"),
+                    };
+                    digits += 1;
+                    self.pos += 1;
+                }
+                if digits == 0 {
+                    return self.fail("expected digits");
+                }
+                // Python 2 long suffix, as written by old NumPy versions.
+                if matches!(self.peek(), Some('L' | 'l')) {
+                    self.pos += 1;
+                }
+                Ok(PyValue::Int(if negative { -value } else { value }))
+            }
+            Some(c) if c.is_ascii_alphabetic() => {
+                let start = self.pos;
+                while self
+                    .peek()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    self.pos += 1;
+                }
+                let word: String = self
+                    .chars
+                    .get(start..self.pos)
+                    .unwrap_or_default()
+                    .iter()
+                    .collect();
+                match word.as_str() {
+                    "True" => Ok(PyValue::Bool(true)),
+                    "False" => Ok(PyValue::Bool(false)),
+                    "None" => Ok(PyValue::None),
+                    _ => {
+                        self.pos = start;
+                        self.fail(&format!("unknown name {:?}", shorten(&word)))
+                    }
+                }
+            }
+            Some(c) => self.fail(&format!("unexpected character {c:?}")),
+        }
+    }
+}
+
+/// The dict of an `.npy` header text.
+fn parse_header_dict(text: &str) -> Result<Vec<(PyValue, PyValue)>, String> {
+    let mut p = PyParser::new(text);
+    let value = p.value(0)?;
+    p.skip_ws();
+    // Some writers pad with NUL bytes instead of spaces.
+    while p.peek() == Some('\0') {
+        p.pos += 1;
+        p.skip_ws();
+    }
+    if p.peek().is_some() {
+        return p.fail("unexpected text after the dictionary");
+    }
+    match value {
+        PyValue::Dict(items) => Ok(items),
+        _ => Err("the header is not a dictionary".into()),
+    }
+}
+
+fn dict_get<'a>(items: &'a [(PyValue, PyValue)], key: &str) -> Result<&'a PyValue, String> {
+    items
+        .iter()
+        .find(|(k, _)| matches!(k, PyValue::Str(s) if s == key))
+        .map(|(_, v)| v)
+        .ok_or_else(|| format!("the header has no '{key}' entry"))
+}
+
+/// A Python-style rendering of a shape: `(3,)`, `(2, 3)`.
+fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [one] => format!("({one},)"),
+        _ => {
+            let parts: Vec<String> = shape.iter().map(usize::to_string).collect();
+            format!("({})", parts.join(", "))
+        }
+    }
+}
+
+/// The element type of an `.npy` array that this module reads.
+#[derive(Clone, Copy, PartialEq, Debug)]
+struct Dtype {
+    /// Bytes per element: 8 (f64) or 4 (f32).
+    size: usize,
+    big_endian: bool,
+}
+
+fn parse_descr(descr: &PyValue) -> Result<Dtype, String> {
+    let text = match descr {
+        PyValue::Str(s) => s,
+        PyValue::List(_) => {
+            return Err(
+                "structured (record) arrays are not supported; save a plain 2-D float64 array"
+                    .into(),
+            )
+        }
+        other => return Err(format!("the 'descr' entry is not a string: {other:?}")),
+    };
+    let unsupported = || {
+        format!(
+            "unsupported dtype {:?}: only float64 ('<f8') and float32 ('<f4') arrays are supported",
+            shorten(text)
+        )
+    };
+    let native_big = cfg!(target_endian = "big");
+    let (big_endian, kind) = if let Some(rest) = text.strip_prefix('<') {
+        (false, rest)
+    } else if let Some(rest) = text.strip_prefix('>') {
+        (true, rest)
+    } else if let Some(rest) = text.strip_prefix('=') {
+        (native_big, rest)
+    } else {
+        (native_big, text.as_str())
+    };
+    let size = match kind {
+        "f8" | "d" | "float64" => 8,
+        "f4" | "f" | "float32" => 4,
+        _ => return Err(unsupported()),
+    };
+    Ok(Dtype { size, big_endian })
+}
+
+fn parse_shape(shape: &PyValue) -> Result<Vec<usize>, String> {
+    let items = match shape {
+        PyValue::Tuple(items) | PyValue::List(items) => items,
+        other => return Err(format!("the 'shape' entry is not a tuple: {other:?}")),
+    };
+    items
+        .iter()
+        .map(|item| match item {
+            PyValue::Int(n) => {
+                usize::try_from(*n).map_err(|_| format!("invalid dimension {n} in 'shape'"))
+            }
+            other => Err(format!("invalid dimension {other:?} in 'shape'")),
+        })
+        .collect()
+}
+
+/// Parses the bytes of a NumPy `.npy` file holding a 2-D `f8` or `f4` array (any byte order,
+/// C or Fortran order). Never panics, whatever the bytes.
+pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, InputError> {
+    let npy = InputError::Npy;
+    if bytes.get(..NPY_MAGIC.len()) != Some(NPY_MAGIC) {
+        return Err(npy(
+            if bytes.len() < NPY_MAGIC.len() && NPY_MAGIC.starts_with(bytes) {
+                format!("truncated: only {} bytes", bytes.len())
+            } else {
+                "missing the \\x93NUMPY magic string at the start; not a NumPy .npy file".into()
+            },
+        ));
+    }
+    let (major, minor) = match (bytes.get(6), bytes.get(7)) {
+        (Some(&major), Some(&minor)) => (major, minor),
+        _ => {
+            return Err(npy(format!(
+                "truncated: {} bytes end inside the format version",
+                bytes.len()
+            )))
+        }
+    };
+    let len_size = match major {
+        1 => 2,
+        2 | 3 => 4,
+        _ => {
+            return Err(npy(format!(
+                "unsupported format version {major}.{minor} (1.0, 2.0 and 3.0 are read)"
+            )))
+        }
+    };
+    let header_start = 8 + len_size;
+    let len_field = bytes.get(8..header_start).ok_or_else(|| {
+        npy(format!(
+            "truncated: {} bytes end inside the header length",
+            bytes.len()
+        ))
+    })?;
+    let mut len_bytes = [0u8; 4];
+    for (dst, src) in len_bytes.iter_mut().zip(len_field) {
+        *dst = *src;
+    }
+    let header_len = usize::try_from(u32::from_le_bytes(len_bytes))
+        .map_err(|_| npy("the header length does not fit in memory".into()))?;
+    let header_end = header_start
+        .checked_add(header_len)
+        .ok_or_else(|| npy("the header length is too large".into()))?;
+    let header_bytes = bytes.get(header_start..header_end).ok_or_else(|| {
+        npy(format!(
+            "truncated header: it declares {header_len} bytes but only {} follow",
+            bytes.len().saturating_sub(header_start)
+        ))
+    })?;
+    let header: String = if major >= 3 {
+        std::str::from_utf8(header_bytes)
+            .map_err(|_| npy("the header is not valid UTF-8".into()))?
+            .to_string()
+    } else {
+        // Versions 1 and 2 use Latin-1.
+        header_bytes.iter().map(|&b| char::from(b)).collect()
+    };
+    let items = parse_header_dict(&header).map_err(npy)?;
+    let dtype = parse_descr(dict_get(&items, "descr").map_err(npy)?).map_err(npy)?;
+    let fortran = match dict_get(&items, "fortran_order").map_err(npy)? {
+        PyValue::Bool(b) => *b,
+        other => {
+            return Err(npy(format!(
+                "the 'fortran_order' entry is not True or False: {other:?}"
+            )))
+        }
+    };
+    let shape = parse_shape(dict_get(&items, "shape").map_err(npy)?).map_err(npy)?;
+    let (rows, cols) = match shape[..] {
+        [rows, cols] => (rows, cols),
+        _ => {
+            return Err(npy(format!(
+                "the array has shape {} ({}-D); a 2-D matrix is required",
+                shape_text(&shape),
+                shape.len()
+            )))
+        }
+    };
+    let descr_name = if dtype.size == 8 {
+        "float64"
+    } else {
+        "float32"
+    };
+    let count = rows
+        .checked_mul(cols)
+        .ok_or_else(|| npy(format!("shape {} is too large", shape_text(&shape))))?;
+    let expected_bytes = count
+        .checked_mul(dtype.size)
+        .ok_or_else(|| npy(format!("shape {} is too large", shape_text(&shape))))?;
+    let body = bytes.get(header_end..).unwrap_or_default();
+    if body.len() < expected_bytes {
+        return Err(npy(format!(
+            "truncated data: shape {} of {descr_name} needs {expected_bytes} bytes but only {} \
+             are present",
+            shape_text(&shape),
+            body.len()
+        )));
+    }
+    if body.len() > expected_bytes {
+        return Err(npy(format!(
+            "unexpected trailing data: shape {} of {descr_name} needs {expected_bytes} bytes but \
+             {} are present",
+            shape_text(&shape),
+            body.len()
+        )));
+    }
+    if count == 0 {
+        return Err(InputError::Empty);
+    }
+    let values: Vec<f64> = body
+        .chunks_exact(dtype.size)
+        .map(|chunk| {
+            let mut b = [0u8; 8];
+            for (dst, src) in b.iter_mut().zip(chunk) {
+                *dst = *src;
+            }
+            match (dtype.size, dtype.big_endian) {
+                (8, false) => f64::from_le_bytes(b),
+                (8, true) => f64::from_be_bytes(b),
+                (_, false) => f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                (_, true) => f64::from(f32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+            }
+        })
+        .collect();
+    let data = if fortran {
+        // Column-major storage: entry (i, j) is at j * rows + i.
+        let mut data = Vec::with_capacity(count);
+        for i in 0..rows {
+            for j in 0..cols {
+                data.push(values.get(j * rows + i).copied().unwrap_or(f64::NAN));
+            }
+        }
+        data
+    } else {
+        values
+    };
+    if let Some(k) = data.iter().position(|v| !v.is_finite()) {
+        return Err(InputError::NonFinite {
+            row: k / cols,
+            col: k % cols,
+            value: data.get(k).copied().unwrap_or(f64::NAN),
+        });
+    }
+    Ok(Matrix {
+        rows,
+        cols,
+        data,
+        names: None,
+    })
+}
+
+/// The bytes of an NPY v1.0 file holding a `rows × cols` float64 array (`<f8`, C order).
+///
+/// # Panics
+/// If `data.len() != rows * cols` (use [`write_npy`] for a checked version).
+pub fn npy_bytes(rows: usize, cols: usize, data: &[f64]) -> Vec<u8> {
+    assert_eq!(
+        Some(data.len()),
+        rows.checked_mul(cols),
+        "npy_bytes: data length does not match the shape ({rows}, {cols})"
+    );
+    let mut header =
+        format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    // Pad with spaces and end with a newline so that the data starts 64-byte aligned.
+    let unpadded = NPY_MAGIC.len() + 4 + header.len() + 1;
+    header.extend(std::iter::repeat_n(' ', (64 - unpadded % 64) % 64));
+    header.push('\n');
+    let header_len = u16::try_from(header.len()).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(10 + header.len() + data.len() * 8);
+    out.extend_from_slice(NPY_MAGIC);
+    out.extend_from_slice(&[1, 0]);
+    out.extend_from_slice(&header_len.to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for x in data {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out
+}
+
+/// Writes a `rows × cols` row-major float64 matrix as an NPY v1.0 file (`<f8`, C order).
+/// Fails with `InvalidInput` when `data.len() != rows * cols`.
+#[allow(dead_code)]
+pub fn write_npy(path: &Path, rows: usize, cols: usize, data: &[f64]) -> io::Result<()> {
+    if rows.checked_mul(cols) != Some(data.len()) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} values do not make a {rows} × {cols} matrix", data.len()),
+        ));
+    }
+    std::fs::write(path, npy_bytes(rows, cols, data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch file path unique to this process and test.
+    fn temp_path(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("taskgroup-input-{}-{name}", std::process::id()))
+    }
+
+    /// An `.npy` file built by hand from a header dict and raw data.
+    fn npy_with(major: u8, dict: &str, data: &[u8]) -> Vec<u8> {
+        let len_size = if major == 1 { 2 } else { 4 };
+        let mut header = dict.to_string();
+        while !(8 + len_size + header.len() + 1).is_multiple_of(64) {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut out = NPY_MAGIC.to_vec();
+        out.extend_from_slice(&[major, 0]);
+        if major == 1 {
+            out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        }
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    fn f64_le(v: &[f64]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    fn npy_err(bytes: &[u8]) -> String {
+        match parse_npy(bytes) {
+            Ok(m) => panic!("expected an error, got {m:?}"),
+            Err(InputError::Npy(msg)) => msg,
+            Err(e) => panic!("expected an Npy error, got {e:?}"),
+        }
+    }
+
+    #[test]
+    fn npy_f64_round_trip() {
+        let data: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.1 - 0.5).collect();
+        let bytes = npy_bytes(3, 4, &data);
+        assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+        let hlen = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+        assert_eq!((10 + hlen) % 64, 0);
+        assert_eq!(bytes[10 + hlen - 1], b'\n');
+        assert_eq!(bytes.len(), 10 + hlen + 12 * 8);
+        let m = parse_npy(&bytes).unwrap();
+        assert_eq!((m.rows, m.cols, m.names.clone()), (3, 4, None));
+        assert_eq!(m.data, data);
+        // Numpy's own header layout.
+        let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
+        assert!(header.starts_with("{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }"));
+        // write_npy refuses a wrong length.
+        let p = temp_path("bad.npy");
+        assert_eq!(
+            write_npy(&p, 2, 2, &[1.0]).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+    }
+
+    #[test]
+    fn npy_f32_and_fortran_order() {
+        // C order f32.
+        let vals = [1.5f32, -2.0, 0.25, 4.0, 5.0, 6.0];
+        let raw: Vec<u8> = vals.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let f = npy_with(
+            1,
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+            &raw,
+        );
+        let m = parse_npy(&f).unwrap();
+        assert_eq!((m.rows, m.cols), (2, 3));
+        assert_eq!(m.data, vec![1.5, -2.0, 0.25, 4.0, 5.0, 6.0]);
+        // Fortran order f32: the 2 × 3 matrix [[1,2,3],[4,5,6]] stored column by column.
+        let colmajor = [1.0f32, 4.0, 2.0, 5.0, 3.0, 6.0];
+        let raw: Vec<u8> = colmajor.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let f = npy_with(
+            1,
+            "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }",
+            &raw,
+        );
+        let m = parse_npy(&f).unwrap();
+        assert_eq!((m.rows, m.cols), (2, 3));
+        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        // Fortran order f64, keys in another order, double quotes, no trailing comma.
+        let raw = f64_le(&[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        let f = npy_with(
+            1,
+            "{\"shape\": (2,3), \"fortran_order\": True, \"descr\": \"<f8\"}",
+            &raw,
+        );
+        assert_eq!(
+            parse_npy(&f).unwrap().data,
+            vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+        );
+    }
+
+    #[test]
+    fn npy_byte_orders_and_versions() {
+        let vals = [1.0f64, 2.0, 3.0, 4.0];
+        let be: Vec<u8> = vals.iter().flat_map(|x| x.to_be_bytes()).collect();
+        let f = npy_with(
+            1,
+            "{'descr': '>f8', 'fortran_order': False, 'shape': (2, 2), }",
+            &be,
+        );
+        assert_eq!(parse_npy(&f).unwrap().data, vals.to_vec());
+        let be32: Vec<u8> = vals
+            .iter()
+            .flat_map(|x| (*x as f32).to_be_bytes())
+            .collect();
+        let f = npy_with(
+            1,
+            "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }",
+            &be32,
+        );
+        assert_eq!(parse_npy(&f).unwrap().data, vals.to_vec());
+        if cfg!(target_endian = "little") {
+            let f = npy_with(
+                1,
+                "{'descr': '=f8', 'fortran_order': False, 'shape': (2, 2), }",
+                &f64_le(&vals),
+            );
+            assert_eq!(parse_npy(&f).unwrap().data, vals.to_vec());
+        }
+        for major in [2, 3] {
+            let f = npy_with(
+                major,
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }",
+                &f64_le(&vals),
+            );
+            assert_eq!(
+                parse_npy(&f).unwrap().data,
+                vals.to_vec(),
+                "version {major}"
+            );
+        }
+        // Python 2 style long integers in the shape.
+        let f = npy_with(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (2L, 2L), }",
+            &f64_le(&vals),
+        );
+        assert_eq!(parse_npy(&f).unwrap().rows, 2);
+        // Unknown version.
+        let mut f = npy_bytes(1, 1, &[1.0]);
+        f[6] = 4;
+        assert!(npy_err(&f).contains("version 4.0"));
+    }
+
+    #[test]
+    fn npy_truncated_and_trailing() {
+        let bytes = npy_bytes(2, 2, &[1.0, 2.0, 3.0, 4.0]);
+        let msg = npy_err(&bytes[..bytes.len() - 3]);
+        assert!(msg.contains("truncated"), "{msg}");
+        assert!(msg.contains("32 bytes") && msg.contains("only 29"), "{msg}");
+        let mut longer = bytes.clone();
+        longer.push(0);
+        let msg = npy_err(&longer);
+        assert!(msg.contains("32 bytes") && msg.contains("33"), "{msg}");
+        let msg = npy_err(&bytes[..20]);
+        assert!(msg.contains("truncated header"), "{msg}");
+        assert!(npy_err(&bytes[..3]).contains("truncated"));
+        assert!(npy_err(b"PK\x03\x04 not numpy").contains("magic"));
+        assert!(npy_err(b"").contains("truncated"));
+    }
+
+    #[test]
+    fn npy_wrong_dtype() {
+        for dtype in ["<i8", "<f2", "|u1", "<c16", "|b1", "<U3", "|O", "|f8"] {
+            let dict = format!("{{'descr': '{dtype}', 'fortran_order': False, 'shape': (1, 1), }}");
+            let msg = npy_err(&npy_with(1, &dict, &[0; 8]));
+            assert!(msg.contains(dtype), "{dtype}: {msg}");
+            assert!(msg.contains("unsupported dtype"), "{msg}");
+        }
+        let msg = npy_err(&npy_with(
+            1,
+            "{'descr': [('a', '<f8'), ('b', '<i4')], 'fortran_order': False, 'shape': (1, 1), }",
+            &[0; 12],
+        ));
+        assert!(msg.contains("structured"), "{msg}");
+    }
+
+    #[test]
+    fn npy_shapes() {
+        let msg = npy_err(&npy_with(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2, 2), }",
+            &f64_le(&[0.0; 8]),
+        ));
+        assert!(
+            msg.contains("(2, 2, 2)") && msg.contains("3-D") && msg.contains("2-D"),
+            "{msg}"
+        );
+        let msg = npy_err(&npy_with(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }",
+            &f64_le(&[0.0; 4]),
+        ));
+        assert!(msg.contains("(4,)") && msg.contains("1-D"), "{msg}");
+        let msg = npy_err(&npy_with(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
+            &f64_le(&[0.0]),
+        ));
+        assert!(msg.contains("0-D"), "{msg}");
+        // Overflowing shape products fail cleanly.
+        let huge = format!(
+            "{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}",
+            usize::MAX,
+            usize::MAX
+        );
+        assert!(npy_err(&npy_with(1, &huge, &[])).contains("too large"));
+        let huge = format!(
+            "{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, 1), }}",
+            usize::MAX / 4
+        );
+        assert!(npy_err(&npy_with(1, &huge, &[])).contains("too large"));
+        let msg = npy_err(&npy_with(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (-1, 2), }",
+            &[],
+        ));
+        assert!(msg.contains("-1"), "{msg}");
+        // Empty array.
+        let f = npy_with(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 3), }",
+            &[],
+        );
+        assert_eq!(parse_npy(&f), Err(InputError::Empty));
+    }
+
+    #[test]
+    fn npy_header_errors() {
+        let data = f64_le(&[1.0]);
+        for (dict, needle) in [
+            ("{'fortran_order': False, 'shape': (1, 1), }", "'descr'"),
+            ("{'descr': '<f8', 'shape': (1, 1), }", "'fortran_order'"),
+            ("{'descr': '<f8', 'fortran_order': False, }", "'shape'"),
+            (
+                "{'descr': '<f8', 'fortran_order': 0, 'shape': (1, 1), }",
+                "fortran_order",
+            ),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': 1, }",
+                "shape",
+            ),
+            ("['descr', '<f8']", "not a dictionary"),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), } x",
+                "after",
+            ),
+            ("{'descr': '<f8' 'fortran_order': False}", "malformed"),
+            ("{'descr': '<f8", "unterminated"),
+            ("{'descr': nope}", "unknown name"),
+        ] {
+            let msg = npy_err(&npy_with(1, dict, &data));
+            assert!(msg.contains(needle), "{dict}: {msg}");
+        }
+        // Deep nesting is refused, not a stack overflow.
+        let deep = format!("{{'descr': {}", "(".repeat(10_000));
+        assert!(npy_err(&npy_with(2, &deep, &data)).contains("nested too deeply"));
+    }
+
+    #[test]
+    fn npy_non_finite() {
+        let f = npy_bytes(2, 2, &[1.0, 2.0, f64::NAN, 4.0]);
+        assert!(matches!(
+            parse_npy(&f),
+            Err(InputError::NonFinite { row: 1, col: 0, .. })
+        ));
+        // Fortran order: reported at its matrix position.
+        let raw = f64_le(&[1.0, 2.0, 3.0, f64::INFINITY, 5.0, 6.0]);
+        let f = npy_with(
+            1,
+            "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }",
+            &raw,
+        );
+        // Column-major index 3 is (row 1, column 1).
+        assert!(matches!(
+            parse_npy(&f),
+            Err(InputError::NonFinite { row: 1, col: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn npy_never_panics() {
+        let valid = npy_bytes(3, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+        assert!(parse_npy(&valid).is_ok());
+        for cut in 0..valid.len() {
+            assert!(parse_npy(&valid[..cut]).is_err(), "prefix {cut}");
+        }
+        let fortran = npy_with(
+            3,
+            "{'descr': '>f4', 'fortran_order': True, 'shape': (2, 2), }",
+            &[0; 16],
+        );
+        for cut in 0..fortran.len() {
+            assert!(parse_npy(&fortran[..cut]).is_err(), "prefix {cut}");
+        }
+        // Pseudo-random garbage, raw and behind a valid magic and version, and single-byte
+        // corruptions of a valid file.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..2000u64 {
+            let len = (next() % 300) as usize;
+            let junk: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let _ = parse_npy(&junk);
+            for major in [1u8, 2, 3] {
+                let mut j = NPY_MAGIC.to_vec();
+                j.extend_from_slice(&[major, 0]);
+                j.extend_from_slice(&junk);
+                let _ = parse_npy(&j);
+            }
+            let mut corrupt = valid.clone();
+            let at = (next() as usize) % corrupt.len();
+            corrupt[at] = next() as u8;
+            if round % 2 == 0 {
+                let at2 = (next() as usize) % corrupt.len();
+                corrupt[at2] = b"(){}[],:'\" 0123456789-LTFN"[(next() % 26) as usize];
+            }
+            let _ = parse_npy(&corrupt);
+        }
+        // Header declaring a huge length.
+        let mut f = NPY_MAGIC.to_vec();
+        f.extend_from_slice(&[2, 0, 0xff, 0xff, 0xff, 0xff, b'{']);
+        assert!(npy_err(&f).contains("truncated header"));
+    }
+}
