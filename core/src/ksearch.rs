@@ -65,7 +65,8 @@ impl KSearch {
 }
 
 /// Solves every k in `lo..=hi` and picks one by `rule`. `progress` receives (k, solver progress)
-/// and may return `false` to stop the current solve.
+/// and may return `false` to stop: the current solve ends with status `Interrupted` and, once k
+/// ≥ lo, the search ends there (the table then stops at that k).
 pub fn search_k(
     t: &Affinity,
     lo: usize,
@@ -82,7 +83,8 @@ pub fn search_k(
     let cen = t.centered();
     // Solve lo−1 (if ≥ 1) .. min(hi+1, n) so that the elbow has both neighbours.
     let first = if lo > 1 { lo - 1 } else { lo };
-    let last = if hi < n { hi + 1 } else { hi };
+    let mut last = if hi < n { hi + 1 } else { hi };
+    let mut hi = hi;
     let mut results: Vec<GroupResult> = Vec::new();
     let mut s = settings.clone();
     for k in first..=last {
@@ -101,7 +103,13 @@ pub fn search_k(
             None => group_centered(t, &cen, k, &s, warm, None)?,
         };
         s.solver.rho = Some(r.sdp.rho);
+        let stop = r.sdp.status == crate::sdp::SolverStatus::Interrupted && k >= lo;
         results.push(r);
+        if stop {
+            last = k;
+            hi = hi.min(k);
+            break;
+        }
     }
     let value_at = |k: usize| -> Option<f64> {
         if k >= first && k <= last {

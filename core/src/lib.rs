@@ -25,6 +25,7 @@ mod exact;
 mod group;
 pub mod kmeans;
 mod ksearch;
+pub mod memory;
 mod partition;
 mod round;
 pub mod sdp;
