@@ -183,8 +183,8 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                 progress.update(&format!("k = {k}"), p);
                 !crate::interrupted()
             };
-            let r = group_with(&t, k, &settings, WarmStart::Cold, Some(&mut cb))
-                .map_err(solve_err)?;
+            let r =
+                group_with(&t, k, &settings, WarmStart::Cold, Some(&mut cb)).map_err(solve_err)?;
             progress.finish();
             let secs = start.elapsed().as_secs_f64();
             if json_out {

@@ -412,8 +412,7 @@ pub fn run(raw: &[String], eval: bool) -> Result<(), CliError> {
     }
     print!("{}", tables_text(&tables));
     let dir = PathBuf::from(a.value(&["--out", "-o"]).unwrap_or("demo-out"));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| crate::io_failure("cannot create", &dir, &e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| crate::io_failure("cannot create", &dir, &e))?;
     for f in &figs {
         let p = dir.join(&f.file);
         std::fs::write(

@@ -21,8 +21,7 @@ pub const USAGE: &str = "usage:
       the 9-task in-context-learning-like case (one group ~100× larger)";
 
 fn write(path: &Path, n: usize, data: &[f64]) -> Result<(), CliError> {
-    write_npy(path, n, n, data)
-        .map_err(|e| crate::io_failure("cannot write", path, &e))
+    write_npy(path, n, n, data).map_err(|e| crate::io_failure("cannot write", path, &e))
 }
 
 fn case_json(c: &Case, file: &str) -> serde_json::Value {
@@ -99,8 +98,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             let text = serde_json::to_string_pretty(&list)
                 .map_err(|e| CliError::Internal(e.to_string()))?;
             let p = dir.join("cases.json");
-            std::fs::write(&p, text + "\n")
-                .map_err(|e| crate::io_failure("cannot write", &p, &e))
+            std::fs::write(&p, text + "\n").map_err(|e| crate::io_failure("cannot write", &p, &e))
         }
         other => Err(UsageError(format!("unknown instance {other:?}\n{USAGE}")).into()),
     }

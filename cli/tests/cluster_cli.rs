@@ -464,7 +464,10 @@ fn sigint_stops_a_long_solve_with_the_best_partition_and_exit_130() {
             assert_eq!(v["num_groups"], 3);
             assert!(v["upper_bound"].as_f64().unwrap() >= v["value"].as_f64().unwrap());
         } else {
-            assert!(stdout.contains("solver               interrupted"), "{stdout}");
+            assert!(
+                stdout.contains("solver               interrupted"),
+                "{stdout}"
+            );
             assert!(stdout.contains("upper bound"), "{stdout}");
         }
     }
@@ -473,14 +476,7 @@ fn sigint_stops_a_long_solve_with_the_best_partition_and_exit_130() {
 
 #[test]
 fn a_failed_write_exits_with_the_io_code() {
-    let (code, _, err) = run(&[
-        "generate",
-        "planted",
-        "--n",
-        "30",
-        "--output",
-        "/dev/full",
-    ]);
+    let (code, _, err) = run(&["generate", "planted", "--n", "30", "--output", "/dev/full"]);
     assert_eq!(code, 74, "{err}");
     assert!(err.contains("/dev/full"), "{err}");
     let sub = tmpfile("subsets.csv");
@@ -508,7 +504,13 @@ fn a_huge_k_range_is_refused() {
         f.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = run(&["cluster", "--input", f.to_str().unwrap(), "--k-range", "1..300"]);
+    let (code, _, err) = run(&[
+        "cluster",
+        "--input",
+        f.to_str().unwrap(),
+        "--k-range",
+        "1..300",
+    ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("at most 200"), "{err}");
     let _ = std::fs::remove_file(&f);

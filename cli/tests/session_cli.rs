@@ -419,7 +419,10 @@ fn stale_names_of_a_killed_new_are_not_adopted() {
     ok(&[
         "session", "new", "--tasks", "300", "-k", "3", "--steps", "30", "--out", d,
     ]);
-    assert!(!dir.join("names.json").exists(), "the stale names are removed");
+    assert!(
+        !dir.join("names.json").exists(),
+        "the stale names are removed"
+    );
     let first = ok(&["session", "next", d, "--json"]);
     let v: Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
     assert!(v.get("names").is_none(), "{v}");
@@ -535,7 +538,9 @@ fn readers_need_no_lock_and_work_on_read_only_sessions() {
             );
         }
         // A writer there fails with the I/O exit code and a clear message.
-        let o = as_reader(&["session", "report", d, "--id", "s0-0", "--scores", "1,2,3,4"]);
+        let o = as_reader(&[
+            "session", "report", d, "--id", "s0-0", "--scores", "1,2,3,4",
+        ]);
         assert_eq!(code_of(&o), 74, "{}", String::from_utf8_lossy(&o.stderr));
     } else {
         eprintln!("skipped the read-only part: cannot run the binary as another user");
@@ -621,7 +626,10 @@ fn a_step_too_large_for_memory_is_an_error_that_saves_nothing() {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(code_of(&o), 74, "{err}");
-    assert!(err.contains("out of memory") && err.contains("unchanged"), "{err}");
+    assert!(
+        err.contains("out of memory") && err.contains("unchanged"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(dir.join("session.tgck")).unwrap(), before);
     assert_eq!(status(&dir)["pending"], 1);
     let _ = std::fs::remove_dir_all(&dir);
@@ -644,6 +652,9 @@ fn a_plan_of_too_many_subsets_is_refused() {
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(code_of(&o), 2, "{err}");
-    assert!(err.contains("500000 subsets") && err.contains("more --steps"), "{err}");
+    assert!(
+        err.contains("500000 subsets") && err.contains("more --steps"),
+        "{err}"
+    );
     assert!(!dir.exists());
 }

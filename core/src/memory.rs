@@ -19,7 +19,9 @@ pub fn try_zeroed<T: Clone + Default>(len: usize) -> Result<Vec<T>, Error> {
 
 /// An n×n zeroed buffer (`n·n` elements), or [`Error::OutOfMemory`].
 pub fn try_square<T: Clone + Default>(n: usize) -> Result<Vec<T>, Error> {
-    let len = n.checked_mul(n).ok_or(Error::OutOfMemory { bytes: usize::MAX })?;
+    let len = n
+        .checked_mul(n)
+        .ok_or(Error::OutOfMemory { bytes: usize::MAX })?;
     try_zeroed(len)
 }
 
