@@ -136,5 +136,12 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             },
         )
     };
-    res.map_err(|e| bad(format!("cannot write {output}: {e}")))
+    res.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidInput {
+            bad(format!("cannot write {output}: {e}"))
+        } else {
+            // A failed write (full disk, read-only folder): exit 74.
+            CliError::Io(format!("cannot write {output}: {e}"))
+        }
+    })
 }

@@ -33,7 +33,18 @@ options:
                           same input and options)
   --timing                with --json: add the wall-clock \"seconds\" (the only field that
                           differs between runs)
-  --quiet                 no progress line on stderr";
+  --quiet                 no progress line on stderr
+
+--k-range accepts at most 200 values of k (each is a full SDP solve). Ctrl-C (SIGINT) or
+SIGTERM stops the solve within an iteration: the best partition so far is printed with its
+certificate and status `interrupted`, and the exit code is 130 (a second Ctrl-C kills at once).";
+
+/// Most values of k one `--k-range` may hold (each k is a full SDP solve).
+pub const MAX_K_VALUES: usize = 200;
+
+/// Above this many k values on n ≥ [`WARN_RANGE_N`] tasks, `--k-range` warns that it is slow.
+const WARN_RANGE_K: usize = 20;
+const WARN_RANGE_N: usize = 1000;
 
 /// Parses `--rounding`.
 pub fn parse_rounding(s: &str) -> Result<Rounding, UsageError> {
@@ -143,6 +154,16 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
     if k.is_some() && range.is_some() {
         return Err(UsageError("give either -k or --k-range, not both".into()).into());
     }
+    if let Some((lo, hi)) = range {
+        if hi - lo + 1 > MAX_K_VALUES {
+            return Err(UsageError(format!(
+                "--k-range {lo}..{hi} holds {} values of k; at most {MAX_K_VALUES} are accepted \
+                 (each is a full SDP solve): choose a narrower range",
+                hi - lo + 1
+            ))
+            .into());
+        }
+    }
     let m = read_matrix(Path::new(input)).map_err(|e| CliError::Input(format!("{input}: {e}")))?;
     require_square(&m).map_err(|e| CliError::Input(format!("{input}: {e}")))?;
     let t = Affinity::from_row_major(&m.data, m.rows)
@@ -151,23 +172,19 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
     let names = m.names.clone();
     drop(m); // the affinity holds its own copy: free the file's data before solving
     let mut progress = ProgressLine::new(quiet);
-    let show = progress.enabled();
     let start = Instant::now();
+    // From here on SIGINT/SIGTERM stop the solve (the callback returns false) instead of
+    // killing the process: the best partition so far is printed, then exit 130.
+    crate::catch_interrupts();
 
     match (k, range) {
         (Some(k), None) => {
             let mut cb = |p: &taskgroup_core::Progress| {
                 progress.update(&format!("k = {k}"), p);
-                true
+                !crate::interrupted()
             };
-            let r = group_with(
-                &t,
-                k,
-                &settings,
-                WarmStart::Cold,
-                if show { Some(&mut cb) } else { None },
-            )
-            .map_err(|e| CliError::Input(e.to_string()))?;
+            let r =
+                group_with(&t, k, &settings, WarmStart::Cold, Some(&mut cb)).map_err(solve_err)?;
             progress.finish();
             let secs = start.elapsed().as_secs_f64();
             if json_out {
@@ -184,19 +201,23 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             }
         }
         (None, Some((lo, hi))) => {
+            if hi - lo + 1 > WARN_RANGE_K && n >= WARN_RANGE_N && !quiet {
+                eprintln!(
+                    "taskgroup: warning: {} SDP solves on {n} tasks may take long \
+                     (Ctrl-C stops with the best result so far)",
+                    hi - lo + 1
+                );
+            }
+            let first = lo.saturating_sub(1).max(1);
+            let last = (hi + 1).min(n);
             let mut cb = |k: usize, p: &taskgroup_core::Progress| {
-                progress.update(&format!("k = {k}"), p);
-                true
+                progress.update(
+                    &format!("k = {k} ({} of {})", k - first + 1, last - first + 1),
+                    p,
+                );
+                !crate::interrupted()
             };
-            let s = search_k(
-                &t,
-                lo,
-                hi,
-                &settings,
-                rule,
-                if show { Some(&mut cb) } else { None },
-            )
-            .map_err(|e| CliError::Input(e.to_string()))?;
+            let s = search_k(&t, lo, hi, &settings, rule, Some(&mut cb)).map_err(solve_err)?;
             progress.finish();
             let secs = start.elapsed().as_secs_f64();
             let best = &s.best().result;
@@ -265,7 +286,19 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
         }
         _ => return Err(UsageError("give -k K or --k-range A..B".into()).into()),
     }
+    if crate::interrupted() {
+        return Err(CliError::Interrupted(
+            "the result above is the best found before the signal (status `interrupted`)".into(),
+        ));
+    }
     Ok(())
+}
+
+fn solve_err(e: taskgroup_core::Error) -> CliError {
+    match e {
+        taskgroup_core::Error::OutOfMemory { .. } => CliError::Io(e.to_string()),
+        e => CliError::Input(e.to_string()),
+    }
 }
 
 fn rule_name(r: KRule) -> &'static str {

@@ -400,15 +400,14 @@ pub fn run(raw: &[String], eval: bool) -> Result<(), CliError> {
     }
     print!("{}", tables_text(&tables));
     let dir = PathBuf::from(a.value(&["--out", "-o"]).unwrap_or("demo-out"));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| CliError::Input(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| crate::io_failure("cannot create", &dir, &e))?;
     for f in &figs {
         let p = dir.join(&f.file);
         std::fs::write(
             &p,
             heatmap(&f.values, f.n, &f.groups, &f.title, &f.subtitle),
         )
-        .map_err(|e| CliError::Input(format!("cannot write {}: {e}", p.display())))?;
+        .map_err(|e| crate::io_failure("cannot write", &p, &e))?;
     }
     println!(
         "wrote {} SVG heatmaps to {}/ (open them in a browser); total {:.1} s",

@@ -21,8 +21,7 @@ pub const USAGE: &str = "usage:
       the 9-task in-context-learning-like case (one group ~100× larger)";
 
 fn write(path: &Path, n: usize, data: &[f64]) -> Result<(), CliError> {
-    write_npy(path, n, n, data)
-        .map_err(|e| CliError::Input(format!("cannot write {}: {e}", path.display())))
+    write_npy(path, n, n, data).map_err(|e| crate::io_failure("cannot write", path, &e))
 }
 
 fn case_json(c: &Case, file: &str) -> serde_json::Value {
@@ -88,7 +87,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                 .ok_or_else(|| UsageError("--output-dir DIR is required".into()))?;
             let dir = PathBuf::from(dir);
             std::fs::create_dir_all(&dir)
-                .map_err(|e| CliError::Input(format!("cannot create {}: {e}", dir.display())))?;
+                .map_err(|e| crate::io_failure("cannot create", &dir, &e))?;
             let cases = multitask_cases(seed).map_err(|e| CliError::Internal(e.to_string()))?;
             let mut list = Vec::new();
             for c in &cases {
@@ -99,8 +98,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             let text = serde_json::to_string_pretty(&list)
                 .map_err(|e| CliError::Internal(e.to_string()))?;
             let p = dir.join("cases.json");
-            std::fs::write(&p, text + "\n")
-                .map_err(|e| CliError::Input(format!("cannot write {}: {e}", p.display())))
+            std::fs::write(&p, text + "\n").map_err(|e| crate::io_failure("cannot write", &p, &e))
         }
         other => Err(UsageError(format!("unknown instance {other:?}\n{USAGE}")).into()),
     }

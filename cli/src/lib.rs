@@ -25,6 +25,23 @@ pub enum CliError {
     Input(String),
     /// Anything else (exit 1).
     Internal(String),
+    /// An I/O or resource failure: a write that failed (full disk, read-only file system), not
+    /// enough memory (exit 74, `EX_IOERR` of sysexits.h).
+    Io(String),
+    /// Stopped by SIGINT/SIGTERM; what was found so far has been printed (exit 130).
+    Interrupted(String),
+}
+
+/// Exit code of bad usage or bad input.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code of I/O and resource failures (`EX_IOERR`).
+pub const EXIT_IO: u8 = 74;
+/// Exit code after SIGINT/SIGTERM (128 + SIGINT, as shells report).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// The error of a failed write or other I/O: exit [`EXIT_IO`].
+pub fn io_failure(what: &str, path: &std::path::Path, e: &std::io::Error) -> CliError {
+    CliError::Io(format!("{what} {}: {e}", path.display()))
 }
 
 impl From<UsageError> for CliError {
@@ -45,16 +62,21 @@ commands:
   affinity  an affinity matrix from a table of subset-training results
   generate  write the built-in seeded instances (planted, multitask, icl) to files
   help      this text
-  version   print the version";
+  version   print the version
+
+exit codes:
+  0    success
+  1    internal error
+  2    bad command line or bad input (the message names the problem)
+  74   I/O or resource failure: a write failed (full disk, read-only folder), not enough memory
+  130  interrupted (SIGINT/SIGTERM): cluster prints the best partition found so far, marked
+       `interrupted`, with its certificate";
 
 /// Restores the default action of SIGPIPE (the Rust runtime ignores it), so that output into a
 /// closed pipe (`taskgroup ... | head`) ends the process quietly like any Unix tool, instead of
 /// `println!` panicking on EPIPE. State is always saved before anything is printed.
 #[cfg(unix)]
 pub fn default_sigpipe() {
-    extern "C" {
-        fn signal(signum: i32, handler: usize) -> usize;
-    }
     const SIGPIPE: i32 = 13;
     const SIG_DFL: usize = 0;
     // SAFETY: signal(2) with SIG_DFL installs no Rust code as a handler; it runs before any
@@ -64,8 +86,54 @@ pub fn default_sigpipe() {
     }
 }
 
+/// Set by the SIGINT/SIGTERM handler of [`catch_interrupts`].
+pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether SIGINT or SIGTERM arrived since [`catch_interrupts`].
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[cfg(unix)]
+extern "C" fn on_interrupt(signum: i32) {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+    // A second Ctrl-C kills at once: back to the default action. signal(2) is
+    // async-signal-safe, and so is an atomic store.
+    // SAFETY: installs no Rust code; see `catch_interrupts`.
+    unsafe {
+        signal(signum, 0);
+    }
+}
+
+#[cfg(unix)]
+extern "C" {
+    fn signal(signum: i32, handler: usize) -> usize;
+}
+
+/// Makes the first SIGINT or SIGTERM set [`INTERRUPTED`] instead of killing the process (the
+/// next one kills it), so that a long solve can stop and print what it has. Only commands that
+/// check the flag (`cluster`) call this; the others keep the default action (their writes are
+/// atomic, so a kill never tears a file).
+#[cfg(unix)]
+pub fn catch_interrupts() {
+    const SIGINT: i32 = 2;
+    const SIGTERM: i32 = 15;
+    let h = on_interrupt as extern "C" fn(i32) as usize;
+    // SAFETY: the handler only stores to an atomic and calls signal(2), both
+    // async-signal-safe.
+    unsafe {
+        signal(SIGINT, h);
+        signal(SIGTERM, h);
+    }
+}
+
+/// No signals to catch off Unix.
+#[cfg(not(unix))]
+pub fn catch_interrupts() {}
+
 /// Runs `taskgroup` with the arguments after the program name; returns the exit code
-/// (0 success, 2 bad usage or input, 1 internal error).
+/// (0 success, 2 bad usage or input, 1 internal error, 74 I/O or resource failure,
+/// 130 interrupted).
 pub fn run_main(argv: &[String]) -> ExitCode {
     let Some(cmd) = argv.first() else {
         eprintln!("{USAGE}");
@@ -95,15 +163,23 @@ pub fn run_main(argv: &[String]) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::Usage(m)) => {
             eprintln!("taskgroup: error: {m}");
-            ExitCode::from(2)
+            ExitCode::from(EXIT_BAD_INPUT)
         }
         Err(CliError::Input(m)) => {
             eprintln!("taskgroup: error: {m}");
-            ExitCode::from(2)
+            ExitCode::from(EXIT_BAD_INPUT)
         }
         Err(CliError::Internal(m)) => {
             eprintln!("taskgroup: internal error: {m}");
             ExitCode::from(1)
+        }
+        Err(CliError::Io(m)) => {
+            eprintln!("taskgroup: error: {m}");
+            ExitCode::from(EXIT_IO)
+        }
+        Err(CliError::Interrupted(m)) => {
+            eprintln!("taskgroup: interrupted: {m}");
+            ExitCode::from(EXIT_INTERRUPTED)
         }
     }
 }

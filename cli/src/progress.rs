@@ -24,12 +24,6 @@ impl ProgressLine {
         }
     }
 
-    /// Whether anything can be shown (when not, callers skip the callback and its per-iteration
-    /// objective computation).
-    pub fn enabled(&self) -> bool {
-        self.enabled
-    }
-
     /// Reports one solver iteration; `label` says which solve (e.g. "k = 3").
     pub fn update(&mut self, label: &str, p: &taskgroup_core::Progress) {
         if !self.enabled || self.start.elapsed() < self.delay {

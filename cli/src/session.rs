@@ -3,11 +3,21 @@
 //!
 //! A session is a directory: `session.tgck` (the checkpoint: magic, version, checksum — see
 //! `taskgroup_core::session::checkpoint`), `names.json` (task names, when given) and `lock`. Every command
-//! that changes the session takes an exclusive lock on `lock`, loads the checkpoint, applies the
+//! that changes the session (`new`, `report`) takes an exclusive lock on `lock`, loads the
+//! checkpoint, applies the
 //! change, writes the new checkpoint to a temporary file, fsyncs it, renames it over the old one
 //! and fsyncs the directory, all before it returns: a crash or `kill -9` at any point leaves
 //! either the old or the new state, never a torn one, and a result is acknowledged (exit 0) only
 //! once it is durable. Concurrent `report` commands are serialised by the lock, so none is lost.
+//!
+//! Readers (`next`, `status`) take no lock and open nothing for writing: the checkpoint is only
+//! ever replaced by rename, so a reader sees the old or the new file, works on a read-only
+//! folder, and never waits behind a `report` that is solving a step.
+//!
+//! `new` checks for an existing session under the lock, so of concurrent `new`s to one folder
+//! exactly one succeeds. It writes `names.json` before the checkpoint and, under the lock,
+//! removes a `names.json` that has no checkpoint (the leftover of a `new` killed in between), so
+//! a session never adopts another one's names; readers also refuse names whose count is not n.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -44,6 +54,19 @@ fn io_err(what: &str, p: &Path, e: std::io::Error) -> CliError {
     CliError::Input(format!("{what} {}: {e}", p.display()))
 }
 
+/// A failed write (full disk, read-only folder): exit 74.
+fn write_err(what: &str, p: &Path, e: std::io::Error) -> CliError {
+    crate::io_failure(what, p, &e)
+}
+
+/// Largest number of subsets `session new` plans for one step (each is a training run; the
+/// default is 5 per new task, so a step may bring at most 20 000 tasks without
+/// `--subsets-per-step`).
+pub const MAX_SUBSETS_PLANNED: usize = 100_000;
+
+/// Above this many tasks `session new` warns about the memory of the last steps' SDP solves.
+const WARN_TASKS: usize = 10_000;
+
 /// Holds the exclusive session lock until dropped.
 struct Locked {
     _file: File,
@@ -56,8 +79,8 @@ fn lock(dir: &Path) -> Result<Locked, CliError> {
         .truncate(false)
         .write(true)
         .open(&p)
-        .map_err(|e| io_err("cannot open", &p, e))?;
-    f.lock().map_err(|e| io_err("cannot lock", &p, e))?;
+        .map_err(|e| write_err("cannot open", &p, e))?;
+    f.lock().map_err(|e| write_err("cannot lock", &p, e))?;
     // Under the lock no other writer is active: temp files are leftovers of killed writers.
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
@@ -76,12 +99,13 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), CliError
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let dst = dir.join(name);
     {
-        let mut f = File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
-        f.write_all(bytes)
-            .map_err(|e| io_err("cannot write", &tmp, e))?;
-        f.sync_all().map_err(|e| io_err("cannot sync", &tmp, e))?;
+        let mut f = File::create(&tmp).map_err(|e| write_err("cannot create", &tmp, e))?;
+        if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_all()) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(write_err("cannot write", &tmp, e));
+        }
     }
-    std::fs::rename(&tmp, &dst).map_err(|e| io_err("cannot replace", &dst, e))?;
+    std::fs::rename(&tmp, &dst).map_err(|e| write_err("cannot replace", &dst, e))?;
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
@@ -99,9 +123,24 @@ fn save(dir: &Path, s: &AdaGroupSession) -> Result<(), CliError> {
     write_atomic(dir, CHECKPOINT, &bytes)
 }
 
-fn names(dir: &Path) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(dir.join(NAMES)).ok()?;
-    serde_json::from_str(&text).ok()
+/// The task names, when the session has them; names whose count is not the session's n belong
+/// to no session of this folder and are an error.
+fn names(dir: &Path, n: usize) -> Result<Option<Vec<String>>, CliError> {
+    let p = dir.join(NAMES);
+    let Ok(text) = std::fs::read_to_string(&p) else {
+        return Ok(None);
+    };
+    let Ok(list) = serde_json::from_str::<Vec<String>>(&text) else {
+        return Ok(None);
+    };
+    if list.len() != n {
+        return Err(CliError::Input(format!(
+            "{}: {} task names, but the session has {n} tasks (a leftover of another session?)",
+            p.display(),
+            list.len()
+        )));
+    }
+    Ok(Some(list))
 }
 
 fn label(names: &Option<Vec<String>>, t: usize) -> String {
@@ -207,14 +246,46 @@ fn new(a: &Args, lower: bool, shuffle: bool) -> Result<(), CliError> {
         s.task_order = TaskOrder::Shuffled;
     }
     let session = AdaGroupSession::new(s).map_err(|e| CliError::Input(e.to_string()))?;
-    if out.join(CHECKPOINT).exists() {
+    let planned = (0..steps)
+        .map(|t| session.settings().subsets_in_step(t))
+        .max()
+        .unwrap_or(0);
+    if planned > MAX_SUBSETS_PLANNED {
         return Err(CliError::Input(format!(
-            "{} already holds a session; refusing to overwrite it (remove it or choose another --out)",
-            out.display()
+            "a step would plan {planned} subsets to train (5 per new task unless \
+             --subsets-per-step is given); at most {MAX_SUBSETS_PLANNED} per step are accepted: \
+             use more --steps or a smaller --subsets-per-step"
         )));
     }
-    std::fs::create_dir_all(&out).map_err(|e| io_err("cannot create", &out, e))?;
+    if n > WARN_TASKS {
+        eprintln!(
+            "taskgroup: warning: {n} tasks: the last steps solve SDPs over up to {n} tasks, \
+             about {:.0} GB of memory ({n}×{n} matrices of 8-byte numbers, about a dozen at once)",
+            taskgroup_core::memory::square_f64_bytes(n, 12) as f64 / 1e9
+        );
+    }
+    let exists = || {
+        CliError::Input(format!(
+            "{} already holds a session; refusing to overwrite it (remove it or choose another --out)",
+            out.display()
+        ))
+    };
+    if out.join(CHECKPOINT).exists() {
+        return Err(exists());
+    }
+    std::fs::create_dir_all(&out).map_err(|e| write_err("cannot create", &out, e))?;
     let _l = lock(&out)?;
+    // Checked again under the lock: of concurrent `new`s to one folder exactly one succeeds.
+    if out.join(CHECKPOINT).exists() {
+        return Err(exists());
+    }
+    // No checkpoint, so a names file is the leftover of a `new` killed before it wrote one.
+    match std::fs::remove_file(out.join(NAMES)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(write_err("cannot remove stale", &out.join(NAMES), e))
+        }
+        _ => {}
+    }
     if let Some(list) = &task_names {
         write_atomic(
             &out,
@@ -235,11 +306,8 @@ fn new(a: &Args, lower: bool, shuffle: bool) -> Result<(), CliError> {
 }
 
 fn next(dir: &Path, json_out: bool) -> Result<(), CliError> {
-    let s = {
-        let _l = lock(dir)?;
-        load(dir)?
-    };
-    let nm = names(dir);
+    let s = load(dir)?;
+    let nm = names(dir, s.settings().n)?;
     for r in s.next_requests() {
         if json_out {
             let mut o = json!({"id": r.id.to_string(), "tasks": r.tasks, "step": r.id.step});
@@ -294,6 +362,8 @@ fn report(dir: &Path, a: &Args) -> Result<(), CliError> {
     // line (an early return) changes nothing on disk.
     let mut s = load(dir)?;
     let mut recorded = 0;
+    // Counted here, not recomputed per line (a scan of the whole step): linear in the lines.
+    let mut pending = if s.is_done() { 0 } else { s.pending_count() };
     for (id, scores) in &items {
         let rid: RequestId = id
             .parse()
@@ -302,11 +372,25 @@ fn report(dir: &Path, a: &Args) -> Result<(), CliError> {
             .report(rid, scores)
             .map_err(|e| CliError::Input(format!("id {id}: {e}")))?
         {
-            ReportOutcome::Recorded => recorded += 1,
+            ReportOutcome::Recorded => {
+                recorded += 1;
+                if rid.step as usize == s.step() {
+                    pending = pending.saturating_sub(1);
+                }
+            }
             ReportOutcome::AlreadyRecorded => {}
         }
-        if s.is_step_complete() {
-            s.advance().map_err(|e| CliError::Internal(e.to_string()))?;
+        if pending == 0 && !s.is_done() {
+            let step = s.step() + 1;
+            s.advance().map_err(|e| match e {
+                taskgroup_core::Error::OutOfMemory { .. } => CliError::Io(format!(
+                    "{}: completing step {}: {e}; nothing was saved, the session is unchanged",
+                    dir.display(),
+                    step
+                )),
+                e => CliError::Internal(e.to_string()),
+            })?;
+            pending = if s.is_done() { 0 } else { s.pending_count() };
         }
     }
     save(dir, &s)?;
@@ -321,11 +405,8 @@ fn report(dir: &Path, a: &Args) -> Result<(), CliError> {
 }
 
 fn status(dir: &Path, json_out: bool) -> Result<(), CliError> {
-    let s = {
-        let _l = lock(dir)?;
-        load(dir)?
-    };
-    let nm = names(dir);
+    let s = load(dir)?;
+    let nm = names(dir, s.settings().n)?;
     let groups = s.groups().to_vec();
     if json_out {
         let mut o = json!({

@@ -402,3 +402,116 @@ fn json_is_bit_identical_across_runs_without_timing() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- issue 18, "Reliability, round two" ----
+
+fn tmpfile(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("taskgroup-cluster-{}-{tag}", std::process::id()))
+}
+
+#[test]
+fn sigint_stops_a_long_solve_with_the_best_partition_and_exit_130() {
+    let f = tmpfile("sigint.npy");
+    let (code, _, err) = run(&[
+        "generate",
+        "planted",
+        "--n",
+        "300",
+        "--seed",
+        "3",
+        "--output",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for json in [true, false] {
+        let mut c = bin();
+        c.args([
+            "cluster",
+            "--input",
+            f.to_str().unwrap(),
+            "-k",
+            "3",
+            "--tolerance",
+            "1e-15",
+            "--max-iterations",
+            "100000000",
+        ]);
+        if json {
+            c.arg("--json");
+        }
+        let child = c
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let t0 = std::time::Instant::now();
+        let k = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(k.success());
+        let out = child.wait_with_output().unwrap();
+        let stop = t0.elapsed();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert!(stop < std::time::Duration::from_secs(10), "{stop:?}");
+        if json {
+            let v: Value = serde_json::from_str(&stdout).unwrap();
+            assert_eq!(v["status"], "interrupted");
+            assert_eq!(v["num_groups"], 3);
+            assert!(v["upper_bound"].as_f64().unwrap() >= v["value"].as_f64().unwrap());
+        } else {
+            assert!(
+                stdout.contains("solver               interrupted"),
+                "{stdout}"
+            );
+            assert!(stdout.contains("upper bound"), "{stdout}");
+        }
+    }
+    let _ = std::fs::remove_file(&f);
+}
+
+#[test]
+fn a_failed_write_exits_with_the_io_code() {
+    let (code, _, err) = run(&["generate", "planted", "--n", "30", "--output", "/dev/full"]);
+    assert_eq!(code, 74, "{err}");
+    assert!(err.contains("/dev/full"), "{err}");
+    let sub = tmpfile("subsets.csv");
+    std::fs::write(&sub, "a,a+b,0.5\nb,a+b,0.25\na,a,0.4\nb,b,0.3\n").unwrap();
+    let (code, _, err) = run(&[
+        "affinity",
+        "--from-subsets",
+        sub.to_str().unwrap(),
+        "--output",
+        "/dev/full",
+    ]);
+    assert_eq!(code, 74, "{err}");
+    let _ = std::fs::remove_file(&sub);
+}
+
+#[test]
+fn a_huge_k_range_is_refused() {
+    let f = tmpfile("range.npy");
+    let (code, _, err) = run(&[
+        "generate",
+        "planted",
+        "--n",
+        "300",
+        "--output",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&[
+        "cluster",
+        "--input",
+        f.to_str().unwrap(),
+        "--k-range",
+        "1..300",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("at most 200"), "{err}");
+    let _ = std::fs::remove_file(&f);
+}

@@ -89,7 +89,13 @@ fn killed_reports_never_corrupt_or_lose_acknowledged_results() {
         }
         assert!(pending.contains(&reqs[reqs.len() - 1].0));
     }
-    // Temp files of killed writers are removed by the next command that takes the lock.
+    // Temp files of killed writers are removed by the next command that takes the lock: a
+    // writer (readers take none), here a report that is refused after taking it.
+    let refused = Command::new(env!("CARGO_BIN_EXE_taskgroup"))
+        .args(["session", "report", d, "--id", "s99-0", "--scores", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
     let stray = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())

@@ -354,3 +354,306 @@ fn duplicate_task_names_are_refused() {
     assert!(!out.join("session.tgck").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- issue 18, "Reliability, round two" ----
+
+fn code_of(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+#[test]
+fn concurrent_new_to_one_folder_creates_exactly_one_session() {
+    let dir = tmpdir("new-race");
+    for round in 0..3 {
+        let _ = std::fs::remove_dir_all(&dir);
+        let children: Vec<_> = (0..8)
+            .map(|seed| {
+                Command::new(env!("CARGO_BIN_EXE_taskgroup"))
+                    .args([
+                        "session",
+                        "new",
+                        "--tasks",
+                        "24",
+                        "-k",
+                        "4",
+                        "--steps",
+                        "3",
+                        "--seed",
+                        &seed.to_string(),
+                        "--out",
+                        dir.to_str().unwrap(),
+                    ])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outs: Vec<Output> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let winners = outs.iter().filter(|o| o.status.success()).count();
+        assert_eq!(winners, 1, "round {round}: exactly one `new` may succeed");
+        for o in outs.iter().filter(|o| !o.status.success()) {
+            assert_eq!(code_of(o), 2);
+            assert!(
+                String::from_utf8_lossy(&o.stderr).contains("already holds a session"),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        assert_eq!(status(&dir)["n"], 24);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn stale_names_of_a_killed_new_are_not_adopted() {
+    let dir = tmpdir("stale-names");
+    std::fs::create_dir_all(&dir).unwrap();
+    // What a `new --tasks names.txt` killed between its two writes leaves behind.
+    std::fs::write(dir.join("names.json"), r#"["a","b","c"]"#).unwrap();
+    let d = dir.to_str().unwrap();
+    ok(&[
+        "session", "new", "--tasks", "300", "-k", "3", "--steps", "30", "--out", d,
+    ]);
+    assert!(
+        !dir.join("names.json").exists(),
+        "the stale names are removed"
+    );
+    let first = ok(&["session", "next", d, "--json"]);
+    let v: Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    assert!(v.get("names").is_none(), "{v}");
+    assert!(status(&dir).get("group_names").is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // A stale names file with other names is replaced by the new list, never mixed in.
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("names.json"), r#"["x","y","z","w"]"#).unwrap();
+    let list = dir.with_extension("tasks.txt");
+    std::fs::write(&list, "a\nb\nc\nd\n").unwrap();
+    ok(&[
+        "session",
+        "new",
+        "--tasks",
+        list.to_str().unwrap(),
+        "-k",
+        "2",
+        "--steps",
+        "1",
+        "--out",
+        d,
+    ]);
+    let text = ok(&["session", "next", d]);
+    assert!(text.contains('a') && !text.contains('x'), "{text}");
+
+    // Names whose count is not the session's n are refused, not silently used.
+    std::fs::write(dir.join("names.json"), r#"["x","y"]"#).unwrap();
+    let o = tg(&["session", "status", d]);
+    assert_eq!(code_of(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("2 task names, but the session has 4"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&list);
+}
+
+#[test]
+fn readers_need_no_lock_and_work_on_read_only_sessions() {
+    let dir = tmpdir("read-only");
+    new_session(&dir);
+    let d = dir.to_str().unwrap();
+    // Readers never open the lock file for writing: without one they do not create it.
+    std::fs::remove_file(dir.join("lock")).unwrap();
+    ok(&["session", "status", d, "--json"]);
+    ok(&["session", "next", d]);
+    assert!(!dir.join("lock").exists(), "a reader created the lock file");
+
+    // A writer holding the lock (a `report` solving a step) does not block `status`.
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))
+        .unwrap();
+    held.lock().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taskgroup"))
+        .args(["session", "status", d])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let done = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break Some(st);
+        }
+        if t0.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(
+        done.is_some_and(|s| s.success()),
+        "status waited behind the lock"
+    );
+    drop(held);
+
+    // A truly read-only folder: as a user without write permission (root ignores modes, so
+    // as root the check runs as `nobody` through setpriv when it exists).
+    use std::os::unix::fs::PermissionsExt;
+    let is_root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    let setpriv = Path::new("/usr/bin/setpriv").exists();
+    if is_root && !setpriv {
+        eprintln!("skipped the read-only part: root without setpriv");
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o444)).unwrap();
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let as_reader = |args: &[&str]| -> Output {
+        let mut c = if is_root {
+            let mut c = Command::new("/usr/bin/setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_taskgroup"));
+            c
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_taskgroup"))
+        };
+        c.args(args).output().unwrap()
+    };
+    let probe = as_reader(&["version"]);
+    if probe.status.success() {
+        for args in [["session", "status", d], ["session", "next", d]] {
+            let o = as_reader(&args);
+            assert!(
+                o.status.success(),
+                "{args:?} on a read-only session: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        // A writer there fails with the I/O exit code and a clear message.
+        let o = as_reader(&[
+            "session", "report", d, "--id", "s0-0", "--scores", "1,2,3,4",
+        ]);
+        assert_eq!(code_of(&o), 74, "{}", String::from_utf8_lossy(&o.stderr));
+    } else {
+        eprintln!("skipped the read-only part: cannot run the binary as another user");
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_csv_report_of_10000_lines_is_linear() {
+    let dir = tmpdir("csv-10000");
+    let d = dir.to_str().unwrap();
+    ok(&[
+        "session",
+        "new",
+        "--tasks",
+        "60",
+        "-k",
+        "3",
+        "--steps",
+        "2",
+        "--subset-size",
+        "5",
+        "--subsets-per-step",
+        "10000",
+        "--out",
+        d,
+    ]);
+    let reqs = pending(&dir);
+    assert_eq!(reqs.len(), 10_000);
+    let mut csv = String::new();
+    for (id, tasks) in &reqs[..9_999] {
+        let s: Vec<String> = tasks.iter().map(|t| format!("0.{t}")).collect();
+        csv.push_str(&format!("{id},{}\n", s.join(",")));
+    }
+    let f = dir.with_extension("csv");
+    std::fs::write(&f, csv).unwrap();
+    let out = ok(&["session", "report", d, "--from-csv", f.to_str().unwrap()]);
+    assert!(out.starts_with("recorded 9999 result(s)"), "{out}");
+    assert_eq!(status(&dir)["pending"], 1);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&f);
+}
+
+#[test]
+fn a_step_too_large_for_memory_is_an_error_that_saves_nothing() {
+    let dir = tmpdir("oom");
+    let d = dir.to_str().unwrap();
+    ok(&[
+        "session",
+        "new",
+        "--tasks",
+        "20000",
+        "-k",
+        "3",
+        "--steps",
+        "1",
+        "--subset-size",
+        "2",
+        "--subsets-per-step",
+        "1",
+        "--out",
+        d,
+    ]);
+    let reqs = pending(&dir);
+    let before = std::fs::read(dir.join("session.tgck")).unwrap();
+    // The step-completing report needs n×n buffers of 3.2 GB: under a 3 GB address-space
+    // limit that is an error (exit 74), not an allocation abort, and nothing is saved.
+    let o = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v 3000000 && exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_taskgroup"),
+            "session",
+            "report",
+            d,
+            "--id",
+            &reqs[0].0,
+            "--scores",
+            "0.5,0.25",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code_of(&o), 74, "{err}");
+    assert!(
+        err.contains("out of memory") && err.contains("unchanged"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(dir.join("session.tgck")).unwrap(), before);
+    assert_eq!(status(&dir)["pending"], 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_plan_of_too_many_subsets_is_refused() {
+    let dir = tmpdir("huge-plan");
+    let o = tg(&[
+        "session",
+        "new",
+        "--tasks",
+        "100000",
+        "-k",
+        "3",
+        "--steps",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code_of(&o), 2, "{err}");
+    assert!(
+        err.contains("500000 subsets") && err.contains("more --steps"),
+        "{err}"
+    );
+    assert!(!dir.exists());
+}

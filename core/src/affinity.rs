@@ -38,7 +38,7 @@ impl Affinity {
                 });
             }
         }
-        let mut sym = alloc::vec![0.0; n * n];
+        let mut sym: Vec<f64> = crate::memory::try_square(n)?;
         for u in 0..n {
             for v in 0..n {
                 // Halve before adding so that entries near f64::MAX cannot overflow.

@@ -165,6 +165,12 @@ pub enum Error {
     },
     /// A value (Σ densities, SDP objective or bound) exceeds the f64 range: rescale T.
     ValueOverflow,
+    /// A buffer of this many bytes could not be allocated (the problem is too large for the
+    /// memory available); nothing was changed.
+    OutOfMemory {
+        /// Bytes requested (`usize::MAX` when the size overflows).
+        bytes: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -187,6 +193,11 @@ impl fmt::Display for Error {
                 "the k range {lo}..{hi} is invalid: it must be non-empty and within 1..{n} (n = number of tasks)"
             ),
             Error::InvalidSetting { name, reason } => write!(f, "invalid setting `{name}`: {reason}"),
+            Error::OutOfMemory { bytes } => write!(
+                f,
+                "out of memory: could not allocate {:.1} GB ({bytes} bytes); the problem is too large for the memory available",
+                *bytes as f64 / 1e9
+            ),
             Error::ValueOverflow => write!(
                 f,
                 "the objective exceeds the f64 range (entries too close to ±1.8e308): divide T by a constant (the groups do not change)"

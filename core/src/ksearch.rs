@@ -99,7 +99,8 @@ impl KSearch {
 }
 
 /// Solves every k in `lo..=hi` and picks one by `rule`. `progress` receives (k, solver progress)
-/// and may return `false` to stop the current solve.
+/// and may return `false` to stop: the current solve ends with status `Interrupted` and, once k
+/// ≥ lo, the search ends there (the table then stops at that k).
 pub fn search_k(
     t: &Affinity,
     lo: usize,
@@ -116,10 +117,11 @@ pub fn search_k(
     let cen = t.centered();
     // Solve lo−1 (if ≥ 1) .. min(hi+1, n) so that the elbow has both neighbours.
     let first = if lo > 1 { lo - 1 } else { lo };
-    let last = if hi < n { hi + 1 } else { hi };
+    let planned_last = if hi < n { hi + 1 } else { hi };
+    let mut stopped_at: Option<usize> = None;
     let mut results: Vec<GroupResult> = Vec::new();
     let mut s = settings.clone();
-    for k in first..=last {
+    for k in first..=planned_last {
         let prev = results.last().map(|r| r.partition.clone());
         let warm = match &prev {
             Some(p) => WarmStart::Partition(p),
@@ -135,8 +137,15 @@ pub fn search_k(
             None => group_centered(t, &cen, k, &s, warm, None)?,
         };
         s.solver.rho = Some(r.sdp.rho);
+        let stop = r.sdp.status == crate::sdp::SolverStatus::Interrupted && k >= lo;
         results.push(r);
+        if stop {
+            stopped_at = Some(k);
+            break;
+        }
     }
+    let last = stopped_at.unwrap_or(planned_last);
+    let hi = stopped_at.map_or(hi, |k| hi.min(k));
     let value_at = |k: usize| -> Option<f64> {
         if k >= first && k <= last {
             Some(results[k - first].value)

@@ -28,6 +28,7 @@ mod exact;
 mod group;
 pub mod kmeans;
 mod ksearch;
+pub mod memory;
 pub mod normalize;
 mod partition;
 pub mod random;

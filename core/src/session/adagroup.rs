@@ -41,6 +41,9 @@ pub const MAX_SUBSETS_PER_STEP: usize = 1_000_000;
 /// Largest number of tasks a session accepts (the SDP at n = 100 000 would need ~1 TB).
 pub const MAX_TASKS: usize = 100_000;
 
+/// n×n f64 buffers a step's aggregation and SDP solves hold at once (an upper estimate).
+const STEP_BUFFERS: usize = 12;
+
 /// Attempts to draw a subset not requested before, before a repeat is accepted.
 const DRAW_ATTEMPTS: usize = 32;
 
@@ -615,6 +618,13 @@ impl AdaGroupSession {
 
     /// Aggregates, solves every candidate count and picks the groups over `seen`.
     fn solve_step(&self, seen: &[usize]) -> Result<StepSummary, Error> {
+        // The aggregation and the solver hold about this many n×n f64 buffers at once; most of
+        // the solver's are allocated infallibly, so check first that the memory exists: too
+        // large a step is `OutOfMemory` (nothing changed), not an abort.
+        crate::memory::check_available(crate::memory::square_f64_bytes(
+            self.settings.n,
+            STEP_BUFFERS,
+        ))?;
         let est = self.current_affinity()?;
         let t = est.restrict(seen)?;
         let ns = seen.len();

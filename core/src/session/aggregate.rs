@@ -282,8 +282,8 @@ impl AffinityBuilder {
         settings.fill.validate()?;
         let n = self.n;
         let sign = if settings.higher_is_better { 1.0 } else { -1.0 };
-        let mut sum = alloc::vec![0.0; n * n];
-        let mut cov = alloc::vec![0u32; n * n];
+        let mut sum: Vec<f64> = crate::memory::try_square(n)?;
+        let mut cov: Vec<u32> = crate::memory::try_square(n)?;
         for (subset, slots) in &self.subsets {
             for (&i, vals) in subset.iter().zip(slots) {
                 let Some(m) = mean_sorted(vals) else { continue };
@@ -378,8 +378,8 @@ impl AffinityBuilder {
                 }
             }
         }
-        let mut theta = alloc::vec![0.0; n * n];
-        let mut coverage = alloc::vec![0u32; n * n];
+        let mut theta: Vec<f64> = crate::memory::try_square(n)?;
+        let mut coverage: Vec<u32> = crate::memory::try_square(n)?;
         let mut rms = alloc::vec![0.0; n];
         let mut used = alloc::vec![0usize; n];
         for (i, o) in obs.iter().enumerate() {
@@ -588,7 +588,11 @@ impl AffinityEstimate {
             });
         }
         let m = tasks.len();
-        let mut data = Vec::with_capacity(m * m);
+        let mut data: Vec<f64> = Vec::new();
+        data.try_reserve_exact(m * m)
+            .map_err(|_| Error::OutOfMemory {
+                bytes: crate::memory::square_f64_bytes(m, 1),
+            })?;
         for &i in tasks {
             for &j in tasks {
                 data.push(self.directed[i * self.n + j]);
