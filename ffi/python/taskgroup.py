@@ -97,6 +97,8 @@ class TaskgroupError(Exception):
 
 
 def _error_class(name: str, status: int, doc: str, *bases: type) -> type:
+    if bases and issubclass(bases[0], TaskgroupError):  # a subclass of another status's class
+        return type(name, bases, {"status": status, "__doc__": doc})
     return type(name, (TaskgroupError,) + bases, {"status": status, "__doc__": doc})
 
 
@@ -162,7 +164,6 @@ MalformedRequestIdError = _error_class(
     "A request id that is not s{step}-{index} with step and index in 0..2**32-1 (also an "
     "UnknownRequestError, which malformed ids raised before they had their own status).",
     UnknownRequestError,
-    ValueError,
 )
 InvalidWarmStartError = _error_class(
     "InvalidWarmStartError", 118, "A warm start of the wrong size or with NaN/Inf.", ValueError
