@@ -6,6 +6,13 @@
  * last failure on this thread. A buffer pointer is always followed by its length in elements;
  * a short buffer gives TG_STATUS_BUFFER_TOO_SMALL and the needed length. Handles come in
  * _new/_free pairs and _free(NULL) is a no-op. Inputs are only borrowed during the call.
+ *
+ * Threads: handles are not thread-safe objects to share freely. Calls on one handle from
+ * several threads are serialised by the library, but a _free must never race another call on
+ * the same handle: synchronise in the caller. A _free that finds another call in progress
+ * returns TG_STATUS_HANDLE_BUSY and frees nothing; a call after the free returns
+ * TG_STATUS_INVALID_HANDLE (unless a later _new reused the address). The last error message
+ * is per thread.
  */
 
 #ifndef TASKGROUP_H
@@ -23,6 +30,12 @@
 #define TASKGROUP_VERSION                                                                         \
     TASKGROUP_STRINGIFY(TASKGROUP_VERSION_MAJOR) "." TASKGROUP_STRINGIFY(TASKGROUP_VERSION_MINOR) \
     "." TASKGROUP_STRINGIFY(TASKGROUP_VERSION_PATCH)
+
+/**
+ * Smallest n for which `TG_PROJECTION_AUTO` uses the low-rank projection (the library's
+ * `taskgroup_core::sdp::LOW_RANK_MIN_N`; the build fails if they differ).
+ */
+#define TG_LOW_RANK_MIN_N 200
 
 /**
  * The label `tg_session_groups` gives a task that has not arrived yet.
@@ -80,6 +93,11 @@ enum tg_status
      * An argument of the C interface that cannot be used (size overflow, misaligned pointer).
      */
     TG_STATUS_INVALID_ARGUMENT = 5,
+    /**
+     * A handle was freed while another call on it was still running (on another thread): the
+     * free did nothing and the handle is still live. Handles must not be freed while in use.
+     */
+    TG_STATUS_HANDLE_BUSY = 6,
     /**
      * The affinity matrix is empty (n = 0).
      */
@@ -149,7 +167,53 @@ enum tg_status
      */
     TG_STATUS_NUMERICAL_FAILURE = 116,
     /**
-     * A library error with no code of its own (the message says what it is).
+     * A request id text that is not `s{step}-{index}` with step and index in 0..2³²−1.
+     */
+    TG_STATUS_MALFORMED_REQUEST_ID = 117,
+    /**
+     * A warm-start matrix with the wrong number of entries or non-finite entries.
+     */
+    TG_STATUS_INVALID_WARM_START = 118,
+    /**
+     * The instance is too large for an exhaustive method.
+     */
+    TG_STATUS_TOO_LARGE = 119,
+    /**
+     * Encoding a session checkpoint failed (internal; the session is unchanged).
+     */
+    TG_STATUS_CHECKPOINT_ENCODE = 120,
+    /**
+     * Relative pairwise affinity divides by a single-task score of 0.
+     */
+    TG_STATUS_ZERO_BASELINE = 121,
+    /**
+     * A task has no records, so nothing can be predicted for it.
+     */
+    TG_STATUS_NO_RECORDS = 122,
+    /**
+     * A relative score divides by a reference value (diagonal entry, single-task loss) of 0.
+     */
+    TG_STATUS_ZERO_REFERENCE = 123,
+    /**
+     * A name (method, normalisation, transform) that is not one of the known names.
+     */
+    TG_STATUS_UNKNOWN_NAME = 124,
+    /**
+     * A subset-results table that does not follow its format.
+     */
+    TG_STATUS_MALFORMED_TABLE = 125,
+    /**
+     * A subset-results table has no line for a subset that is needed.
+     */
+    TG_STATUS_MISSING_SUBSET = 126,
+    /**
+     * A value (Σ densities, SDP objective or bound) exceeds the f64 range: rescale T.
+     */
+    TG_STATUS_VALUE_OVERFLOW = 127,
+    /**
+     * An unexpected library error with no code of its own (the message says what it is); every
+     * error the library documents has its own status, so this one indicates a bug or a
+     * library newer than this interface.
      */
     TG_STATUS_OTHER_ERROR = 199,
 };
@@ -254,7 +318,7 @@ enum tg_projection
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
     /**
-     * Low-rank from n ≥ 64, full below (default).
+     * Low-rank from n ≥ `TG_LOW_RANK_MIN_N` (200), full below (default).
      */
     TG_PROJECTION_AUTO = 0,
     /**
@@ -275,7 +339,7 @@ typedef uint32_t tg_projection;
 #endif // __cplusplus
 
 /**
- * How `tg_group_auto` picks k (values of `tg_options.k_rule`).
+ * How `tg_group_auto` picks k (values of `tg_k_search.k_rule`).
  */
 enum tg_k_rule
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -412,12 +476,19 @@ typedef uint32_t tg_affinity_estimator;
 /**
  * Collects subset results f_i(S) for n tasks, in any order (opaque). Create with
  * `tg_affinity_builder_new`, free with `tg_affinity_builder_free`.
+ *
+ * Threads: as `tg_session` (calls serialised; the free must not race other calls, and a free
+ * during a call returns `TG_STATUS_HANDLE_BUSY` and frees nothing).
  */
 typedef struct tg_affinity_builder tg_affinity_builder;
 
 /**
  * An AdaGroup session (opaque). Create with `tg_session_new` or `tg_session_load`, free with
  * `tg_session_free`.
+ *
+ * Threads: calls on one session are serialised (each locks it), but the handle is not meant to
+ * be shared without the caller's own synchronisation; `tg_session_free` must not race other
+ * calls (a free during a call returns `TG_STATUS_HANDLE_BUSY` and frees nothing).
  */
 typedef struct tg_session tg_session;
 
@@ -440,8 +511,9 @@ typedef struct tg_aggregate_options {
 } tg_aggregate_options;
 
 /**
- * Settings of `tg_group` and `tg_group_auto`, by value. Start from `tg_options_default()`
- * and change fields; every range is checked when the options are used.
+ * Solver and rounding settings of `tg_group`, `tg_group_auto` and sessions, by value. Start
+ * from `tg_options_default()` and change fields; every range is checked when the options are
+ * used. (The k range and rule of `tg_group_auto` are in `tg_k_search`.)
  */
 typedef struct tg_options {
     /**
@@ -493,18 +565,6 @@ typedef struct tg_options {
      * Improve robust candidates by local search (default true).
      */
     bool local_search;
-    /**
-     * Smallest k tried by `tg_group_auto`, ≥ 1 (default 1; ignored by `tg_group`).
-     */
-    size_t k_min;
-    /**
-     * Largest k tried by `tg_group_auto`; 0 = n (default 0; ignored by `tg_group`).
-     */
-    size_t k_max;
-    /**
-     * A `tg_k_rule` value for `tg_group_auto` (default `TG_K_RULE_AVERAGE_DENSITY`).
-     */
-    uint32_t k_rule;
 } tg_options;
 
 /**
@@ -572,6 +632,25 @@ typedef struct tg_report {
 } tg_report;
 
 /**
+ * The k search of `tg_group_auto`, by value. Start from `tg_k_search_default()` and change
+ * fields; the range is checked against n when used.
+ */
+typedef struct tg_k_search {
+    /**
+     * Smallest k tried, ≥ 1 (default 1).
+     */
+    size_t k_min;
+    /**
+     * Largest k tried; 0 = n (default 0).
+     */
+    size_t k_max;
+    /**
+     * A `tg_k_rule` value (default `TG_K_RULE_AVERAGE_DENSITY`).
+     */
+    uint32_t k_rule;
+} tg_k_search;
+
+/**
  * Settings of an AdaGroup session; start from `tg_session_settings_default(n, max_groups,
  * steps)` and change fields.
  */
@@ -625,10 +704,24 @@ typedef struct tg_session_settings {
      */
     uint32_t estimator;
     /**
-     * Solver and rounding settings of every solve (the k fields are ignored).
+     * Solver and rounding settings of every solve.
      */
     struct tg_options group;
 } tg_session_settings;
+
+/**
+ * The id of a request: step and index within the step (displayed as `s{step}-{index}`).
+ */
+typedef struct tg_request_id {
+    /**
+     * The step that issued it (0-based).
+     */
+    uint32_t step;
+    /**
+     * Its index within the step (0-based).
+     */
+    uint32_t index;
+} tg_request_id;
 
 /**
  * Where a session stands.
@@ -671,20 +764,6 @@ typedef struct tg_session_progress {
      */
     size_t num_groups;
 } tg_session_progress;
-
-/**
- * The id of a request: step and index within the step (displayed as `s{step}-{index}`).
- */
-typedef struct tg_request_id {
-    /**
-     * The step that issued it (0-based).
-     */
-    uint32_t step;
-    /**
-     * Its index within the step (0-based).
-     */
-    uint32_t index;
-} tg_request_id;
 
 /**
  * A subset to train: its tasks are `tasks[first_task .. first_task + num_tasks]` of the
@@ -820,8 +899,13 @@ tg_status tg_affinity_builder_compute(const struct tg_affinity_builder *builder,
  * Frees a builder. NULL is a no-op; a freed or foreign pointer gives
  * `TG_STATUS_INVALID_HANDLE`.
  *
+ * Threads: the free must not race other calls on the same builder. If another thread is
+ * inside a call on it, this returns `TG_STATUS_HANDLE_BUSY` and frees nothing (free it after
+ * that call returns); calls made after the free return `TG_STATUS_INVALID_HANDLE`.
+ *
  * # Safety
- * No other thread may use the builder during or after this call.
+ * `builder` NULL, or a pointer from this library (live or freed) that no call made after
+ * this one uses, unless a later `_new` returned the same address.
  */
 tg_status tg_affinity_builder_free(struct tg_affinity_builder *builder);
 
@@ -830,8 +914,7 @@ tg_status tg_affinity_builder_free(struct tg_affinity_builder *builder);
  * result against an upper bound.
  *
  * `affinity`: row-major n×n (T[u][v] at `affinity[u*n + v]`: how much task v helps task u;
- * larger is better; only (T + Tᵀ)/2 matters). `opts` may be NULL (defaults; the k fields are
- * ignored). On success `labels[0..n]` gets each task's group in canonical order (task 0 is in
+ * larger is better; only (T + Tᵀ)/2 matters). `opts` may be NULL (defaults). On success `labels[0..n]` gets each task's group in canonical order (task 0 is in
  * group 0, the next task that starts a new group gets 1, ...), and `report` (may be NULL)
  * the values and certificate.
  *
@@ -852,19 +935,21 @@ tg_status tg_group(const double *affinity,
                    struct tg_report *report);
 
 /**
- * Groups n tasks for every k in `opts->k_min ..= opts->k_max` (k_max 0 = n), warm-starting
- * each k from the previous one, and keeps the k picked by `opts->k_rule`.
+ * Groups n tasks for every k in `search->k_min ..= search->k_max` (k_max 0 = n),
+ * warm-starting each k from the previous one, and keeps the k picked by `search->k_rule`.
  *
- * `opts` may be NULL (defaults: k from 1 to n, the paper's average-density rule). On success
+ * `opts` (solver and rounding settings) may be NULL for the defaults; `search` may be NULL
+ * for `tg_k_search_default()` (k from 1 to n, the paper's average-density rule). On success
  * `*k_chosen` gets the chosen k, `labels[0..n]` its groups (canonical order) and `report`
  * (may be NULL) its values and certificate. Errors as `tg_group`, plus `INVALID_K_RANGE`.
  *
  * # Safety
- * As `tg_group`; `k_chosen` valid for writes.
+ * As `tg_group`; `search` NULL or valid for reads; `k_chosen` valid for writes.
  */
 tg_status tg_group_auto(const double *affinity,
                         size_t n,
                         const struct tg_options *opts,
+                        const struct tg_k_search *search,
                         uint32_t *labels,
                         size_t labels_len,
                         size_t *k_chosen,
@@ -876,9 +961,25 @@ tg_status tg_group_auto(const double *affinity,
 struct tg_options tg_options_default(void);
 
 /**
+ * The default k search: every k from 1 to n, the paper's average-density rule.
+ */
+struct tg_k_search tg_k_search_default(void);
+
+/**
  * The default session settings for n tasks, at most `max_groups` groups, in `steps` steps.
  */
 struct tg_session_settings tg_session_settings_default(size_t n, size_t max_groups, size_t steps);
+
+/**
+ * Parses a request id displayed as `s{step}-{index}` (e.g. `s0-3`: decimal digits, no signs
+ * or spaces; step and index in 0..=4294967295). `text` holds `len` bytes (no NUL needed; may
+ * be NULL when `len` is 0). On success `*out` gets the id. Errors: `MALFORMED_REQUEST_ID`
+ * (also for a step or index that does not fit `uint32_t`: it is refused, never truncated).
+ *
+ * # Safety
+ * `text` valid for reads of `len` bytes; `out` valid for writes.
+ */
+tg_status tg_request_id_parse(const char *text, size_t len, struct tg_request_id *out);
 
 /**
  * Starts a session (its first requests are ready at once). On success `*out` gets a new
@@ -893,8 +994,13 @@ tg_status tg_session_new(const struct tg_session_settings *settings, struct tg_s
  * Frees a session. NULL is a no-op (`TG_STATUS_OK`); a freed or foreign pointer gives
  * `TG_STATUS_INVALID_HANDLE` and frees nothing.
  *
+ * Threads: the free must not race other calls on the same session. If another thread is
+ * inside a call on it, this returns `TG_STATUS_HANDLE_BUSY` and frees nothing (free it after
+ * that call returns); calls made after the free return `TG_STATUS_INVALID_HANDLE`.
+ *
  * # Safety
- * No other thread may use the session during or after this call.
+ * `session` NULL, or a pointer from this library (live or freed) that no call made after
+ * this one uses, unless a later `_new` returned the same address.
  */
 tg_status tg_session_free(struct tg_session *session);
 

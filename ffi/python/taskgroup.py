@@ -17,6 +17,16 @@ float64; anything else (bool, complex, strings, objects) is refused with ``Inval
 
 Every failure is a ``TaskgroupError`` subclass (one per library status, see ``ERRORS``) with the
 library's detailed message; input errors are also ``ValueError`` (or ``TypeError``).
+
+Integers are range-checked before they cross into C (``size_t`` counts, ``uint64_t`` seeds,
+``uint32_t`` task indices and request ids): a value that does not fit raises the error of its
+argument (``InvalidKError``, ``InvalidSettingError``, ``MalformedRequestIdError``, ...) naming it
+and its range, instead of being silently truncated.
+
+Threads: a ``Session`` or ``AffinityBuilder`` may be used from several threads. Every call on
+it holds the object's lock, so calls are serialised, ``close()`` waits for calls in flight on
+other threads before freeing the library's handle, and calls after ``close()`` raise
+``InvalidHandleError``.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import math
 import numbers
 import os
 import sys
+import threading
 from ctypes import (
     POINTER,
     Structure,
@@ -40,9 +51,10 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 try:  # numpy is optional
     import numpy as _np
@@ -85,6 +97,8 @@ class TaskgroupError(Exception):
 
 
 def _error_class(name: str, status: int, doc: str, *bases: type) -> type:
+    if bases and issubclass(bases[0], TaskgroupError):  # a subclass of another status's class
+        return type(name, bases, {"status": status, "__doc__": doc})
     return type(name, (TaskgroupError,) + bases, {"status": status, "__doc__": doc})
 
 
@@ -96,6 +110,9 @@ InvalidHandleError = _error_class(
 )
 InvalidArgumentError = _error_class(
     "InvalidArgumentError", 5, "An argument that cannot be passed to the library.", ValueError
+)
+HandleBusyError = _error_class(
+    "HandleBusyError", 6, "A handle freed while another call was using it (nothing freed)."
 )
 EmptyError = _error_class("EmptyError", 100, "The affinity matrix is empty (n = 0).", ValueError)
 NotSquareError = _error_class("NotSquareError", 101, "The matrix is not n×n.", ValueError)
@@ -141,7 +158,44 @@ UnsupportedCheckpointVersionError = _error_class(
 NumericalFailureError = _error_class(
     "NumericalFailureError", 116, "A numerical step failed.", ArithmeticError
 )
-OtherError = _error_class("OtherError", 199, "A library error with no code of its own.")
+MalformedRequestIdError = _error_class(
+    "MalformedRequestIdError",
+    117,
+    "A request id that is not s{step}-{index} with step and index in 0..2**32-1 (also an "
+    "UnknownRequestError, which malformed ids raised before they had their own status).",
+    UnknownRequestError,
+)
+InvalidWarmStartError = _error_class(
+    "InvalidWarmStartError", 118, "A warm start of the wrong size or with NaN/Inf.", ValueError
+)
+TooLargeError = _error_class(
+    "TooLargeError", 119, "The instance is too large for an exhaustive method.", ValueError
+)
+CheckpointEncodeError = _error_class(
+    "CheckpointEncodeError", 120, "Encoding a session checkpoint failed (internal)."
+)
+ZeroBaselineError = _error_class(
+    "ZeroBaselineError", 121, "A single-task score of 0 in a relative affinity.", ValueError
+)
+NoRecordsError = _error_class("NoRecordsError", 122, "A task has no records.", ValueError)
+ZeroReferenceError = _error_class(
+    "ZeroReferenceError", 123, "A relative score divides by a reference value of 0.", ValueError
+)
+UnknownNameError = _error_class(
+    "UnknownNameError", 124, "A name that is not one of the known names.", ValueError
+)
+MalformedTableError = _error_class(
+    "MalformedTableError", 125, "A subset-results table that breaks its format.", ValueError
+)
+MissingSubsetError = _error_class(
+    "MissingSubsetError", 126, "A needed subset has no line in the table.", ValueError
+)
+ValueOverflowError = _error_class(
+    "ValueOverflowError", 127, "A value exceeds the f64 range: rescale T.", ArithmeticError
+)
+OtherError = _error_class(
+    "OtherError", 199, "An unexpected library error with no code of its own."
+)
 
 
 class InvalidTypeError(InvalidArgumentError, TypeError):
@@ -157,6 +211,7 @@ ERRORS: Dict[int, type] = {
         PanicError,
         InvalidHandleError,
         InvalidArgumentError,
+        HandleBusyError,
         EmptyError,
         NotSquareError,
         NonFiniteError,
@@ -174,6 +229,17 @@ ERRORS: Dict[int, type] = {
         CorruptCheckpointError,
         UnsupportedCheckpointVersionError,
         NumericalFailureError,
+        MalformedRequestIdError,
+        InvalidWarmStartError,
+        TooLargeError,
+        CheckpointEncodeError,
+        ZeroBaselineError,
+        NoRecordsError,
+        ZeroReferenceError,
+        UnknownNameError,
+        MalformedTableError,
+        MissingSubsetError,
+        ValueOverflowError,
         OtherError,
     )
 }
@@ -182,10 +248,12 @@ for _cls in ERRORS.values():
     __all__.append(_cls.__name__)
 
 # --------------------------------------------------------------------------------------------
-# C structures (must match include/taskgroup.h field for field)
+# C structures (must match include/taskgroup.h field for field; ``_c_name_`` is the C type,
+# and test_layout.py compares sizes and offsets with the header's, compiled by a C compiler)
 
 
 class _Options(Structure):
+    _c_name_ = "tg_options"
     _fields_ = [
         ("tolerance", c_double),
         ("max_iterations", c_size_t),
@@ -199,13 +267,16 @@ class _Options(Structure):
         ("seed", c_uint64),
         ("kmeans_restarts", c_size_t),
         ("local_search", c_bool),
-        ("k_min", c_size_t),
-        ("k_max", c_size_t),
-        ("k_rule", c_uint32),
     ]
 
 
+class _KSearch(Structure):
+    _c_name_ = "tg_k_search"
+    _fields_ = [("k_min", c_size_t), ("k_max", c_size_t), ("k_rule", c_uint32)]
+
+
 class _Report(Structure):
+    _c_name_ = "tg_report"
     _fields_ = [
         ("n", c_size_t),
         ("k", c_size_t),
@@ -225,6 +296,7 @@ class _Report(Structure):
 
 
 class _SessionSettings(Structure):
+    _c_name_ = "tg_session_settings"
     _fields_ = [
         ("n", c_size_t),
         ("max_groups", c_size_t),
@@ -243,6 +315,7 @@ class _SessionSettings(Structure):
 
 
 class _SessionProgress(Structure):
+    _c_name_ = "tg_session_progress"
     _fields_ = [
         ("n", c_size_t),
         ("step", c_size_t),
@@ -257,14 +330,17 @@ class _SessionProgress(Structure):
 
 
 class _RequestId(Structure):
+    _c_name_ = "tg_request_id"
     _fields_ = [("step", c_uint32), ("index", c_uint32)]
 
 
 class _Request(Structure):
+    _c_name_ = "tg_request"
     _fields_ = [("id", _RequestId), ("first_task", c_size_t), ("num_tasks", c_size_t)]
 
 
 class _StepSummary(Structure):
+    _c_name_ = "tg_step_summary"
     _fields_ = [
         ("step", c_size_t),
         ("tasks_seen", c_size_t),
@@ -283,6 +359,7 @@ class _StepSummary(Structure):
 
 
 class _AggregateOptions(Structure):
+    _c_name_ = "tg_aggregate_options"
     _fields_ = [("higher_is_better", c_bool), ("fill", c_uint32), ("fill_constant", c_double)]
 
 
@@ -293,13 +370,23 @@ _SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "tg_status_message": (c_char_p, [c_uint32]),
     "tg_last_error_message": (c_uint32, [_P(c_char), c_size_t, _P(c_size_t)]),
     "tg_options_default": (_Options, []),
+    "tg_k_search_default": (_KSearch, []),
     "tg_group": (
         c_uint32,
         [_P(c_double), c_size_t, c_size_t, _P(_Options), _P(c_uint32), c_size_t, _P(_Report)],
     ),
     "tg_group_auto": (
         c_uint32,
-        [_P(c_double), c_size_t, _P(_Options), _P(c_uint32), c_size_t, _P(c_size_t), _P(_Report)],
+        [
+            _P(c_double),
+            c_size_t,
+            _P(_Options),
+            _P(_KSearch),
+            _P(c_uint32),
+            c_size_t,
+            _P(c_size_t),
+            _P(_Report),
+        ],
     ),
     "tg_session_settings_default": (_SessionSettings, [c_size_t, c_size_t, c_size_t]),
     "tg_session_new": (c_uint32, [_P(_SessionSettings), _P(c_void_p)]),
@@ -310,6 +397,7 @@ _SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         [c_void_p, _P(_Request), c_size_t, _P(c_uint32), c_size_t, _P(c_size_t), _P(c_size_t)],
     ),
     "tg_session_report": (c_uint32, [c_void_p, _RequestId, _P(c_double), c_size_t, _P(c_uint32)]),
+    "tg_request_id_parse": (c_uint32, [c_char_p, c_size_t, _P(_RequestId)]),
     "tg_session_advance": (c_uint32, [c_void_p, _P(_StepSummary)]),
     "tg_session_groups": (
         c_uint32,
@@ -341,6 +429,11 @@ _SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
 _STATUS_OK = 0
 _STATUS_BUFFER_TOO_SMALL = 2
 _NO_GROUP = 0xFFFFFFFF
+
+#: Largest values of the C integer types that arguments cross the ABI as.
+_U32_MAX = 2**32 - 1
+_U64_MAX = 2**64 - 1
+_SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
 
 # --------------------------------------------------------------------------------------------
 # Loading the library
@@ -508,6 +601,26 @@ def _tasks(tasks: Any, what: str) -> Tuple[Any, int, Any]:
     return ctypes.cast(buf, POINTER(c_uint32)), len(vals), buf
 
 
+def _uint(name: str, value: Any, maximum: int, error: type, prefix: str = "invalid setting") -> int:
+    """``value`` as an int in 0..=maximum (the C type it crosses the ABI as), else ``error``
+    with a message naming the argument and its range (never a silent truncation)."""
+    if isinstance(value, bool) or not (
+        isinstance(value, numbers.Integral) or (_np is not None and isinstance(value, _np.integer))
+    ):
+        raise error(
+            f"{prefix} `{name}`: {value!r} is not an integer (expected 0..={maximum})",
+            error.status,
+        )
+    v = int(value)
+    if not 0 <= v <= maximum:
+        raise error(
+            f"{prefix} `{name}`: {v} is out of range (expected an integer in 0..={maximum})",
+            error.status,
+        )
+    return v
+
+
+_SEED_OPTIONS = ("seed",)
 _PROJECTIONS = {"auto": 0, "full": 1, "low_rank": 2}
 _ROUNDINGS = {"robust": 0, "threshold": 1}
 _K_RULES = {"density": 0, "average_density": 0, "elbow": 1}
@@ -562,12 +675,8 @@ def _options(options: Dict[str, Any], extra: Sequence[str] = ()) -> _Options:
         elif key in ("tolerance", "rho_balance", "relaxation", "threshold_c"):
             setattr(o, key, _real(value, key))
         else:
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                raise InvalidSettingError(
-                    f"invalid setting `{key}`: {value!r} (expected a non-negative integer)",
-                    InvalidSettingError.status,
-                )
-            setattr(o, key, int(value))
+            maximum = _U64_MAX if key in _SEED_OPTIONS else _SIZE_MAX
+            setattr(o, key, _uint(key, value, maximum, InvalidSettingError))
     return o
 
 
@@ -662,7 +771,7 @@ def group(T: Any, k: int, **options: Any) -> Result:
     ptr, n, _keep = _matrix(T)
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):
         raise _refuse_type(f"k is {type(k).__name__} {k!r}")
-    if k < 0:
+    if not 0 <= k <= _SIZE_MAX:
         raise InvalidKError(f"k = {k} groups is out of range: it must be between 1 and n = {n}", 103)
     o = _options(options)
     labels = (c_uint32 * max(n, 1))()
@@ -680,19 +789,71 @@ def group_auto(
     """
     ptr, n, _keep = _matrix(T)
     o = _options(options)
-    for name, v in (("k_min", k_min), ("k_max", k_max)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0):
-            raise InvalidKRangeError(f"{name} = {v!r} is not a non-negative integer", 104)
-    if k_max == 0:
-        raise InvalidKRangeError(f"the k range {k_min}..0 is invalid (k_max ≥ 1)", 104)
-    o.k_min = int(k_min)
-    o.k_max = 0 if k_max is None else int(k_max)
-    o.k_rule = _enum("rule", rule, _K_RULES)
+    search = _lib().tg_k_search_default()
+    search.k_min = _uint("k_min", k_min, _SIZE_MAX, InvalidKRangeError, "invalid k range:")
+    if k_max is not None:
+        search.k_max = _uint("k_max", k_max, _SIZE_MAX, InvalidKRangeError, "invalid k range:")
+        if k_max == 0:
+            raise InvalidKRangeError(f"the k range {k_min}..0 is invalid (k_max ≥ 1)", 104)
+    search.k_rule = _enum("rule", rule, _K_RULES)
     labels = (c_uint32 * max(n, 1))()
     report = _Report()
     k = c_size_t(0)
-    _check(_lib().tg_group_auto(ptr, n, byref(o), labels, n, byref(k), byref(report)))
+    _check(
+        _lib().tg_group_auto(ptr, n, byref(o), byref(search), labels, n, byref(k), byref(report))
+    )
     return _result(labels, n, report)
+
+
+# --------------------------------------------------------------------------------------------
+# Handles
+
+
+class _HandleOwner:
+    """Owns one library handle and serialises every call on it with a re-entrant lock, so that
+    ``close()`` on one thread waits for calls in flight on others (the library handle is never
+    freed while in use) and calls after ``close()`` raise ``InvalidHandleError``."""
+
+    _KIND = "handle"
+    _FREE = ""
+
+    _lock: "threading.RLock"
+    _handle: Optional[int]
+
+    def _init_handle(self) -> None:
+        self._lock = threading.RLock()
+        self._handle = None
+
+    @contextmanager
+    def _using(self) -> Iterator[int]:
+        """The live handle, held (locked) for the duration of the ``with`` block."""
+        lock = getattr(self, "_lock", None)
+        if lock is None:  # __init__ failed before the handle existed
+            raise InvalidHandleError(f"the {self._KIND} is closed", InvalidHandleError.status)
+        with lock:
+            if self._handle is None:
+                raise InvalidHandleError(
+                    f"the {self._KIND} is closed: no call can be made on it after close()",
+                    InvalidHandleError.status,
+                )
+            yield self._handle
+
+    def close(self) -> None:
+        """Frees the library's handle (idempotent). Waits for calls in flight on other
+        threads to return first; later calls raise ``InvalidHandleError``."""
+        lock = getattr(self, "_lock", None)
+        if lock is None:
+            return
+        with lock:
+            h, self._handle = self._handle, None
+            if h is not None and _LIB is not None:
+                _check(getattr(_LIB, self._FREE)(h))
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - never raise from a finalizer
+            pass
 
 
 # --------------------------------------------------------------------------------------------
@@ -710,18 +871,18 @@ class RequestId(NamedTuple):
 
     @classmethod
     def parse(cls, text: str) -> "RequestId":
-        """Parses ``s{step}-{index}``."""
-        try:
-            if not text.startswith("s"):
-                raise ValueError
-            a, b = text[1:].split("-")
-            if not (a.isdigit() and b.isdigit()):
-                raise ValueError
-            return cls(int(a), int(b))
-        except ValueError:
-            raise UnknownRequestError(
-                f"malformed request id {text!r} (expected s{{step}}-{{index}}, e.g. s0-3)", 108
-            ) from None
+        """Parses ``s{step}-{index}`` (with the library's parser: step and index in
+        0..=4294967295; anything else raises ``MalformedRequestIdError``)."""
+        if not isinstance(text, str):
+            raise _refuse_type(f"request id is {type(text).__name__} {text!r}")
+        raw = text.encode("utf-8", "surrogatepass")
+        out = _RequestId()
+        st = _lib().tg_request_id_parse(raw, len(raw), byref(out))
+        if st != _STATUS_OK:
+            detail = _last_error()
+            cls_ = ERRORS.get(st, OtherError)
+            raise cls_(f"request id {text!r}: {detail}" if detail else f"request id {text!r}", st)
+        return cls(int(out.step), int(out.index))
 
 
 class Request(NamedTuple):
@@ -766,14 +927,17 @@ class Progress:
 
 def _request_id(r: Any) -> RequestId:
     if isinstance(r, Request):
-        return r.id
+        r = r.id
     if isinstance(r, str):
         return RequestId.parse(r)
     step, index = r
-    return RequestId(int(step), int(index))
+    return RequestId(
+        _uint("step", step, _U32_MAX, MalformedRequestIdError, "invalid request id:"),
+        _uint("index", index, _U32_MAX, MalformedRequestIdError, "invalid request id:"),
+    )
 
 
-class Session:
+class Session(_HandleOwner):
     """An AdaGroup session: ``next_requests()`` to train, ``report()`` their scores,
     ``advance()`` when a step is complete, ``groups()`` at any time. A context manager
     (closes the handle on exit); ``save()``/``load()`` checkpoint it as bytes.
@@ -784,7 +948,13 @@ class Session:
     ("row_min", "row_mean" or a number), ``count_rule`` ("value", "average_density",
     "elbow"), ``estimator`` ("higher_order": paper Eq. 6; "surrogate": the linear surrogate's
     transfer estimate), plus the solver options of ``group``.
+
+    Thread-safe: calls are serialised by the session's lock, and ``close()`` waits for calls
+    in flight on other threads.
     """
+
+    _KIND = "session"
+    _FREE = "tg_session_free"
 
     def __init__(
         self,
@@ -802,24 +972,23 @@ class Session:
         estimator: str = "higher_order",
         **options: Any,
     ):
-        self._handle: Optional[int] = None
+        self._init_handle()
         lib = _lib()
-        for name, v in (
-            ("n", n),
-            ("max_groups", max_groups),
-            ("steps", steps),
-            ("subset_size", subset_size),
-            ("seed", seed),
-            ("subsets_per_step", 0 if subsets_per_step is None else subsets_per_step),
-        ):
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
-                raise InvalidSettingError(
-                    f"invalid setting `{name}`: {v!r} (expected a non-negative integer)", 105
-                )
-        s = lib.tg_session_settings_default(n, max_groups, steps)
-        s.subsets_per_step = 0 if subsets_per_step is None else int(subsets_per_step)
-        s.subset_size = int(subset_size)
-        s.seed = int(seed)
+        sizes = {
+            name: _uint(name, v, _SIZE_MAX, InvalidSettingError)
+            for name, v in (
+                ("n", n),
+                ("max_groups", max_groups),
+                ("steps", steps),
+                ("subset_size", subset_size),
+                ("subsets_per_step", 0 if subsets_per_step is None else subsets_per_step),
+            )
+        }
+        seed = _uint("seed", seed, _U64_MAX, InvalidSettingError)
+        s = lib.tg_session_settings_default(sizes["n"], sizes["max_groups"], sizes["steps"])
+        s.subsets_per_step = sizes["subsets_per_step"]
+        s.subset_size = sizes["subset_size"]
+        s.seed = seed
         s.task_order = 1 if shuffle else 0
         s.higher_is_better = bool(higher_is_better)
         if isinstance(fill, str):
@@ -837,21 +1006,11 @@ class Session:
     @classmethod
     def _from_handle(cls, handle: int) -> "Session":
         obj = cls.__new__(cls)
+        obj._init_handle()
         obj._handle = handle
         return obj
 
-    def _h(self) -> int:
-        if self._handle is None:
-            raise InvalidHandleError("the session is closed", InvalidHandleError.status)
-        return self._handle
-
     # lifetime -------------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Frees the library's session (idempotent)."""
-        h, self._handle = getattr(self, "_handle", None), None
-        if h is not None and _LIB is not None:
-            _check(_LIB.tg_session_free(h))
 
     def __enter__(self) -> "Session":
         return self
@@ -859,19 +1018,14 @@ class Session:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # pragma: no cover - never raise from a finalizer
-            pass
-
     # state ----------------------------------------------------------------------------------
 
     @property
     def progress(self) -> Progress:
         """Step, pending and reported counts, done."""
         p = _SessionProgress()
-        _check(_lib().tg_session_get_progress(self._h(), byref(p)))
+        with self._using() as h:
+            _check(_lib().tg_session_get_progress(h, byref(p)))
         return Progress(
             n=p.n,
             step=p.step,
@@ -891,20 +1045,21 @@ class Session:
 
     def next_requests(self) -> List[Request]:
         """The current step's requests not yet reported."""
-        lib, h = _lib(), self._h()
+        lib = _lib()
         nreq, ntasks = c_size_t(0), c_size_t(0)
-        st = lib.tg_session_next_requests(h, None, 0, None, 0, byref(nreq), byref(ntasks))
-        if st == _STATUS_OK:
-            return []
-        if st != _STATUS_BUFFER_TOO_SMALL:
-            _raise_for(st)
-        reqs = (_Request * max(nreq.value, 1))()
-        tasks = (c_uint32 * max(ntasks.value, 1))()
-        _check(
-            lib.tg_session_next_requests(
-                h, reqs, nreq.value, tasks, ntasks.value, byref(nreq), byref(ntasks)
+        with self._using() as h:
+            st = lib.tg_session_next_requests(h, None, 0, None, 0, byref(nreq), byref(ntasks))
+            if st == _STATUS_OK:
+                return []
+            if st != _STATUS_BUFFER_TOO_SMALL:
+                _raise_for(st)
+            reqs = (_Request * max(nreq.value, 1))()
+            tasks = (c_uint32 * max(ntasks.value, 1))()
+            _check(
+                lib.tg_session_next_requests(
+                    h, reqs, nreq.value, tasks, ntasks.value, byref(nreq), byref(ntasks)
+                )
             )
-        )
         out = []
         for r in reqs[: nreq.value]:
             ts = [int(tasks[r.first_task + i]) for i in range(r.num_tasks)]
@@ -918,17 +1073,19 @@ class Session:
         rid = _request_id(request)
         ptr, count, _keep = _vector(scores, "scores")
         outcome = c_uint32(0)
-        _check(
-            _lib().tg_session_report(
-                self._h(), _RequestId(rid.step, rid.index), ptr, count, byref(outcome)
+        with self._using() as h:
+            _check(
+                _lib().tg_session_report(
+                    h, _RequestId(rid.step, rid.index), ptr, count, byref(outcome)
+                )
             )
-        )
         return outcome.value == 0
 
     def advance(self) -> StepSummary:
         """Completes the current step and issues the next step's requests."""
         s = _StepSummary()
-        _check(_lib().tg_session_advance(self._h(), byref(s)))
+        with self._using() as h:
+            _check(_lib().tg_session_advance(h, byref(s)))
         return StepSummary(
             step=s.step,
             tasks_seen=s.tasks_seen,
@@ -946,11 +1103,12 @@ class Session:
 
     def labels(self) -> List[Optional[int]]:
         """Group of each task (groups numbered by smallest task); None: not arrived yet."""
-        lib, h = _lib(), self._h()
+        lib = _lib()
         needed = c_size_t(0)
-        lib.tg_session_groups(h, None, 0, byref(needed), None)
-        buf = (c_uint32 * max(needed.value, 1))()
-        _check(lib.tg_session_groups(h, buf, needed.value, None, None))
+        with self._using() as h:
+            lib.tg_session_groups(h, None, 0, byref(needed), None)
+            buf = (c_uint32 * max(needed.value, 1))()
+            _check(lib.tg_session_groups(h, buf, needed.value, None, None))
         return [None if buf[i] == _NO_GROUP else int(buf[i]) for i in range(needed.value)]
 
     def groups(self) -> List[List[int]]:
@@ -961,13 +1119,14 @@ class Session:
 
     def save(self) -> bytes:
         """A checkpoint of the session (header, version, checksum), as bytes."""
-        lib, h = _lib(), self._h()
+        lib = _lib()
         size = c_size_t(0)
-        st = lib.tg_session_save(h, None, 0, byref(size))
-        if st not in (_STATUS_OK, _STATUS_BUFFER_TOO_SMALL):
-            _raise_for(st)
-        buf = (c_uint8 * max(size.value, 1))()
-        _check(lib.tg_session_save(h, buf, size.value, byref(size)))
+        with self._using() as h:
+            st = lib.tg_session_save(h, None, 0, byref(size))
+            if st not in (_STATUS_OK, _STATUS_BUFFER_TOO_SMALL):
+                _raise_for(st)
+            buf = (c_uint8 * max(size.value, 1))()
+            _check(lib.tg_session_save(h, buf, size.value, byref(size)))
         return bytes(buf[: size.value])
 
     @classmethod
@@ -993,30 +1152,28 @@ class Session:
 # Affinity from subset results
 
 
-class AffinityBuilder:
+class AffinityBuilder(_HandleOwner):
     """Collects subset training results f_i(S) for n tasks (any order) and computes the
-    higher-order affinity (paper Eq. 6). A context manager."""
+    higher-order affinity (paper Eq. 6). A context manager; thread-safe as ``Session``."""
+
+    _KIND = "builder"
+    _FREE = "tg_affinity_builder_free"
 
     def __init__(self, n: int):
-        self._handle: Optional[int] = None
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-            raise InvalidSettingError(f"n = {n!r} is not a number of tasks", 105)
+        self._init_handle()
+        n = _uint("n", n, _SIZE_MAX, InvalidSettingError)
         h = c_void_p()
-        _check(_lib().tg_affinity_builder_new(int(n), byref(h)))
+        _check(_lib().tg_affinity_builder_new(n, byref(h)))
         self._handle = h.value
-        self.n = int(n)
-
-    def _h(self) -> int:
-        if self._handle is None:
-            raise InvalidHandleError("the builder is closed", InvalidHandleError.status)
-        return self._handle
+        self.n = n
 
     def add(self, subset: Sequence[int], scores: Any) -> None:
         """Records ``scores[p]`` = score of task ``subset[p]`` trained with the whole subset
         (all-or-nothing)."""
         tp, tn, _k1 = _tasks(subset, "subset")
         sp, sn, _k2 = _vector(scores, "scores")
-        _check(_lib().tg_affinity_builder_add(self._h(), tp, tn, sp, sn))
+        with self._using() as h:
+            _check(_lib().tg_affinity_builder_add(h, tp, tn, sp, sn))
 
     def compute(
         self,
@@ -1038,11 +1195,12 @@ class AffinityBuilder:
         nn = self.n * self.n
         m = (c_double * max(nn, 1))()
         c = (c_uint32 * max(nn, 1))()
-        _check(
-            lib.tg_affinity_builder_compute(
-                self._h(), byref(o), m, nn, c if coverage else None, nn if coverage else 0, None
+        with self._using() as h:
+            _check(
+                lib.tg_affinity_builder_compute(
+                    h, byref(o), m, nn, c if coverage else None, nn if coverage else 0, None
+                )
             )
-        )
 
         def shape(buf: Any, cast: Any) -> Any:
             rows = [[cast(buf[i * self.n + j]) for j in range(self.n)] for i in range(self.n)]
@@ -1056,20 +1214,8 @@ class AffinityBuilder:
             return shape(m, float), shape(c, int)
         return shape(m, float)
 
-    def close(self) -> None:
-        """Frees the library's builder (idempotent)."""
-        h, self._handle = getattr(self, "_handle", None), None
-        if h is not None and _LIB is not None:
-            _check(_LIB.tg_affinity_builder_free(h))
-
     def __enter__(self) -> "AffinityBuilder":
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # pragma: no cover
-            pass

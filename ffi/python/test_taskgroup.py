@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,16 @@ def test_every_status_has_an_error_class():
     assert issubclass(tg.NotSquareError, ValueError)
     assert issubclass(tg.InvalidTypeError, TypeError)
     assert issubclass(tg.InvalidTypeError, tg.TaskgroupError)
-    assert len(set(tg.ERRORS)) == 23
+    assert len(set(tg.ERRORS)) == 35
+    # A malformed id was an UnknownRequestError before it had its own status.
+    assert issubclass(tg.MalformedRequestIdError, tg.UnknownRequestError)
+
+
+def test_every_status_of_the_library_has_a_class_with_its_message():
+    """Each status the library knows (tg_status_message is not "unknown status") has a class."""
+    lib = tg._lib()
+    known = [v for v in range(0, 300) if lib.tg_status_message(v) != b"unknown status"]
+    assert sorted(known) == sorted([0] + list(tg.ERRORS)), "a status without a Python class"
 
 
 # --- group ---------------------------------------------------------------------------------
@@ -273,7 +283,7 @@ def test_session_errors_change_nothing():
             s.advance()
         with pytest.raises(tg.UnknownRequestError, match="s9-9"):
             s.report((9, 9), [1.0] * 3)
-        with pytest.raises(tg.UnknownRequestError, match="malformed"):
+        with pytest.raises(tg.MalformedRequestIdError, match="malformed"):
             s.report("x0-1", [1.0] * 3)
         with pytest.raises(tg.ScoreCountMismatchError):
             s.report(r, [1.0])
@@ -400,3 +410,208 @@ def test_affinity_builder():
             assert b.compute(as_numpy=True).shape == (9, 9)
     with pytest.raises(tg.EmptyError):
         tg.AffinityBuilder(0)
+
+
+# --- threads: close() while a call is in flight (issue 18, item 1) -------------------------
+
+
+def blocking(monkeypatch, fname):
+    """Replaces the library function ``fname`` with one that signals ``entered``, waits for
+    ``release`` and then calls the real one; records whether it is in flight."""
+    lib = tg._lib()
+    real = getattr(lib, fname)
+    state = {"in_flight": False, "entered": threading.Event(), "release": threading.Event()}
+
+    def hooked(*args):
+        state["in_flight"] = True
+        state["entered"].set()
+        try:
+            assert state["release"].wait(30), "the test never released the call"
+            return real(*args)
+        finally:
+            state["in_flight"] = False
+
+    monkeypatch.setattr(lib, fname, hooked)
+    return state
+
+
+def watch_free(monkeypatch, fname, state):
+    """Records every free made while the blocked call is in flight (a use-after-free)."""
+    lib = tg._lib()
+    real = getattr(lib, fname)
+    state["freed_in_flight"] = 0
+
+    def hooked(h):
+        if state["in_flight"]:
+            state["freed_in_flight"] += 1
+        return real(h)
+
+    monkeypatch.setattr(lib, fname, hooked)
+
+
+def test_close_waits_for_an_advance_in_flight_on_another_thread(monkeypatch):
+    s = new_session()
+    for r in s.next_requests():
+        s.report(r, [simulated_score(t, r.tasks) for t in r.tasks])
+    state = blocking(monkeypatch, "tg_session_advance")
+    watch_free(monkeypatch, "tg_session_free", state)
+    result = {}
+
+    def advance():
+        try:
+            result["summary"] = s.advance()
+        except Exception as e:  # pragma: no cover - reported by the asserts below
+            result["error"] = e
+
+    closed = threading.Event()
+
+    def close():
+        s.close()
+        closed.set()
+
+    t1 = threading.Thread(target=advance)
+    t1.start()
+    assert state["entered"].wait(30)  # advance() is now inside the library call
+    t2 = threading.Thread(target=close)
+    t2.start()
+    # close() must not return (nor free) while advance() is running.
+    assert not closed.wait(0.5), "close() returned while advance() was in flight"
+    state["release"].set()
+    t1.join(30)
+    t2.join(30)
+    assert closed.is_set()
+    assert state["freed_in_flight"] == 0
+    assert "error" not in result, result.get("error")
+    assert result["summary"].step == 0
+    with pytest.raises(tg.InvalidHandleError, match="closed"):
+        s.advance()
+    with pytest.raises(tg.InvalidHandleError, match="closed"):
+        s.progress
+
+
+def test_close_waits_for_a_builder_call_in_flight(monkeypatch):
+    b = tg.AffinityBuilder(3)
+    b.add([0, 1], [1.0, 2.0])
+    state = blocking(monkeypatch, "tg_affinity_builder_compute")
+    watch_free(monkeypatch, "tg_affinity_builder_free", state)
+    result = {}
+    t1 = threading.Thread(target=lambda: result.setdefault("m", b.compute()))
+    t1.start()
+    assert state["entered"].wait(30)
+    t2 = threading.Thread(target=b.close)
+    t2.start()
+    t2.join(0.5)
+    assert t2.is_alive(), "close() returned while compute() was in flight"
+    state["release"].set()
+    t1.join(30)
+    t2.join(30)
+    assert state["freed_in_flight"] == 0
+    assert len(result["m"]) == 3
+    with pytest.raises(tg.InvalidHandleError, match="closed"):
+        b.add([0, 2], [1.0, 1.0])
+
+
+def test_sessions_can_be_shared_by_threads():
+    """Many threads reporting into one session: every report lands exactly once."""
+    with new_session() as s:
+        reqs = s.next_requests()
+        errors = []
+
+        def work(r):
+            try:
+                s.report(r, [simulated_score(t, r.tasks) for t in r.tasks])
+            except Exception as e:  # pragma: no cover
+                errors.append(e)
+
+        threads = [threading.Thread(target=work, args=(r,)) for r in reqs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert s.progress.reported == len(reqs)
+
+
+# --- integers are range-checked, never truncated (issue 18, item 2) ------------------------
+
+SIZE_MAX = 2 ** (8 * __import__("ctypes").sizeof(__import__("ctypes").c_size_t)) - 1
+
+
+def test_session_n_too_large_is_refused():
+    with pytest.raises(tg.InvalidSettingError, match=r"`n`: 18446744073709551636 is out of range"):
+        tg.Session(2**64 + 20, 3, 2)
+    for name in ("max_groups", "steps"):
+        args = {"n": 9, "max_groups": 3, "steps": 3}
+        args[name] = 2**64 + 3
+        with pytest.raises(tg.InvalidSettingError, match=f"`{name}`.*0..={SIZE_MAX}"):
+            tg.Session(**args)
+    with pytest.raises(tg.InvalidSettingError, match="subset_size"):
+        tg.Session(9, 3, 3, subset_size=2**64 + 3)
+    with pytest.raises(tg.InvalidSettingError, match="subsets_per_step"):
+        tg.Session(9, 3, 3, subsets_per_step=2**64 + 30)
+    # n fits size_t but not the uint32_t task indices: the library refuses it.
+    with pytest.raises(tg.InvalidSettingError, match="`n`"):
+        tg.Session(2**32 + 20, 3, 2)
+
+
+def test_group_k_too_large_is_refused():
+    with pytest.raises(tg.InvalidKError, match=r"k = 18446744073709551618 groups is out of range"):
+        tg.group(planted(), 2**64 + 2)
+    with pytest.raises(tg.InvalidKError):
+        tg.group(planted(), SIZE_MAX)  # fits size_t, > n: the library's error
+
+
+def test_group_auto_k_range_too_large_is_refused():
+    with pytest.raises(tg.InvalidKRangeError, match="`k_max`"):
+        tg.group_auto(planted(), 1, 2**64 + 3)
+    with pytest.raises(tg.InvalidKRangeError, match="`k_min`"):
+        tg.group_auto(planted(), 2**64 + 2, 3)
+    with pytest.raises(tg.InvalidKRangeError, match="`k_min`"):
+        tg.group_auto(planted(), -1, 3)
+
+
+def test_option_integers_too_large_are_refused():
+    t = planted()
+    with pytest.raises(tg.InvalidSettingError, match=r"`max_iterations`: 18446744073709551617"):
+        tg.group(t, 3, max_iterations=2**64 + 1)
+    for name in ("adapt_rho_every", "kmeans_restarts"):
+        with pytest.raises(tg.InvalidSettingError, match=f"`{name}`"):
+            tg.group(t, 3, **{name: 2**64 + 10})
+    with pytest.raises(tg.InvalidSettingError, match="`max_iterations`"):
+        tg.group(t, 3, max_iterations=-1)
+
+
+def test_seed_too_large_is_refused_not_wrapped():
+    t = planted()
+    with pytest.raises(tg.InvalidSettingError, match=r"`seed`: 18446744073709551621 is out of range"):
+        tg.group(t, 3, seed=2**64 + 5)
+    with pytest.raises(tg.InvalidSettingError, match="`seed`"):
+        tg.Session(9, 3, 3, seed=2**64 + 5)
+    with pytest.raises(tg.InvalidSettingError, match="`seed`"):
+        tg.group_auto(t, 2, 4, seed=2**64 + 5)
+    # The largest seed of each kind is accepted.
+    assert tg.group(t, 3, seed=2**64 - 1).groups == planted_groups()
+    with tg.Session(9, 4, 3, subset_size=3, seed=2**64 - 1) as a:
+        assert a.progress.pending > 0
+
+
+def test_request_ids_out_of_range_are_refused():
+    with new_session() as s:
+        for bad in ("s4294967296-0", "s0-4294967296", "s18446744073709551616-0"):
+            with pytest.raises(tg.MalformedRequestIdError, match="malformed"):
+                s.report(bad, [1.0] * 3)
+            with pytest.raises(tg.MalformedRequestIdError):
+                tg.RequestId.parse(bad)
+        with pytest.raises(tg.MalformedRequestIdError, match="`step`: 4294967296"):
+            s.report((2**32, 0), [1.0] * 3)
+        with pytest.raises(tg.MalformedRequestIdError, match="`index`"):
+            s.report(tg.RequestId(0, 2**32 + 1), [1.0] * 3)
+        with pytest.raises(tg.MalformedRequestIdError, match="`step`"):
+            s.report((-1, 0), [1.0] * 3)
+        assert s.progress.reported == 0  # nothing was recorded as s0-0
+        assert tg.RequestId.parse("s4294967295-7") == (2**32 - 1, 7)
+
+
+def test_affinity_builder_n_too_large_is_refused():
+    with pytest.raises(tg.InvalidSettingError, match="`n`"):
+        tg.AffinityBuilder(2**64 + 3)

@@ -72,6 +72,9 @@ fn default_aggregate() -> tg_aggregate_options {
 
 /// Collects subset results f_i(S) for n tasks, in any order (opaque). Create with
 /// `tg_affinity_builder_new`, free with `tg_affinity_builder_free`.
+///
+/// Threads: as `tg_session` (calls serialised; the free must not race other calls, and a free
+/// during a call returns `TG_STATUS_HANDLE_BUSY` and frees nothing).
 pub struct tg_affinity_builder {
     magic: u64,
     inner: Mutex<AffinityBuilder>,
@@ -217,8 +220,13 @@ pub unsafe extern "C" fn tg_affinity_builder_compute(
 /// Frees a builder. NULL is a no-op; a freed or foreign pointer gives
 /// `TG_STATUS_INVALID_HANDLE`.
 ///
+/// Threads: the free must not race other calls on the same builder. If another thread is
+/// inside a call on it, this returns `TG_STATUS_HANDLE_BUSY` and frees nothing (free it after
+/// that call returns); calls made after the free return `TG_STATUS_INVALID_HANDLE`.
+///
 /// # Safety
-/// No other thread may use the builder during or after this call.
+/// `builder` NULL, or a pointer from this library (live or freed) that no call made after
+/// this one uses, unless a later `_new` returned the same address.
 #[no_mangle]
 pub unsafe extern "C" fn tg_affinity_builder_free(builder: *mut tg_affinity_builder) -> tg_status {
     ffi_boundary!(status: {

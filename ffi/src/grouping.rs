@@ -3,7 +3,7 @@
 use taskgroup_core::{group, search_k, Affinity};
 
 use crate::memory::{borrow_slice, out_buffer, out_param, write_optional, OutBuffer};
-use crate::options::{read_options, tg_options, tg_report};
+use crate::options::{read_k_search, read_options, tg_k_search, tg_options, tg_report};
 use crate::status::{tg_status, FfiError};
 
 /// Validates the row-major n×n matrix at `affinity`.
@@ -40,8 +40,7 @@ fn labels_buffer(
 /// result against an upper bound.
 ///
 /// `affinity`: row-major n×n (T[u][v] at `affinity[u*n + v]`: how much task v helps task u;
-/// larger is better; only (T + Tᵀ)/2 matters). `opts` may be NULL (defaults; the k fields are
-/// ignored). On success `labels[0..n]` gets each task's group in canonical order (task 0 is in
+/// larger is better; only (T + Tᵀ)/2 matters). `opts` may be NULL (defaults). On success `labels[0..n]` gets each task's group in canonical order (task 0 is in
 /// group 0, the next task that starts a new group gets 1, ...), and `report` (may be NULL)
 /// the values and certificate.
 ///
@@ -80,20 +79,22 @@ pub unsafe extern "C" fn tg_group(
     })
 }
 
-/// Groups n tasks for every k in `opts->k_min ..= opts->k_max` (k_max 0 = n), warm-starting
-/// each k from the previous one, and keeps the k picked by `opts->k_rule`.
+/// Groups n tasks for every k in `search->k_min ..= search->k_max` (k_max 0 = n),
+/// warm-starting each k from the previous one, and keeps the k picked by `search->k_rule`.
 ///
-/// `opts` may be NULL (defaults: k from 1 to n, the paper's average-density rule). On success
+/// `opts` (solver and rounding settings) may be NULL for the defaults; `search` may be NULL
+/// for `tg_k_search_default()` (k from 1 to n, the paper's average-density rule). On success
 /// `*k_chosen` gets the chosen k, `labels[0..n]` its groups (canonical order) and `report`
 /// (may be NULL) its values and certificate. Errors as `tg_group`, plus `INVALID_K_RANGE`.
 ///
 /// # Safety
-/// As `tg_group`; `k_chosen` valid for writes.
+/// As `tg_group`; `search` NULL or valid for reads; `k_chosen` valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn tg_group_auto(
     affinity: *const f64,
     n: usize,
     opts: *const tg_options,
+    search: *const tg_k_search,
     labels: *mut u32,
     labels_len: usize,
     k_chosen: *mut usize,
@@ -106,12 +107,12 @@ pub unsafe extern "C" fn tg_group_auto(
         let k_out = out_param(k_chosen, "k_chosen")?;
         // SAFETY: the caller's contract for every pointer below.
         let t = unsafe { read_affinity(affinity, n) }?;
-        let o = unsafe { read_options(opts) };
-        let settings = o.to_settings()?;
-        let rule = o.k_rule()?;
+        let settings = unsafe { read_options(opts) }.to_settings()?;
+        let ks = unsafe { read_k_search(search) };
+        let rule = ks.k_rule()?;
         let out = labels_buffer(labels, labels_len, n)?;
-        let hi = if o.k_max == 0 { n } else { o.k_max };
-        let s = search_k(&t, o.k_min, hi, &settings, rule, None)?;
+        let hi = if ks.k_max == 0 { n } else { ks.k_max };
+        let s = search_k(&t, ks.k_min, hi, &settings, rule, None)?;
         let row = s
             .rows
             .get(s.chosen)
@@ -129,7 +130,7 @@ pub unsafe extern "C" fn tg_group_auto(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::tg_options_default;
+    use crate::options::tg_k_search_default;
 
     fn planted() -> Vec<f64> {
         // Two blocks {0,1,2} and {3,4}, strong inside, weak across.
@@ -175,7 +176,7 @@ mod tests {
         let t = planted();
         let mut labels = [9u32; 5];
         let mut k = 77usize;
-        let mut o = tg_options_default();
+        let mut o = tg_k_search_default();
         o.k_min = 2;
         o.k_max = 4;
         // SAFETY: valid buffers of the stated lengths.
@@ -183,6 +184,7 @@ mod tests {
             tg_group_auto(
                 t.as_ptr(),
                 5,
+                std::ptr::null(),
                 &o,
                 labels.as_mut_ptr(),
                 5,
@@ -201,6 +203,7 @@ mod tests {
             tg_group_auto(
                 t.as_ptr(),
                 5,
+                std::ptr::null(),
                 &o,
                 labels.as_mut_ptr(),
                 5,

@@ -4,8 +4,17 @@
 //! a freed, foreign or wrong-kind pointer gives `TG_STATUS_INVALID_HANDLE` instead of a read of
 //! freed memory; then the object's magic tag is checked. Freeing removes the handle from the
 //! registry and stamps the tag before the memory is released.
+//!
+//! Every call holds its handle as *in use* (a count in the registry, taken and given back
+//! under the registry's lock) for as long as it reads the object. A free while the count is
+//! not 0 (another thread is inside a call on the handle) returns `TG_STATUS_HANDLE_BUSY` and
+//! frees nothing; a call that starts after a free finds no registered handle. So a free that
+//! races a call on another thread is detected instead of freeing memory in use. What cannot be
+//! detected: a stale pointer whose address a later `_new` reused for a new handle of the same
+//! kind (it then names that new handle).
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::status::{tg_status, FfiError};
@@ -25,51 +34,103 @@ pub(crate) trait Tagged {
     fn magic_mut(&mut self) -> &mut u64;
 }
 
-/// Live handles: address → magic of their kind.
-static LIVE: Mutex<BTreeMap<usize, u64>> = Mutex::new(BTreeMap::new());
+/// A registered handle: the magic of its kind and the number of calls using it now.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    magic: u64,
+    in_use: usize,
+}
 
-fn live() -> MutexGuard<'static, BTreeMap<usize, u64>> {
+/// Live handles: address → entry.
+static LIVE: Mutex<BTreeMap<usize, Entry>> = Mutex::new(BTreeMap::new());
+
+fn live() -> MutexGuard<'static, BTreeMap<usize, Entry>> {
     // The map is never left half-updated, so a poisoned lock is still consistent.
     LIVE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Checks that `ptr` is a live handle of kind `T` without reading it.
-fn check_live<T: Tagged>(ptr: *const T, name: &str) -> Result<(), FfiError> {
-    match live().get(&(ptr as usize)) {
-        Some(&m) if m == T::MAGIC => Ok(()),
-        Some(_) => Err(FfiError::new(
+/// The error for a pointer that is not a live handle of kind `T` (`entry`: what the registry
+/// holds at its address).
+fn not_live<T: Tagged>(entry: Option<&Entry>, name: &str) -> FfiError {
+    match entry {
+        Some(e) if e.magic == T::MAGIC => FfiError::new(
+            tg_status::InvalidHandle,
+            format!("argument `{name}`: internal error checking the {}", T::KIND),
+        ),
+        Some(_) => FfiError::new(
             tg_status::InvalidHandle,
             format!("argument `{name}` is a handle of another kind, not a {}", T::KIND),
-        )),
-        None => Err(FfiError::new(
+        ),
+        None => FfiError::new(
             tg_status::InvalidHandle,
             format!(
                 "argument `{name}` is not a live {}: it was freed, or never created by this library",
                 T::KIND
             ),
-        )),
+        ),
     }
 }
 
 /// Boxes `value`, registers it, and returns the pointer handed to C.
 pub(crate) fn register<T: Tagged>(value: T) -> *mut T {
     let ptr = Box::into_raw(Box::new(value));
-    live().insert(ptr as usize, T::MAGIC);
+    live().insert(
+        ptr as usize,
+        Entry {
+            magic: T::MAGIC,
+            in_use: 0,
+        },
+    );
     ptr
 }
 
-/// Borrows a live handle of kind `T`.
+/// A live handle held in use by one call: it cannot be freed until this is dropped.
+pub(crate) struct Borrowed<'a, T: Tagged> {
+    obj: &'a T,
+}
+
+impl<T: Tagged> Deref for Borrowed<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.obj
+    }
+}
+
+impl<T: Tagged> Drop for Borrowed<'_, T> {
+    fn drop(&mut self) {
+        let mut map = live();
+        if let Some(e) = map.get_mut(&(self.obj as *const T as usize)) {
+            e.in_use = e.in_use.saturating_sub(1);
+        }
+    }
+}
+
+/// Borrows a live handle of kind `T`, holding it in use until the result is dropped (a free
+/// in the meantime returns `TG_STATUS_HANDLE_BUSY`).
 ///
 /// # Safety
-/// If `ptr` is a live handle, no other thread may free it during `'a`.
-pub(crate) unsafe fn borrow<'a, T: Tagged>(ptr: *const T, name: &str) -> Result<&'a T, FfiError> {
+/// `ptr` must be NULL, a handle from `register` (live or freed), or any other pointer value
+/// that is never read (foreign pointers are refused by the registry before any read).
+pub(crate) unsafe fn borrow<'a, T: Tagged>(
+    ptr: *const T,
+    name: &str,
+) -> Result<Borrowed<'a, T>, FfiError> {
     if ptr.is_null() {
         return Err(FfiError::null(name));
     }
-    check_live(ptr, name)?;
-    // SAFETY: registered handles are live boxes of `T` (registry checked above).
-    let r = unsafe { &*ptr };
-    if r.magic() != T::MAGIC {
+    {
+        let mut map = live();
+        match map.get_mut(&(ptr as usize)) {
+            Some(e) if e.magic == T::MAGIC => e.in_use += 1,
+            other => return Err(not_live::<T>(other.map(|e| &*e), name)),
+        }
+    }
+    // SAFETY: registered handles are live boxes of `T` (registry checked above), and it stays
+    // registered while in use (`release` refuses to free it).
+    let held = Borrowed {
+        obj: unsafe { &*ptr },
+    };
+    if held.magic() != T::MAGIC {
         return Err(FfiError::new(
             tg_status::InvalidHandle,
             format!(
@@ -78,13 +139,14 @@ pub(crate) unsafe fn borrow<'a, T: Tagged>(ptr: *const T, name: &str) -> Result<
             ),
         ));
     }
-    Ok(r)
+    Ok(held)
 }
 
-/// Frees a handle of kind `T`; NULL is a no-op. A freed or foreign pointer is an error.
+/// Frees a handle of kind `T`; NULL is a no-op. A freed or foreign pointer is an error, and so
+/// is a handle in use by a call on another thread (`TG_STATUS_HANDLE_BUSY`, nothing freed).
 ///
 /// # Safety
-/// No other thread may use the handle during or after this call.
+/// `ptr` as for [`borrow`].
 pub(crate) unsafe fn release<T: Tagged>(ptr: *mut T, name: &str) -> Result<(), FfiError> {
     if ptr.is_null() {
         return Ok(());
@@ -92,13 +154,21 @@ pub(crate) unsafe fn release<T: Tagged>(ptr: *mut T, name: &str) -> Result<(), F
     {
         let mut map = live();
         match map.get(&(ptr as usize)) {
-            Some(&m) if m == T::MAGIC => {
+            Some(e) if e.magic == T::MAGIC && e.in_use == 0 => {
                 map.remove(&(ptr as usize));
             }
-            _ => {
-                drop(map);
-                return check_live(ptr.cast_const(), name);
+            Some(e) if e.magic == T::MAGIC => {
+                return Err(FfiError::new(
+                    tg_status::HandleBusy,
+                    format!(
+                        "argument `{name}`: the {} is in use by {} call(s) on other threads; \
+                         it was not freed (free it once they have returned)",
+                        T::KIND,
+                        e.in_use
+                    ),
+                ));
             }
+            other => return Err(not_live::<T>(other, name)),
         }
     }
     // SAFETY: the pointer was a registered live box of `T`, now unregistered: we own it.
@@ -147,6 +217,16 @@ mod tests {
         // SAFETY: single-threaded test; pointers come from `register` or are bogus but never read.
         unsafe {
             assert!(borrow(a.cast_const(), "a").is_ok());
+            // Held in use: a free is refused and changes nothing.
+            let held = borrow(a.cast_const(), "a").unwrap();
+            let held2 = borrow(a.cast_const(), "a").unwrap();
+            let e = release(a, "a").unwrap_err();
+            assert_eq!(e.status, tg_status::HandleBusy);
+            assert!(e.message.contains("2 call(s)"), "{}", e.message);
+            drop(held);
+            assert_eq!(release(a, "a").unwrap_err().status, tg_status::HandleBusy);
+            assert_eq!(held2.magic(), A::MAGIC);
+            drop(held2);
             let wrong = a.cast::<B>();
             let e = borrow(wrong.cast_const(), "a").err().unwrap();
             assert_eq!(e.status, tg_status::InvalidHandle);

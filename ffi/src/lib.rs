@@ -18,8 +18,14 @@
 //! - Handles (`tg_session`, `tg_affinity_builder`) come in `_new`/`_free` pairs; `_free(NULL)` is
 //!   a no-op. Each handle carries a magic tag and is registered while alive, so a freed, foreign
 //!   or wrong-kind pointer gives `TG_STATUS_INVALID_HANDLE` instead of undefined behaviour
-//!   (the pointer is looked up before it is read). Calls on one handle from several threads are
-//!   serialised; freeing a handle while another thread is using it is not allowed.
+//!   (the pointer is looked up before it is read).
+//! - Threads: a handle may be used from any thread, and calls on one handle from several
+//!   threads are serialised (each call locks the handle), but handles are not meant to be
+//!   shared without the caller's own synchronisation: `_free` must not race other calls on the
+//!   same handle. What can be detected is: a `_free` while another thread is inside a call on
+//!   the handle returns `TG_STATUS_HANDLE_BUSY` and frees nothing; a call that starts after the
+//!   free returns `TG_STATUS_INVALID_HANDLE`. What cannot: a stale pointer whose address a later
+//!   `_new` reused. The last error message is per thread.
 //! - Enumerated settings inside input structs are `uint32_t` fields holding a value of the named
 //!   enum; an unknown value gives `TG_STATUS_INVALID_SETTING`.
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -76,15 +82,15 @@ pub use affinity::{
 };
 pub use grouping::{tg_group, tg_group_auto};
 pub use options::{
-    tg_k_rule, tg_options, tg_options_default, tg_projection, tg_report, tg_rounding,
-    tg_solver_status,
+    tg_k_rule, tg_k_search, tg_k_search_default, tg_options, tg_options_default, tg_projection,
+    tg_report, tg_rounding, tg_solver_status, TG_LOW_RANK_MIN_N,
 };
 pub use session::{
-    tg_affinity_estimator, tg_count_rule, tg_report_outcome, tg_request, tg_request_id, tg_session,
-    tg_session_advance, tg_session_free, tg_session_get_progress, tg_session_groups,
-    tg_session_load, tg_session_new, tg_session_next_requests, tg_session_progress,
-    tg_session_report, tg_session_save, tg_session_settings, tg_session_settings_default,
-    tg_step_summary, tg_task_order, TG_NO_GROUP,
+    tg_affinity_estimator, tg_count_rule, tg_report_outcome, tg_request, tg_request_id,
+    tg_request_id_parse, tg_session, tg_session_advance, tg_session_free, tg_session_get_progress,
+    tg_session_groups, tg_session_load, tg_session_new, tg_session_next_requests,
+    tg_session_progress, tg_session_report, tg_session_save, tg_session_settings,
+    tg_session_settings_default, tg_step_summary, tg_task_order, TG_NO_GROUP,
 };
 pub use status::{tg_last_error_message, tg_status, tg_status_message};
 pub use version::{

@@ -1,8 +1,8 @@
-//! Solver, rounding and k-search settings (`tg_options`) and the grouping report (`tg_report`).
+//! Solver and rounding settings (`tg_options`), the k search of `tg_group_auto`
+//! (`tg_k_search`) and the grouping report (`tg_report`).
 //!
-//! `tg_options` is the `repr(C)` twin of [`GroupSettings`] plus the k range of
-//! `tg_group_auto`; conversions go both ways, so `tg_options_default()` returns exactly the
-//! library's documented defaults.
+//! `tg_options` is the `repr(C)` twin of [`GroupSettings`]; conversions go both ways, so
+//! `tg_options_default()` returns exactly the library's documented defaults.
 
 use taskgroup_core::{
     GroupResult, GroupSettings, KRule, ProjectionMethod, Rounding, RoundingSettings,
@@ -22,11 +22,16 @@ pub enum tg_rounding {
     Threshold = 1,
 }
 
+/// Smallest n for which `TG_PROJECTION_AUTO` uses the low-rank projection (the library's
+/// `taskgroup_core::sdp::LOW_RANK_MIN_N`; the build fails if they differ).
+pub const TG_LOW_RANK_MIN_N: usize = 200;
+const _: () = assert!(TG_LOW_RANK_MIN_N == taskgroup_core::sdp::LOW_RANK_MIN_N);
+
 /// Eigen-solver of the projection (values of `tg_options.projection`).
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum tg_projection {
-    /// Low-rank from n ≥ 64, full below (default).
+    /// Low-rank from n ≥ `TG_LOW_RANK_MIN_N` (200), full below (default).
     Auto = 0,
     /// Full eigendecomposition every iteration.
     Full = 1,
@@ -34,7 +39,7 @@ pub enum tg_projection {
     LowRank = 2,
 }
 
-/// How `tg_group_auto` picks k (values of `tg_options.k_rule`).
+/// How `tg_group_auto` picks k (values of `tg_k_search.k_rule`).
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum tg_k_rule {
@@ -69,8 +74,9 @@ impl From<SolverStatus> for tg_solver_status {
     }
 }
 
-/// Settings of `tg_group` and `tg_group_auto`, by value. Start from `tg_options_default()`
-/// and change fields; every range is checked when the options are used.
+/// Solver and rounding settings of `tg_group`, `tg_group_auto` and sessions, by value. Start
+/// from `tg_options_default()` and change fields; every range is checked when the options are
+/// used. (The k range and rule of `tg_group_auto` are in `tg_k_search`.)
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct tg_options {
@@ -99,11 +105,18 @@ pub struct tg_options {
     pub kmeans_restarts: usize,
     /// Improve robust candidates by local search (default true).
     pub local_search: bool,
-    /// Smallest k tried by `tg_group_auto`, ≥ 1 (default 1; ignored by `tg_group`).
+}
+
+/// The k search of `tg_group_auto`, by value. Start from `tg_k_search_default()` and change
+/// fields; the range is checked against n when used.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct tg_k_search {
+    /// Smallest k tried, ≥ 1 (default 1).
     pub k_min: usize,
-    /// Largest k tried by `tg_group_auto`; 0 = n (default 0; ignored by `tg_group`).
+    /// Largest k tried; 0 = n (default 0).
     pub k_max: usize,
-    /// A `tg_k_rule` value for `tg_group_auto` (default `TG_K_RULE_AVERAGE_DENSITY`).
+    /// A `tg_k_rule` value (default `TG_K_RULE_AVERAGE_DENSITY`).
     pub k_rule: u32,
 }
 
@@ -131,9 +144,6 @@ impl From<&GroupSettings> for tg_options {
             seed: s.rounding.seed,
             kmeans_restarts: s.rounding.kmeans_restarts,
             local_search: s.rounding.local_search,
-            k_min: 1,
-            k_max: 0,
-            k_rule: tg_k_rule::AverageDensity as u32,
         }
     }
 }
@@ -191,7 +201,9 @@ impl tg_options {
         settings.validate()?;
         Ok(settings)
     }
+}
 
+impl tg_k_search {
     /// The k rule of `tg_group_auto`.
     pub(crate) fn k_rule(self) -> Result<KRule, FfiError> {
         match self.k_rule {
@@ -224,6 +236,33 @@ pub(crate) fn default_options() -> tg_options {
 pub(crate) unsafe fn read_options(opts: *const tg_options) -> tg_options {
     // SAFETY: the caller's contract.
     unsafe { crate::memory::read_optional(opts) }.unwrap_or_else(default_options)
+}
+
+/// The default k search: every k from 1 to n, the paper's average-density rule.
+#[no_mangle]
+pub extern "C" fn tg_k_search_default() -> tg_k_search {
+    ffi_boundary!(value(default_k_search()): { default_k_search() })
+}
+
+/// The default k search (also the panic fallback of `tg_k_search_default`).
+pub(crate) fn default_k_search() -> tg_k_search {
+    tg_k_search {
+        k_min: 1,
+        k_max: 0,
+        k_rule: match KRule::default() {
+            KRule::AverageDensity => tg_k_rule::AverageDensity,
+            KRule::Elbow => tg_k_rule::Elbow,
+        } as u32,
+    }
+}
+
+/// Reads an optional k search: NULL means the defaults.
+///
+/// # Safety
+/// `search` must be NULL or valid for reads of one `tg_k_search`.
+pub(crate) unsafe fn read_k_search(search: *const tg_k_search) -> tg_k_search {
+    // SAFETY: the caller's contract.
+    unsafe { crate::memory::read_optional(search) }.unwrap_or_else(default_k_search)
 }
 
 /// What `tg_group` and `tg_group_auto` found, besides the labels.
@@ -294,8 +333,9 @@ mod tests {
         let d = tg_options_default();
         assert_eq!(d.to_settings().unwrap(), GroupSettings::default());
         assert_eq!(d.tolerance, 1e-6);
-        assert_eq!(d.k_min, 1);
-        assert_eq!(d.k_max, 0);
+        let k = tg_k_search_default();
+        assert_eq!((k.k_min, k.k_max), (1, 0));
+        assert_eq!(k.k_rule().unwrap(), KRule::AverageDensity);
         let mut t = d;
         t.rounding = tg_rounding::Threshold as u32;
         t.threshold_c = 0.5;
@@ -320,8 +360,8 @@ mod tests {
         let e = t.to_settings().unwrap_err();
         assert_eq!(e.status, tg_status::InvalidSetting);
         assert!(e.message.contains("tolerance"), "{}", e.message);
-        let mut t = tg_options_default();
-        t.k_rule = 5;
-        assert!(t.k_rule().is_err());
+        let mut k = tg_k_search_default();
+        k.k_rule = 5;
+        assert_eq!(k.k_rule().unwrap_err().status, tg_status::InvalidSetting);
     }
 }

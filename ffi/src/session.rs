@@ -1,6 +1,7 @@
 //! AdaGroup sessions behind an opaque handle: requests out, scores in, groups after each step,
 //! checkpoints to and from caller memory.
 
+use std::ffi::c_char;
 use std::sync::{Mutex, MutexGuard};
 
 use taskgroup_core::session::adagroup::{
@@ -90,7 +91,7 @@ pub struct tg_session_settings {
     pub count_rule: u32,
     /// A `tg_affinity_estimator` value (default `TG_AFFINITY_ESTIMATOR_HIGHER_ORDER`).
     pub estimator: u32,
-    /// Solver and rounding settings of every solve (the k fields are ignored).
+    /// Solver and rounding settings of every solve.
     pub group: tg_options,
 }
 
@@ -192,6 +193,10 @@ fn default_settings(n: usize, max_groups: usize, steps: usize) -> tg_session_set
 
 /// An AdaGroup session (opaque). Create with `tg_session_new` or `tg_session_load`, free with
 /// `tg_session_free`.
+///
+/// Threads: calls on one session are serialised (each locks it), but the handle is not meant to
+/// be shared without the caller's own synchronisation; `tg_session_free` must not race other
+/// calls (a free during a call returns `TG_STATUS_HANDLE_BUSY` and frees nothing).
 pub struct tg_session {
     magic: u64,
     inner: Mutex<AdaGroupSession>,
@@ -232,6 +237,38 @@ pub struct tg_request_id {
     pub step: u32,
     /// Its index within the step (0-based).
     pub index: u32,
+}
+
+/// Parses a request id displayed as `s{step}-{index}` (e.g. `s0-3`: decimal digits, no signs
+/// or spaces; step and index in 0..=4294967295). `text` holds `len` bytes (no NUL needed; may
+/// be NULL when `len` is 0). On success `*out` gets the id. Errors: `MALFORMED_REQUEST_ID`
+/// (also for a step or index that does not fit `uint32_t`: it is refused, never truncated).
+///
+/// # Safety
+/// `text` valid for reads of `len` bytes; `out` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn tg_request_id_parse(
+    text: *const c_char,
+    len: usize,
+    out: *mut tg_request_id,
+) -> tg_status {
+    ffi_boundary!(status: {
+        let out = out_param(out, "out")?;
+        // SAFETY: the caller's contract.
+        let bytes = unsafe { borrow_slice(text.cast::<u8>(), len, "text") }?;
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::MalformedRequestId {
+            reason: "it is not UTF-8 text",
+        })?;
+        let id: RequestId = text.parse()?;
+        // SAFETY: the caller's contract.
+        unsafe {
+            out.set(tg_request_id {
+                step: id.step,
+                index: id.index,
+            })
+        };
+        Ok(())
+    })
 }
 
 /// A subset to train: its tasks are `tasks[first_task .. first_task + num_tasks]` of the
@@ -327,8 +364,13 @@ pub unsafe extern "C" fn tg_session_new(
 /// Frees a session. NULL is a no-op (`TG_STATUS_OK`); a freed or foreign pointer gives
 /// `TG_STATUS_INVALID_HANDLE` and frees nothing.
 ///
+/// Threads: the free must not race other calls on the same session. If another thread is
+/// inside a call on it, this returns `TG_STATUS_HANDLE_BUSY` and frees nothing (free it after
+/// that call returns); calls made after the free return `TG_STATUS_INVALID_HANDLE`.
+///
 /// # Safety
-/// No other thread may use the session during or after this call.
+/// `session` NULL, or a pointer from this library (live or freed) that no call made after
+/// this one uses, unless a later `_new` returned the same address.
 #[no_mangle]
 pub unsafe extern "C" fn tg_session_free(session: *mut tg_session) -> tg_status {
     ffi_boundary!(status: {
@@ -632,4 +674,70 @@ fn save_checkpoint(s: &AdaGroupSession) -> Result<Vec<u8>, Error> {
 /// A session from checkpoint bytes.
 fn load_checkpoint(bytes: &[u8]) -> Result<AdaGroupSession, Error> {
     AdaGroupSession::load(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<tg_request_id, tg_status> {
+        let mut id = tg_request_id { step: 7, index: 7 };
+        // SAFETY: `text` holds `len` bytes; `id` is valid for writes.
+        let s = unsafe { tg_request_id_parse(text.as_ptr().cast(), text.len(), &mut id) };
+        if s == tg_status::Ok {
+            Ok(id)
+        } else {
+            assert_eq!(id, tg_request_id { step: 7, index: 7 });
+            Err(s)
+        }
+    }
+
+    #[test]
+    fn request_ids_parse_and_out_of_range_ones_are_refused() {
+        assert_eq!(parse("s0-3"), Ok(tg_request_id { step: 0, index: 3 }));
+        assert_eq!(
+            parse("s4294967295-4294967295"),
+            Ok(tg_request_id {
+                step: u32::MAX,
+                index: u32::MAX
+            })
+        );
+        for bad in [
+            "s4294967296-0",
+            "s0-4294967296",
+            "s18446744073709551621-1",
+            "x0-1",
+            "s-1-2",
+            "s+1-2",
+            "s1",
+            "",
+            "s 1-2",
+        ] {
+            assert_eq!(parse(bad), Err(tg_status::MalformedRequestId), "{bad}");
+        }
+    }
+
+    #[test]
+    fn freeing_a_session_in_use_is_refused() {
+        let settings = tg_session_settings_default(6, 2, 2);
+        let mut h: *mut tg_session = std::ptr::null_mut();
+        // SAFETY: valid pointers; `h` is a live handle until freed below.
+        unsafe {
+            assert_eq!(tg_session_new(&settings, &mut h), tg_status::Ok);
+            // Another call is inside the session (what a call on another thread holds).
+            let in_use = borrow(h.cast_const(), "session").unwrap();
+            assert_eq!(tg_session_free(h), tg_status::HandleBusy);
+            // Still live and usable.
+            let mut p = std::mem::MaybeUninit::<tg_session_progress>::uninit();
+            assert_eq!(tg_session_get_progress(h, p.as_mut_ptr()), tg_status::Ok);
+            assert_eq!(p.assume_init().n, 6);
+            drop(in_use);
+            assert_eq!(tg_session_free(h), tg_status::Ok);
+            assert_eq!(
+                tg_session_get_progress(h, p.as_mut_ptr()),
+                tg_status::InvalidHandle
+            );
+            assert_eq!(tg_session_free(h), tg_status::InvalidHandle);
+        }
+    }
 }

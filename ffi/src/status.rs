@@ -26,6 +26,9 @@ pub enum tg_status {
     InvalidHandle = 4,
     /// An argument of the C interface that cannot be used (size overflow, misaligned pointer).
     InvalidArgument = 5,
+    /// A handle was freed while another call on it was still running (on another thread): the
+    /// free did nothing and the handle is still live. Handles must not be freed while in use.
+    HandleBusy = 6,
     /// The affinity matrix is empty (n = 0).
     Empty = 100,
     /// The affinity data is not n×n.
@@ -60,18 +63,43 @@ pub enum tg_status {
     UnsupportedCheckpointVersion = 115,
     /// A numerical step failed (non-finite values, no convergence).
     NumericalFailure = 116,
-    /// A library error with no code of its own (the message says what it is).
+    /// A request id text that is not `s{step}-{index}` with step and index in 0..2³²−1.
+    MalformedRequestId = 117,
+    /// A warm-start matrix with the wrong number of entries or non-finite entries.
+    InvalidWarmStart = 118,
+    /// The instance is too large for an exhaustive method.
+    TooLarge = 119,
+    /// Encoding a session checkpoint failed (internal; the session is unchanged).
+    CheckpointEncode = 120,
+    /// Relative pairwise affinity divides by a single-task score of 0.
+    ZeroBaseline = 121,
+    /// A task has no records, so nothing can be predicted for it.
+    NoRecords = 122,
+    /// A relative score divides by a reference value (diagonal entry, single-task loss) of 0.
+    ZeroReference = 123,
+    /// A name (method, normalisation, transform) that is not one of the known names.
+    UnknownName = 124,
+    /// A subset-results table that does not follow its format.
+    MalformedTable = 125,
+    /// A subset-results table has no line for a subset that is needed.
+    MissingSubset = 126,
+    /// A value (Σ densities, SDP objective or bound) exceeds the f64 range: rescale T.
+    ValueOverflow = 127,
+    /// An unexpected library error with no code of its own (the message says what it is); every
+    /// error the library documents has its own status, so this one indicates a bug or a
+    /// library newer than this interface.
     OtherError = 199,
 }
 
 /// Every status, in value order (for `tg_status_message` and the tests).
-pub(crate) const ALL_STATUSES: [tg_status; 24] = [
+pub(crate) const ALL_STATUSES: [tg_status; 36] = [
     tg_status::Ok,
     tg_status::NullArgument,
     tg_status::BufferTooSmall,
     tg_status::Panic,
     tg_status::InvalidHandle,
     tg_status::InvalidArgument,
+    tg_status::HandleBusy,
     tg_status::Empty,
     tg_status::NotSquare,
     tg_status::NonFinite,
@@ -89,6 +117,17 @@ pub(crate) const ALL_STATUSES: [tg_status; 24] = [
     tg_status::CorruptCheckpoint,
     tg_status::UnsupportedCheckpointVersion,
     tg_status::NumericalFailure,
+    tg_status::MalformedRequestId,
+    tg_status::InvalidWarmStart,
+    tg_status::TooLarge,
+    tg_status::CheckpointEncode,
+    tg_status::ZeroBaseline,
+    tg_status::NoRecords,
+    tg_status::ZeroReference,
+    tg_status::UnknownName,
+    tg_status::MalformedTable,
+    tg_status::MissingSubset,
+    tg_status::ValueOverflow,
     tg_status::OtherError,
 ];
 
@@ -104,6 +143,7 @@ impl tg_status {
             tg_status::InvalidArgument => {
                 "invalid argument (size overflow or misaligned pointer)\0"
             }
+            tg_status::HandleBusy => "the handle is in use by another call: it was not freed\0",
             tg_status::Empty => "the affinity matrix is empty (n = 0)\0",
             tg_status::NotSquare => "the affinity matrix is not square\0",
             tg_status::NonFinite => "the affinity matrix has a NaN or infinite entry\0",
@@ -121,7 +161,18 @@ impl tg_status {
             tg_status::CorruptCheckpoint => "corrupt or truncated checkpoint\0",
             tg_status::UnsupportedCheckpointVersion => "unsupported checkpoint format version\0",
             tg_status::NumericalFailure => "numerical failure\0",
-            tg_status::OtherError => "error\0",
+            tg_status::MalformedRequestId => "malformed request id (expected s{step}-{index})\0",
+            tg_status::InvalidWarmStart => "invalid warm start\0",
+            tg_status::TooLarge => "the instance is too large for an exhaustive method\0",
+            tg_status::CheckpointEncode => "could not encode the session checkpoint\0",
+            tg_status::ZeroBaseline => "a single-task score is 0: relative affinity is undefined\0",
+            tg_status::NoRecords => "a task has no records\0",
+            tg_status::ZeroReference => "a reference value is 0: a relative score is undefined\0",
+            tg_status::UnknownName => "unknown name\0",
+            tg_status::MalformedTable => "malformed subset-results table\0",
+            tg_status::MissingSubset => "the subset-results table lacks a needed subset\0",
+            tg_status::ValueOverflow => "a value exceeds the f64 range (rescale the affinity)\0",
+            tg_status::OtherError => "unexpected library error\0",
         }
     }
 
@@ -196,9 +247,8 @@ pub(crate) fn status_of(e: &Error) -> tg_status {
         Error::InvalidSetting { .. } => tg_status::InvalidSetting,
         Error::InvalidPartition { .. } => tg_status::InvalidPartition,
         Error::InvalidSubset { .. } => tg_status::InvalidSubset,
-        Error::UnknownRequest { .. } | Error::MalformedRequestId { .. } => {
-            tg_status::UnknownRequest
-        }
+        Error::UnknownRequest { .. } => tg_status::UnknownRequest,
+        Error::MalformedRequestId { .. } => tg_status::MalformedRequestId,
         Error::ScoreCountMismatch { .. } => tg_status::ScoreCountMismatch,
         Error::NonFiniteScore { .. } => tg_status::NonFiniteScore,
         Error::ConflictingReport { .. } => tg_status::ConflictingReport,
@@ -207,6 +257,18 @@ pub(crate) fn status_of(e: &Error) -> tg_status {
         Error::CorruptCheckpoint { .. } => tg_status::CorruptCheckpoint,
         Error::UnsupportedCheckpointVersion { .. } => tg_status::UnsupportedCheckpointVersion,
         Error::NumericalFailure { .. } => tg_status::NumericalFailure,
+        Error::InvalidWarmStart { .. } => tg_status::InvalidWarmStart,
+        Error::TooLarge { .. } => tg_status::TooLarge,
+        Error::CheckpointEncode => tg_status::CheckpointEncode,
+        Error::ZeroBaseline { .. } => tg_status::ZeroBaseline,
+        Error::NoRecords { .. } => tg_status::NoRecords,
+        Error::ZeroReference { .. } => tg_status::ZeroReference,
+        Error::UnknownName { .. } => tg_status::UnknownName,
+        Error::MalformedTable { .. } => tg_status::MalformedTable,
+        Error::MissingSubset { .. } => tg_status::MissingSubset,
+        Error::ValueOverflow => tg_status::ValueOverflow,
+        // `Error` is #[non_exhaustive]: a variant added to the library after this list. The
+        // test `every_core_error_variant_has_its_own_status` fails until it gets a status.
         _ => tg_status::OtherError,
     }
 }
@@ -379,7 +441,146 @@ mod tests {
         assert!(e.message.contains("row 1, column 2"));
         assert_eq!(
             status_of(&Error::TooLarge { n: 1, max: 0 }),
-            tg_status::OtherError
+            tg_status::TooLarge
         );
+        assert_eq!(
+            status_of(&Error::MalformedRequestId { reason: "x" }),
+            tg_status::MalformedRequestId
+        );
+    }
+
+    /// One value of every variant of `taskgroup_core::Error`, each a different variant.
+    fn one_of_each_error() -> Vec<Error> {
+        vec![
+            Error::Empty,
+            Error::NotSquare { rows: 2, len: 3 },
+            Error::NonFinite { row: 0, col: 1 },
+            Error::InvalidK { k: 0, n: 3 },
+            Error::InvalidKRange { lo: 2, hi: 1, n: 3 },
+            Error::InvalidSetting {
+                name: "tolerance",
+                reason: "r",
+            },
+            Error::InvalidPartition { reason: "r" },
+            Error::InvalidWarmStart { reason: "r" },
+            Error::TooLarge { n: 20, max: 12 },
+            Error::InvalidSubset { reason: "r" },
+            Error::UnknownRequest { id: "s9-9".into() },
+            Error::MalformedRequestId { reason: "r" },
+            Error::ScoreCountMismatch {
+                expected: 3,
+                found: 1,
+            },
+            Error::NonFiniteScore { index: 1 },
+            Error::ConflictingReport { id: "s0-0".into() },
+            Error::StepIncomplete { pending: 2 },
+            Error::SessionDone,
+            Error::CorruptCheckpoint { reason: "r" },
+            Error::UnsupportedCheckpointVersion {
+                found: 9,
+                supported: 1,
+            },
+            Error::CheckpointEncode,
+            Error::ZeroBaseline { task: 0 },
+            Error::NoRecords { task: 0 },
+            Error::NumericalFailure { what: "w" },
+            Error::ZeroReference { task: 0, what: "w" },
+            Error::UnknownName {
+                kind: "method",
+                name: "x".into(),
+                expected: "a, b",
+            },
+            Error::MalformedTable {
+                line: 1,
+                column: None,
+                reason: "r",
+            },
+            Error::MissingSubset { tasks: vec![0, 1] },
+            Error::ValueOverflow,
+        ]
+    }
+
+    /// The variant name of an error, from its derived `Debug` (`Name` or `Name { .. }`).
+    fn variant_name(e: &Error) -> String {
+        format!("{e:?}")
+            .split([' ', '{', '('])
+            .next()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// The variant names of `pub enum Error` in core's source (core's `Error` is
+    /// #[non_exhaustive], so from this crate the compiler cannot list them for us).
+    fn core_error_variants() -> Vec<String> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/src/error.rs");
+        let src = std::fs::read_to_string(path).unwrap_or_else(|e| {
+            panic!("cannot read core's error enum at {path} ({e}): update this test's path")
+        });
+        let start = src
+            .find("pub enum Error {")
+            .unwrap_or_else(|| panic!("`pub enum Error {{` not found in {path}"));
+        let mut names = Vec::new();
+        let mut depth = 0usize;
+        for line in src[start..].lines() {
+            let t = line.trim();
+            if depth == 1 && !t.starts_with("//") && !t.starts_with('#') {
+                let name: String = t
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if name.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    names.push(name);
+                }
+            }
+            let code = t.split("//").next().unwrap_or("");
+            depth += code.matches('{').count();
+            depth -= code.matches('}').count().min(depth);
+            if depth == 0 && !names.is_empty() {
+                break;
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn every_core_error_variant_has_its_own_status() {
+        let variants = core_error_variants();
+        assert!(
+            variants.len() >= 28,
+            "parsed too few variants: {variants:?}"
+        );
+        let samples = one_of_each_error();
+        let sampled: Vec<String> = samples.iter().map(variant_name).collect();
+        let mut a = variants.clone();
+        let mut b = sampled.clone();
+        a.sort();
+        b.sort();
+        for v in &a {
+            assert!(
+                b.contains(v),
+                "taskgroup_core::Error::{v} has no tg_status: append a status for it in \
+                 ffi/src/status.rs (status_of, message, ALL_STATUSES), a Python error class, \
+                 and a sample in one_of_each_error()"
+            );
+        }
+        assert_eq!(a, b, "one_of_each_error() must hold each core variant once");
+        let mut seen = std::collections::BTreeMap::new();
+        for e in &samples {
+            let s = status_of(e);
+            assert_ne!(s, tg_status::OtherError, "{e:?} maps to OtherError");
+            assert!(s as u32 >= 100, "{e:?} maps to an interface status {s:?}");
+            if let Some(other) = seen.insert(s as u32, variant_name(e)) {
+                panic!("{e:?} and {other} share the status {s:?}");
+            }
+            // The message of the error is its Display text.
+            assert_eq!(FfiError::from(e.clone()).message, e.to_string());
+        }
+        // Every library status (100..199) except OtherError is some variant's.
+        for s in ALL_STATUSES {
+            let v = s as u32;
+            if (100..199).contains(&v) {
+                assert!(seen.contains_key(&v), "{s:?} is no core variant's status");
+            }
+        }
     }
 }

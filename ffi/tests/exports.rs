@@ -20,6 +20,7 @@ fn rust_exports() -> Vec<(&'static str, *const ())> {
             t::tg_last_error_message as *const (),
         ),
         ("tg_options_default", t::tg_options_default as *const ()),
+        ("tg_k_search_default", t::tg_k_search_default as *const ()),
         ("tg_group", t::tg_group as *const ()),
         ("tg_group_auto", t::tg_group_auto as *const ()),
         (
@@ -37,6 +38,7 @@ fn rust_exports() -> Vec<(&'static str, *const ())> {
             t::tg_session_next_requests as *const (),
         ),
         ("tg_session_report", t::tg_session_report as *const ()),
+        ("tg_request_id_parse", t::tg_request_id_parse as *const ()),
         ("tg_session_advance", t::tg_session_advance as *const ()),
         ("tg_session_groups", t::tg_session_groups as *const ()),
         ("tg_session_save", t::tg_session_save as *const ()),

@@ -59,10 +59,12 @@ Grouping group(const std::vector<double> &t, size_t n, size_t k, const tg_option
     return g;
 }
 
-Grouping group_auto(const std::vector<double> &t, size_t n, const tg_options &opts) {
+Grouping group_auto(const std::vector<double> &t, size_t n, const tg_options &opts,
+                    const tg_k_search &search) {
     Grouping g{std::vector<uint32_t>(n), tg_report{}};
     size_t k = 0;
-    check(tg_group_auto(t.data(), n, &opts, g.labels.data(), g.labels.size(), &k, &g.report));
+    check(tg_group_auto(t.data(), n, &opts, &search, g.labels.data(), g.labels.size(), &k,
+                        &g.report));
     return g;
 }
 
@@ -246,10 +248,11 @@ int main(int argc, char **argv) {
                   << (g.report.certified_optimal ? "yes" : "no") << "\n";
 
         // 2. Let the elbow rule pick k in 2..5.
-        opts.k_min = 2;
-        opts.k_max = 5;
-        opts.k_rule = TG_K_RULE_ELBOW;
-        tg::Grouping a = tg::group_auto(t, n, opts);
+        tg_k_search search = tg_k_search_default();
+        search.k_min = 2;
+        search.k_max = 5;
+        search.k_rule = TG_K_RULE_ELBOW;
+        tg::Grouping a = tg::group_auto(t, n, opts, search);
         std::cout << "elbow picks k=" << a.report.k << ": " << format_groups(a.labels, names)
                   << "\n";
 

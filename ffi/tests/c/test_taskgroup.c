@@ -85,7 +85,8 @@ static void test_group(void) {
     CHECK(opts.max_iterations == 10000);
     CHECK(opts.rounding == TG_ROUNDING_ROBUST);
     CHECK(opts.local_search);
-    CHECK(opts.k_min == 1 && opts.k_max == 0);
+    tg_k_search ks = tg_k_search_default();
+    CHECK(ks.k_min == 1 && ks.k_max == 0 && ks.k_rule == TG_K_RULE_AVERAGE_DENSITY);
 
     uint32_t labels[N];
     tg_report report;
@@ -149,19 +150,23 @@ static void test_group_auto(void) {
     double t[N * N];
     planted_matrix(t);
     tg_options opts = tg_options_default();
-    opts.k_min = 2;
-    opts.k_max = 4;
-    opts.k_rule = TG_K_RULE_ELBOW;
+    tg_k_search ks = tg_k_search_default();
+    ks.k_min = 2;
+    ks.k_max = 4;
+    ks.k_rule = TG_K_RULE_ELBOW;
     uint32_t labels[N];
     size_t k = 0;
     tg_report report;
-    CHECK_STATUS(tg_group_auto(t, N, &opts, labels, N, &k, &report), TG_STATUS_OK);
+    CHECK_STATUS(tg_group_auto(t, N, &opts, &ks, labels, N, &k, &report), TG_STATUS_OK);
     CHECK(k == 2 && report.k == 2);
     CHECK(labels[0] == 0 && labels[3] == 1);
-    opts.k_max = N + 1;
-    CHECK_STATUS(tg_group_auto(t, N, &opts, labels, N, &k, NULL), TG_STATUS_INVALID_K_RANGE);
-    CHECK_STATUS(tg_group_auto(t, N, NULL, labels, N, NULL, NULL), TG_STATUS_NULL_ARGUMENT);
-    CHECK_STATUS(tg_group_auto(t, N, NULL, labels, N, &k, NULL), TG_STATUS_OK);
+    ks.k_max = N + 1;
+    CHECK_STATUS(tg_group_auto(t, N, &opts, &ks, labels, N, &k, NULL), TG_STATUS_INVALID_K_RANGE);
+    ks = tg_k_search_default();
+    ks.k_rule = 7;
+    CHECK_STATUS(tg_group_auto(t, N, NULL, &ks, labels, N, &k, NULL), TG_STATUS_INVALID_SETTING);
+    CHECK_STATUS(tg_group_auto(t, N, NULL, NULL, labels, N, NULL, NULL), TG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(tg_group_auto(t, N, NULL, NULL, labels, N, &k, NULL), TG_STATUS_OK);
 }
 
 /* Reports every pending request of the current step; returns the number reported. */
@@ -256,6 +261,13 @@ static void test_session(void) {
     double one = 1.0;
     CHECK_STATUS(tg_session_report(s, unknown, &one, 1, NULL), TG_STATUS_UNKNOWN_REQUEST);
     tg_request_id first = {0, 0};
+    /* Request ids as text: parsed by the library; out-of-range numbers are refused. */
+    tg_request_id parsed = {7, 7};
+    CHECK_STATUS(tg_request_id_parse("s1-23", 5, &parsed), TG_STATUS_OK);
+    CHECK(parsed.step == 1 && parsed.index == 23);
+    CHECK_STATUS(tg_request_id_parse("s4294967296-0", 13, &parsed), TG_STATUS_MALFORMED_REQUEST_ID);
+    CHECK_STATUS(tg_request_id_parse("x0-1", 4, &parsed), TG_STATUS_MALFORMED_REQUEST_ID);
+    CHECK(parsed.step == 1 && parsed.index == 23);
     CHECK_STATUS(tg_session_report(s, first, &one, 1, NULL), TG_STATUS_SCORE_COUNT_MISMATCH);
     double nan3[3] = {1.0, NAN, 1.0};
     CHECK_STATUS(tg_session_report(s, first, nan3, 3, NULL), TG_STATUS_NON_FINITE_SCORE);
