@@ -211,6 +211,10 @@ enum tg_status
      */
     TG_STATUS_VALUE_OVERFLOW = 127,
     /**
+     * Memory for the problem's n×n buffers could not be allocated; nothing was changed.
+     */
+    TG_STATUS_OUT_OF_MEMORY = 128,
+    /**
      * An unexpected library error with no code of its own (the message says what it is); every
      * error the library documents has its own status, so this one indicates a bug or a
      * library newer than this interface.
@@ -354,6 +358,10 @@ enum tg_k_rule
      * Largest drop in marginal gain (invariant to a·T, T + c·11ᵀ, T + c·I).
      */
     TG_K_RULE_ELBOW = 1,
+    /**
+     * Largest value Σ_i d_{C_i} (ties to fewer groups; the AdaGroup default).
+     */
+    TG_K_RULE_VALUE = 2,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

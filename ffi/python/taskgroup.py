@@ -193,6 +193,9 @@ MissingSubsetError = _error_class(
 ValueOverflowError = _error_class(
     "ValueOverflowError", 127, "A value exceeds the f64 range: rescale T.", ArithmeticError
 )
+OutOfMemoryError = _error_class(
+    "OutOfMemoryError", 128, "The problem's buffers could not be allocated.", MemoryError
+)
 OtherError = _error_class(
     "OtherError", 199, "An unexpected library error with no code of its own."
 )
@@ -240,6 +243,7 @@ ERRORS: Dict[int, type] = {
         MalformedTableError,
         MissingSubsetError,
         ValueOverflowError,
+        OutOfMemoryError,
         OtherError,
     )
 }
@@ -623,7 +627,7 @@ def _uint(name: str, value: Any, maximum: int, error: type, prefix: str = "inval
 _SEED_OPTIONS = ("seed",)
 _PROJECTIONS = {"auto": 0, "full": 1, "low_rank": 2}
 _ROUNDINGS = {"robust": 0, "threshold": 1}
-_K_RULES = {"density": 0, "average_density": 0, "elbow": 1}
+_K_RULES = {"density": 0, "average_density": 0, "elbow": 1, "value": 2}
 _FILLS = {"row_min": 0, "row_mean": 1}
 _COUNT_RULES = {"value": 0, "average_density": 1, "density": 1, "elbow": 2}
 _ESTIMATORS = {"higher_order": 0, "surrogate": 1}

@@ -47,6 +47,8 @@ pub enum tg_k_rule {
     AverageDensity = 0,
     /// Largest drop in marginal gain (invariant to a·T, T + c·11ᵀ, T + c·I).
     Elbow = 1,
+    /// Largest value Σ_i d_{C_i} (ties to fewer groups; the AdaGroup default).
+    Value = 2,
 }
 
 /// How the solver ended (`tg_report.solver_status`).
@@ -209,10 +211,11 @@ impl tg_k_search {
         match self.k_rule {
             0 => Ok(KRule::AverageDensity),
             1 => Ok(KRule::Elbow),
+            2 => Ok(KRule::Value),
             v => Err(FfiError::unknown_enum(
                 "k_rule",
                 v,
-                "TG_K_RULE_AVERAGE_DENSITY or TG_K_RULE_ELBOW",
+                "TG_K_RULE_AVERAGE_DENSITY, TG_K_RULE_ELBOW or TG_K_RULE_VALUE",
             )),
         }
     }
@@ -249,10 +252,7 @@ pub(crate) fn default_k_search() -> tg_k_search {
     tg_k_search {
         k_min: 1,
         k_max: 0,
-        k_rule: match KRule::default() {
-            KRule::AverageDensity => tg_k_rule::AverageDensity,
-            KRule::Elbow => tg_k_rule::Elbow,
-        } as u32,
+        k_rule: tg_k_rule::AverageDensity as u32,
     }
 }
 

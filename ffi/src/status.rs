@@ -85,6 +85,8 @@ pub enum tg_status {
     MissingSubset = 126,
     /// A value (Σ densities, SDP objective or bound) exceeds the f64 range: rescale T.
     ValueOverflow = 127,
+    /// Memory for the problem's n×n buffers could not be allocated; nothing was changed.
+    OutOfMemory = 128,
     /// An unexpected library error with no code of its own (the message says what it is); every
     /// error the library documents has its own status, so this one indicates a bug or a
     /// library newer than this interface.
@@ -92,7 +94,7 @@ pub enum tg_status {
 }
 
 /// Every status, in value order (for `tg_status_message` and the tests).
-pub(crate) const ALL_STATUSES: [tg_status; 36] = [
+pub(crate) const ALL_STATUSES: [tg_status; 37] = [
     tg_status::Ok,
     tg_status::NullArgument,
     tg_status::BufferTooSmall,
@@ -128,6 +130,7 @@ pub(crate) const ALL_STATUSES: [tg_status; 36] = [
     tg_status::MalformedTable,
     tg_status::MissingSubset,
     tg_status::ValueOverflow,
+    tg_status::OutOfMemory,
     tg_status::OtherError,
 ];
 
@@ -172,6 +175,7 @@ impl tg_status {
             tg_status::MalformedTable => "malformed subset-results table\0",
             tg_status::MissingSubset => "the subset-results table lacks a needed subset\0",
             tg_status::ValueOverflow => "a value exceeds the f64 range (rescale the affinity)\0",
+            tg_status::OutOfMemory => "out of memory: the problem's buffers could not be allocated\0",
             tg_status::OtherError => "unexpected library error\0",
         }
     }
@@ -267,6 +271,7 @@ pub(crate) fn status_of(e: &Error) -> tg_status {
         Error::MalformedTable { .. } => tg_status::MalformedTable,
         Error::MissingSubset { .. } => tg_status::MissingSubset,
         Error::ValueOverflow => tg_status::ValueOverflow,
+        Error::OutOfMemory { .. } => tg_status::OutOfMemory,
         // `Error` is #[non_exhaustive]: a variant added to the library after this list. The
         // test `every_core_error_variant_has_its_own_status` fails until it gets a status.
         _ => tg_status::OtherError,
@@ -497,6 +502,7 @@ mod tests {
             },
             Error::MissingSubset { tasks: vec![0, 1] },
             Error::ValueOverflow,
+            Error::OutOfMemory { bytes: 1 },
         ]
     }
 
