@@ -92,7 +92,7 @@ def test_every_status_has_an_error_class():
     assert issubclass(tg.NotSquareError, ValueError)
     assert issubclass(tg.InvalidTypeError, TypeError)
     assert issubclass(tg.InvalidTypeError, tg.TaskgroupError)
-    assert len(set(tg.ERRORS)) == 35
+    assert len(set(tg.ERRORS)) == 36
     # A malformed id was an UnknownRequestError before it had its own status.
     assert issubclass(tg.MalformedRequestIdError, tg.UnknownRequestError)
 

@@ -464,7 +464,7 @@ def _candidates() -> List[Path]:
     targets = []
     if os.environ.get("CARGO_TARGET_DIR"):
         targets.append(Path(os.environ["CARGO_TARGET_DIR"]))
-    targets.append(here.parent.parent / "target")  # ffi/python -> repository root
+    targets.append(here.parents[2] / "target")  # ffi/python/taskgroup -> repository root
     for t in targets:
         found += [t / "release" / name, t / "debug" / name]
     return found
