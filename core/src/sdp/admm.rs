@@ -138,7 +138,7 @@ pub fn rho_factor(
     rho: f64,
     rho0: f64,
 ) -> f64 {
-    if settings.adapt_rho_every == 0 || iteration % settings.adapt_rho_every != 0 {
+    if settings.adapt_rho_every == 0 || !iteration.is_multiple_of(settings.adapt_rho_every) {
         return 1.0;
     }
     let (rp, rd, mu) = (primal_residual, dual_residual, settings.rho_balance);
