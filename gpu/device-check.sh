@@ -47,6 +47,7 @@ done
 if [ -x "$pre/gpu-bench" ]; then
     t0=$(date +%s%N)
     timeout 300 "$pre/gpu-bench" --budget-s "${TASKGROUP_BENCH_BUDGET_S:-150}" \
+        ${TASKGROUP_BENCH_TRAIN:+--train "$TASKGROUP_BENCH_TRAIN"} \
         >"$work/bench.md" 2>"$work/bench.log"
     rc=$?
     row "gpu-bench" "exit $rc" "$(secs "$t0")"

@@ -175,7 +175,9 @@ impl tg_status {
             tg_status::MalformedTable => "malformed subset-results table\0",
             tg_status::MissingSubset => "the subset-results table lacks a needed subset\0",
             tg_status::ValueOverflow => "a value exceeds the f64 range (rescale the affinity)\0",
-            tg_status::OutOfMemory => "out of memory: the problem's buffers could not be allocated\0",
+            tg_status::OutOfMemory => {
+                "out of memory: the problem's buffers could not be allocated\0"
+            }
             tg_status::OtherError => "unexpected library error\0",
         }
     }

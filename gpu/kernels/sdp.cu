@@ -1,5 +1,6 @@
-// Batched ADMM for the SDP relaxation (taskgroup-gpu, gpu/src/solve.rs drives it; gpu/src/twin.rs
-// is the CPU model of every kernel here, tested against core's solver without a GPU).
+// Batched ADMM for the SDP relaxation (taskgroup-gpu: gpu/src/solve/cuda.rs drives it;
+// gpu/src/solve/twin.rs is the CPU model of every kernel here, core's ADMM loop with this file's
+// Jacobi projection, tested against core's solver without a GPU).
 //
 // B problems of the same n; problem b owns the n×n row-major slices at b·n² of C (centred,
 // unit-norm affinity), Z, U, X, A (work: M, then the shifted matrix, then its eigenvalues on the
@@ -26,6 +27,8 @@
 #define SDP_MAX_ITERATIONS 2
 #define SDP_NUMERICAL_ERROR 3
 
+// Device code cannot import Rust constants: RHO_RANGE is core's taskgroup_core::sdp::RHO_RANGE,
+// the JACOBI_* the twin's; a unit test of gpu/src/solve/mod.rs checks that they are equal.
 #define JACOBI_TOL 1e-15
 #define JACOBI_MAX_SWEEPS 60
 #define RHO_RANGE 1e6

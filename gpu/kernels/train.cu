@@ -1,4 +1,4 @@
-// Batched subset training (taskgroup-gpu, gpu/src/train.rs documents the algorithm).
+// Batched subset training (taskgroup-gpu, gpu/src/train/mod.rs documents the algorithm).
 //
 // One block per subset. Features and labels are f32 in device memory; weights, dot products,
 // residuals and every sum are f64, as in the CPU reference (gpu/src/train/cpu.rs). The order of

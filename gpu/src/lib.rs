@@ -1,6 +1,10 @@
 //! Batched eigen-projections for the SDP solver and batched subset training, with a CPU
 //! reference path that always builds and CUDA kernels (through cust) behind the `cuda` feature.
 //!
+//! Layout: [`solve`] (batched SDP solves; `solve::cuda` is the CUDA host code, [`solve::twin`]
+//! the CPU model of the kernels) and [`train`] (batched subset training), each a folder with its
+//! `mod.rs`; the bench binary (`src/bin/gpu-bench.rs`) does all the printing.
+//!
 //! Without `cuda` (the default) the crate has no GPU dependency at all: the CLI and the C
 //! library link it and [`Backend::Cuda`] is refused with [`GpuError::NotCompiled`].
 
@@ -11,10 +15,10 @@ pub mod backend;
 pub mod device;
 pub mod error;
 pub mod solve;
-#[cfg(feature = "cuda")]
-pub mod solve_cuda;
 pub mod train;
-pub mod twin;
+
+/// The CPU model of the SDP kernels (at `solve::twin`; also here, where it used to live).
+pub use solve::twin;
 
 pub use backend::Backend;
 pub use error::GpuError;

@@ -4,28 +4,17 @@
 //! `source scripts/cuda-env.sh`, run on a GPU machine: gpu/device-check.sh). Without a device
 //! every test says so on stderr and passes, unless TASKGROUP_REQUIRE_GPU=1 is set.
 
+mod common;
+
 use std::time::Instant;
 
+use common::{batch, device, full_settings, max_abs_diff};
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 use taskgroup_core::random::normal;
-use taskgroup_core::{Affinity, ProjectionMethod, SolverSettings};
+use taskgroup_core::{Affinity, SolverSettings};
 use taskgroup_eval::synthetic::PlantedModel;
 use taskgroup_gpu::{project_batch, solve_batch, Backend, BatchProblem};
-
-fn device() -> bool {
-    match Backend::Cuda.check() {
-        Ok(()) => true,
-        Err(e) => {
-            assert!(
-                std::env::var_os("TASKGROUP_REQUIRE_GPU").is_none(),
-                "TASKGROUP_REQUIRE_GPU is set but: {e}"
-            );
-            eprintln!("skipped: {e}");
-            false
-        }
-    }
-}
 
 /// The paper's planted model (App. B.1) with three groups of sizes summing to n.
 fn planted(n: usize, seed: u64) -> Affinity {
@@ -65,15 +54,9 @@ fn compare(n: usize, b: usize, max_iterations: usize, seed: u64) {
             }
         })
         .collect();
-    let problems: Vec<BatchProblem<'_>> = ts
-        .iter()
-        .map(|(t, k)| BatchProblem { affinity: t, k: *k })
-        .collect();
-    let settings = SolverSettings {
-        projection: ProjectionMethod::Full,
-        max_iterations,
-        ..SolverSettings::default()
-    };
+    let pairs: Vec<(&Affinity, usize)> = ts.iter().map(|(t, k)| (t, *k)).collect();
+    let problems: Vec<BatchProblem<'_>> = batch(&pairs);
+    let settings = full_settings(max_iterations);
     let t0 = Instant::now();
     let cpu = solve_batch(Backend::Cpu, &problems, &settings).expect("cpu batch");
     let t_cpu = t0.elapsed().as_secs_f64();
@@ -169,11 +152,7 @@ fn cuda_projection_matches_cpu() {
         let ks: Vec<usize> = (0..b).map(|i| 1 + (i + 2) % n.max(1)).collect();
         let cpu = project_batch(Backend::Cpu, &ms, n, &ks).expect("cpu");
         let gpu = project_batch(Backend::Cuda, &ms, n, &ks).expect("cuda");
-        let err = cpu
-            .iter()
-            .zip(&gpu)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
+        let err = max_abs_diff(&cpu, &gpu);
         eprintln!("projection n={n} B={b}: max abs diff {err:.2e}");
         assert!(err < 1e-11, "projection n={n} B={b}: max abs diff {err:e}");
     }
@@ -186,23 +165,8 @@ fn cuda_handles_trivial_and_invalid_problems() {
     }
     let t = planted(12, 5);
     let flat = Affinity::from_row_major(&[1.0; 144], 12).expect("finite");
-    let problems = [
-        BatchProblem { affinity: &t, k: 1 },
-        BatchProblem {
-            affinity: &t,
-            k: 12,
-        },
-        BatchProblem { affinity: &t, k: 0 },
-        BatchProblem {
-            affinity: &flat,
-            k: 3,
-        },
-        BatchProblem { affinity: &t, k: 3 },
-    ];
-    let s = SolverSettings {
-        projection: ProjectionMethod::Full,
-        ..SolverSettings::default()
-    };
+    let problems = batch(&[(&t, 1), (&t, 12), (&t, 0), (&flat, 3), (&t, 3)]);
+    let s = full_settings(SolverSettings::default().max_iterations);
     let cpu = solve_batch(Backend::Cpu, &problems, &s).expect("cpu");
     let gpu = solve_batch(Backend::Cuda, &problems, &s).expect("cuda");
     for (c, g) in cpu.iter().zip(&gpu) {

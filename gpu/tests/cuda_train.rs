@@ -2,24 +2,13 @@
 //! build here with `source scripts/cuda-env.sh`, run on a GPU machine). Without a device every
 //! test says so on stderr and passes, unless TASKGROUP_REQUIRE_GPU=1 is set.
 
+mod common;
+
+use common::device;
 use taskgroup_gpu::train::bench::{max_abs_diff, random_subsets, train_table};
 use taskgroup_gpu::train::synthetic::{synthetic_features, SyntheticFeatureSettings};
 use taskgroup_gpu::train::{train_batch, LinearSettings, LinearTrainer, Model};
 use taskgroup_gpu::Backend;
-
-fn device() -> bool {
-    match Backend::Cuda.check() {
-        Ok(()) => true,
-        Err(e) => {
-            assert!(
-                std::env::var_os("TASKGROUP_REQUIRE_GPU").is_none(),
-                "TASKGROUP_REQUIRE_GPU is set but: {e}"
-            );
-            eprintln!("skipped: {e}");
-            false
-        }
-    }
-}
 
 /// Scores may differ only where a validation prediction sits on the decision boundary
 /// (logistic, 1/m per flip) or by rounding (ridge).

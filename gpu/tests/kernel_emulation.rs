@@ -3,21 +3,18 @@
 //! projection and solver. Needs a C++17 compiler (`$CXX` or `g++`); without one every test says
 //! so on stderr and passes, unless TASKGROUP_REQUIRE_EMU=1 is set.
 
+mod common;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use rand_chacha::ChaCha8Rng;
-use rand_core::SeedableRng;
-use taskgroup_core::random::normal;
-use taskgroup_core::sdp::admm::{finish_iterate, AdmmIterate};
+use common::{full_settings, max_abs_diff, random_symmetric};
 use taskgroup_core::sdp::projection::project_c1;
-use taskgroup_core::{
-    solve_sdp, Affinity, ProjectionMethod, SolverSettings, SolverStatus, WarmStart,
-};
+use taskgroup_core::sdp::{barycentre, finish_iterate, initial_rho, AdmmIterate};
+use taskgroup_core::{solve_sdp, Affinity, SolverStatus, WarmStart};
 use taskgroup_eval::synthetic::PlantedModel;
-use taskgroup_gpu::twin::barycentre;
 
 /// Builds the emulator once; `None` when no C++ compiler is available.
 fn emulator() -> Option<&'static PathBuf> {
@@ -131,19 +128,6 @@ fn run(exe: &PathBuf, r: &Run<'_>) -> Vec<Emulated> {
         .collect()
 }
 
-fn random_symmetric(n: usize, seed: u64, scale: f64) -> Vec<f64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut a = vec![0.0; n * n];
-    for i in 0..n {
-        for j in i..n {
-            let x = scale * normal(&mut rng);
-            a[i * n + j] = x;
-            a[j * n + i] = x;
-        }
-    }
-    a
-}
-
 #[test]
 fn emulated_projection_kernels_match_core() {
     let Some(exe) = emulator() else { return };
@@ -182,11 +166,7 @@ fn emulated_projection_kernels_match_core() {
                 assert_eq!(e.state, 0, "n={n} #{i}: state");
                 let mut want = vec![0.0; n * n];
                 project_c1(&ms[i * n * n..(i + 1) * n * n], n, k, &mut want).expect("core");
-                let err = want
-                    .iter()
-                    .zip(&e.x)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0, f64::max);
+                let err = max_abs_diff(&want, &e.x);
                 assert!(
                     err < 1e-12,
                     "n={n} k={k} threads={threads}: max diff {err:e}"
@@ -200,7 +180,7 @@ fn emulated_projection_kernels_match_core() {
     }
 }
 
-/// The kernels' whole ADMM iteration (with the host loop of solve_cuda.rs: 10 iterations between
+/// The kernels' whole ADMM iteration (with the host loop of solve/cuda.rs: 10 iterations between
 /// state reads) against core's solver with `ProjectionMethod::Full`: same status, iterations and
 /// ρ, objective and bound within 1e-8 relative. The planted case with seed 11 doubles ρ at
 /// iteration 70: a budget of 80 checks the dual rescaling (a race there was found this way).
@@ -220,14 +200,10 @@ fn emulated_admm_kernels_match_core_solver() {
         (random(16, 12), 2, 32, 23, true),
     ];
     for (t, k, threads, max_iterations, reverse) in &cases {
-        let settings = SolverSettings {
-            projection: ProjectionMethod::Full,
-            max_iterations: *max_iterations,
-            ..SolverSettings::default()
-        };
+        let settings = full_settings(*max_iterations);
         let n = t.n();
         let cen = t.centered();
-        let rho0 = 1.0 / (*k as f64).sqrt();
+        let rho0 = initial_rho(&settings, *k);
         let out = run(
             exe,
             &Run {

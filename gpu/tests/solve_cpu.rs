@@ -2,32 +2,17 @@
 //! the CPU twin of the CUDA kernels (Jacobi eigensolver, projection, whole ADMM iteration)
 //! against nalgebra and core.
 
+mod common;
+
+use common::{batch, full_settings, max_abs_diff, random_symmetric};
 use nalgebra::{DMatrix, SymmetricEigen};
-use rand_chacha::ChaCha8Rng;
-use rand_core::SeedableRng;
-use taskgroup_core::random::normal;
 use taskgroup_core::sdp::projection::project_c1;
-use taskgroup_core::{
-    solve_sdp, Affinity, Error, ProjectionMethod, SolverSettings, SolverStatus, WarmStart,
-};
+use taskgroup_core::{solve_sdp, Affinity, Error, SolverSettings, SolverStatus, WarmStart};
 use taskgroup_eval::synthetic::PlantedModel;
-use taskgroup_gpu::twin::{
+use taskgroup_gpu::solve::twin::{
     admm_twin, jacobi_eigen, project_c1_jacobi, round_robin_pair, sym_eigen_jacobi,
 };
-use taskgroup_gpu::{project_batch, solve_batch, Backend, BatchProblem, GpuError};
-
-fn random_symmetric(n: usize, seed: u64, scale: f64) -> Vec<f64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut a = vec![0.0; n * n];
-    for i in 0..n {
-        for j in i..n {
-            let x = scale * normal(&mut rng);
-            a[i * n + j] = x;
-            a[j * n + i] = x;
-        }
-    }
-    a
-}
+use taskgroup_gpu::{project_batch, solve_batch, Backend, GpuError};
 
 /// Q·diag(values)·Qᵀ with a random orthogonal Q.
 fn with_spectrum(values: &[f64], seed: u64) -> Vec<f64> {
@@ -167,19 +152,8 @@ fn jacobi_projection_matches_core_projection() {
         let mut b = vec![0.0; n * n];
         project_c1(&m, n, k, &mut a).unwrap();
         project_c1_jacobi(&m, n, k, &mut b).unwrap();
-        let err = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f64::max);
+        let err = max_abs_diff(&a, &b);
         assert!(err < 1e-12, "n={n} k={k}: {err}");
-    }
-}
-
-fn full_settings() -> SolverSettings {
-    SolverSettings {
-        projection: ProjectionMethod::Full,
-        ..SolverSettings::default()
     }
 }
 
@@ -201,7 +175,7 @@ fn problems_for_twin() -> Vec<(Affinity, usize)> {
 /// solver with `ProjectionMethod::Full`: same status, objective within 1e-8 relative.
 #[test]
 fn twin_iteration_matches_core_solver() {
-    let settings = full_settings();
+    let settings = full_settings(SolverSettings::default().max_iterations);
     for (t, k) in problems_for_twin() {
         let core = solve_sdp(&t, k, &settings, WarmStart::Cold, None).unwrap();
         let twin = admm_twin(&t.centered(), k, &settings);
@@ -226,22 +200,14 @@ fn twin_iteration_matches_core_solver() {
         );
     }
     // A fixed budget: the same iterate after 25 steps.
-    let capped = SolverSettings {
-        max_iterations: 25,
-        ..full_settings()
-    };
+    let capped = full_settings(25);
     let (t, k) = &problems_for_twin()[2];
     let core = solve_sdp(t, *k, &capped, WarmStart::Cold, None).unwrap();
     let twin = admm_twin(&t.centered(), *k, &capped);
     assert_eq!(core.status, SolverStatus::MaxIterations);
     assert_eq!(twin.status, SolverStatus::MaxIterations);
     assert!((core.objective - twin.objective).abs() < 1e-10 * core.objective.abs());
-    let dx = core
-        .x
-        .iter()
-        .zip(&twin.x)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+    let dx = max_abs_diff(&core.x, &twin.x);
     assert!(dx < 1e-10, "X after 25 iterations differs by {dx}");
 }
 
@@ -249,16 +215,7 @@ fn twin_iteration_matches_core_solver() {
 fn cpu_backend_is_core_solver_per_problem() {
     let a = PlantedModel::paper(6).sample(7).unwrap();
     let b = Affinity::from_row_major(&random_symmetric(18, 8, 1.0), 18).unwrap();
-    let problems = [
-        BatchProblem { affinity: &a, k: 3 },
-        BatchProblem { affinity: &a, k: 2 },
-        BatchProblem { affinity: &b, k: 4 },
-        BatchProblem { affinity: &b, k: 1 },
-        BatchProblem {
-            affinity: &b,
-            k: 18,
-        },
-    ];
+    let problems = batch(&[(&a, 3), (&a, 2), (&b, 4), (&b, 1), (&b, 18)]);
     let settings = SolverSettings::default();
     let out = solve_batch(Backend::Cpu, &problems, &settings).unwrap();
     assert_eq!(out.len(), problems.len());
@@ -281,10 +238,7 @@ fn bad_batches_are_refused_and_bad_problems_reported() {
     // Empty batch.
     assert!(solve_batch(Backend::Cpu, &[], &s).unwrap().is_empty());
     // Mixed n.
-    let mixed = [
-        BatchProblem { affinity: &a, k: 2 },
-        BatchProblem { affinity: &b, k: 2 },
-    ];
+    let mixed = batch(&[(&a, 2), (&b, 2)]);
     for backend in [Backend::Cpu, Backend::Cuda] {
         match solve_batch(backend, &mixed, &s) {
             Err(GpuError::InvalidInput(why)) => assert!(why.contains("one size"), "{why}"),
@@ -301,14 +255,7 @@ fn bad_batches_are_refused_and_bad_problems_reported() {
         Err(GpuError::Core(Error::InvalidSetting { .. }))
     ));
     // A bad k is a per-problem error; the others are solved.
-    let ks = [
-        BatchProblem { affinity: &a, k: 0 },
-        BatchProblem {
-            affinity: &a,
-            k: 13,
-        },
-        BatchProblem { affinity: &a, k: 3 },
-    ];
+    let ks = batch(&[(&a, 0), (&a, 13), (&a, 3)]);
     let out = solve_batch(Backend::Cpu, &ks, &s).unwrap();
     assert!(matches!(
         out[0],
@@ -330,7 +277,7 @@ fn bad_batches_are_refused_and_bad_problems_reported() {
 #[test]
 fn cuda_backend_is_not_compiled_without_the_feature() {
     let a = PlantedModel::paper(4).sample(1).unwrap();
-    let p = [BatchProblem { affinity: &a, k: 3 }];
+    let p = batch(&[(&a, 3)]);
     assert_eq!(
         solve_batch(Backend::Cuda, &p, &SolverSettings::default()).unwrap_err(),
         GpuError::NotCompiled

@@ -4,6 +4,29 @@
 //! `X ← Proj_C1(Z − U + C/ρ)`, `X̂ ← αX + (1 − α)Z`, `Z ← max(X̂ + U, 0)`, `U ← U + X̂ − Z`,
 //! with residual balancing of ρ. Because C is the same matrix for a·T, T + c·11ᵀ, T + c·I and
 //! T + a1ᵀ + 1aᵀ, the iterates and the stopping decisions are too.
+//!
+//! # The seam: one loop, several projection backends
+//!
+//! The iteration is written once, here, around a [`Projector`] (the expensive step, X ←
+//! Proj_C1(M)); everything else is shared by every backend:
+//!
+//! - [`AdmmState`]: X, Z, U, ρ (and its start ρ₀), the last residuals, the iteration count and
+//!   the status. [`AdmmState::new`] is the start ([`barycentre`] for a cold start, ρ₀ =
+//!   [`initial_rho`]); [`AdmmState::finish`] turns the final state into an [`SdpSolution`] with
+//!   the certificate ([`finish_iterate`]).
+//! - [`AdmmState::step`]: one iteration (M, projection, over-relaxation, clamp, dual update,
+//!   residuals); [`AdmmState::decide`]: the stopping rule ([`converged`]) and ρ balancing
+//!   ([`rho_factor`], bounded by [`RHO_RANGE`]).
+//! - [`run_admm`]: the loop (step, progress callback, decide) until convergence, failure,
+//!   interruption or the budget; [`solve_centered_with`]: checks, the trivial cases
+//!   ([`is_trivial`]), the loop and the certificate.
+//!
+//! [`solve_sdp`] is [`solve_centered_with`] with core's projector (nalgebra's full
+//! eigendecomposition, or the warm-started low-rank one). taskgroup-gpu's CPU model of its CUDA
+//! kernels runs the same loop with a Jacobi projector, and its CUDA host code takes the start,
+//! ρ₀, the trivial cases and the certificate from here (the device kernels run the same
+//! [`AdmmState::step`]/[`AdmmState::decide`] arithmetic, checked against this loop by an
+//! emulator).
 
 use alloc::vec::Vec;
 
@@ -20,8 +43,9 @@ use crate::error::Error;
 /// Iterations in which the low-rank projection may be truncated (see `LowRank::project`).
 const TRUNCATED_ITERATIONS: usize = 30;
 
-/// Bounds on ρ relative to its starting value, so that balancing cannot run away.
-const RHO_RANGE: f64 = 1e6;
+/// Bounds on ρ relative to its starting value ρ₀, so that balancing cannot run away: ρ is only
+/// doubled while ρ < ρ₀·`RHO_RANGE` and only halved while ρ > ρ₀/`RHO_RANGE`.
+pub const RHO_RANGE: f64 = 1e6;
 
 /// Solves the SDP relaxation for k groups. `progress`, when given, is called after every
 /// iteration and may return `false` to stop (status `Interrupted`).
@@ -66,8 +90,9 @@ pub(crate) fn check_inputs(n: usize, k: usize, warm: &WarmStart<'_>) -> Result<(
     Ok(())
 }
 
-/// The barycentre of the feasible set: 11ᵀ/n + (k−1)/(n−1)·(I − 11ᵀ/n).
-fn barycentre(n: usize, k: usize) -> Vec<f64> {
+/// The barycentre of the feasible set, `11ᵀ/n + (k−1)/(n−1)·(I − 11ᵀ/n)` (row-major n×n): the
+/// cold start of Z and the first X.
+pub fn barycentre(n: usize, k: usize) -> Vec<f64> {
     let nf = n as f64;
     let w = if n > 1 {
         (k as f64 - 1.0) / (nf - 1.0)
@@ -84,215 +109,513 @@ fn barycentre(n: usize, k: usize) -> Vec<f64> {
     x
 }
 
-pub(crate) fn solve_centered(
-    cen: &Centered,
-    k: usize,
-    settings: &SolverSettings,
-    warm: WarmStart<'_>,
-    mut progress: Option<&mut dyn FnMut(&Progress) -> bool>,
-) -> Result<SdpSolution, Error> {
-    settings.validate()?;
-    let n = cen.n;
-    check_inputs(n, k, &warm)?;
-    let c = &cen.c;
+/// The starting penalty ρ₀: `settings.rho`, or 1/√k (units of the unit-norm C).
+pub fn initial_rho(settings: &SolverSettings, k: usize) -> f64 {
+    settings.rho.unwrap_or(1.0 / libm::sqrt(k as f64))
+}
 
-    // Trivial cases: a single feasible point (k = 1: 11ᵀ/n; k = n: I), or no signal (C = 0,
-    // every feasible X is optimal).
-    if k == 1 || k == n || cen.s == 0.0 {
-        let x = match (k, warm) {
-            (1, _) => alloc::vec![1.0 / n as f64; n * n],
-            (_, _) if k == n => {
-                let mut x = alloc::vec![0.0; n * n];
-                (0..n).for_each(|i| x[i * n + i] = 1.0);
-                x
-            }
-            (_, WarmStart::Partition(p)) if p.num_groups() == k => p.matrix(),
-            _ => barycentre(n, k),
-        };
-        let inner = dot(c, &x);
-        let bound_c = bound_centered(cen, k, None).unwrap_or(inner);
-        return Ok(SdpSolution {
-            status: SolverStatus::Converged,
-            n,
-            k,
-            objective: cen.to_value(inner, k),
-            upper_bound: cen.to_value(bound_c.max(inner), k),
-            x,
-            primal_residual: 0.0,
-            dual_residual: 0.0,
-            iterations: 0,
-            rho: settings.rho.unwrap_or(1.0 / libm::sqrt(k as f64)),
+/// Whether the problem (n, k, signal s = `Centered::s`) is solved without iterating: a single
+/// feasible point (k = 1: 11ᵀ/n; k = n: I) or no signal (s = 0: every feasible X is optimal).
+/// Meant for valid k (1 ≤ k ≤ n); k = 0 and k > n also answer `true` (nothing to iterate on).
+pub fn is_trivial(n: usize, k: usize, s: f64) -> bool {
+    k <= 1 || k >= n || s == 0.0
+}
+
+/// The stopping rule: both relative residuals at or below `settings.tolerance`.
+pub fn converged(settings: &SolverSettings, primal_residual: f64, dual_residual: f64) -> bool {
+    primal_residual <= settings.tolerance && dual_residual <= settings.tolerance
+}
+
+/// Residual balancing after iteration `iteration` (1-based): the factor ρ is multiplied by (U
+/// is divided by it). Every `settings.adapt_rho_every` iterations (never when 0): 2 when the
+/// primal residual exceeds `rho_balance`× the dual one and ρ < ρ₀·[`RHO_RANGE`], ½ in the
+/// opposite case while ρ > ρ₀/[`RHO_RANGE`], else 1.
+pub fn rho_factor(
+    settings: &SolverSettings,
+    iteration: usize,
+    primal_residual: f64,
+    dual_residual: f64,
+    rho: f64,
+    rho0: f64,
+) -> f64 {
+    if settings.adapt_rho_every == 0 || !iteration.is_multiple_of(settings.adapt_rho_every) {
+        return 1.0;
+    }
+    let (rp, rd, mu) = (primal_residual, dual_residual, settings.rho_balance);
+    if rp > mu * rd && rho < rho0 * RHO_RANGE {
+        2.0
+    } else if rd > mu * rp && rho > rho0 / RHO_RANGE {
+        0.5
+    } else {
+        1.0
+    }
+}
+
+/// What a [`Projector`] is told about the iteration it projects for.
+#[derive(Debug, Clone, Copy)]
+pub struct StepContext {
+    /// The iteration being run (1-based).
+    pub iteration: usize,
+    /// The relative primal residual of the previous iteration (∞ before the first).
+    pub primal_residual: f64,
+    /// The relative dual residual of the previous iteration (∞ before the first).
+    pub dual_residual: f64,
+    /// The solver's tolerance (`SolverSettings::tolerance`).
+    pub tolerance: f64,
+}
+
+/// The projection backend of the ADMM loop: writes `Proj_C1(M)` (C1 = {X ⪰ 0, X·1 = 1,
+/// Tr X = k}) into `out` for the symmetric row-major n×n `m`. Returns `false` when it failed
+/// (non-finite input, no convergence); the loop then stops with `NumericalError` and keeps the
+/// last good X.
+pub trait Projector {
+    /// One projection (`m` and `out` hold n² values).
+    fn project(&mut self, m: &[f64], n: usize, k: usize, out: &mut [f64], at: &StepContext)
+        -> bool;
+}
+
+/// The exact projection of [`project_c1`](super::projection::project_c1): nalgebra's full
+/// eigendecomposition every iteration (what `ProjectionMethod::Full` runs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FullProjector;
+
+impl Projector for FullProjector {
+    fn project(&mut self, m: &[f64], n: usize, k: usize, out: &mut [f64], _: &StepContext) -> bool {
+        project_c1_with(m, n, k, out, |_| {}).is_some()
+    }
+}
+
+/// A function as a projection backend: `FnProjector(f)` calls `f(m, n, k, out)`, which returns
+/// `false` when it failed (what the iteration does not need, [`StepContext`], is not passed).
+#[derive(Debug, Clone, Copy)]
+pub struct FnProjector<F>(pub F);
+
+impl<F: FnMut(&[f64], usize, usize, &mut [f64]) -> bool> Projector for FnProjector<F> {
+    fn project(&mut self, m: &[f64], n: usize, k: usize, out: &mut [f64], _: &StepContext) -> bool {
+        (self.0)(m, n, k, out)
+    }
+}
+
+/// Core's projector for `ProjectionMethod::Auto`/`LowRank`/`Full`: the warm-started low-rank
+/// projection where it applies (with back-off to the full decomposition), else the full one.
+struct CoreProjector {
+    method: ProjectionMethod,
+    started: bool,
+    low_rank: Option<LowRank>,
+    skip_low_rank: usize,
+    backoff: usize,
+    full_projections: usize,
+    low_rank_rounds: usize,
+}
+
+impl CoreProjector {
+    /// The low-rank state is created at the first projection (when n and k are known valid).
+    fn new(method: ProjectionMethod) -> Self {
+        CoreProjector {
+            method,
+            started: false,
+            low_rank: None,
+            skip_low_rank: 0,
+            backoff: 0,
             full_projections: 0,
             low_rank_rounds: 0,
-            bound_c: bound_c.max(inner),
-        });
-    }
-
-    let rho0 = settings.rho.unwrap_or(1.0 / libm::sqrt(k as f64));
-    let mut rho = rho0;
-    let alpha = settings.relaxation;
-    let mut z = match warm {
-        WarmStart::Cold => barycentre(n, k),
-        WarmStart::Partition(p) => p.matrix(),
-        WarmStart::Matrix(m) => m.to_vec(),
-    };
-    // Symmetrise a user-given start.
-    for u in 0..n {
-        for v in (u + 1)..n {
-            let s = 0.5 * (z[u * n + v] + z[v * n + u]);
-            z[u * n + v] = s;
-            z[v * n + u] = s;
         }
     }
-    let mut u_dual = alloc::vec![0.0; n * n];
-    let mut x = barycentre(n, k);
-    let mut m = alloc::vec![0.0; n * n];
-    let mut status = SolverStatus::MaxIterations;
-    let (mut rp, mut rd) = (f64::INFINITY, f64::INFINITY);
-    let mut iterations = 0;
-    let mut x_next = alloc::vec![0.0; n * n];
-    let use_low_rank = match settings.projection {
-        ProjectionMethod::Full => false,
-        ProjectionMethod::LowRank => n >= 4,
-        ProjectionMethod::Auto => n >= LOW_RANK_MIN_N,
-    };
-    let mut full_projections = 0;
-    let (mut skip_low_rank, mut backoff) = (0usize, 0usize);
-    let mut low_rank_rounds = 0;
-    let mut low_rank = if use_low_rank {
-        Some(LowRank::new(n, k, 0x7a5c_6e0d))
-    } else {
-        None
-    };
+}
 
-    for it in 1..=settings.max_iterations {
-        let inv_rho = 1.0 / rho;
-        for i in 0..n * n {
-            m[i] = z[i] - u_dual[i] + c[i] * inv_rho;
+impl Projector for CoreProjector {
+    fn project(
+        &mut self,
+        m: &[f64],
+        n: usize,
+        k: usize,
+        out: &mut [f64],
+        at: &StepContext,
+    ) -> bool {
+        let (rp, rd) = (at.primal_residual, at.dual_residual);
+        if !self.started {
+            self.started = true;
+            let use_low_rank = match self.method {
+                ProjectionMethod::Full => false,
+                ProjectionMethod::LowRank => n >= 4,
+                ProjectionMethod::Auto => n >= LOW_RANK_MIN_N,
+            };
+            self.low_rank = use_low_rank.then(|| LowRank::new(n, k, 0x7a5c_6e0d));
         }
-        let done = match low_rank.as_mut() {
-            Some(lr) if skip_low_rank == 0 => {
+        let done = match self.low_rank.as_mut() {
+            Some(lr) if self.skip_low_rank == 0 => {
                 // Inexact projections early on: eigen residuals 100× below ADMM's residuals,
                 // between 1e-3·tolerance and 1e-3.
-                let eig_tol = (1e-2 * rp.min(rd)).clamp(1e-3 * settings.tolerance, 1e-3);
+                let eig_tol = (1e-2 * rp.min(rd)).clamp(1e-3 * at.tolerance, 1e-3);
                 // Truncated (rank-capped) projections only in the first TRUNCATED_ITERATIONS
                 // iterations and while both residuals exceed 1e-2: afterwards every projection
                 // is exact (low-rank when it converges, else the full decomposition), so a
                 // high-rank solution cannot stall the solver.
-                let truncate = it <= TRUNCATED_ITERATIONS && rp.min(rd) > 1e-2;
-                let ok = lr.project(&m, k, &mut x_next, eig_tol, truncate).is_some();
-                low_rank_rounds += lr.last_rounds;
+                let truncate = at.iteration <= TRUNCATED_ITERATIONS && rp.min(rd) > 1e-2;
+                let ok = lr.project(m, k, out, eig_tol, truncate).is_some();
+                self.low_rank_rounds += lr.last_rounds;
                 // Back off after a failure or a projection that cost more than a good share of a
                 // full decomposition (a high-rank or clustered spectrum): skip 1, 2, 4, ... up
                 // to 64 iterations (full decompositions meanwhile); reset on a cheap success.
                 if ok && !was_expensive(n, lr.block(), lr.last_rounds) {
-                    backoff = 0;
+                    self.backoff = 0;
                 } else {
-                    backoff = (2 * backoff).clamp(1, 64);
-                    skip_low_rank = backoff;
+                    self.backoff = (2 * self.backoff).clamp(1, 64);
+                    self.skip_low_rank = self.backoff;
                 }
                 ok
             }
             Some(_) => {
-                skip_low_rank -= 1;
+                self.skip_low_rank -= 1;
                 false
             }
             None => false,
         };
-        if !done {
-            full_projections += 1;
+        if done {
+            return true;
         }
-        if !done
-            && project_c1_with(&m, n, k, &mut x_next, |e| {
-                if let Some(lr) = low_rank.as_mut() {
-                    let mut mu = alloc::vec![0.0; n];
-                    let theta =
-                        super::projection::project_simplex(&e.values, k as f64 - 1.0, &mut mu);
-                    lr.reset_from(e, theta);
-                }
-            })
-            .is_none()
-        {
-            status = SolverStatus::NumericalError;
-            break;
+        self.full_projections += 1;
+        let low_rank = &mut self.low_rank;
+        project_c1_with(m, n, k, out, |e| {
+            if let Some(lr) = low_rank.as_mut() {
+                let mut mu = alloc::vec![0.0; n];
+                let theta = super::projection::project_simplex(&e.values, k as f64 - 1.0, &mut mu);
+                lr.reset_from(e, theta);
+            }
+        })
+        .is_some()
+    }
+}
+
+/// The state of one ADMM run: the iterates X, Z, U (row-major n×n), the penalty ρ and its
+/// start ρ₀, the last residuals, the iterations run and the status so far.
+#[derive(Debug, Clone)]
+pub struct AdmmState {
+    n: usize,
+    k: usize,
+    x: Vec<f64>,
+    z: Vec<f64>,
+    u: Vec<f64>,
+    m: Vec<f64>,
+    x_next: Vec<f64>,
+    rho: f64,
+    rho0: f64,
+    primal_residual: f64,
+    dual_residual: f64,
+    iterations: usize,
+    status: SolverStatus,
+}
+
+impl AdmmState {
+    /// The start for (n, k): Z from `warm` (symmetrised; the [`barycentre`] when cold), X the
+    /// barycentre, U = 0, ρ = ρ₀ = [`initial_rho`], residuals ∞, status `MaxIterations` (what
+    /// a run that is never stopped ends with). `warm` is assumed checked (a matrix of the
+    /// wrong size starts from the barycentre instead).
+    pub fn new(n: usize, k: usize, settings: &SolverSettings, warm: WarmStart<'_>) -> Self {
+        let mut z = match warm {
+            WarmStart::Cold => barycentre(n, k),
+            WarmStart::Partition(p) if p.n() == n => p.matrix(),
+            WarmStart::Matrix(m) if m.len() == n * n => m.to_vec(),
+            _ => barycentre(n, k),
+        };
+        // Symmetrise a user-given start.
+        for u in 0..n {
+            for v in (u + 1)..n {
+                let s = 0.5 * (z[u * n + v] + z[v * n + u]);
+                z[u * n + v] = s;
+                z[v * n + u] = s;
+            }
         }
-        core::mem::swap(&mut x, &mut x_next);
+        let rho0 = initial_rho(settings, k);
+        AdmmState {
+            n,
+            k,
+            x: barycentre(n, k),
+            z,
+            u: alloc::vec![0.0; n * n],
+            m: alloc::vec![0.0; n * n],
+            x_next: alloc::vec![0.0; n * n],
+            rho: rho0,
+            rho0,
+            primal_residual: f64::INFINITY,
+            dual_residual: f64::INFINITY,
+            iterations: 0,
+            status: SolverStatus::MaxIterations,
+        }
+    }
+
+    /// Number of tasks n.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+    /// Number of groups k.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+    /// The last X (in C1).
+    pub fn x(&self) -> &[f64] {
+        &self.x
+    }
+    /// The last Z (≥ 0).
+    pub fn z(&self) -> &[f64] {
+        &self.z
+    }
+    /// The last scaled dual U.
+    pub fn u(&self) -> &[f64] {
+        &self.u
+    }
+    /// The current penalty ρ.
+    pub fn rho(&self) -> f64 {
+        self.rho
+    }
+    /// The starting penalty ρ₀.
+    pub fn rho0(&self) -> f64 {
+        self.rho0
+    }
+    /// The last relative primal residual (∞ before the first iteration).
+    pub fn primal_residual(&self) -> f64 {
+        self.primal_residual
+    }
+    /// The last relative dual residual (∞ before the first iteration).
+    pub fn dual_residual(&self) -> f64 {
+        self.dual_residual
+    }
+    /// Iterations run.
+    pub fn iterations(&self) -> usize {
+        self.iterations
+    }
+    /// The status so far (`MaxIterations` while running).
+    pub fn status(&self) -> SolverStatus {
+        self.status
+    }
+
+    /// Sets the status (e.g. `Interrupted` by a caller's own loop).
+    pub fn set_status(&mut self, status: SolverStatus) {
+        self.status = status;
+    }
+
+    /// One iteration on the centred affinity `c` (n² values): M = Z − U + C/ρ, X =
+    /// `projector`(M), then one fused pass for X̂ = αX + (1 − α)Z, Z = max(X̂ + U, 0),
+    /// U = U + X̂ − Z and the residuals. Returns `false` (status `NumericalError`, X the last
+    /// good iterate) when the projection failed, the residuals are not finite or `c` is not
+    /// n×n; the iteration count and residuals are updated whenever the projection succeeded.
+    pub fn step<P: Projector + ?Sized>(
+        &mut self,
+        c: &[f64],
+        settings: &SolverSettings,
+        projector: &mut P,
+    ) -> bool {
+        let (n, k) = (self.n, self.k);
+        if c.len() != n * n {
+            self.status = SolverStatus::NumericalError;
+            return false;
+        }
+        let it = self.iterations + 1;
+        let inv_rho = 1.0 / self.rho;
+        for (((m, z), u), c) in self.m.iter_mut().zip(&self.z).zip(&self.u).zip(c) {
+            *m = z - u + c * inv_rho;
+        }
+        let at = StepContext {
+            iteration: it,
+            primal_residual: self.primal_residual,
+            dual_residual: self.dual_residual,
+            tolerance: settings.tolerance,
+        };
+        if !projector.project(&self.m, n, k, &mut self.x_next, &at) {
+            self.status = SolverStatus::NumericalError;
+            return false;
+        }
+        core::mem::swap(&mut self.x, &mut self.x_next);
         // One fused pass: over-relaxation, Z ← max(X̂ + U, 0), U ← U + X̂ − Z, and the sums of
         // the residuals and norms (no copy of the previous Z is kept).
+        let alpha = settings.relaxation;
         let (mut dxz, mut dz, mut xx, mut zz, mut uu) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for i in 0..n * n {
-            let (xi, z_old) = (x[i], z[i]);
+        for ((&xi, z), u) in self.x.iter().zip(self.z.iter_mut()).zip(self.u.iter_mut()) {
+            let z_old = *z;
             let xh = alpha * xi + (1.0 - alpha) * z_old;
-            let zi = (xh + u_dual[i]).max(0.0);
-            let ui = u_dual[i] + xh - zi;
-            u_dual[i] = ui;
-            z[i] = zi;
+            let zi = (xh + *u).max(0.0);
+            let ui = *u + xh - zi;
+            *u = ui;
+            *z = zi;
             dxz += (xi - zi) * (xi - zi);
             dz += (zi - z_old) * (zi - z_old);
             xx += xi * xi;
             zz += zi * zi;
             uu += ui * ui;
         }
-        iterations = it;
+        self.iterations = it;
+        let rho = self.rho;
         let (nx, nz) = (libm::sqrt(xx), libm::sqrt(zz));
-        rp = libm::sqrt(dxz) / nx.max(nz).max(f64::MIN_POSITIVE);
-        rd = rho * libm::sqrt(dz) / (rho * libm::sqrt(uu)).max(1.0);
-        if !(rp.is_finite() && rd.is_finite()) {
-            status = SolverStatus::NumericalError;
-            break;
+        self.primal_residual = libm::sqrt(dxz) / nx.max(nz).max(f64::MIN_POSITIVE);
+        self.dual_residual = rho * libm::sqrt(dz) / (rho * libm::sqrt(uu)).max(1.0);
+        if !(self.primal_residual.is_finite() && self.dual_residual.is_finite()) {
+            self.status = SolverStatus::NumericalError;
+            return false;
+        }
+        true
+    }
+
+    /// After a successful [`step`](Self::step): the stopping rule ([`converged`]: status
+    /// `Converged`, returns `false`), else ρ balancing ([`rho_factor`]; U is rescaled with it)
+    /// and `true` (go on).
+    pub fn decide(&mut self, settings: &SolverSettings) -> bool {
+        let (rp, rd) = (self.primal_residual, self.dual_residual);
+        if converged(settings, rp, rd) {
+            self.status = SolverStatus::Converged;
+            return false;
+        }
+        let factor = rho_factor(settings, self.iterations, rp, rd, self.rho, self.rho0);
+        if factor != 1.0 {
+            self.rho *= factor;
+            self.u.iter_mut().for_each(|v| *v /= factor);
+        }
+        true
+    }
+
+    /// The certified [`SdpSolution`] of this state on `cen` ([`finish_iterate`]): the
+    /// objective ⟨T, X⟩ and the bound from the dual U. `full_projections` is set to the
+    /// iterations, `low_rank_rounds` to 0.
+    pub fn finish(self, cen: &Centered) -> SdpSolution {
+        let AdmmState {
+            k,
+            x,
+            u,
+            m,
+            x_next,
+            rho,
+            primal_residual,
+            dual_residual,
+            iterations,
+            status,
+            ..
+        } = self;
+        // Free the iteration buffers before the certificate needs its own.
+        drop(m);
+        drop(x_next);
+        finish_iterate(
+            cen,
+            k,
+            AdmmIterate {
+                status,
+                x,
+                u_dual: &u,
+                rho,
+                primal_residual,
+                dual_residual,
+                iterations,
+            },
+        )
+    }
+}
+
+/// The ADMM loop on the centred affinity `cen`: [`AdmmState::step`], then the `progress`
+/// callback (may return `false`: status `Interrupted`), then [`AdmmState::decide`], until the
+/// state stops or has run `settings.max_iterations` iterations in all.
+pub fn run_admm<P: Projector + ?Sized>(
+    state: &mut AdmmState,
+    cen: &Centered,
+    settings: &SolverSettings,
+    projector: &mut P,
+    mut progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+) {
+    while state.iterations < settings.max_iterations {
+        if !state.step(&cen.c, settings, projector) {
+            return;
         }
         if let Some(cb) = progress.as_mut() {
             let p = Progress {
-                iteration: it,
-                primal_residual: rp,
-                dual_residual: rd,
-                rho,
-                objective: cen.to_value(dot(c, &x), k),
+                iteration: state.iterations,
+                primal_residual: state.primal_residual,
+                dual_residual: state.dual_residual,
+                rho: state.rho,
+                objective: cen.to_value(dot(&cen.c, &state.x), state.k),
             };
             if !cb(&p) {
-                status = SolverStatus::Interrupted;
-                break;
+                state.status = SolverStatus::Interrupted;
+                return;
             }
         }
-        if rp <= settings.tolerance && rd <= settings.tolerance {
-            status = SolverStatus::Converged;
-            break;
-        }
-        if settings.adapt_rho_every > 0 && it % settings.adapt_rho_every == 0 {
-            let mu = settings.rho_balance;
-            let factor = if rp > mu * rd && rho < rho0 * RHO_RANGE {
-                2.0
-            } else if rd > mu * rp && rho > rho0 / RHO_RANGE {
-                0.5
-            } else {
-                1.0
-            };
-            if factor != 1.0 {
-                rho *= factor;
-                u_dual.iter_mut().for_each(|v| *v /= factor);
-            }
+        if !state.decide(settings) {
+            return;
         }
     }
+}
 
-    // Free the iteration buffers before the certificate needs its own.
-    drop(m);
-    drop(x_next);
-    drop(low_rank);
-    let mut sol = finish_iterate(
-        cen,
+/// The solution of a trivial problem ([`is_trivial`]): k = 1 gives 11ᵀ/n, k = n gives I, no
+/// signal gives the warm start's partition when it has k groups, else the barycentre; the
+/// bound is the dual-free one. `None` for a problem that needs iterating.
+fn trivial_solution(
+    cen: &Centered,
+    k: usize,
+    settings: &SolverSettings,
+    warm: WarmStart<'_>,
+) -> Option<SdpSolution> {
+    let n = cen.n;
+    if !is_trivial(n, k, cen.s) {
+        return None;
+    }
+    let x = match (k, warm) {
+        (1, _) => alloc::vec![1.0 / n as f64; n * n],
+        (_, _) if k == n => {
+            let mut x = alloc::vec![0.0; n * n];
+            (0..n).for_each(|i| x[i * n + i] = 1.0);
+            x
+        }
+        (_, WarmStart::Partition(p)) if p.num_groups() == k => p.matrix(),
+        _ => barycentre(n, k),
+    };
+    let inner = dot(&cen.c, &x);
+    let bound_c = bound_centered(cen, k, None).unwrap_or(inner);
+    Some(SdpSolution {
+        status: SolverStatus::Converged,
+        n,
         k,
-        AdmmIterate {
-            status,
-            x,
-            u_dual: &u_dual,
-            rho,
-            primal_residual: rp,
-            dual_residual: rd,
-            iterations,
-        },
-    );
-    sol.full_projections = full_projections;
-    sol.low_rank_rounds = low_rank_rounds;
+        objective: cen.to_value(inner, k),
+        upper_bound: cen.to_value(bound_c.max(inner), k),
+        x,
+        primal_residual: 0.0,
+        dual_residual: 0.0,
+        iterations: 0,
+        rho: initial_rho(settings, k),
+        full_projections: 0,
+        low_rank_rounds: 0,
+        bound_c: bound_c.max(inner),
+    })
+}
+
+/// [`solve_sdp`] on a centred affinity with any projection backend: checks the settings, k and
+/// the warm start, answers the trivial cases ([`is_trivial`]) without iterating, else runs
+/// [`run_admm`] from [`AdmmState::new`] and finishes with the certificate
+/// ([`AdmmState::finish`]; `full_projections` = iterations, `low_rank_rounds` = 0).
+pub fn solve_centered_with<P: Projector + ?Sized>(
+    cen: &Centered,
+    k: usize,
+    settings: &SolverSettings,
+    warm: WarmStart<'_>,
+    projector: &mut P,
+    progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+) -> Result<SdpSolution, Error> {
+    settings.validate()?;
+    check_inputs(cen.n, k, &warm)?;
+    if let Some(sol) = trivial_solution(cen, k, settings, warm) {
+        return Ok(sol);
+    }
+    let mut state = AdmmState::new(cen.n, k, settings, warm);
+    run_admm(&mut state, cen, settings, projector, progress);
+    Ok(state.finish(cen))
+}
+
+pub(crate) fn solve_centered(
+    cen: &Centered,
+    k: usize,
+    settings: &SolverSettings,
+    warm: WarmStart<'_>,
+    progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+) -> Result<SdpSolution, Error> {
+    let mut projector = CoreProjector::new(settings.projection);
+    let mut sol = solve_centered_with(cen, k, settings, warm, &mut projector, progress)?;
+    sol.full_projections = projector.full_projections;
+    sol.low_rank_rounds = projector.low_rank_rounds;
     Ok(sol)
 }
 

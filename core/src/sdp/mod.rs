@@ -2,6 +2,11 @@
 //!
 //! [`solve_sdp`] runs ADMM ([`admm`]) with the closed-form projection of [`projection`] and
 //! returns an [`SdpSolution`] with a certified upper bound ([`certificate`]).
+//!
+//! The ADMM loop is written once ([`admm`]): an [`AdmmState`] stepped by [`AdmmState::step`]
+//! and [`AdmmState::decide`] around a pluggable [`Projector`], with the shared rules
+//! ([`barycentre`], [`initial_rho`], [`is_trivial`], [`converged`], [`rho_factor`],
+//! [`RHO_RANGE`]) public so that other backends (taskgroup-gpu) reuse them instead of copies.
 
 pub mod admm;
 pub mod certificate;
@@ -10,7 +15,11 @@ pub mod projection;
 
 use alloc::vec::Vec;
 
-pub use admm::solve_sdp;
+pub use admm::{
+    barycentre, converged, finish_iterate, initial_rho, is_trivial, rho_factor, run_admm,
+    solve_centered_with, solve_sdp, AdmmIterate, AdmmState, FnProjector, FullProjector, Projector,
+    StepContext, RHO_RANGE,
+};
 
 use crate::error::Error;
 use crate::partition::Partition;

@@ -100,8 +100,14 @@ pub(crate) fn project_c1_with(
     Some(ProjectionInfo { rank, theta })
 }
 
-/// `P·sym(M)·P − c·11ᵀ/n` with c = ‖P·sym(M)·P‖_F + 2 (row-major, n×n).
-pub(crate) fn centered_shifted(m: &[f64], n: usize) -> Vec<f64> {
+/// `P·sym(M)·P − c·11ᵀ/n` with c = ‖P·sym(M)·P‖_F + 2 (row-major, n×n), P = I − 11ᵀ/n: the
+/// matrix whose eigenpairs [`project_c1`] projects (the direction 1 lies below every simplex
+/// threshold). When `m` holds fewer than n² values the result is all NaN (every eigensolver
+/// refuses it).
+pub fn centered_shifted(m: &[f64], n: usize) -> Vec<f64> {
+    if m.len() < n * n {
+        return alloc::vec![f64::NAN; n * n];
+    }
     let nf = n as f64;
     let mut r = alloc::vec![0.0; n];
     let mut b = alloc::vec![0.0; n * n];

@@ -1,7 +1,9 @@
 //! `gpu-bench`: times the batched SDP work on the CPU (core, one problem after another) and on
 //! CUDA, and prints one Markdown table (needs the `cuda` feature; run on a GPU machine, e.g. by
 //! gpu/device-check.sh). Usage: `gpu-bench [--budget-s SECONDS] [--sizes 128,512,2048]
-//! [--batches 1,16,64]`.
+//! [--batches 1,16,64] [--train SUBSETS]`. With `--train`, it also prints the batched
+//! subset-training table (`train::bench::train_table`, d = 64) for that many subsets. The
+//! library returns data; all the printing is here.
 //!
 //! Rows: the batched projection onto C1 (the solver's expensive step) for every n and B, and
 //! the whole solve (`ProjectionMethod::Full`, planted model, k = 3) for n = 128. CPU times for
@@ -15,7 +17,8 @@ use rand_core::SeedableRng;
 use taskgroup_core::random::normal;
 use taskgroup_core::{Affinity, ProjectionMethod, SolverSettings};
 use taskgroup_eval::synthetic::PlantedModel;
-use taskgroup_gpu::solve_cuda::SdpDevice;
+use taskgroup_gpu::solve::cuda::SdpDevice;
+use taskgroup_gpu::train::bench::train_table;
 use taskgroup_gpu::{project_batch, solve_batch, Backend, BatchProblem, GpuError};
 
 /// Problems the CPU runs before its time is extrapolated to the whole batch.
@@ -25,6 +28,8 @@ struct Args {
     budget_s: f64,
     sizes: Vec<usize>,
     batches: Vec<usize>,
+    /// Subsets for the training table (`--train`); none by default.
+    train: Option<usize>,
 }
 
 fn parse_list(s: &str) -> Result<Vec<usize>, String> {
@@ -38,6 +43,7 @@ fn parse_args() -> Result<Args, String> {
         budget_s: 150.0,
         sizes: vec![128, 512, 2048],
         batches: vec![1, 16, 64],
+        train: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -46,6 +52,7 @@ fn parse_args() -> Result<Args, String> {
             "--budget-s" => a.budget_s = val.parse().map_err(|e| format!("--budget-s: {e}"))?,
             "--sizes" => a.sizes = parse_list(&val)?,
             "--batches" => a.batches = parse_list(&val)?,
+            "--train" => a.train = Some(val.parse().map_err(|e| format!("--train: {e}"))?),
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -206,5 +213,14 @@ fn main() {
     if let Err(e) = print_solve_table(&args) {
         eprintln!("gpu-bench: {e}");
         std::process::exit(1);
+    }
+    if let Some(subsets) = args.train {
+        match train_table(subsets, 64) {
+            Ok(table) => print!("\n{table}"),
+            Err(e) => {
+                eprintln!("gpu-bench: {e}");
+                std::process::exit(1);
+            }
+        }
     }
 }

@@ -8,8 +8,8 @@
 //! other groups (near-orthogonal directions) hurt: the best grouping is the planted one.
 
 use rand_chacha::ChaCha8Rng;
-use rand_core::{Rng, SeedableRng};
-use taskgroup_core::random::normal;
+use rand_core::SeedableRng;
+use taskgroup_core::random::{below, normal};
 
 use crate::error::GpuError;
 use crate::train::data::{TaskData, TaskSet};
@@ -62,10 +62,6 @@ pub struct SyntheticFeatures {
     pub data: TaskData,
     /// The planted group (0..groups) of every task.
     pub labels: Vec<usize>,
-}
-
-fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
-    ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize
 }
 
 /// Draws the data set (deterministic in the settings).

@@ -1,6 +1,9 @@
 //! A CPU model ("twin") of the arithmetic of the CUDA kernels in `kernels/sdp.cu`, so that the
 //! device algorithm is tested on machines without a GPU. It is **not** a backend: the CPU backend
-//! of [`crate::solve::solve_batch`] calls core's solver. Each function here performs the same
+//! of [`crate::solve::solve_batch`] calls core's solver. Only the eigensolver and the order of
+//! the projection's reassembly are the device's own; the ADMM loop, the start, ρ, the stopping
+//! rule and the certificate are core's (`taskgroup_core::sdp::admm`), driven through its
+//! [`Projector`](taskgroup_core::sdp::Projector) seam with [`project_c1_jacobi`]. Each function here performs the same
 //! operations in the same order of dependencies as its kernel; only the order of floating-point
 //! summation inside reductions differs (the kernels reduce in a block tree).
 //!
@@ -9,21 +12,21 @@
 //!   even) the m/2 disjoint pairs are rotated at once, `A ← RᵀAR`, `V ← VR`.
 //! - [`project_c1_jacobi`] ↔ `sdp_prepare` + `sdp_jacobi` + `sdp_reassemble`: core's
 //!   closed-form projection onto C1 with the Jacobi eigensolver.
-//! - [`admm_twin`] ↔ the host loop of `solve_batch` with `Backend::Cuda`: core's ADMM
-//!   iteration (`ProjectionMethod::Full`) step by step, `sdp_update` for the fused
-//!   over-relaxation / clamp / dual update / residuals / ρ balancing.
+//! - [`admm_twin`] ↔ the host loop of `solve_batch` with `Backend::Cuda`: core's ADMM loop
+//!   ([`run_admm`]: `AdmmState::step` ↔ `sdp_prepare` … `sdp_update`, `AdmmState::decide` ↔
+//!   the stopping rule and ρ balancing of `sdp_update`) with [`project_c1_jacobi`].
 
-use taskgroup_core::sdp::admm::{finish_iterate, AdmmIterate};
-use taskgroup_core::sdp::projection::project_simplex;
-use taskgroup_core::Centered;
-use taskgroup_core::{SdpSolution, SolverSettings, SolverStatus};
+use taskgroup_core::sdp::projection::{centered_shifted, project_simplex};
+use taskgroup_core::sdp::{run_admm, AdmmState, FnProjector};
+use taskgroup_core::{Centered, SdpSolution, SolverSettings, WarmStart};
+
+/// Core's cold start (re-exported: the kernels start from it too).
+pub use taskgroup_core::sdp::barycentre;
 
 /// Jacobi stops when the off-diagonal Frobenius norm is ≤ `JACOBI_TOL`·‖A‖_F (kernel: same).
 pub const JACOBI_TOL: f64 = 1e-15;
 /// Sweeps allowed before the eigensolver reports failure (kernel: same).
 pub const JACOBI_MAX_SWEEPS: usize = 60;
-/// ρ may move at most this factor away from its start (core's `RHO_RANGE`).
-pub const RHO_RANGE: f64 = 1e6;
 
 /// The pair of slot `s` in round `r` of the round-robin ordering on `m` (even) indices,
 /// returned as (p, q) with p < q. Every unordered pair appears exactly once in rounds 0..m−1.
@@ -182,35 +185,9 @@ pub fn sym_eigen_jacobi(a: &[f64], n: usize) -> Option<(Vec<f64>, Vec<f64>)> {
     Some((values, vecs))
 }
 
-/// `P·sym(M)·P − c·11ᵀ/n`, c = ‖P·sym(M)·P‖_F + 2 (core's `centered_shifted`; kernel
-/// `sdp_prepare`), row-major n×n.
-pub fn centered_shifted(m: &[f64], n: usize) -> Vec<f64> {
-    let nf = n as f64;
-    let mut b = vec![0.0; n * n];
-    for u in 0..n {
-        for v in 0..n {
-            b[u * n + v] = 0.5 * (m[u * n + v] + m[v * n + u]);
-        }
-    }
-    let r: Vec<f64> = (0..n)
-        .map(|u| b[u * n..(u + 1) * n].iter().sum::<f64>() / nf)
-        .collect();
-    let g = r.iter().sum::<f64>() / nf;
-    let mut fro = 0.0;
-    for u in 0..n {
-        for v in 0..n {
-            let x = b[u * n + v] - r[u] - r[v] + g;
-            b[u * n + v] = x;
-            fro += x * x;
-        }
-    }
-    let c = fro.sqrt() + 2.0;
-    b.iter_mut().for_each(|x| *x -= c / nf);
-    b
-}
-
 /// Writes `Proj_C1(M)` into `out` with the Jacobi eigensolver (core's `project_c1` with a
-/// different eigensolver). `None` when the eigensolver fails.
+/// different eigensolver; core's `centered_shifted` is `sdp_prepare`). `None` when the
+/// eigensolver fails.
 pub fn project_c1_jacobi(m: &[f64], n: usize, k: usize, out: &mut [f64]) -> Option<()> {
     let j = 1.0 / n as f64;
     if k <= 1 || n == 1 {
@@ -237,98 +214,13 @@ pub fn project_c1_jacobi(m: &[f64], n: usize, k: usize, out: &mut [f64]) -> Opti
     Some(())
 }
 
-/// The barycentre of the feasible set, `11ᵀ/n + (k−1)/(n−1)·(I − 11ᵀ/n)` (core's cold start).
-pub fn barycentre(n: usize, k: usize) -> Vec<f64> {
-    let nf = n as f64;
-    let w = if n > 1 {
-        (k as f64 - 1.0) / (nf - 1.0)
-    } else {
-        0.0
-    };
-    let mut x = vec![0.0; n * n];
-    for u in 0..n {
-        for v in 0..n {
-            let p = if u == v { 1.0 - 1.0 / nf } else { -1.0 / nf };
-            x[u * n + v] = 1.0 / nf + w * p;
-        }
-    }
-    x
-}
-
-/// Core's ADMM (`ProjectionMethod::Full`, cold start) with [`project_c1_jacobi`]: the sequence
-/// the CUDA backend runs, for a non-trivial problem (1 < k < n, C ≠ 0). Finishes with core's
-/// [`finish_iterate`] (same certificate).
+/// Core's ADMM loop (cold start, no checks) with [`project_c1_jacobi`] as its projector: the sequence the CUDA
+/// backend runs, for a non-trivial problem (1 < k < n, C ≠ 0). Finishes with core's certificate
+/// (`AdmmState::finish`).
 pub fn admm_twin(cen: &Centered, k: usize, settings: &SolverSettings) -> SdpSolution {
-    let n = cen.n;
-    let c = &cen.c;
-    let rho0 = settings.rho.unwrap_or(1.0 / (k as f64).sqrt());
-    let (mut rho, alpha) = (rho0, settings.relaxation);
-    let mut z = barycentre(n, k);
-    let mut u = vec![0.0; n * n];
-    let mut x = barycentre(n, k);
-    let mut m = vec![0.0; n * n];
-    let mut status = SolverStatus::MaxIterations;
-    let (mut rp, mut rd, mut iterations) = (f64::INFINITY, f64::INFINITY, 0);
-    for it in 1..=settings.max_iterations {
-        let inv_rho = 1.0 / rho;
-        for i in 0..n * n {
-            m[i] = z[i] - u[i] + c[i] * inv_rho;
-        }
-        if project_c1_jacobi(&m, n, k, &mut x).is_none() {
-            status = SolverStatus::NumericalError;
-            break;
-        }
-        let (mut dxz, mut dz, mut xx, mut zz, mut uu) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for i in 0..n * n {
-            let (xi, z_old) = (x[i], z[i]);
-            let xh = alpha * xi + (1.0 - alpha) * z_old;
-            let zi = (xh + u[i]).max(0.0);
-            let ui = u[i] + xh - zi;
-            u[i] = ui;
-            z[i] = zi;
-            dxz += (xi - zi) * (xi - zi);
-            dz += (zi - z_old) * (zi - z_old);
-            xx += xi * xi;
-            zz += zi * zi;
-            uu += ui * ui;
-        }
-        iterations = it;
-        rp = dxz.sqrt() / xx.sqrt().max(zz.sqrt()).max(f64::MIN_POSITIVE);
-        rd = rho * dz.sqrt() / (rho * uu.sqrt()).max(1.0);
-        if !(rp.is_finite() && rd.is_finite()) {
-            status = SolverStatus::NumericalError;
-            break;
-        }
-        if rp <= settings.tolerance && rd <= settings.tolerance {
-            status = SolverStatus::Converged;
-            break;
-        }
-        if settings.adapt_rho_every > 0 && it % settings.adapt_rho_every == 0 {
-            let mu = settings.rho_balance;
-            let factor = if rp > mu * rd && rho < rho0 * RHO_RANGE {
-                2.0
-            } else if rd > mu * rp && rho > rho0 / RHO_RANGE {
-                0.5
-            } else {
-                1.0
-            };
-            if factor != 1.0 {
-                rho *= factor;
-                u.iter_mut().for_each(|v| *v /= factor);
-            }
-        }
-    }
-    finish_iterate(
-        cen,
-        k,
-        AdmmIterate {
-            status,
-            x,
-            u_dual: &u,
-            rho,
-            primal_residual: rp,
-            dual_residual: rd,
-            iterations,
-        },
-    )
+    let mut state = AdmmState::new(cen.n, k, settings, WarmStart::Cold);
+    let mut jacobi =
+        FnProjector(|m: &[f64], n, k, out: &mut [f64]| project_c1_jacobi(m, n, k, out).is_some());
+    run_admm(&mut state, cen, settings, &mut jacobi, None);
+    state.finish(cen)
 }

@@ -1,5 +1,7 @@
 //! The CUDA backend of [`crate::solve`] (feature `cuda`): drives the kernels of
-//! `kernels/sdp.cu` (one block per problem; see that file). The host launches
+//! `kernels/sdp.cu` (one block per problem; see that file). The start and ρ₀ are core's
+//! (`taskgroup_core::sdp::{barycentre, initial_rho}`); the device's `sdp_update` runs core's
+//! `AdmmState::step`/`decide` arithmetic (tested against core through `kernels/emu/`). The host launches
 //! [`CHECK_EVERY`](crate::solve::CHECK_EVERY) iterations (four kernels each) on one stream and
 //! then reads the problems' states: there is no host round trip inside those iterations.
 
@@ -8,6 +10,7 @@ use cust::memory::{CopyDestination, DeviceBuffer, DeviceCopy};
 use cust::module::Module;
 use cust::prelude::*;
 
+use taskgroup_core::sdp::{barycentre, initial_rho};
 use taskgroup_core::{SolverSettings, SolverStatus};
 
 use crate::device::{cuda_err, Gpu};
@@ -231,9 +234,9 @@ impl SdpDevice {
                 return Err(GpuError::InvalidInput("C is not n×n".into()));
             }
             c.extend_from_slice(j.c);
-            start.extend_from_slice(&crate::twin::barycentre(n, j.k));
+            start.extend_from_slice(&barycentre(n, j.k));
             ks.push(j.k);
-            rho.push(settings.rho.unwrap_or(1.0 / (j.k as f64).sqrt()));
+            rho.push(initial_rho(settings, j.k));
         }
         let max_it = int(settings.max_iterations, "max_iterations")?;
         let adapt = int(settings.adapt_rho_every, "adapt_rho_every")?;

@@ -4,18 +4,26 @@
 //!
 //! The CUDA backend runs core's ADMM iteration with `ProjectionMethod::Full` step by step (same
 //! centring and scaling of T, cold start, ρ rule, over-relaxation, stopping rule), with a Jacobi
-//! eigensolver instead of nalgebra's; the certificate is computed on the host by core's
-//! [`finish_iterate`] from the final X and U. With `settings.projection = Full` both backends
+//! eigensolver instead of nalgebra's. The host side takes every decision that is not device
+//! arithmetic from core: which problems are trivial ([`is_trivial`]), the start
+//! ([`barycentre`](taskgroup_core::sdp::barycentre)), ρ₀
+//! ([`initial_rho`](taskgroup_core::sdp::initial_rho)), and the certificate, computed by core's
+//! [`finish_iterate`] from the final X and U. [`twin`] is core's ADMM loop with the kernels'
+//! Jacobi projection ([`twin::project_c1_jacobi`]), the reference the kernels are tested against. With `settings.projection = Full` both backends
 //! give the same objective to rounding (compare with
 //! [`ProjectionMethod::Full`](taskgroup_core::ProjectionMethod::Full)); other projection
 //! methods are honoured by the CPU backend only.
 
-use taskgroup_core::sdp::admm::{finish_iterate, AdmmIterate};
 use taskgroup_core::sdp::projection::project_c1;
+use taskgroup_core::sdp::{finish_iterate, is_trivial, AdmmIterate};
 use taskgroup_core::{solve_sdp, Affinity, SdpSolution, SolverSettings, SolverStatus, WarmStart};
 
 use crate::backend::Backend;
 use crate::error::GpuError;
+
+#[cfg(feature = "cuda")]
+pub mod cuda;
+pub mod twin;
 
 /// Largest n the CUDA backend accepts (16-bit eigenpair indices in shared memory).
 pub const CUDA_MAX_N: usize = 4096;
@@ -49,11 +57,6 @@ pub fn common_n(problems: &[BatchProblem<'_>]) -> Result<Option<usize>, GpuError
         )));
     }
     Ok(Some(n))
-}
-
-/// Whether core solves problem (n, k, C) without iterating (k = 1, k = n, or no signal).
-fn trivial(n: usize, k: usize, s: f64) -> bool {
-    k <= 1 || k >= n || s == 0.0
 }
 
 /// Solves the SDP relaxation of every problem (cold start), in order.
@@ -92,7 +95,7 @@ pub fn solve_batch(
             let mut out: Vec<Option<Result<SdpSolution, GpuError>>> = Vec::new();
             let mut device = Vec::new();
             for (i, (p, cen)) in problems.iter().zip(&cens).enumerate() {
-                if p.k == 0 || p.k > n || trivial(n, p.k, cen.s) {
+                if is_trivial(n, p.k, cen.s) {
                     out.push(Some(core_solve(p)));
                 } else {
                     out.push(None);
@@ -164,7 +167,7 @@ fn run_device(
     jobs: &[DeviceJob<'_>],
     settings: &SolverSettings,
 ) -> Result<Vec<DeviceFinal>, GpuError> {
-    crate::solve_cuda::SdpDevice::new()?.solve(n, jobs, settings)
+    cuda::SdpDevice::new()?.solve(n, jobs, settings)
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -229,12 +232,36 @@ pub fn project_batch(
                         "n = {n} is above the CUDA backend's limit of {CUDA_MAX_N}"
                     )));
                 }
-                crate::solve_cuda::SdpDevice::new()?.project(n, ms, ks)
+                cuda::SdpDevice::new()?.project(n, ms, ks)
             }
             #[cfg(not(feature = "cuda"))]
             {
                 Err(GpuError::NotCompiled)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Device code cannot import Rust constants: the kernels' `#define`s must equal core's
+    /// (`RHO_RANGE`) and the twin's (Jacobi tolerance and sweeps).
+    #[test]
+    fn kernel_constants_are_core_and_twin_constants() {
+        let cu = include_str!("../../kernels/sdp.cu");
+        let define = |name: &str| -> f64 {
+            cu.lines()
+                .find_map(|l| {
+                    let rest = l.strip_prefix("#define ")?.strip_prefix(name)?;
+                    rest.starts_with(' ').then(|| rest.trim().parse().ok())?
+                })
+                .unwrap_or_else(|| panic!("sdp.cu has no numeric #define {name}"))
+        };
+        assert_eq!(define("RHO_RANGE"), taskgroup_core::sdp::RHO_RANGE);
+        assert_eq!(define("JACOBI_TOL"), super::twin::JACOBI_TOL);
+        assert_eq!(
+            define("JACOBI_MAX_SWEEPS"),
+            super::twin::JACOBI_MAX_SWEEPS as f64
+        );
     }
 }
