@@ -8,8 +8,9 @@ use taskgroup_core::session::adagroup::{AdaGroupSession, AdaGroupSettings, Reque
 use taskgroup_core::session::aggregate::{AggregateSettings, PairwiseSettings};
 use taskgroup_core::session::checkpoint::{fnv1a64, FORMAT_VERSION, MAGIC};
 use taskgroup_core::{group, Affinity, GroupSettings, Rounding};
+use taskgroup_io::manifest::parse_manifest;
 use taskgroup_io::matrix::parse_text_matrix;
-use taskgroup_io::npy::parse_npy;
+use taskgroup_io::npy::{parse_npy, parse_npy_array};
 use taskgroup_io::require_square;
 use taskgroup_io::standley::SubsetTable;
 use taskgroup_io::subsets::{parse_scores, read_subset_csv};
@@ -34,9 +35,20 @@ pub fn read_text_matrix(data: &[u8]) {
     }
 }
 
-/// .npy reader: never panics, never allocates beyond what the file can hold; an accepted array
-/// has as many values as its shape says.
+/// .npy readers (affinity matrices and feature/label arrays): never panic, never allocate
+/// beyond what the file can hold; an accepted array has as many values as its shape says.
 pub fn read_npy(data: &[u8]) {
+    if let Ok(a) = parse_npy_array(data) {
+        assert!(
+            matches!(a.shape.len(), 1 | 2),
+            "an array of 1 or 2 dimensions"
+        );
+        assert_eq!(
+            a.data.len(),
+            a.rows() * a.cols(),
+            "array shape and data disagree"
+        );
+    }
     if let Ok(m) = parse_npy(data) {
         assert_eq!(
             m.data.len(),
@@ -49,13 +61,17 @@ pub fn read_npy(data: &[u8]) {
     }
 }
 
-/// Readers of subset-training results: the `task,subset,score` table of `taskgroup affinity`,
-/// the score lists of `taskgroup session report` and Standley et al.'s tables. Never panic; an
+/// Readers of subset-training results and other text formats: the `task,subset,score` table of
+/// `taskgroup affinity`, the score lists of `taskgroup session report`, Standley et al.'s
+/// tables and the trainers' JSON manifests. Never panic; an
 /// accepted table gives affinity estimates whose entries are finite.
 pub fn subset_results(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    if let Ok(entries) = parse_manifest(text, std::path::Path::new("fuzz.json")) {
+        assert!(!entries.is_empty());
+    }
     if let Ok(table) = SubsetTable::parse(text) {
         assert!(table.tasks() <= taskgroup_io::standley::MAX_TABLE_TASKS);
         for &mask in table.subsets() {

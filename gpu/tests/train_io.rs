@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use taskgroup_gpu::train::manifest::{read_manifest, write_manifest};
-use taskgroup_gpu::train::npy::{npy_bytes, read_npy};
 use taskgroup_gpu::train::synthetic::{synthetic_features, SyntheticFeatureSettings};
 use taskgroup_gpu::train::{train_batch, LinearSettings};
 use taskgroup_gpu::{Backend, GpuError};
+use taskgroup_io::npy::{npy_bytes_f32 as npy_bytes, read_npy_array as read_npy};
 
 fn scratch(name: &str) -> PathBuf {
     let dir =
@@ -56,7 +56,7 @@ fn corrupt_and_inconsistent_inputs_are_named() {
     );
     // Not an npy file at all.
     std::fs::write(&f, b"col1,col2\n1,2\n").unwrap();
-    assert!(message(read_npy(&f)).contains("magic"));
+    assert!(read_npy(&f).unwrap_err().to_string().contains("magic"));
     // Another d in one task.
     std::fs::write(&f, npy_bytes(&[0.0; 24 * 5], &[24, 5]).unwrap()).unwrap();
     let m = message(read_manifest(&path));

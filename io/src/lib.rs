@@ -3,13 +3,15 @@
 //! - [`matrix`]: affinity matrices as text (CSV, TSV, whitespace; optional task names);
 //! - [`npy`]: NumPy `.npy` arrays;
 //! - [`subsets`]: tables of subset-training results (`task,subset,score`);
-//! - [`standley`]: the exhaustive subset-training tables of Standley et al. (Taskonomy).
+//! - [`standley`]: the exhaustive subset-training tables of Standley et al. (Taskonomy);
+//! - [`manifest`]: a JSON list of every task's feature and label `.npy` arrays (trainers).
 //!
 //! The CLI, the gpu crate and the fuzz targets (`fuzz/`) call these readers; every reader
 //! returns a clear error for malformed input and never panics.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod manifest;
 pub mod matrix;
 pub mod npy;
 pub mod standley;

@@ -1,6 +1,16 @@
 //! NumPy `.npy` files (format versions 1.0, 2.0 and 3.0): the one reader and writer of the
-//! project. [`parse_npy`] reads a 2-D `f8` or `f4` array (either byte order, C or Fortran
-//! order) into a [`Matrix`]; [`npy_bytes`] / [`write_npy`] write NPY v1.0 (`<f8`, C order).
+//! project (affinity matrices for the CLI, feature and label arrays for the gpu crate's
+//! trainers).
+//!
+//! - [`parse_npy`] reads an affinity matrix: a 2-D `f8` or `f4` array (either byte order, C or
+//!   Fortran order, finite values) into a [`Matrix`];
+//! - [`parse_npy_array`] reads a 1-D or 2-D array of `f4`, `f8`, `i1`..`i8`, `u1`..`u8` or `b1`
+//!   (integers and booleans are for labels) into an [`NpyArray`] of f64 in C order;
+//! - [`npy_bytes`] / [`write_npy`] write NPY v1.0 `<f8` matrices, [`npy_bytes_f32`] /
+//!   [`write_npy_f32`] `<f4` arrays of 1 or 2 dimensions.
+//!
+//! Every malformed file is an [`InputError::Npy`] naming the problem, never a panic; a reader
+//! allocates only what the file's bytes hold.
 
 use std::io;
 use std::path::Path;
@@ -234,12 +244,73 @@ fn shape_text(shape: &[usize]) -> String {
 /// The element type of an `.npy` array that this module reads.
 #[derive(Clone, Copy, PartialEq, Debug)]
 struct Dtype {
-    /// Bytes per element: 8 (f64) or 4 (f32).
+    /// Bytes per element (1, 2, 4 or 8).
     size: usize,
     big_endian: bool,
+    kind: Kind,
 }
 
-fn parse_descr(descr: &PyValue) -> Result<Dtype, String> {
+/// What the elements are.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Kind {
+    Float,
+    Int { signed: bool },
+    Bool,
+}
+
+impl Dtype {
+    /// The element as f64 (integers wider than 53 bits are rounded).
+    fn decode(self, chunk: &[u8]) -> f64 {
+        let mut b = [0u8; 8];
+        if self.big_endian {
+            // Right-align, then read big-endian.
+            b[8 - self.size..].copy_from_slice(chunk);
+        } else {
+            b[..self.size].copy_from_slice(chunk);
+        }
+        let u = if self.big_endian {
+            u64::from_be_bytes(b)
+        } else {
+            u64::from_le_bytes(b)
+        };
+        match (self.kind, self.size) {
+            (Kind::Float, 8) => f64::from_bits(u),
+            (Kind::Float, _) => f64::from(f32::from_bits(u as u32)),
+            (Kind::Bool, _) => f64::from(u8::from(u != 0)),
+            (Kind::Int { signed: false }, _) => u as f64,
+            (Kind::Int { signed: true }, size) => {
+                let shift = 64 - 8 * size as u32;
+                (((u << shift) as i64) >> shift) as f64
+            }
+        }
+    }
+
+    /// NumPy's name of the type.
+    fn name(self) -> &'static str {
+        match (self.kind, self.size) {
+            (Kind::Float, 8) => "float64",
+            (Kind::Float, _) => "float32",
+            (Kind::Bool, _) => "bool",
+            (Kind::Int { signed: true }, 1) => "int8",
+            (Kind::Int { signed: true }, 2) => "int16",
+            (Kind::Int { signed: true }, 4) => "int32",
+            (Kind::Int { signed: true }, _) => "int64",
+            (Kind::Int { signed: false }, 1) => "uint8",
+            (Kind::Int { signed: false }, 2) => "uint16",
+            (Kind::Int { signed: false }, 4) => "uint32",
+            (Kind::Int { signed: false }, _) => "uint64",
+        }
+    }
+}
+
+/// What a caller accepts: an affinity matrix (2-D floats) or a feature/label array.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Want {
+    Matrix,
+    Array,
+}
+
+fn parse_descr(descr: &PyValue, want: Want) -> Result<Dtype, String> {
     let text = match descr {
         PyValue::Str(s) => s,
         PyValue::List(_) => {
@@ -250,28 +321,52 @@ fn parse_descr(descr: &PyValue) -> Result<Dtype, String> {
         }
         other => return Err(format!("the 'descr' entry is not a string: {other:?}")),
     };
-    let unsupported = || {
-        format!(
+    let unsupported = || match want {
+        Want::Matrix => format!(
             "unsupported dtype {:?}: only float64 ('<f8') and float32 ('<f4') arrays are supported",
             shorten(text)
-        )
+        ),
+        Want::Array => format!(
+            "unsupported dtype {:?} (expected float32/float64, an integer or bool type)",
+            shorten(text)
+        ),
     };
     let native_big = cfg!(target_endian = "big");
-    let (big_endian, kind) = if let Some(rest) = text.strip_prefix('<') {
+    let (big_endian, code) = if let Some(rest) = text.strip_prefix('<') {
         (false, rest)
     } else if let Some(rest) = text.strip_prefix('>') {
         (true, rest)
     } else if let Some(rest) = text.strip_prefix('=') {
         (native_big, rest)
+    } else if let Some(rest) = text.strip_prefix('|') {
+        // "Byte order not applicable": only single-byte types may say so.
+        if !matches!(rest, "b1" | "i1" | "u1") || want == Want::Matrix {
+            return Err(unsupported());
+        }
+        (native_big, rest)
     } else {
         (native_big, text.as_str())
     };
-    let size = match kind {
-        "f8" | "d" | "float64" => 8,
-        "f4" | "f" | "float32" => 4,
+    let (kind, size) = match code {
+        "f8" | "d" | "float64" => (Kind::Float, 8),
+        "f4" | "f" | "float32" => (Kind::Float, 4),
+        _ if want == Want::Matrix => return Err(unsupported()),
+        "b1" | "?" | "bool" => (Kind::Bool, 1),
+        "i1" | "int8" => (Kind::Int { signed: true }, 1),
+        "i2" | "int16" => (Kind::Int { signed: true }, 2),
+        "i4" | "int32" => (Kind::Int { signed: true }, 4),
+        "i8" | "int64" => (Kind::Int { signed: true }, 8),
+        "u1" | "uint8" => (Kind::Int { signed: false }, 1),
+        "u2" | "uint16" => (Kind::Int { signed: false }, 2),
+        "u4" | "uint32" => (Kind::Int { signed: false }, 4),
+        "u8" | "uint64" => (Kind::Int { signed: false }, 8),
         _ => return Err(unsupported()),
     };
-    Ok(Dtype { size, big_endian })
+    Ok(Dtype {
+        size,
+        big_endian,
+        kind,
+    })
 }
 
 fn parse_shape(shape: &PyValue) -> Result<Vec<usize>, String> {
@@ -290,9 +385,70 @@ fn parse_shape(shape: &PyValue) -> Result<Vec<usize>, String> {
         .collect()
 }
 
+/// An array read by [`parse_npy_array`]: its shape (1 or 2 dimensions) and its values in C
+/// order, converted to f64.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NpyArray {
+    /// The shape: `[m]` or `[m, d]`.
+    pub shape: Vec<usize>,
+    /// The values in C (row-major) order.
+    pub data: Vec<f64>,
+}
+
+impl NpyArray {
+    /// Number of rows (the first dimension).
+    pub fn rows(&self) -> usize {
+        self.shape.first().copied().unwrap_or(0)
+    }
+
+    /// Number of columns (1 for a 1-D array).
+    pub fn cols(&self) -> usize {
+        self.shape.get(1).copied().unwrap_or(1)
+    }
+
+    /// The values as f32 (f64 values outside the f32 range become ±inf).
+    pub fn to_f32(&self) -> Vec<f32> {
+        self.data.iter().map(|&v| v as f32).collect()
+    }
+}
+
 /// Parses the bytes of a NumPy `.npy` file holding a 2-D `f8` or `f4` array (any byte order,
-/// C or Fortran order). Never panics, whatever the bytes.
+/// C or Fortran order) as an affinity matrix: every value finite. Never panics, whatever the
+/// bytes.
 pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, InputError> {
+    let (shape, data) = parse(bytes, Want::Matrix)?;
+    let (rows, cols) = match shape[..] {
+        [rows, cols] => (rows, cols),
+        _ => return Err(InputError::Empty),
+    };
+    if data.is_empty() {
+        return Err(InputError::Empty);
+    }
+    if let Some(k) = data.iter().position(|v| !v.is_finite()) {
+        return Err(InputError::NonFinite {
+            row: k / cols,
+            col: k % cols,
+            value: data.get(k).copied().unwrap_or(f64::NAN),
+        });
+    }
+    Ok(Matrix {
+        rows,
+        cols,
+        data,
+        names: None,
+    })
+}
+
+/// Parses the bytes of a NumPy `.npy` file holding a 1-D or 2-D array of floats, integers or
+/// booleans (any byte order, C or Fortran order); values are not checked for finiteness.
+/// Never panics, whatever the bytes.
+pub fn parse_npy_array(bytes: &[u8]) -> Result<NpyArray, InputError> {
+    let (shape, data) = parse(bytes, Want::Array)?;
+    Ok(NpyArray { shape, data })
+}
+
+/// The shared parser: the shape and the values in C order.
+fn parse(bytes: &[u8], want: Want) -> Result<(Vec<usize>, Vec<f64>), InputError> {
     let npy = InputError::Npy;
     if bytes.get(..NPY_MAGIC.len()) != Some(NPY_MAGIC) {
         return Err(npy(
@@ -352,7 +508,7 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, InputError> {
         header_bytes.iter().map(|&b| char::from(b)).collect()
     };
     let items = parse_header_dict(&header).map_err(npy)?;
-    let dtype = parse_descr(dict_get(&items, "descr").map_err(npy)?).map_err(npy)?;
+    let dtype = parse_descr(dict_get(&items, "descr").map_err(npy)?, want).map_err(npy)?;
     let fortran = match dict_get(&items, "fortran_order").map_err(npy)? {
         PyValue::Bool(b) => *b,
         other => {
@@ -362,21 +518,25 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, InputError> {
         }
     };
     let shape = parse_shape(dict_get(&items, "shape").map_err(npy)?).map_err(npy)?;
-    let (rows, cols) = match shape[..] {
-        [rows, cols] => (rows, cols),
-        _ => {
+    let (rows, cols) = match (&shape[..], want) {
+        ([rows, cols], _) => (*rows, *cols),
+        ([rows], Want::Array) => (*rows, 1),
+        (_, Want::Matrix) => {
             return Err(npy(format!(
                 "the array has shape {} ({}-D); a 2-D matrix is required",
                 shape_text(&shape),
                 shape.len()
             )))
         }
+        (_, Want::Array) => {
+            return Err(npy(format!(
+                "the array has shape {} ({}-D); a 1-D or 2-D array is required",
+                shape_text(&shape),
+                shape.len()
+            )))
+        }
     };
-    let descr_name = if dtype.size == 8 {
-        "float64"
-    } else {
-        "float32"
-    };
+    let descr_name = dtype.name();
     let count = rows
         .checked_mul(cols)
         .ok_or_else(|| npy(format!("shape {} is too large", shape_text(&shape))))?;
@@ -400,25 +560,11 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, InputError> {
             body.len()
         )));
     }
-    if count == 0 {
-        return Err(InputError::Empty);
-    }
     let values: Vec<f64> = body
         .chunks_exact(dtype.size)
-        .map(|chunk| {
-            let mut b = [0u8; 8];
-            for (dst, src) in b.iter_mut().zip(chunk) {
-                *dst = *src;
-            }
-            match (dtype.size, dtype.big_endian) {
-                (8, false) => f64::from_le_bytes(b),
-                (8, true) => f64::from_be_bytes(b),
-                (_, false) => f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-                (_, true) => f64::from(f32::from_be_bytes([b[0], b[1], b[2], b[3]])),
-            }
-        })
+        .map(|chunk| dtype.decode(chunk))
         .collect();
-    let data = if fortran {
+    let data = if fortran && shape.len() == 2 {
         // Column-major storage: entry (i, j) is at j * rows + i.
         let mut data = Vec::with_capacity(count);
         for i in 0..rows {
@@ -430,19 +576,25 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, InputError> {
     } else {
         values
     };
-    if let Some(k) = data.iter().position(|v| !v.is_finite()) {
-        return Err(InputError::NonFinite {
-            row: k / cols,
-            col: k % cols,
-            value: data.get(k).copied().unwrap_or(f64::NAN),
-        });
-    }
-    Ok(Matrix {
-        rows,
-        cols,
-        data,
-        names: None,
-    })
+    Ok((shape, data))
+}
+
+/// An NPY v1.0 header for `descr` and `shape`, padded so that the data starts 64-byte aligned.
+fn header_bytes(descr: &str, shape: &[usize], payload: usize) -> Vec<u8> {
+    let mut header = format!(
+        "{{'descr': '{descr}', 'fortran_order': False, 'shape': {}, }}",
+        shape_text(shape)
+    );
+    let unpadded = NPY_MAGIC.len() + 4 + header.len() + 1;
+    header.extend(std::iter::repeat_n(' ', (64 - unpadded % 64) % 64));
+    header.push('\n');
+    let header_len = u16::try_from(header.len()).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(10 + header.len() + payload);
+    out.extend_from_slice(NPY_MAGIC);
+    out.extend_from_slice(&[1, 0]);
+    out.extend_from_slice(&header_len.to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out
 }
 
 /// The bytes of an NPY v1.0 file holding a `rows × cols` float64 array (`<f8`, C order).
@@ -455,18 +607,7 @@ pub fn npy_bytes(rows: usize, cols: usize, data: &[f64]) -> Vec<u8> {
         rows.checked_mul(cols),
         "npy_bytes: data length does not match the shape ({rows}, {cols})"
     );
-    let mut header =
-        format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    // Pad with spaces and end with a newline so that the data starts 64-byte aligned.
-    let unpadded = NPY_MAGIC.len() + 4 + header.len() + 1;
-    header.extend(std::iter::repeat_n(' ', (64 - unpadded % 64) % 64));
-    header.push('\n');
-    let header_len = u16::try_from(header.len()).unwrap_or(u16::MAX);
-    let mut out = Vec::with_capacity(10 + header.len() + data.len() * 8);
-    out.extend_from_slice(NPY_MAGIC);
-    out.extend_from_slice(&[1, 0]);
-    out.extend_from_slice(&header_len.to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
+    let mut out = header_bytes("<f8", &[rows, cols], data.len() * 8);
     for x in data {
         out.extend_from_slice(&x.to_le_bytes());
     }
@@ -475,7 +616,6 @@ pub fn npy_bytes(rows: usize, cols: usize, data: &[f64]) -> Vec<u8> {
 
 /// Writes a `rows × cols` row-major float64 matrix as an NPY v1.0 file (`<f8`, C order).
 /// Fails with `InvalidInput` when `data.len() != rows * cols`.
-#[allow(dead_code)]
 pub fn write_npy(path: &Path, rows: usize, cols: usize, data: &[f64]) -> io::Result<()> {
     if rows.checked_mul(cols) != Some(data.len()) {
         return Err(io::Error::new(
@@ -484,6 +624,37 @@ pub fn write_npy(path: &Path, rows: usize, cols: usize, data: &[f64]) -> io::Res
         ));
     }
     std::fs::write(path, npy_bytes(rows, cols, data))
+}
+
+/// The bytes of an NPY v1.0 file holding `data` (`<f4`, C order) with `shape` (1 or 2
+/// dimensions whose product is `data.len()`); `InvalidInput` otherwise.
+pub fn npy_bytes_f32(data: &[f32], shape: &[usize]) -> io::Result<Vec<u8>> {
+    if shape.is_empty() || shape.len() > 2 || shape.iter().product::<usize>() != data.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("cannot write {} values with shape {shape:?}", data.len()),
+        ));
+    }
+    let mut out = header_bytes("<f4", shape, data.len() * 4);
+    for v in data {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    Ok(out)
+}
+
+/// Writes `data` (f32, C order) with `shape` as an NPY v1.0 file (see [`npy_bytes_f32`]).
+pub fn write_npy_f32(path: &Path, data: &[f32], shape: &[usize]) -> io::Result<()> {
+    std::fs::write(path, npy_bytes_f32(data, shape)?)
+}
+
+/// Reads a `.npy` array file ([`parse_npy_array`]); errors name the file.
+pub fn read_npy_array(path: &Path) -> Result<NpyArray, InputError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| InputError::Io {
+        path: shown.clone(),
+        message: e.to_string(),
+    })?;
+    parse_npy_array(&bytes).map_err(|e| InputError::Malformed(format!("{shown}: {e}")))
 }
 
 #[cfg(test)]
@@ -823,5 +994,84 @@ mod tests {
         let mut f = NPY_MAGIC.to_vec();
         f.extend_from_slice(&[2, 0, 0xff, 0xff, 0xff, 0xff, b'{']);
         assert!(npy_err(&f).contains("truncated header"));
+    }
+
+    // ----- arrays (features and labels) ---------------------------------------------------------
+
+    #[test]
+    fn f32_arrays_round_trip_in_1d_and_2d() {
+        let x = [1.5f32, -2.0, 3.25, 4.0, 5.0, 6.0];
+        let a = parse_npy_array(&npy_bytes_f32(&x, &[2, 3]).unwrap()).unwrap();
+        assert_eq!(a.shape, vec![2, 3]);
+        assert_eq!(a.to_f32(), x.to_vec());
+        let b = parse_npy_array(&npy_bytes_f32(&x, &[6]).unwrap()).unwrap();
+        assert_eq!((b.rows(), b.cols()), (6, 1));
+        assert!(npy_bytes_f32(&x, &[4]).is_err());
+        assert!(npy_bytes_f32(&x, &[1, 2, 3]).is_err());
+        // An affinity matrix must be 2-D.
+        let one_d = npy_err(&npy_bytes_f32(&x, &[6]).unwrap());
+        assert!(one_d.contains("2-D matrix is required"), "{one_d}");
+    }
+
+    #[test]
+    fn labels_as_integers_bools_any_byte_order_and_fortran_order() {
+        let body: Vec<u8> = [0i64, 1, -1].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let dict = "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }";
+        assert_eq!(
+            parse_npy_array(&npy_with(1, dict, &body)).unwrap().data,
+            vec![0.0, 1.0, -1.0]
+        );
+        let dict = "{'descr': '>i2', 'fortran_order': False, 'shape': (2,), }";
+        assert_eq!(
+            parse_npy_array(&npy_with(1, dict, &[0xff, 0xfe, 0, 7]))
+                .unwrap()
+                .data,
+            vec![-2.0, 7.0]
+        );
+        let dict = "{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }";
+        assert_eq!(
+            parse_npy_array(&npy_with(1, dict, &[0, 1])).unwrap().data,
+            vec![0.0, 1.0]
+        );
+        let dict = "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }";
+        assert_eq!(
+            parse_npy_array(&npy_with(1, dict, &[0, 200])).unwrap().data,
+            vec![0.0, 200.0]
+        );
+        let dict = "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 2), }";
+        let a = parse_npy_array(&npy_with(1, dict, &f64_le(&[1.0, 3.0, 2.0, 4.0]))).unwrap();
+        assert_eq!(a.data, vec![1.0, 2.0, 3.0, 4.0]);
+        // Integer affinity matrices are still refused.
+        let dict = "{'descr': '<i8', 'fortran_order': False, 'shape': (1, 1), }";
+        assert!(npy_err(&npy_with(1, dict, &[0; 8])).contains("unsupported dtype"));
+    }
+
+    #[test]
+    fn corrupt_arrays_are_clear_errors() {
+        let good = npy_bytes_f32(&[1.0, 2.0], &[2]).unwrap();
+        let arr = |d: &str, shape: &str, body: &[u8]| {
+            npy_with(
+                1,
+                &format!("{{'descr': '{d}', 'fortran_order': False, 'shape': {shape}, }}"),
+                body,
+            )
+        };
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (b"hello".to_vec(), "magic"),
+            (good[..9].to_vec(), "truncated"),
+            (good[..good.len() - 1].to_vec(), "truncated"),
+            ([good.clone(), vec![0]].concat(), "trailing"),
+            (arr("<c8", "(1,)", &[0; 8]), "unsupported dtype"),
+            (arr("|f4", "(1,)", &[0; 4]), "unsupported dtype"),
+            (arr("<f4", "(1, 1, 1)", &[0; 4]), "1-D or 2-D"),
+            (
+                arr("<f4", "(99999999999999, 99999999999)", &[]),
+                "too large",
+            ),
+        ];
+        for (bytes, want) in cases {
+            let e = parse_npy_array(&bytes).unwrap_err().to_string();
+            assert!(e.contains(want), "{e} should mention {want}");
+        }
     }
 }

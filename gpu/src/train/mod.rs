@@ -40,7 +40,6 @@ pub mod cpu;
 pub mod cuda;
 pub mod data;
 pub mod manifest;
-pub mod npy;
 pub mod synthetic;
 
 pub use data::{TaskData, TaskSet};
