@@ -509,7 +509,7 @@ def sdp_skip_reason(method, inst, args, measured):
         # SCS_BUDGET_S.
         done = sorted(n for (m, n) in measured if m == "scs" and n < inst.n)
         if not done:
-            return "skipped (too slow: ~87 s at n=500 on this machine per method.md §8)"
+            return "skipped (too slow: ~87 s at n=500 on this machine per the reference prototype's notes)"
         n0 = done[-1]
         t0 = measured[("scs", n0)]
         guess = t0 * (inst.n / n0) ** 3

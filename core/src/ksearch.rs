@@ -9,8 +9,9 @@
 //! - [`KRule::Elbow`]: the largest drop in marginal gain, `Δ_k − Δ_{k+1}` with
 //!   `Δ_k = V_k − V_{k−1}` (V_k: best partition value found for k). Under a·T, T + c·11ᵀ,
 //!   T + c·I and T + a1ᵀ + 1aᵀ, V_k becomes a·V_k + c₁ + c₂·k, so second differences only scale
-//!   by a > 0 and the choice is invariant. V_{k−1} and V_{k+1} at the range ends are solved too
-//!   (V_1 is closed form); at k = n, Δ_{n+1} = Δ_n is used (no gain past n).
+//!   by a > 0 and the choice is invariant for ranges with lo ≥ 2 (with lo = 1 the convention
+//!   Δ_1 = 0 makes k = 1's score move by −c under T + c·I). V_{k−1} and V_{k+1} at the range ends
+//!   are solved too; at k = n, Δ_{n+1} = Δ_n is used (no gain past n).
 
 use alloc::vec::Vec;
 

@@ -3,7 +3,7 @@
 //! - [`Rounding::Threshold`]: the paper's rule, kept for reproduction: u ~ v when X_uv > c/n,
 //!   groups = connected components. The number of groups it finds may differ from k.
 //! - [`Rounding::Robust`] (default): candidate partitions with exactly k groups (the
-//!   single-linkage cut of X, k-means on the top-k eigenvectors of X scaled by √λ, k-means on the
+//!   single-linkage cut of X, k-means on the top k − 1 eigenpairs of X on 1⊥ scaled by √λ, k-means on the
 //!   rows of X), each improved by local search (move or swap single tasks while the objective
 //!   strictly increases, never emptying a group); the best by the objective wins.
 

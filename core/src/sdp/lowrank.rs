@@ -1,8 +1,8 @@
 //! Low-rank projection onto C1 (method.md §3, "Low rank"): only the eigenpairs of P·M·P above
 //! the simplex threshold θ survive, and the solution has rank ≈ k, so the projection needs only
 //! the top few eigenpairs. They come from a block Krylov / Rayleigh–Ritz iteration on 1⊥,
-//! warm-started from the previous call's eigenvectors; the block grows while the smallest Ritz
-//! value is still above θ. Cost per call O(n²·p) for a block of p vectors instead of O(n³).
+//! warm-started from the previous call's eigenvectors; the block grows while fewer than two of
+//! its Ritz values fall below θ (so at least one inactive direction confirms the cut). Cost per call O(n²·p) for a block of p vectors instead of O(n³).
 
 use alloc::vec::Vec;
 use rand_chacha::ChaCha8Rng;
