@@ -41,9 +41,7 @@ impl Affinity {
         let mut sym: Vec<f64> = crate::memory::try_square(n)?;
         for u in 0..n {
             for v in 0..n {
-                // Halve before adding so that entries near f64::MAX cannot overflow.
-                let s = 0.5 * data[u * n + v] + 0.5 * data[v * n + u];
-                sym[u * n + v] = s;
+                sym[u * n + v] = half_sum(data[u * n + v], data[v * n + u]);
             }
         }
         Ok(Affinity { n, sym })
@@ -130,8 +128,8 @@ impl Centered {
         } else {
             1.0
         };
-        let inv = 1.0 / scale;
-        let t: Vec<f64> = a.sym.iter().map(|x| x * inv).collect();
+        let (inv, inv2) = inverse_pow2(scale);
+        let t: Vec<f64> = a.sym.iter().map(|x| x * inv * inv2).collect();
         let nf = n as f64;
         let mut r = alloc::vec![0.0; n];
         for u in 0..n {
@@ -182,6 +180,32 @@ impl Centered {
     /// Converts a difference of ⟨C, ·⟩ values to the caller's units.
     pub fn to_units(&self, diff_c: f64) -> f64 {
         self.scale * self.s * diff_c
+    }
+}
+
+/// (a + b)/2 without overflow near f64::MAX and without losing subnormal inputs: halving first
+/// (exact for normal numbers) when an entry is huge, adding first otherwise (exact for
+/// subnormals). Both give the correctly rounded result wherever they apply.
+fn half_sum(a: f64, b: f64) -> f64 {
+    const BIG: f64 = f64::MAX / 4.0;
+    if a.abs() > BIG || b.abs() > BIG {
+        0.5 * a + 0.5 * b
+    } else {
+        (a + b) * 0.5
+    }
+}
+
+/// Two factors whose product is 1/`scale` (a power of two, 2^-1074 ..= 2^1023), each finite:
+/// multiplying by both scales exactly even when 1/scale itself exceeds the f64 range (a
+/// subnormal scale, from a matrix of subnormal entries). The second factor is 1 otherwise.
+pub(crate) fn inverse_pow2(scale: f64) -> (f64, f64) {
+    let inv = 1.0 / scale;
+    if inv.is_finite() {
+        (inv, 1.0)
+    } else {
+        let (_, e) = frexp(scale); // scale = 2^(e−1)
+        let half = (1 - e) / 2;
+        (ldexp(1.0, half), ldexp(1.0, 1 - e - half))
     }
 }
 

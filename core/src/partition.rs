@@ -160,7 +160,7 @@ pub fn block_value(a: &[f64], p: &Partition) -> f64 {
     } else {
         1.0
     };
-    let inv = 1.0 / scale;
+    let (inv, inv2) = crate::affinity::inverse_pow2(scale);
     let mut sums = alloc::vec![0.0; k];
     let sizes = p.sizes();
     for u in 0..n {
@@ -169,7 +169,7 @@ pub fn block_value(a: &[f64], p: &Partition) -> f64 {
         let mut s = 0.0;
         for (v, &x) in row.iter().enumerate() {
             if p.labels[v] == lu {
-                s += x * inv;
+                s += x * inv * inv2;
             }
         }
         sums[lu as usize] += s;

@@ -554,3 +554,46 @@ fn a_tiny_iteration_budget_still_gives_a_valid_partition_and_bound() {
     );
     assert!(r.value <= opt + 1e-12);
 }
+
+/// Subnormal entries are rescaled exactly like huge ones (issue 18, item 6): the same groups and
+/// certificate as the unscaled matrix, values scaled, never "exceeds the f64 range" or 0.
+#[test]
+fn subnormal_entries_are_rescaled_like_huge_ones() {
+    let labels: Vec<usize> = (0..12).map(|i| i % 3).collect();
+    let t = block_matrix(&labels, 1.0, 0.0, 0.05, 5);
+    let base = group(&t, 3, &GroupSettings::default()).unwrap();
+    let tiny: Vec<f64> = t.as_slice().iter().map(|x| x * 1e-309).collect();
+    assert!(tiny.iter().any(|x| x.is_subnormal()));
+    let small = group(
+        &Affinity::from_row_major(&tiny, 12).unwrap(),
+        3,
+        &GroupSettings::default(),
+    )
+    .unwrap();
+    assert_eq!(small.partition, base.partition);
+    assert_eq!(small.certified_optimal, base.certified_optimal);
+    assert!(small.value > 0.0);
+    assert!((small.value / 1e-309 - base.value).abs() <= 1e-9 * base.value.abs());
+    assert!(small.upper_bound.unwrap() >= small.value);
+    // The smallest subnormal survives symmetrisation and the value computation.
+    let one = Affinity::from_row_major(&[5e-324], 1).unwrap();
+    let r = group(&one, 1, &GroupSettings::default()).unwrap();
+    assert_eq!(r.value, 5e-324);
+    assert!(r.certified_optimal);
+}
+
+/// k = 1 and k = n have exactly one partition, which is therefore optimal and certified (issue
+/// 18, item 7: k = n used to report the loose dual-free bound).
+#[test]
+fn k_equal_1_and_k_equal_n_are_certified() {
+    let n = 8;
+    let mut r = rng(21);
+    let d: Vec<f64> = (0..n * n).map(|_| normal(&mut r)).collect();
+    let t = Affinity::from_row_major(&d, n).unwrap();
+    for k in [1, n] {
+        let g = group(&t, k, &GroupSettings::default()).unwrap();
+        assert!(g.certified_optimal, "k = {k}: gap {:?}", g.gap_normalized);
+        let ub = g.upper_bound.unwrap();
+        assert!(ub >= g.value && ub - g.value <= 1e-12 * (1.0 + g.value.abs()), "k = {k}");
+    }
+}

@@ -565,7 +565,13 @@ fn trivial_solution(
         _ => barycentre(n, k),
     };
     let inner = dot(&cen.c, &x);
-    let bound_c = bound_centered(cen, k, None).unwrap_or(inner);
+    // k = 1 and k = n have a single feasible X (and a single partition), so its value is the
+    // exact optimum and the bound; otherwise (no signal) the dual-free bound.
+    let bound_c = if k <= 1 || k >= n {
+        inner
+    } else {
+        bound_centered(cen, k, None).unwrap_or(inner)
+    };
     Some(SdpSolution {
         status: SolverStatus::Converged,
         n,
