@@ -121,6 +121,11 @@ class BuildPyWithLibrary(build_py):
     """build_py that also builds libtaskgroup with cargo and copies it into the package."""
 
     def run(self) -> None:
+        # Start from an empty package folder: files of earlier builds (a module since removed,
+        # an old library) must not end up in the wheel.
+        stale = Path(self.build_lib) / PACKAGE
+        if stale.is_dir():
+            shutil.rmtree(stale)
         super().run()
         lib = cargo_build(find_workspace())
         dest_dirs = [Path(self.build_lib) / PACKAGE]
