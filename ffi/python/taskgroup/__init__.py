@@ -1,4 +1,4 @@
-"""taskgroup for Python: ctypes bindings to libtaskgroup (one file, no build step).
+"""taskgroup for Python: ctypes bindings to libtaskgroup, and a scikit-learn-style estimator.
 
 Partition tasks into groups that train well together: ``group(T, k)`` solves the SDP
 relaxation of the grouping problem, rounds it and certifies how far the answer can be from the
