@@ -156,8 +156,8 @@ pub struct tg_k_choice {
 /// anything is solved, with the number needed in `*num_rows` (pass `rows` NULL and
 /// `rows_len` 0 to ask). On success `*num_rows` gets the number of rows written, `labels[0..n]`
 /// the groups of the chosen k (canonical order) and `choice` (may be NULL) the k picked by
-/// `search->k_rule` and by each of the two other rules' table scores. The chosen row's
-/// `report` is what `tg_group_auto` reports. Errors as `tg_group_auto`.
+/// `search->k_rule`, by the paper's average-density rule and by the elbow rule. The chosen
+/// row's `report` is what `tg_group_auto` reports. Errors as `tg_group_auto`.
 ///
 /// # Safety
 /// As `tg_group_auto`; `rows` NULL with `rows_len` 0 or valid for writes of `rows_len`
