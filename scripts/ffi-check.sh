@@ -55,7 +55,7 @@ TASKGROUP_LIB="$(cd "$LIB_DIR" && pwd)/libtaskgroup.so" TASKGROUP_BIN="$(cd "$LI
     .venv-ffi/bin/python -m pytest -p no:cacheprovider ffi/python
 
 echo "== ffi: pip install ./ffi/python in a fresh venv (cargo release build), used from elsewhere"
-PIP_VENV="$WORK/pip-install-venv"
+PIP_VENV="$(cd "$WORK" && pwd)/pip-install-venv" # absolute: used from another folder below
 rm -rf "$PIP_VENV" "$WORK/elsewhere"
 python3 -m venv "$PIP_VENV"
 "$PIP_VENV/bin/python" -m pip install --quiet --disable-pip-version-check numpy pandas
