@@ -482,6 +482,43 @@ typedef uint32_t tg_affinity_estimator;
 #endif // __cplusplus
 
 /**
+ * How `tg_normalize` transforms a matrix (values of its `how` argument).
+ */
+enum tg_normalization
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * T unchanged (the output is its symmetric part).
+     */
+    TG_NORMALIZATION_NONE = 0,
+    /**
+     * `D^{-1/2} A D^{-1/2}`, A = T shifted so that its smallest entry is 0 when it has a
+     * negative one, D = row sums of A (a zero row stays 0). Undoes block-wise scale
+     * differences, e.g. a group of tasks whose scores are 100× larger.
+     */
+    TG_NORMALIZATION_SYMMETRIC_DEGREE = 1,
+    /**
+     * Each row (task u's scores, diagonal included) standardised to mean 0 and standard
+     * deviation 1 (a constant row becomes 0). Undoes per-task offsets and scales.
+     */
+    TG_NORMALIZATION_STANDARDIZE = 2,
+    /**
+     * `(T_uv − T_uu) / |T_uu|`: the gain of v for u relative to u's own (diagonal) score;
+     * `TG_STATUS_ZERO_REFERENCE` when some T_uu = 0.
+     */
+    TG_NORMALIZATION_RELATIVE_TO_SINGLE_TASK = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum tg_normalization tg_normalization;
+#else
+typedef uint32_t tg_normalization;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Collects subset results f_i(S) for n tasks, in any order (opaque). Create with
  * `tg_affinity_builder_new`, free with `tg_affinity_builder_free`.
  *
@@ -657,6 +694,38 @@ typedef struct tg_k_search {
      */
     uint32_t k_rule;
 } tg_k_search;
+
+/**
+ * One row of the k table of `tg_group_auto_table`: the result for one k.
+ */
+typedef struct tg_k_row {
+    /**
+     * Values and certificate of the partition found for this k (`report.k` is the k).
+     */
+    struct tg_report report;
+    /**
+     * The elbow score Δ_k − Δ_{k+1}, Δ_k = V_k − V_{k−1} (T's units; larger = sharper elbow).
+     */
+    double elbow_score;
+} tg_k_row;
+
+/**
+ * The choices of `tg_group_auto_table`.
+ */
+typedef struct tg_k_choice {
+    /**
+     * The k picked by `search->k_rule` (its groups are in `labels`).
+     */
+    size_t k;
+    /**
+     * The k the paper's rule picks (highest average density).
+     */
+    size_t k_by_density;
+    /**
+     * The k the elbow rule picks (largest drop in marginal gain).
+     */
+    size_t k_by_elbow;
+} tg_k_choice;
 
 /**
  * Settings of an AdaGroup session; start from `tg_session_settings_default(n, max_groups,
@@ -888,7 +957,8 @@ tg_status tg_affinity_builder_add(struct tg_affinity_builder *builder,
  * pairs never trained together filled by `opts->fill`. `opts` may be NULL (defaults).
  * `coverage` (may be NULL with length 0) gets, per entry, the number of distinct subsets
  * behind it (0 = filled). Both buffers need n·n entries; `needed` (may be NULL) gets n·n on
- * success and on `TG_STATUS_BUFFER_TOO_SMALL`.
+ * success and on `TG_STATUS_BUFFER_TOO_SMALL`. A builder with no results at all gives
+ * `TG_STATUS_NO_RECORDS` (tasks without results of their own are filled by `opts->fill`).
  *
  * # Safety
  * `builder` a live handle; `opts` NULL or valid; `matrix` valid for writes of `matrix_len`
@@ -962,6 +1032,50 @@ tg_status tg_group_auto(const double *affinity,
                         size_t labels_len,
                         size_t *k_chosen,
                         struct tg_report *report);
+
+/**
+ * `tg_group_auto` with its whole k table: one row per k in `search->k_min ..= search->k_max`
+ * (k_max 0 = n), ascending, as the CLI's `cluster --k-range --json` prints it.
+ *
+ * `rows` needs k_max − k_min + 1 entries: a shorter buffer gives `BUFFER_TOO_SMALL` before
+ * anything is solved, with the number needed in `*num_rows` (pass `rows` NULL and
+ * `rows_len` 0 to ask). On success `*num_rows` gets the number of rows written, `labels[0..n]`
+ * the groups of the chosen k (canonical order) and `choice` (may be NULL) the k picked by
+ * `search->k_rule`, by the paper's average-density rule and by the elbow rule. The chosen
+ * row's `report` is what `tg_group_auto` reports. Errors as `tg_group_auto`.
+ *
+ * # Safety
+ * As `tg_group_auto`; `rows` NULL with `rows_len` 0 or valid for writes of `rows_len`
+ * entries; `num_rows` valid for writes; `choice` NULL or valid for writes.
+ */
+tg_status tg_group_auto_table(const double *affinity,
+                              size_t n,
+                              const struct tg_options *opts,
+                              const struct tg_k_search *search,
+                              uint32_t *labels,
+                              size_t labels_len,
+                              struct tg_k_row *rows,
+                              size_t rows_len,
+                              size_t *num_rows,
+                              struct tg_k_choice *choice);
+
+/**
+ * Normalises the row-major n×n scores at `affinity` (directed: `affinity[u*n + v]` is how much
+ * task v helps task u) with `how` (a `tg_normalization` value) and writes the symmetric part
+ * of the result, the matrix the grouping sees, to `out[0..n*n]` (row-major). Pass `out` to
+ * `tg_group` / `tg_group_auto` to group the normalised tasks. Row-wise options
+ * (`STANDARDIZE`, `RELATIVE_TO_SINGLE_TASK`) act on the directed rows, before symmetrisation.
+ *
+ * Errors: `NULL_ARGUMENT`, `EMPTY` (n = 0), `NON_FINITE` (the message names the row and
+ * column), `INVALID_SETTING` (unknown `how`), `ZERO_REFERENCE` (relative with a zero
+ * diagonal entry), `BUFFER_TOO_SMALL` (`out_len` < n·n), `INVALID_ARGUMENT` (n·n overflows,
+ * misaligned pointer). `out` is written only on success.
+ *
+ * # Safety
+ * `affinity` valid for reads of n·n doubles; `out` valid for writes of `out_len` doubles and
+ * not overlapping `affinity`.
+ */
+tg_status tg_normalize(const double *affinity, size_t n, uint32_t how, double *out, size_t out_len);
 
 /**
  * The library's default settings: the same values as the Rust defaults.

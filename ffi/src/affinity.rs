@@ -156,7 +156,8 @@ pub unsafe extern "C" fn tg_affinity_builder_add(
 /// pairs never trained together filled by `opts->fill`. `opts` may be NULL (defaults).
 /// `coverage` (may be NULL with length 0) gets, per entry, the number of distinct subsets
 /// behind it (0 = filled). Both buffers need n·n entries; `needed` (may be NULL) gets n·n on
-/// success and on `TG_STATUS_BUFFER_TOO_SMALL`.
+/// success and on `TG_STATUS_BUFFER_TOO_SMALL`. A builder with no results at all gives
+/// `TG_STATUS_NO_RECORDS` (tasks without results of their own are filled by `opts->fill`).
 ///
 /// # Safety
 /// `builder` a live handle; `opts` NULL or valid; `matrix` valid for writes of `matrix_len`
@@ -204,6 +205,15 @@ pub unsafe extern "C" fn tg_affinity_builder_compute(
         } else {
             Some(out_buffer(coverage, coverage_len, "coverage")?)
         };
+        if b.num_records() == 0 {
+            return Err(FfiError::new(
+                tg_status::NoRecords,
+                format!(
+                    "no subset results were added to the builder (n = {n}): add at least one \
+                     trained subset with tg_affinity_builder_add before computing the affinity"
+                ),
+            ));
+        }
         let est = b.higher_order(&settings)?;
         // SAFETY: both buffers hold ≥ n·n entries (checked above).
         unsafe {
@@ -245,6 +255,17 @@ mod tests {
         // SAFETY: valid pointers and lengths throughout.
         unsafe {
             assert_eq!(tg_affinity_builder_new(3, &mut b), tg_status::Ok);
+            let mut m0 = [7.0; 9];
+            let st = tg_affinity_builder_compute(
+                b,
+                std::ptr::null(),
+                m0.as_mut_ptr(),
+                9,
+                std::ptr::null_mut(),
+                0,
+                std::ptr::null_mut(),
+            );
+            assert_eq!((st, m0), (tg_status::NoRecords, [7.0; 9]));
             let s = [0u32, 1];
             assert_eq!(
                 tg_affinity_builder_add(b, s.as_ptr(), 2, [1.0, 2.0].as_ptr(), 2),

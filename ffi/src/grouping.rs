@@ -1,6 +1,6 @@
 //! `tg_group` (one k) and `tg_group_auto` (a range of k): solve, round, certify.
 
-use taskgroup_core::{group, search_k, Affinity};
+use taskgroup_core::{group, search_k, Affinity, Error};
 
 use crate::memory::{borrow_slice, out_buffer, out_param, write_optional, OutBuffer};
 use crate::options::{read_k_search, read_options, tg_k_search, tg_options, tg_report};
@@ -127,6 +127,109 @@ pub unsafe extern "C" fn tg_group_auto(
     })
 }
 
+/// One row of the k table of `tg_group_auto_table`: the result for one k.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct tg_k_row {
+    /// Values and certificate of the partition found for this k (`report.k` is the k).
+    pub report: tg_report,
+    /// The elbow score Δ_k − Δ_{k+1}, Δ_k = V_k − V_{k−1} (T's units; larger = sharper elbow).
+    pub elbow_score: f64,
+}
+
+/// The choices of `tg_group_auto_table`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct tg_k_choice {
+    /// The k picked by `search->k_rule` (its groups are in `labels`).
+    pub k: usize,
+    /// The k the paper's rule picks (highest average density).
+    pub k_by_density: usize,
+    /// The k the elbow rule picks (largest drop in marginal gain).
+    pub k_by_elbow: usize,
+}
+
+/// `tg_group_auto` with its whole k table: one row per k in `search->k_min ..= search->k_max`
+/// (k_max 0 = n), ascending, as the CLI's `cluster --k-range --json` prints it.
+///
+/// `rows` needs k_max − k_min + 1 entries: a shorter buffer gives `BUFFER_TOO_SMALL` before
+/// anything is solved, with the number needed in `*num_rows` (pass `rows` NULL and
+/// `rows_len` 0 to ask). On success `*num_rows` gets the number of rows written, `labels[0..n]`
+/// the groups of the chosen k (canonical order) and `choice` (may be NULL) the k picked by
+/// `search->k_rule`, by the paper's average-density rule and by the elbow rule. The chosen
+/// row's `report` is what `tg_group_auto` reports. Errors as `tg_group_auto`.
+///
+/// # Safety
+/// As `tg_group_auto`; `rows` NULL with `rows_len` 0 or valid for writes of `rows_len`
+/// entries; `num_rows` valid for writes; `choice` NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn tg_group_auto_table(
+    affinity: *const f64,
+    n: usize,
+    opts: *const tg_options,
+    search: *const tg_k_search,
+    labels: *mut u32,
+    labels_len: usize,
+    rows: *mut tg_k_row,
+    rows_len: usize,
+    num_rows: *mut usize,
+    choice: *mut tg_k_choice,
+) -> tg_status {
+    ffi_boundary!(status: {
+        if labels.is_null() {
+            return Err(FfiError::null("labels"));
+        }
+        if num_rows.is_null() {
+            return Err(FfiError::null("num_rows"));
+        }
+        // SAFETY: the caller's contract for every pointer below.
+        let t = unsafe { read_affinity(affinity, n) }?;
+        let settings = unsafe { read_options(opts) }.to_settings()?;
+        let ks = unsafe { read_k_search(search) };
+        let rule = ks.k_rule()?;
+        let out = labels_buffer(labels, labels_len, n)?;
+        let lo = ks.k_min;
+        let hi = if ks.k_max == 0 { n } else { ks.k_max };
+        if lo == 0 || lo > hi || hi > n {
+            return Err(Error::InvalidKRange { lo, hi, n }.into());
+        }
+        let needed = hi - lo + 1;
+        if rows_len < needed {
+            // SAFETY: the caller's contract; the needed count is the one output of this error.
+            unsafe { write_optional(num_rows, needed) };
+            return Err(FfiError::too_small("rows", rows_len, needed));
+        }
+        let rows_out = out_buffer(rows, rows_len, "rows")?;
+        let s = search_k(&t, lo, hi, &settings, rule, None)?;
+        let table: Vec<tg_k_row> = s
+            .rows
+            .iter()
+            .map(|r| tg_k_row {
+                report: tg_report::of(&r.result, r.k),
+                elbow_score: r.elbow_score,
+            })
+            .collect();
+        let k_of = |i: usize| -> Result<usize, FfiError> {
+            s.rows
+                .get(i)
+                .map(|r| r.k)
+                .ok_or_else(|| FfiError::new(tg_status::OtherError, "the k search returned no row"))
+        };
+        let c = tg_k_choice {
+            k: k_of(s.chosen)?,
+            k_by_density: k_of(s.chosen_by_density)?,
+            k_by_elbow: k_of(s.chosen_by_elbow)?,
+        };
+        unsafe {
+            out.write(s.rows[s.chosen].result.partition.labels());
+            rows_out.write(&table);
+            write_optional(num_rows, table.len());
+            write_optional(choice, c);
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +330,73 @@ mod tests {
         };
         assert_eq!(s, tg_status::BufferTooSmall);
         assert_eq!(labels, [9; 5]);
+    }
+
+    #[test]
+    fn auto_table_has_one_row_per_k_and_asks_for_its_size() {
+        let t = planted();
+        let mut labels = [9u32; 5];
+        let mut o = tg_k_search_default();
+        o.k_min = 1;
+        o.k_max = 4;
+        o.k_rule = crate::options::tg_k_rule::Elbow as u32;
+        let mut count = 0usize;
+        // SAFETY: valid buffers of the stated lengths (rows: NULL with length 0).
+        let s = unsafe {
+            tg_group_auto_table(
+                t.as_ptr(),
+                5,
+                std::ptr::null(),
+                &o,
+                labels.as_mut_ptr(),
+                5,
+                std::ptr::null_mut(),
+                0,
+                &mut count,
+                std::ptr::null_mut(),
+            )
+        };
+        assert_eq!((s, count, labels), (tg_status::BufferTooSmall, 4, [9; 5]));
+        let zero = tg_k_row {
+            report: tg_report::of(
+                &group(
+                    &Affinity::from_row_major(&t, 5).unwrap(),
+                    1,
+                    &Default::default(),
+                )
+                .unwrap(),
+                1,
+            ),
+            elbow_score: 0.0,
+        };
+        let mut rows = [zero; 4];
+        let mut choice = tg_k_choice {
+            k: 0,
+            k_by_density: 0,
+            k_by_elbow: 0,
+        };
+        // SAFETY: as above.
+        let s = unsafe {
+            tg_group_auto_table(
+                t.as_ptr(),
+                5,
+                std::ptr::null(),
+                &o,
+                labels.as_mut_ptr(),
+                5,
+                rows.as_mut_ptr(),
+                4,
+                &mut count,
+                &mut choice,
+            )
+        };
+        assert_eq!(s, tg_status::Ok);
+        assert_eq!(count, 4);
+        assert_eq!(choice.k, 2);
+        assert_eq!(choice.k_by_elbow, 2);
+        assert_eq!(labels, [0, 0, 0, 1, 1]);
+        let ks: Vec<usize> = rows.iter().map(|r| r.report.k).collect();
+        assert_eq!(ks, [1, 2, 3, 4]);
+        assert!(rows[1].report.certified_optimal);
     }
 }

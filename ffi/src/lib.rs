@@ -70,6 +70,7 @@ mod affinity;
 mod grouping;
 mod handle;
 mod memory;
+mod normalize;
 mod options;
 mod session;
 mod status;
@@ -80,7 +81,8 @@ pub use affinity::{
     tg_affinity_builder_free, tg_affinity_builder_new, tg_aggregate_options,
     tg_aggregate_options_default, tg_fill,
 };
-pub use grouping::{tg_group, tg_group_auto};
+pub use grouping::{tg_group, tg_group_auto, tg_group_auto_table, tg_k_choice, tg_k_row};
+pub use normalize::{tg_normalization, tg_normalize};
 pub use options::{
     tg_k_rule, tg_k_search, tg_k_search_default, tg_options, tg_options_default, tg_projection,
     tg_report, tg_rounding, tg_solver_status, TG_LOW_RANK_MIN_N,

@@ -23,6 +23,8 @@ fn rust_exports() -> Vec<(&'static str, *const ())> {
         ("tg_k_search_default", t::tg_k_search_default as *const ()),
         ("tg_group", t::tg_group as *const ()),
         ("tg_group_auto", t::tg_group_auto as *const ()),
+        ("tg_group_auto_table", t::tg_group_auto_table as *const ()),
+        ("tg_normalize", t::tg_normalize as *const ()),
         (
             "tg_session_settings_default",
             t::tg_session_settings_default as *const (),

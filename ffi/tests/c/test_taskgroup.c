@@ -167,6 +167,44 @@ static void test_group_auto(void) {
     CHECK_STATUS(tg_group_auto(t, N, NULL, &ks, labels, N, &k, NULL), TG_STATUS_INVALID_SETTING);
     CHECK_STATUS(tg_group_auto(t, N, NULL, NULL, labels, N, NULL, NULL), TG_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(tg_group_auto(t, N, NULL, NULL, labels, N, &k, NULL), TG_STATUS_OK);
+
+    /* The whole k table: ask for its size, then fill it. */
+    ks = tg_k_search_default();
+    ks.k_min = 1;
+    ks.k_max = 4;
+    ks.k_rule = TG_K_RULE_ELBOW;
+    size_t num_rows = 0;
+    CHECK_STATUS(tg_group_auto_table(t, N, NULL, &ks, labels, N, NULL, 0, &num_rows, NULL),
+                 TG_STATUS_BUFFER_TOO_SMALL);
+    CHECK(num_rows == 4);
+    tg_k_row rows[4];
+    tg_k_choice choice;
+    CHECK_STATUS(tg_group_auto_table(t, N, NULL, &ks, labels, N, rows, 4, &num_rows, &choice),
+                 TG_STATUS_OK);
+    CHECK(num_rows == 4 && choice.k == 2 && choice.k_by_elbow == 2);
+    CHECK(rows[0].report.k == 1 && rows[3].report.k == 4 && rows[1].report.certified_optimal);
+    CHECK(labels[0] == 0 && labels[3] == 1);
+}
+
+static void test_normalize(void) {
+    /* Group {0,1,2} scores 100x larger than group {3,4,5}: degree normalisation evens it. */
+    double t[N * N];
+    planted_matrix(t);
+    for (size_t u = 0; u < 3; u++) {
+        for (size_t v = 0; v < N; v++) {
+            t[u * N + v] *= 100.0;
+        }
+    }
+    double out[N * N];
+    CHECK_STATUS(tg_normalize(t, N, TG_NORMALIZATION_SYMMETRIC_DEGREE, out, N * N), TG_STATUS_OK);
+    CHECK(out[0 * N + 1] == out[1 * N + 0]);
+    uint32_t labels[N];
+    CHECK_STATUS(tg_group(out, N, 2, NULL, labels, N, NULL), TG_STATUS_OK);
+    for (size_t i = 0; i < N; i++) {
+        CHECK(labels[i] == (uint32_t)planted_group(i));
+    }
+    CHECK_STATUS(tg_normalize(t, N, 99, out, N * N), TG_STATUS_INVALID_SETTING);
+    CHECK_STATUS(tg_normalize(t, N, TG_NORMALIZATION_STANDARDIZE, out, N), TG_STATUS_BUFFER_TOO_SMALL);
 }
 
 /* Reports every pending request of the current step; returns the number reported. */
@@ -352,6 +390,11 @@ static void test_affinity_builder(void) {
     if (b == NULL) {
         return;
     }
+    {
+        double empty[N * N];
+        CHECK_STATUS(tg_affinity_builder_compute(b, NULL, empty, N * N, NULL, 0, NULL),
+                     TG_STATUS_NO_RECORDS);
+    }
     const uint32_t subsets[4][3] = {{0, 1, 2}, {3, 4, 5}, {0, 1, 3}, {2, 4, 5}};
     for (size_t s = 0; s < 4; s++) {
         double scores[3];
@@ -398,6 +441,7 @@ int main(void) {
     test_version_and_messages();
     test_group();
     test_group_auto();
+    test_normalize();
     test_session();
     test_affinity_builder();
     if (failures > 0) {
