@@ -91,7 +91,20 @@ def read_log(path: str):
     return out
 
 
+def score_command() -> None:
+    """``campaign_scripted.py score LOG TASK...``: the trainer as a command (Slurm worker test):
+    logs ``start``/``end`` with ``$TASKGROUP_REQUEST_ID`` and prints the scores."""
+    log, tasks = sys.argv[2], [int(t) for t in sys.argv[3:]]
+    rid = os.environ.get("TASKGROUP_REQUEST_ID", "?")
+    _log(log, f"start {rid} 0 {os.getpid()}")
+    time.sleep(float(os.environ.get("SCRIPTED_SLEEP", "0")))
+    print(",".join(repr(score(t, tasks)) for t in tasks))
+    _log(log, f"end {rid}")
+
+
 def main() -> None:
+    if sys.argv[1] == "score":
+        return score_command()
     ckpt, log, engine = sys.argv[1], sys.argv[2], sys.argv[3]
     from taskgroup import campaign
 
