@@ -110,6 +110,6 @@ def test_with_steal_after_one_worker_finishes_the_work_of_a_dead_one(tmp_path):
                           "--steal-after", "0.2"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     st = status(d)
-    assert st["done"] and st["total_reported"] == 40
+    assert st["done"] and st["total_reported"] == 60  # 2 steps of 30 (5 per new task)
     started = Counter(e[1] for e in cs.read_log(str(log)) if e[0] == "start")
-    assert len(started) == 40 and max(started.values()) == 1
+    assert len(started) == 60 and max(started.values()) == 1
