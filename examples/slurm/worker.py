@@ -107,6 +107,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 0
         reqs = pending(a.taskgroup, a.session)
         mine = [r for r in reqs if index_of(r) % w == i]
+        own = bool(mine)
         if not mine and reqs and a.steal_after is not None and idle_since is not None \
                 and time.monotonic() - idle_since >= a.steal_after:
             mine = reqs[i % len(reqs):] + reqs[: i % len(reqs)]  # spread the thieves
@@ -114,7 +115,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             idle_since = idle_since or time.monotonic()
             time.sleep(a.poll)
             continue
-        idle_since = None
+        if own:  # a thief stays one until it has work of its own again
+            idle_since = None
         req = mine[0]
         try:
             scores = train(a.train, req)
