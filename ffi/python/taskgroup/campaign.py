@@ -146,7 +146,16 @@ class _LocalEngine:
         self.slots = self._workers
 
     def submit(self, ctx: RequestContext) -> Any:
-        return self._pool.submit(_invoke, self._train, ctx)
+        try:
+            return self._pool.submit(_invoke, self._train, ctx)
+        except self._cf.process.BrokenProcessPool:
+            # a worker died; the calls in flight fail with it (and are retried): a new pool
+            self._renew()
+            return self._pool.submit(_invoke, self._train, ctx)
+
+    def _renew(self) -> None:
+        self._kill()
+        self._pool = self._cf.ProcessPoolExecutor(self._workers, mp_context=self._ctx)
 
     def wait(self, handles: List[Any], timeout: float) -> List[Tuple[Any, Any]]:
         done, _ = self._cf.wait(handles, timeout=timeout, return_when=self._cf.FIRST_COMPLETED)
@@ -159,9 +168,8 @@ class _LocalEngine:
                 if isinstance(e, self._cf.process.BrokenProcessPool):
                     broken = True
                 out.append((f, e))
-        if broken:  # a worker died: every call in flight failed with it; start a new pool
-            self._kill()
-            self._pool = self._cf.ProcessPoolExecutor(self._workers, mp_context=self._ctx)
+        if broken and getattr(self._pool, "_broken", True):  # a worker died: every call in flight failed with it
+            self._renew()
         return out
 
     def _kill(self) -> None:
@@ -460,8 +468,8 @@ def _drive(sess: Session, eng: Any, label: Callable[[int], Any], save: Callable[
         retrying = len(not_before)
         return (
             f"taskgroup campaign: step {min(pr.step + 1, pr.num_steps)}/{pr.num_steps} | "
-            f"subsets {pr.reported}/{pr.reported + pr.pending} done, {running} running, "
-            f"{queued} queued | failures {result.failures}"
+            f"subsets {pr.reported}/{pr.reported + pr.pending} done, {running} in flight, "
+            f"{queued} waiting | failures {result.failures}"
             + (f" ({retrying} waiting to retry)" if retrying else "")
             + f" | {_fmt_seconds(elapsed)} elapsed, ETA {_fmt_seconds(eta)}"
         )
