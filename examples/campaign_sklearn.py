@@ -163,7 +163,12 @@ def main(argv: Sequence[str] = ()) -> int:
         ckpt.unlink()
     session = tg.Session(len(names), 4, steps, subset_size=4, seed=args.seed,
                          estimator="surrogate", count_rule="elbow", fill="row_mean")
-    if args.engine == "ray" and args.num_cpus and not os.environ.get("RAY_ADDRESS"):
+    finished = False
+    if ckpt.exists():
+        with tg.Session.load_file(ckpt) as previous:
+            finished = previous.done
+    if args.engine == "ray" and args.num_cpus and not os.environ.get("RAY_ADDRESS") \
+            and not finished:
         import ray
 
         ray.init(num_cpus=args.num_cpus, include_dashboard=False, runtime_env={"env_vars": {

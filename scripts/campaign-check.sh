@@ -33,6 +33,6 @@ start=$(date +%s)
 # a local Ray must not join a cluster named by the environment
 env -u RAY_ADDRESS TASKGROUP_LIB="$LIB_DIR/libtaskgroup.so" TASKGROUP_BIN="$LIB_DIR/taskgroup" \
     PYTHONDONTWRITEBYTECODE=1 RAY_USAGE_STATS_ENABLED=0 \
-    $PY -m pytest -p no:cacheprovider -rs -v ffi/python/test_campaign.py \
+    $PY -m pytest -p no:cacheprovider -rs -v --durations=8 ffi/python/test_campaign.py \
     ffi/python/test_campaign_slurm.py ffi/python/test_campaign_example.py
 echo "== campaign: tests took $(( $(date +%s) - start )) s"
