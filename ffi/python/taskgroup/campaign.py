@@ -348,7 +348,9 @@ def run(
       where it stands. If it does not exist, ``session`` (a new ``Session``) is saved there first.
     - ``engine``: ``"ray"`` (the cluster already initialised with ``ray.init``, else the one
       named by ``$RAY_ADDRESS``, else a local one started and stopped by ``run``) or
-      ``"local"`` (a process pool of ``max_parallel`` workers, default: the CPU count).
+      ``"local"`` (a process pool of ``max_parallel`` workers, default: the CPU count). On a
+      cluster of your own, the workers need ``taskgroup`` importable (``pip install`` it on
+      every node); a local Ray started by ``run`` gets this package's folder on its path.
     - ``max_parallel``: most calls in flight at once (Ray: default unlimited, Ray's scheduler
       queues them by ``resources``).
     - ``max_retries``: retries per subset after a failed call (``max_retries + 1`` attempts).
