@@ -1298,6 +1298,36 @@ def _request_id(r: Any) -> RequestId:
     )
 
 
+def _write_file_atomic(path: Union[str, os.PathLike], data: bytes) -> None:
+    """Replaces ``path`` by ``data``: temp file in the same folder, fsync, rename, fsync of the
+    folder. Leftover temp files of killed writers are named ``.NAME.tmp-PID-*``."""
+    p = Path(path)
+    folder = p.parent if str(p.parent) else Path(".")
+    tmp = folder / f".{p.name}.tmp-{os.getpid()}-{threading.get_ident()}"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - folders that cannot be opened (some platforms)
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - file systems without directory fsync
+        pass
+    finally:
+        os.close(fd)
+
+
 class Session(_HandleOwner):
     """An AdaGroup session: ``next_requests()`` to train, ``report()`` their scores,
     ``advance()`` when a step is complete, ``groups()`` at any time. A context manager
@@ -1500,8 +1530,10 @@ class Session(_HandleOwner):
         return cls._from_handle(h.value)
 
     def save_file(self, path: Union[str, os.PathLike]) -> None:
-        """Writes ``save()`` to a file."""
-        Path(path).write_bytes(self.save())
+        """Writes ``save()`` to a file atomically and durably: a temporary file in the same
+        folder, fsynced, renamed over ``path``, then the folder fsynced. A crash at any point
+        leaves the old file or the new one, never a torn one."""
+        _write_file_atomic(path, self.save())
 
     @classmethod
     def load_file(cls, path: Union[str, os.PathLike]) -> "Session":
