@@ -22,11 +22,9 @@ WORK="$(mktemp -d /tmp/taskgroup-consumers.XXXXXX)"
 trap 'rm -rf "$PREFIX" "$WORK"' EXIT
 
 echo "== c-install: fresh build of taskgroup-ffi and install into $PREFIX"
-if [ "$PROFILE" = dev ]; then
-    cargo clean --quiet -p taskgroup-ffi
-else
-    cargo clean --quiet -p taskgroup-ffi --profile "$PROFILE"
-fi
+# install-c.sh builds in $CARGO_TARGET_DIR/c-install; rebuild the ffi crate there.
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/c-install" cargo clean --quiet -p taskgroup-ffi \
+    --profile "$PROFILE"
 PROFILE="$PROFILE" bash scripts/install-c.sh "$PREFIX"
 
 echo "== c-install: layout"

@@ -12,7 +12,7 @@
 #
 # usage: scripts/install-c.sh PREFIX        (e.g. /usr/local, $HOME/.local)
 # environment: DESTDIR (staging root, as in `make install`), LIBDIR (default lib),
-#   PROFILE (cargo profile, default release), CARGO_TARGET_DIR.
+#   PROFILE (cargo profile, default release), CARGO_TARGET_DIR (builds in its c-install/).
 # The soname follows cargo-c: so.MAJOR from 1.0 on, so.0.MINOR before (a 0.x minor release may
 # break the ABI). Linux only (ELF sonames); macOS/Windows users link target/release directly.
 set -euo pipefail
@@ -30,7 +30,11 @@ PREFIX="${PREFIX%/}"
 LIBDIR="${LIBDIR:-lib}"
 PROFILE="${PROFILE:-release}"
 DESTDIR="${DESTDIR:-}"
-TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+# A target folder of its own: the installed library carries a soname, the one in
+# target/release must not (programs linked against it in the tree would then look for
+# libtaskgroup.so.0.1 next to it).
+TARGET_DIR="${CARGO_TARGET_DIR:-target}/c-install"
+export CARGO_TARGET_DIR="$TARGET_DIR"
 case "$PROFILE" in
 dev | debug) PROFILE=dev OUT="$TARGET_DIR/debug" ;;
 *) OUT="$TARGET_DIR/$PROFILE" ;;
