@@ -145,10 +145,29 @@ fn read_input(input: &str) -> Result<Matrix, CliError> {
         std::io::stdin()
             .read_to_end(&mut bytes)
             .map_err(|e| CliError::Input(format!("cannot read standard input: {e}")))?;
-        parse_matrix_bytes(&bytes, "standard input")
-            .map_err(|e| CliError::Input(format!("standard input: {e}")))
+        parse_matrix_bytes(&bytes, "standard input").map_err(|e| input_error(input, &e))
     } else {
-        read_matrix(Path::new(input)).map_err(|e| CliError::Input(format!("{input}: {e}")))
+        read_matrix(Path::new(input)).map_err(|e| input_error(input, &e))
+    }
+}
+
+/// What the user calls the input in messages.
+fn source_name(input: &str) -> &str {
+    if input == "-" {
+        "standard input"
+    } else {
+        input
+    }
+}
+
+/// An input error, prefixed with the input's name unless the message already names it.
+fn input_error(input: &str, e: &impl std::fmt::Display) -> CliError {
+    let msg = e.to_string();
+    let name = source_name(input);
+    if msg.starts_with(&format!("cannot read {name}")) {
+        CliError::Input(msg)
+    } else {
+        CliError::Input(format!("{name}: {msg}"))
     }
 }
 
@@ -240,15 +259,14 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
         eprintln!("taskgroup: warning: {w}");
     }
     let m = read_input(input)?;
-    require_square(&m).map_err(|e| CliError::Input(format!("{input}: {e}")))?;
+    require_square(&m).map_err(|e| input_error(input, &e))?;
     let n = m.rows;
     let mut data = m.data;
     let names = m.names;
     if lower {
         data.iter_mut().for_each(|x| *x = -*x);
     }
-    let t = normalize_scores(&data, n, normalization)
-        .map_err(|e| CliError::Input(format!("{input}: {e}")))?;
+    let t = normalize_scores(&data, n, normalization).map_err(|e| input_error(input, &e))?;
     drop(data); // the affinity holds its own copy: free the file's data before solving
 
     // The k range within 1..n: an open end means n, an end beyond n is capped at n.
@@ -262,7 +280,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                 )));
             }
             let mut last = hi.unwrap_or(n).min(n);
-            if hi.is_some_and(|h| h > n) && !quiet {
+            if hi.is_some_and(|h| h > n) {
                 eprintln!("taskgroup: note: --k-range {spec} capped at n = {n}: trying k = {lo}..{last}");
             }
             if hi.is_none() && last - lo + 1 > MAX_K_VALUES {
@@ -435,7 +453,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
     if let Some(path) = svg_path {
         let title = format!(
             "{}: {n} tasks in {} groups",
-            if input == "-" { "standard input" } else { input },
+            source_name(input),
             best_groups.len()
         );
         let subtitle = format!(
