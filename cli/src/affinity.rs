@@ -79,7 +79,11 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
         std::fs::read_to_string(input).map_err(|e| bad(format!("cannot read {input}: {e}")))?
     };
     // What the messages call the input.
-    let input = if input == "-" { "standard input" } else { input };
+    let input = if input == "-" {
+        "standard input"
+    } else {
+        input
+    };
     let (n, data, names) = match a.value(&["--format"]).unwrap_or("csv") {
         "standley" => {
             let table = SubsetTable::parse(&text).map_err(|e| bad(format!("{input}: {e}")))?;

@@ -13,8 +13,8 @@ use taskgroup_core::{
 
 use crate::args::{Args, UsageError};
 use crate::progress::ProgressLine;
-use crate::CliError;
 use crate::svg::KPoint;
+use crate::CliError;
 use taskgroup_io::matrix::parse_matrix_bytes;
 use taskgroup_io::{read_matrix, require_square, Matrix};
 
@@ -252,7 +252,9 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
     if timing && !json_out {
         idle.push("--timing adds \"seconds\" to --json output; without --json it does nothing (the text output always shows the time)");
     }
-    if a.value(&["--seed"]).is_some() && matches!(settings.rounding.mode, Rounding::Threshold { .. }) {
+    if a.value(&["--seed"]).is_some()
+        && matches!(settings.rounding.mode, Rounding::Threshold { .. })
+    {
         idle.push("--seed seeds the robust rounding's k-means restarts; with threshold rounding it does nothing");
     }
     for w in idle {
@@ -281,7 +283,9 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             }
             let mut last = hi.unwrap_or(n).min(n);
             if hi.is_some_and(|h| h > n) {
-                eprintln!("taskgroup: note: --k-range {spec} capped at n = {n}: trying k = {lo}..{last}");
+                eprintln!(
+                    "taskgroup: note: --k-range {spec} capped at n = {n}: trying k = {lo}..{last}"
+                );
             }
             if hi.is_none() && last - lo + 1 > MAX_K_VALUES {
                 last = lo + MAX_K_VALUES - 1;
@@ -465,7 +469,11 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                 .map(|g| {
                     let members: Vec<String> = g
                         .iter()
-                        .map(|&u| names.as_ref().map_or_else(|| u.to_string(), |nm| nm[u].clone()))
+                        .map(|&u| {
+                            names
+                                .as_ref()
+                                .map_or_else(|| u.to_string(), |nm| nm[u].clone())
+                        })
                         .collect();
                     format!("{{{}}}", members.join(" "))
                 })
@@ -580,13 +588,19 @@ pub fn write_human(
 ) {
     let groups = r.partition.groups();
     say!(
-            out,
+        out,
         "{n} tasks into {} groups (k = {}, {} rounding)",
         groups.len(),
         r.sdp.k,
         rounding_name(s)
     );
-    say!(out, "{:>5}  {:>5}  {:>14}  tasks", "group", "size", "density");
+    say!(
+        out,
+        "{:>5}  {:>5}  {:>14}  tasks",
+        "group",
+        "size",
+        "density"
+    );
     for (i, g) in groups.iter().enumerate() {
         let density: f64 = g
             .iter()
@@ -618,7 +632,7 @@ pub fn write_human(
         (Some(ub), Some(gap)) => {
             say!(out, "upper bound          {ub:.9}");
             say!(
-            out,
+                out,
                 "gap                  {gap:.3e} (normalised {:.3e}): {}",
                 r.gap_normalized.unwrap_or(f64::NAN),
                 if r.certified_optimal {
@@ -636,7 +650,7 @@ pub fn write_human(
         ),
     }
     say!(
-            out,
+        out,
         "solver               {}, {} iterations, residuals {:.1e} / {:.1e}, {secs:.3} s",
         r.status().as_str(),
         r.sdp.iterations,

@@ -199,10 +199,12 @@ pub fn with_k_curve(heatmap: &str, points: &[KPoint], chosen: usize) -> String {
             (0.0, 1.0)
         }
     };
-    let (vlo, vhi) = scale(&mut points
-        .iter()
-        .flat_map(|p| [Some(p.value), p.upper_bound])
-        .flatten());
+    let (vlo, vhi) = scale(
+        &mut points
+            .iter()
+            .flat_map(|p| [Some(p.value), p.upper_bound])
+            .flatten(),
+    );
     let (dlo, dhi) = scale(&mut points.iter().map(|p| p.average_density));
     let yv = |v: f64| top + ph - (v - vlo) / (vhi - vlo) * ph;
     let yd = |v: f64| top + ph - (v - dlo) / (dhi - dlo) * ph;

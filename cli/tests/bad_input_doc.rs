@@ -28,7 +28,12 @@ fn case(what: &'static str, args: &'static [&'static str], stdin: &str) -> Case 
     }
 }
 
-fn with_file(what: &'static str, args: &'static [&'static str], name: &'static str, body: Vec<u8>) -> Case {
+fn with_file(
+    what: &'static str,
+    args: &'static [&'static str],
+    name: &'static str,
+    body: Vec<u8>,
+) -> Case {
     Case {
         what,
         args,
@@ -69,7 +74,11 @@ fn cases() -> Vec<Case> {
     truncated.truncate(truncated.len() - 5);
     vec![
         case("NaN in the matrix", k, "1,2\n3,NaN\n"),
-        case("infinity (or a value beyond f64, `1e999`)", k, "1,2\n1e999,1\n"),
+        case(
+            "infinity (or a value beyond f64, `1e999`)",
+            k,
+            "1,2\n1e999,1\n",
+        ),
         case("empty input", k, ""),
         case("only comments and blank lines", k, "# nothing\n\n"),
         case("not square", k, "1,2,3\n4,5,6\n"),
@@ -78,16 +87,50 @@ fn cases() -> Vec<Case> {
         case("an empty cell", k, "1,2\n3,\n"),
         case("a typo in the first row (`0.1O`)", k, "0.1,0.1O\n0.2,0.5\n"),
         case("separated by semicolons", k, "1;2\n3;4\n"),
-        case("semicolons and decimal commas (spreadsheet locales)", k, "a;b\n0,5;0,25\n0,25;0,5\n"),
+        case(
+            "semicolons and decimal commas (spreadsheet locales)",
+            k,
+            "a;b\n0,5;0,25\n0,25;0,5\n",
+        ),
         case("separated by `|`", k, "1|2\n3|4\n"),
         case("a quote that is never closed", k, "\"a,b\n1,2\n"),
-        case("a task named twice in the header", k, "a,b,a\n1,2,3\n4,5,6\n7,8,9\n"),
-        case("a task named twice in the first column", k, "x,1,2\ny,3,4\nx,5,6\n"),
-        case("header and first column disagree", k, ",a,b\nb,1,2\na,3,4\n"),
-        case("an empty name in the header", k, "a,,c\n1,2,3\n4,5,6\n7,8,9\n"),
-        with_file("not UTF-8 text (e.g. a .npy under another name)", &["cluster", "-i", "T.csv", "-k", "2"], "T.csv", npy(2)),
-        case("a missing file", &["cluster", "-i", "missing.csv", "-k", "2"], ""),
-        with_file("a truncated .npy", &["cluster", "-i", "T.npy", "-k", "2"], "T.npy", truncated),
+        case(
+            "a task named twice in the header",
+            k,
+            "a,b,a\n1,2,3\n4,5,6\n7,8,9\n",
+        ),
+        case(
+            "a task named twice in the first column",
+            k,
+            "x,1,2\ny,3,4\nx,5,6\n",
+        ),
+        case(
+            "header and first column disagree",
+            k,
+            ",a,b\nb,1,2\na,3,4\n",
+        ),
+        case(
+            "an empty name in the header",
+            k,
+            "a,,c\n1,2,3\n4,5,6\n7,8,9\n",
+        ),
+        with_file(
+            "not UTF-8 text (e.g. a .npy under another name)",
+            &["cluster", "-i", "T.csv", "-k", "2"],
+            "T.csv",
+            npy(2),
+        ),
+        case(
+            "a missing file",
+            &["cluster", "-i", "missing.csv", "-k", "2"],
+            "",
+        ),
+        with_file(
+            "a truncated .npy",
+            &["cluster", "-i", "T.npy", "-k", "2"],
+            "T.npy",
+            truncated,
+        ),
         Case {
             what: "a .npy whose names file has the wrong count",
             args: &["cluster", "-i", "T.npy", "-k", "2"],
@@ -96,27 +139,124 @@ fn cases() -> Vec<Case> {
         },
         case("k = 0", &["cluster", "-i", "-", "-k", "0"], FOUR),
         case("k > n", &["cluster", "-i", "-", "-k", "5"], FOUR),
-        case("a k range that starts beyond n", &["cluster", "-i", "-", "--k-range", "5..9"], FOUR),
-        case("a k range that ends beyond n (capped, exit 0)", &["cluster", "-i", "-", "--k-range", "3..9", "--quiet"], FOUR),
-        case("more than 200 values of k", &["cluster", "-i", "-", "--k-range", "1..300"], &big),
-        case("a malformed k range", &["cluster", "-i", "-", "--k-range", "x"], FOUR),
-        case("both -k and --k-range", &["cluster", "-i", "-", "-k", "2", "--k-range", "2..3"], FOUR),
+        case(
+            "a k range that starts beyond n",
+            &["cluster", "-i", "-", "--k-range", "5..9"],
+            FOUR,
+        ),
+        case(
+            "a k range that ends beyond n (capped, exit 0)",
+            &["cluster", "-i", "-", "--k-range", "3..9", "--quiet"],
+            FOUR,
+        ),
+        case(
+            "more than 200 values of k",
+            &["cluster", "-i", "-", "--k-range", "1..300"],
+            &big,
+        ),
+        case(
+            "a malformed k range",
+            &["cluster", "-i", "-", "--k-range", "x"],
+            FOUR,
+        ),
+        case(
+            "both -k and --k-range",
+            &["cluster", "-i", "-", "-k", "2", "--k-range", "2..3"],
+            FOUR,
+        ),
         case("neither -k nor --k-range", &["cluster", "-i", "-"], FOUR),
         case("no --input", &["cluster", "-k", "2"], ""),
-        case("an unknown --rounding", &["cluster", "-i", "-", "-k", "2", "--rounding", "magic"], FOUR),
-        case("a tolerance out of range", &["cluster", "-i", "-", "-k", "2", "--tolerance", "0"], FOUR),
-        case("an unknown --normalize", &["cluster", "-i", "-", "-k", "2", "--normalize", "zscore"], FOUR),
-        case("an unknown --k-rule", &["cluster", "-i", "-", "--k-range", "2..3", "--k-rule", "best"], FOUR),
-        case("an unknown option", &["cluster", "-i", "-", "-k", "2", "--bogus"], FOUR),
-        case("an option that does nothing (exit 0)", &["cluster", "-i", "-", "-k", "2", "--k-rule", "elbow", "--quiet"], FOUR),
-        case("--timing without --json (exit 0)", &["cluster", "-i", "-", "-k", "2", "--timing", "--quiet"], FOUR),
-        case("--seed with threshold rounding (exit 0)", &["cluster", "-i", "-", "-k", "2", "--rounding", "paper", "--seed", "3", "--quiet"], FOUR),
-        case("a full disk", &["cluster", "-i", "-", "-k", "2", "--output", "/dev/full"], FOUR),
-        case("subset results: a line without 3 cells", &["affinity", "--from-subsets", "-", "--output", "-"], "a,a+b\n"),
-        case("subset results: a score that is not a number", &["affinity", "--from-subsets", "-", "--output", "-"], "a,a+b,high\n"),
-        case("subset results: a task outside its subset", &["affinity", "--from-subsets", "-", "--output", "-"], "c,a+b,0.5\n"),
-        case("subset results: a task twice in a subset", &["affinity", "--from-subsets", "-", "--output", "-"], "a,a+a,0.5\n"),
-        case("subset results: tasks with no score of their own (exit 0)", &["affinity", "--from-subsets", "-", "--output", "/dev/null"], "a,a+b+c,0.5\na,a,0.4\n"),
+        case(
+            "an unknown --rounding",
+            &["cluster", "-i", "-", "-k", "2", "--rounding", "magic"],
+            FOUR,
+        ),
+        case(
+            "a tolerance out of range",
+            &["cluster", "-i", "-", "-k", "2", "--tolerance", "0"],
+            FOUR,
+        ),
+        case(
+            "an unknown --normalize",
+            &["cluster", "-i", "-", "-k", "2", "--normalize", "zscore"],
+            FOUR,
+        ),
+        case(
+            "an unknown --k-rule",
+            &[
+                "cluster",
+                "-i",
+                "-",
+                "--k-range",
+                "2..3",
+                "--k-rule",
+                "best",
+            ],
+            FOUR,
+        ),
+        case(
+            "an unknown option",
+            &["cluster", "-i", "-", "-k", "2", "--bogus"],
+            FOUR,
+        ),
+        case(
+            "an option that does nothing (exit 0)",
+            &[
+                "cluster", "-i", "-", "-k", "2", "--k-rule", "elbow", "--quiet",
+            ],
+            FOUR,
+        ),
+        case(
+            "--timing without --json (exit 0)",
+            &["cluster", "-i", "-", "-k", "2", "--timing", "--quiet"],
+            FOUR,
+        ),
+        case(
+            "--seed with threshold rounding (exit 0)",
+            &[
+                "cluster",
+                "-i",
+                "-",
+                "-k",
+                "2",
+                "--rounding",
+                "paper",
+                "--seed",
+                "3",
+                "--quiet",
+            ],
+            FOUR,
+        ),
+        case(
+            "a full disk",
+            &["cluster", "-i", "-", "-k", "2", "--output", "/dev/full"],
+            FOUR,
+        ),
+        case(
+            "subset results: a line without 3 cells",
+            &["affinity", "--from-subsets", "-", "--output", "-"],
+            "a,a+b\n",
+        ),
+        case(
+            "subset results: a score that is not a number",
+            &["affinity", "--from-subsets", "-", "--output", "-"],
+            "a,a+b,high\n",
+        ),
+        case(
+            "subset results: a task outside its subset",
+            &["affinity", "--from-subsets", "-", "--output", "-"],
+            "c,a+b,0.5\n",
+        ),
+        case(
+            "subset results: a task twice in a subset",
+            &["affinity", "--from-subsets", "-", "--output", "-"],
+            "a,a+a,0.5\n",
+        ),
+        case(
+            "subset results: tasks with no score of their own (exit 0)",
+            &["affinity", "--from-subsets", "-", "--output", "/dev/null"],
+            "a,a+b+c,0.5\na,a,0.4\n",
+        ),
         case("an unknown command", &["frobnicate"], ""),
     ]
 }
@@ -164,7 +304,12 @@ fn sample(c: &Case) -> String {
         return String::new();
     }
     let text = String::from_utf8_lossy(&c.stdin);
-    let mut s: String = text.trim_end().replace('\n', "⏎").chars().take(60).collect();
+    let mut s: String = text
+        .trim_end()
+        .replace('\n', "⏎")
+        .chars()
+        .take(60)
+        .collect();
     if text.trim_end().chars().count() > 60 {
         s.push('…');
     }
@@ -174,19 +319,33 @@ fn sample(c: &Case) -> String {
 fn generated() -> String {
     let dir = scratch();
     let mut t = String::new();
-    t.push_str("| input | command | exit | what `taskgroup` prints on stderr |\n|---|---|---|---|\n");
+    t.push_str(
+        "| input | command | exit | what `taskgroup` prints on stderr |\n|---|---|---|---|\n",
+    );
     for c in cases() {
         let (code, err) = run(&c, &dir);
         assert!(!err.contains("panicked"), "{}: {err}", c.what);
-        assert!(code == 0 || code == 2 || code == 74, "{}: exit {code}: {err}", c.what);
+        assert!(
+            code == 0 || code == 2 || code == 74,
+            "{}: exit {code}: {err}",
+            c.what
+        );
         let lines: Vec<&str> = err
             .lines()
             .filter_map(|l| l.strip_prefix("taskgroup: "))
-            .filter(|l| ["error: ", "warning: ", "note: "].iter().any(|p| l.starts_with(p)))
+            .filter(|l| {
+                ["error: ", "warning: ", "note: "]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
             .collect();
         assert!(!lines.is_empty(), "{}: nothing on stderr: {err}", c.what);
         if code != 0 {
-            assert!(lines.iter().any(|l| l.starts_with("error: ")), "{}: {err}", c.what);
+            assert!(
+                lines.iter().any(|l| l.starts_with("error: ")),
+                "{}: {err}",
+                c.what
+            );
         }
         t.push_str(&format!(
             "| {}{} | `taskgroup {}` | {code} | {} |\n",
@@ -218,7 +377,11 @@ fn bad_input_doc_is_generated_from_the_binary() {
         return;
     }
     let (old, new): (Vec<&str>, Vec<&str>) = (doc.lines().collect(), want.lines().collect());
-    let first = old.iter().zip(&new).position(|(a, b)| a != b).unwrap_or(old.len().min(new.len()));
+    let first = old
+        .iter()
+        .zip(&new)
+        .position(|(a, b)| a != b)
+        .unwrap_or(old.len().min(new.len()));
     panic!(
         "docs/bad-input.md is out of date (first difference at line {}):\n  committed: {:?}\n  generated: {:?}\n\
          rerun with TASKGROUP_UPDATE_DOCS=1 to rewrite it, and review the diff",

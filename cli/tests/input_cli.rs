@@ -69,7 +69,13 @@ fn stdin_and_stdout_are_dash() {
     let f = tmp("result.json");
     let (code, out2, err) = run_with(
         &[
-            "cluster", "-i", "-", "-k", "3", "--json", "--output",
+            "cluster",
+            "-i",
+            "-",
+            "-k",
+            "3",
+            "--json",
+            "--output",
             f.to_str().unwrap(),
         ],
         &csv,
@@ -110,7 +116,10 @@ fn spreadsheet_csv_reads_as_written() {
     // pandas' to_csv with an index, a name with a comma, and Excel's CRLF + doubled quotes.
     let pandas = ",\"flan, cot\",sst2,\"say \"\"hi\"\"\"\r\n\"flan, cot\",1.0,0.9,0.1\r\n\
                   sst2,0.9,1.0,0.1\r\n\"say \"\"hi\"\"\",0.1,0.1,1.0\r\n";
-    let (code, out, err) = run_with(&["cluster", "-i", "-", "-k", "2", "--json"], pandas.as_bytes());
+    let (code, out, err) = run_with(
+        &["cluster", "-i", "-", "-k", "2", "--json"],
+        pandas.as_bytes(),
+    );
     assert_eq!(code, 0, "{err}");
     let v = json(&out);
     assert_eq!(
@@ -193,7 +202,10 @@ fn options_that_do_nothing_are_warned_about() {
     for (args, needle) in [
         (vec!["-k", "3", "--k-rule", "elbow"], "--k-rule"),
         (vec!["-k", "3", "--timing"], "--timing"),
-        (vec!["-k", "3", "--rounding", "paper", "--seed", "4"], "--seed"),
+        (
+            vec!["-k", "3", "--rounding", "paper", "--seed", "4"],
+            "--seed",
+        ),
     ] {
         let mut full = vec!["cluster", "-i", ex, "--quiet"];
         full.extend(args.iter().copied());
@@ -215,7 +227,16 @@ fn normalize_and_losses() {
     let plain = json(&run(&["cluster", "-i", ex, "-k", "3", "--json"]).1);
     assert!(plain.get("normalize").is_none());
     for mode in ["none", "standardize", "degree", "relative"] {
-        let (code, out, err) = run(&["cluster", "-i", ex, "-k", "3", "--json", "--normalize", mode]);
+        let (code, out, err) = run(&[
+            "cluster",
+            "-i",
+            ex,
+            "-k",
+            "3",
+            "--json",
+            "--normalize",
+            mode,
+        ]);
         assert_eq!(code, 0, "{mode}: {err}");
         let v = json(&out);
         assert_eq!(v["num_groups"], 3);
@@ -231,7 +252,21 @@ fn normalize_and_losses() {
     // Losses: grouping L with --lower-is-better is grouping -L.
     let loss = "1,9,9\n9,1,2\n9,2,1\n";
     let neg = "-1,-9,-9\n-9,-1,-2\n-9,-2,-1\n";
-    let a = json(&run_with(&["cluster", "-i", "-", "-k", "2", "--json", "--lower-is-better"], loss.as_bytes()).1);
+    let a = json(
+        &run_with(
+            &[
+                "cluster",
+                "-i",
+                "-",
+                "-k",
+                "2",
+                "--json",
+                "--lower-is-better",
+            ],
+            loss.as_bytes(),
+        )
+        .1,
+    );
     let b = json(&run_with(&["cluster", "-i", "-", "-k", "2", "--json"], neg.as_bytes()).1);
     assert_eq!(a["groups"], serde_json::json!([[0], [1, 2]]));
     assert_eq!(a["groups"], b["groups"]);
@@ -244,14 +279,36 @@ fn svg_of_the_result() {
     let ex = example();
     let ex = ex.to_str().unwrap();
     let svg = tmp("groups.svg");
-    let (code, _, err) = run(&["cluster", "-i", ex, "-k", "3", "--quiet", "--svg", svg.to_str().unwrap()]);
+    let (code, _, err) = run(&[
+        "cluster",
+        "-i",
+        ex,
+        "-k",
+        "3",
+        "--quiet",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     let s = std::fs::read_to_string(&svg).unwrap();
     assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
-    assert_eq!(s.matches("<rect x=").count(), 144 + 2, "12×12 cells, frame, legend");
-    assert!(s.contains("{sst2 imdb yelp copa}"), "groups named in the subtitle");
+    assert_eq!(
+        s.matches("<rect x=").count(),
+        144 + 2,
+        "12×12 cells, frame, legend"
+    );
+    assert!(
+        s.contains("{sst2 imdb yelp copa}"),
+        "groups named in the subtitle"
+    );
     let (code, _, err) = run(&[
-        "cluster", "-i", ex, "--k-range", "2..5", "--quiet", "--svg",
+        "cluster",
+        "-i",
+        ex,
+        "--k-range",
+        "2..5",
+        "--quiet",
+        "--svg",
         svg.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");

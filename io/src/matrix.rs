@@ -376,7 +376,11 @@ fn split_records(text: &str, delimiter: Delimiter) -> Result<Vec<Line<'_>>, Inpu
                 }
                 // Text after the closing quote (not RFC 4180) is kept, trimmed.
                 let end = (pos..bytes.len())
-                    .find(|&i| bytes[i] == b'\n' || Some(bytes[i]) == sep || (sep.is_none() && bytes[i].is_ascii_whitespace()))
+                    .find(|&i| {
+                        bytes[i] == b'\n'
+                            || Some(bytes[i]) == sep
+                            || (sep.is_none() && bytes[i].is_ascii_whitespace())
+                    })
                     .unwrap_or(bytes.len());
                 cell.push_str(text[pos..end].trim());
                 pos = end;
@@ -384,7 +388,11 @@ fn split_records(text: &str, delimiter: Delimiter) -> Result<Vec<Line<'_>>, Inpu
                 trailing_empty = false;
             } else {
                 let end = (pos..bytes.len())
-                    .find(|&i| bytes[i] == b'\n' || Some(bytes[i]) == sep || (sep.is_none() && bytes[i].is_ascii_whitespace()))
+                    .find(|&i| {
+                        bytes[i] == b'\n'
+                            || Some(bytes[i]) == sep
+                            || (sep.is_none() && bytes[i].is_ascii_whitespace())
+                    })
                     .unwrap_or(bytes.len());
                 let cell = text[pos..end].trim();
                 trailing_empty = cell.is_empty();
@@ -418,9 +426,9 @@ pub fn parse_text_matrix(text: &str) -> Result<Matrix, InputError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     match parse_records(text) {
         Ok(m) => Ok(m),
-        Err(e @ (InputError::Empty | InputError::NotANumber { .. } | InputError::Ragged { .. })) => {
-            Err(delimiter_hint(text).unwrap_or(e))
-        }
+        Err(
+            e @ (InputError::Empty | InputError::NotANumber { .. } | InputError::Ragged { .. }),
+        ) => Err(delimiter_hint(text).unwrap_or(e)),
         Err(e) => Err(e),
     }
 }
@@ -436,7 +444,7 @@ fn delimiter_hint(text: &str) -> Option<InputError> {
         for found in [';', '|'] {
             let cells: Vec<&str> = line.split(found).map(str::trim).collect();
             let cells = match cells.split_last() {
-                Some((last, rest)) if last.is_empty() => rest.to_vec(),
+                Some((&"", rest)) => rest.to_vec(),
                 _ => cells,
             };
             if cells.len() < 2 {
@@ -498,9 +506,15 @@ fn parse_records(text: &str) -> Result<Matrix, InputError> {
     let all_trailing = lines.iter().skip(1).all(|l| l.trailing_empty);
     let rest_trailing = all_trailing
         && (lines[0].trailing_empty
-            || lines.iter().skip(1).all(|l| l.cells.len() == first_width + 1));
+            || lines
+                .iter()
+                .skip(1)
+                .all(|l| l.cells.len() == first_width + 1));
     let drop_first = lines[0].trailing_empty
-        && (all_trailing || lines.get(1).is_some_and(|l| l.cells.len() + 1 == first_width));
+        && (all_trailing
+            || lines
+                .get(1)
+                .is_some_and(|l| l.cells.len() + 1 == first_width));
     for (i, l) in lines.iter_mut().enumerate() {
         if (i == 0 && drop_first) || (i > 0 && rest_trailing && l.trailing_empty) {
             l.cells.pop();
@@ -753,7 +767,9 @@ pub fn write_csv_to(out: &mut dyn Write, m: &Matrix) -> io::Result<()> {
     };
     let names: &[String] = m.names.as_deref().unwrap_or_default();
     if names.iter().any(String::is_empty) {
-        return Err(invalid("an empty task name cannot be written to CSV".into()));
+        return Err(invalid(
+            "an empty task name cannot be written to CSV".into(),
+        ));
     }
     match names_at {
         NamesAt::Header => {
@@ -1137,11 +1153,7 @@ mod tests {
 
     #[test]
     fn trailing_delimiters_add_no_cell() {
-        for text in [
-            "1,2,\n3,4,\n",
-            "1,2,\r\n3,4,\r\n",
-            "1\t2\t\n3\t4\t\n",
-        ] {
+        for text in ["1,2,\n3,4,\n", "1,2,\r\n3,4,\r\n", "1\t2\t\n3\t4\t\n"] {
             let m = ok(text);
             assert_eq!((m.rows, m.cols, m.names.clone()), (2, 2, None), "{text:?}");
         }
@@ -1153,9 +1165,15 @@ mod tests {
         assert_eq!(m.names, names(&["a", "b"]));
         // A missing value is still reported, not taken for a header with an empty name.
         let e = err("1,2\n3,\n");
-        assert!(e.to_string().contains("empty cell at line 2, column 2"), "{e}");
+        assert!(
+            e.to_string().contains("empty cell at line 2, column 2"),
+            "{e}"
+        );
         let e = err("1,,2\n3,4,5\n6,7,8\n");
-        assert!(e.to_string().contains("empty cell at line 1, column 2"), "{e}");
+        assert!(
+            e.to_string().contains("empty cell at line 1, column 2"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1172,12 +1190,22 @@ mod tests {
         assert!(e.to_string().contains("';'"), "{e}");
         let e = err("a;b\n0,5;0,25\n0,25;0,5\n");
         assert!(
-            matches!(e, InputError::Delimiter { line: 2, found: ';', decimal_comma: true }),
+            matches!(
+                e,
+                InputError::Delimiter {
+                    line: 2,
+                    found: ';',
+                    decimal_comma: true
+                }
+            ),
             "{e:?}"
         );
         assert!(e.to_string().contains("decimal"), "{e}");
         let e = err("1|2\n3|4\n");
-        assert!(matches!(e, InputError::Delimiter { found: '|', .. }), "{e:?}");
+        assert!(
+            matches!(e, InputError::Delimiter { found: '|', .. }),
+            "{e:?}"
+        );
         // Names with semicolons in a good file are fine.
         let m = ok("a;x,b\n1,2\n3,4\n");
         assert_eq!(m.names, names(&["a;x", "b"]));
@@ -1188,7 +1216,10 @@ mod tests {
         let e = err("a,b,a\n1,2,3\n4,5,6\n7,8,9\n");
         let msg = e.to_string();
         assert!(matches!(e, InputError::NamesMismatch(_)), "{e:?}");
-        assert!(msg.contains("\"a\" is named twice") && msg.contains("columns 1 and 3"), "{msg}");
+        assert!(
+            msg.contains("\"a\" is named twice") && msg.contains("columns 1 and 3"),
+            "{msg}"
+        );
         let e = err("x,1,2\ny,3,4\nx,5,6\n");
         assert!(e.to_string().contains("lines 1 and 3"), "{e}");
     }
