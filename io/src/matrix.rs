@@ -1393,7 +1393,7 @@ mod tests {
 
     #[test]
     fn text_never_panics() {
-        let alphabet: Vec<char> = "0123456789.,-+eE\t \r\n#abNnIiF\u{feff}é,,\n\n"
+        let alphabet: Vec<char> = "0123456789.,-+eE\t \r\n#abNnIiF\u{feff}é,,\n\n\"\";|"
             .chars()
             .collect();
         let mut state: u64 = 0x2545_f491_4f6c_dd1d;
@@ -1403,7 +1403,7 @@ mod tests {
             state ^= state << 17;
             state
         };
-        for _ in 0..5000 {
+        for _ in 0..20000 {
             let len = (next() % 60) as usize;
             let text: String = (0..len)
                 .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
@@ -1414,6 +1414,8 @@ mod tests {
                 assert!(m.data.iter().all(|v| v.is_finite()), "{text:?}");
                 if let Some(n) = &m.names {
                     assert!(n.len() == m.rows || n.len() == m.cols, "{text:?}");
+                    let unique: std::collections::HashSet<&String> = n.iter().collect();
+                    assert_eq!(unique.len(), n.len(), "{text:?}");
                 }
             }
         }
