@@ -481,6 +481,16 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                 .join(" ")
         );
         let mut svg = crate::svg::heatmap(t.as_slice(), n, &best_groups, &title, &subtitle);
+        let labels: Vec<String> = best_groups
+            .iter()
+            .flatten()
+            .map(|&u| {
+                names
+                    .as_ref()
+                    .map_or_else(|| u.to_string(), |nm| nm[u].clone())
+            })
+            .collect();
+        svg = crate::svg::with_row_labels(&svg, &labels);
         if let Some((curve, chosen)) = curve {
             svg = crate::svg::with_k_curve(&svg, &curve, chosen);
         }

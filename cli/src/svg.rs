@@ -153,6 +153,51 @@ pub fn heatmap(
     s
 }
 
+/// `heatmap` (an SVG document from [`heatmap`] of n tasks) with the task names of its rows, in
+/// the heatmap's order, written to its left. Names are left out above 150 tasks (unreadable).
+pub fn with_row_labels(heatmap: &str, labels: &[String]) -> String {
+    let n = labels.len();
+    if n == 0 || n > 150 {
+        return heatmap.to_string();
+    }
+    let attr = |name: &str| -> f64 {
+        heatmap
+            .split_once(&format!(" {name}=\""))
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .and_then(|(v, _)| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let (hw, hh) = (attr("width"), attr("height"));
+    // The heatmap's geometry (see `heatmap`): 600 px square from (40, 70).
+    let cell = 600.0 / n as f64;
+    let font = (cell * 0.8).clamp(4.0, 12.0);
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
+    let lw = (longest * font * 0.6 + 10.0).clamp(20.0, 260.0);
+    let mut s = String::new();
+    let (w, h) = (hw + lw, hh);
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    for (r, label) in labels.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.2}" y="{:.2}" font-size="{font:.1}" text-anchor="end" dominant-baseline="middle">{}</text>"#,
+            lw + 36.0,
+            70.0 + (r as f64 + 0.5) * cell,
+            esc(label)
+        );
+    }
+    s.push_str(&heatmap.replacen(
+        " xmlns=\"http://www.w3.org/2000/svg\"",
+        &format!(" x=\"{lw}\" y=\"0\""),
+        1,
+    ));
+    s.push_str("</svg>\n");
+    s
+}
+
 /// One k of a `--k-range` search, for [`with_k_curve`].
 pub struct KPoint {
     /// Number of groups.
@@ -346,6 +391,12 @@ mod tests {
         assert_eq!(s.matches("</svg>").count(), 3);
         assert_eq!(s.matches("xmlns=").count(), 1);
         assert!(s.contains("k (chosen: 2)"));
+        let l = with_row_labels(&h, &["a<b".into(), "c".into()]);
+        assert!(l.contains(">a&lt;b</text>") && l.contains(">c</text>"));
+        assert_eq!(l.matches("xmlns=").count(), 1);
+        let both = with_k_curve(&l, &pts, 1);
+        assert_eq!(both.matches("xmlns=").count(), 1);
+        assert_eq!(both.matches("<svg").count(), 4);
         assert!(!s.contains("NaN") && !s.contains("inf"));
     }
 }
