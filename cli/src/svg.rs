@@ -180,6 +180,12 @@ pub fn with_row_labels(heatmap: &str, labels: &[String]) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif">"#
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    // The heatmap first (its white background), the names on top of its left margin.
+    s.push_str(&heatmap.replacen(
+        " xmlns=\"http://www.w3.org/2000/svg\"",
+        &format!(" x=\"{lw}\" y=\"0\""),
+        1,
+    ));
     for (r, label) in labels.iter().enumerate() {
         let _ = writeln!(
             s,
@@ -189,11 +195,6 @@ pub fn with_row_labels(heatmap: &str, labels: &[String]) -> String {
             esc(label)
         );
     }
-    s.push_str(&heatmap.replacen(
-        " xmlns=\"http://www.w3.org/2000/svg\"",
-        &format!(" x=\"{lw}\" y=\"0\""),
-        1,
-    ));
     s.push_str("</svg>\n");
     s
 }
