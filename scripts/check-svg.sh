@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Renders the demo's SVG heatmaps with headless Chromium (Debian's `chromium`) and checks that
+# Renders the demo's SVG heatmaps and one of `cluster --svg` with headless Chromium (Debian's `chromium`) and checks that
 # the PNGs are real pictures (non-trivial size, not blank). Installs chromium if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,8 +9,12 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 cargo run --quiet --release -p taskgroup-cli -- demo --quick --out "$out/svg" >/dev/null
+# `cluster --svg`: the user's T with task names, and the k curve below it.
+cargo run --quiet --release -p taskgroup-cli -- cluster --input examples/affinity-12.csv \
+  --k-range 2..6 --quiet --svg "$out/svg/cluster-k-range.svg" >/dev/null
 n=0
-for f in "$out"/svg/planted-sdp-robust.svg "$out"/svg/taskonomy-s1-k3-sdp-robust.svg; do
+for f in "$out"/svg/planted-sdp-robust.svg "$out"/svg/taskonomy-s1-k3-sdp-robust.svg \
+  "$out"/svg/cluster-k-range.svg; do
   png="$out/$(basename "$f" .svg).png"
   chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \

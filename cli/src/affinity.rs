@@ -7,7 +7,7 @@ use taskgroup_eval::standley::{higher_order_scores, LossTransform, SubsetTable};
 
 use crate::args::{Args, UsageError};
 use crate::CliError;
-use taskgroup_io::matrix::{write_csv, Matrix};
+use taskgroup_io::matrix::{names_sidecar, write_csv, write_csv_to, write_names_sidecar, Matrix};
 use taskgroup_io::npy::write_npy;
 use taskgroup_io::subsets::read_subset_csv;
 
@@ -15,7 +15,10 @@ use taskgroup_io::subsets::read_subset_csv;
 pub const USAGE: &str = "usage: taskgroup affinity --from-subsets FILE [--format csv|standley]
                           [--lower-is-better] [--kind higher-order|pairwise]
                           [--fill row-min|row-mean|VALUE] [--transform neg-loss|relative]
-                          --output FILE.csv|FILE.npy
+                          --output FILE.csv|FILE.npy|-
+
+FILE `-` reads standard input; --output `-` writes CSV to standard output. FILE.npy gets the
+task names in FILE.names.txt beside it (read back by `taskgroup cluster --input FILE.npy`).
 
 csv (default): one row per result: task,subset,score — the subset is task names separated by
   spaces or '+' (e.g. `sst2,sst2+imdb+rte,0.91`); an optional header row `task,subset,score`;
@@ -67,8 +70,20 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             },
         )?),
     };
-    let text =
-        std::fs::read_to_string(input).map_err(|e| bad(format!("cannot read {input}: {e}")))?;
+    let text = if input == "-" {
+        let mut t = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)
+            .map_err(|e| bad(format!("cannot read standard input: {e}")))?;
+        t
+    } else {
+        std::fs::read_to_string(input).map_err(|e| bad(format!("cannot read {input}: {e}")))?
+    };
+    // What the messages call the input.
+    let input = if input == "-" {
+        "standard input"
+    } else {
+        input
+    };
     let (n, data, names) = match a.value(&["--format"]).unwrap_or("csv") {
         "standley" => {
             let table = SubsetTable::parse(&text).map_err(|e| bad(format!("{input}: {e}")))?;
@@ -115,16 +130,66 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                 100.0 * est.pair_coverage(),
                 est.filled()
             );
+            // Tasks that are only ever partners: their whole row is made up by --fill.
+            let mut scored = vec![false; names.len()];
+            for e in builder.entries() {
+                if let Some(s) = scored.get_mut(e.task) {
+                    *s = true;
+                }
+            }
+            let unscored: Vec<&str> = names
+                .iter()
+                .zip(&scored)
+                .filter(|(_, &s)| !s)
+                .map(|(n, _)| n.as_str())
+                .collect();
+            if !unscored.is_empty() {
+                const SHOWN: usize = 10;
+                let mut list = unscored
+                    .iter()
+                    .take(SHOWN)
+                    .map(|n| format!("{n:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if unscored.len() > SHOWN {
+                    list.push_str(&format!(" and {} more", unscored.len() - SHOWN));
+                }
+                eprintln!(
+                    "taskgroup: warning: {} of {} tasks have no score of their own (they only \
+                     appear in subsets): {list}; their rows of T are filled entirely by --fill",
+                    unscored.len(),
+                    names.len()
+                );
+            }
             (names.len(), est.directed().to_vec(), Some(names))
         }
         o => return Err(UsageError(format!("--format expects csv or standley, got {o:?}")).into()),
     };
     let out = Path::new(output);
-    let res = if out
+    let res = if output == "-" {
+        let mut so = std::io::stdout().lock();
+        write_csv_to(
+            &mut so,
+            &Matrix {
+                rows: n,
+                cols: n,
+                data,
+                names,
+            },
+        )
+        .and_then(|()| std::io::Write::flush(&mut so))
+    } else if out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
     {
-        write_npy(out, n, n, &data)
+        write_npy(out, n, n, &data).and_then(|()| match &names {
+            Some(names) => write_names_sidecar(out, names),
+            // No names: a names file left by an earlier run would mislabel this matrix.
+            None => match std::fs::remove_file(names_sidecar(out)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        })
     } else {
         write_csv(
             out,

@@ -1,43 +1,58 @@
 //! `taskgroup cluster`: group the tasks of an affinity matrix file.
 
+use std::fmt::Write as _;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Instant;
 
 use serde_json::{json, Value};
+use taskgroup_core::normalize::{normalize_scores, Normalization};
 use taskgroup_core::{
     group_with, search_k, Affinity, GroupResult, GroupSettings, KRule, Rounding, WarmStart,
 };
 
 use crate::args::{Args, UsageError};
 use crate::progress::ProgressLine;
+use crate::svg::KPoint;
 use crate::CliError;
-use taskgroup_io::{read_matrix, require_square};
+use taskgroup_io::matrix::parse_matrix_bytes;
+use taskgroup_io::{read_matrix, require_square, Matrix};
 
 /// Usage text of `taskgroup cluster`.
 pub const USAGE: &str = "usage: taskgroup cluster --input FILE (-k K | --k-range A..B) [options]
 
 Groups the tasks of an n×n affinity matrix (T[u][v]: how much task v helps task u; larger is
-better). FILE is CSV/TSV/whitespace text (optional header row and/or first column of task
-names) or NumPy .npy (f64 or f32, 2-D).
+better, or pass --lower-is-better). FILE is CSV/TSV/whitespace text (RFC 4180 quoting; optional
+header row and/or first column of task names) or NumPy .npy (f64 or f32, 2-D; task names from
+FILE.names.txt beside it, as `taskgroup affinity` writes them); `-` reads standard input.
 
 options:
   -k K                    number of groups (1..n)
-  --k-range A..B          try every k in A..B and choose one (see --k-rule)
+  --k-range A..B          try every k in A..B and choose one (see --k-rule); A.. goes up to n,
+                          and B beyond n is capped at n (with a note)
   --k-rule density|elbow  how --k-range chooses: highest average density (paper, default) or
                           the largest drop in marginal gain (invariant to shifts of T)
+  --lower-is-better       T holds losses (smaller = more helpful): group -T
+  --normalize MODE        none (default) | standardize (each row to mean 0, sd 1) | degree
+                          (D^-1/2 A D^-1/2) | relative ((T_uv - T_uu)/|T_uu|), before grouping
   --rounding MODE         robust (default) | threshold:C (the paper's X_uv > C/n rule) | paper (= threshold:1)
-  --seed N                seed of the rounding's k-means restarts (default 0)
+  --seed N                seed of the robust rounding's k-means restarts (default 0)
   --tolerance X           solver relative tolerance (default 1e-6)
   --max-iterations N      solver iteration budget (default 10000)
-  --json                  print one JSON object on stdout (bit-identical across runs for the
-                          same input and options)
+  --json                  print one JSON object (bit-identical across runs for the same input
+                          and options)
   --timing                with --json: add the wall-clock \"seconds\" (the only field that
                           differs between runs)
+  --output FILE           write the result (text or --json) to FILE instead of stdout (`-`)
+  --svg FILE              write an SVG heatmap of T reordered by the groups (with --k-range:
+                          and the value of each k)
   --quiet                 no progress line on stderr
 
---k-range accepts at most 200 values of k (each is a full SDP solve). Ctrl-C (SIGINT) or
-SIGTERM stops the solve within an iteration: the best partition so far is printed with its
-certificate and status `interrupted`, and the exit code is 130 (a second Ctrl-C kills at once).";
+Options that would do nothing (--k-rule with -k, --timing without --json, --seed with
+threshold rounding) are accepted with a warning. --k-range accepts at most 200 values of k
+(each is a full SDP solve). Ctrl-C (SIGINT) or SIGTERM stops the solve within an iteration: the
+best partition so far is printed with its certificate and status `interrupted`, and the exit
+code is 130 (a second Ctrl-C kills at once).";
 
 /// Most values of k one `--k-range` may hold (each k is a full SDP solve).
 pub const MAX_K_VALUES: usize = 200;
@@ -71,11 +86,11 @@ pub fn parse_rounding(s: &str) -> Result<Rounding, UsageError> {
     }
 }
 
-/// Parses `A..B` (also `A..=B`, `A-B`).
-pub fn parse_range(s: &str) -> Result<(usize, usize), UsageError> {
+/// Parses `A..B` (also `A..=B`, `A-B`) and the open `A..` (up to n: `None`).
+pub fn parse_range(s: &str) -> Result<(usize, Option<usize>), UsageError> {
     let bad = || {
         UsageError(format!(
-            "--k-range expects A..B with integers 1 ≤ A ≤ B, got {s:?}"
+            "--k-range expects A..B or A.. with integers 1 ≤ A ≤ B, got {s:?}"
         ))
     };
     let (a, b) = s
@@ -84,8 +99,11 @@ pub fn parse_range(s: &str) -> Result<(usize, usize), UsageError> {
         .or_else(|| s.split_once('-'))
         .ok_or_else(bad)?;
     let a: usize = a.trim().parse().map_err(|_| bad())?;
-    let b: usize = b.trim().parse().map_err(|_| bad())?;
-    if a == 0 || a > b {
+    let b: Option<usize> = match b.trim() {
+        "" => None,
+        b => Some(b.parse().map_err(|_| bad())?),
+    };
+    if a == 0 || b.is_some_and(|b| a > b) {
         return Err(bad());
     }
     Ok((a, b))
@@ -110,6 +128,62 @@ pub fn group_settings(a: &Args) -> Result<GroupSettings, UsageError> {
     Ok(s)
 }
 
+/// Writes one line to a `String` (never fails).
+macro_rules! say {
+    ($out:expr) => {
+        $out.push('\n')
+    };
+    ($out:expr, $($arg:tt)*) => {{
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
+/// Reads the affinity file (`-`: standard input, text or .npy by its magic bytes).
+fn read_input(input: &str) -> Result<Matrix, CliError> {
+    if input == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| CliError::Input(format!("cannot read standard input: {e}")))?;
+        parse_matrix_bytes(&bytes, "standard input").map_err(|e| input_error(input, &e))
+    } else {
+        read_matrix(Path::new(input)).map_err(|e| input_error(input, &e))
+    }
+}
+
+/// What the user calls the input in messages.
+fn source_name(input: &str) -> &str {
+    if input == "-" {
+        "standard input"
+    } else {
+        input
+    }
+}
+
+/// An input error, prefixed with the input's name unless the message already names it.
+fn input_error(input: &str, e: &impl std::fmt::Display) -> CliError {
+    let msg = e.to_string();
+    let name = source_name(input);
+    if msg.starts_with(&format!("cannot read {name}")) {
+        CliError::Input(msg)
+    } else {
+        CliError::Input(format!("{name}: {msg}"))
+    }
+}
+
+/// Writes `text` to `output` (`-`: standard output); a failed write exits 74.
+fn emit(text: &str, output: &str) -> Result<(), CliError> {
+    if output == "-" {
+        let mut so = std::io::stdout().lock();
+        so.write_all(text.as_bytes())
+            .and_then(|()| so.flush())
+            .map_err(|e| CliError::Io(format!("cannot write standard output: {e}")))
+    } else {
+        std::fs::write(output, text)
+            .map_err(|e| crate::io_failure("cannot write", Path::new(output), &e))
+    }
+}
+
 /// Runs `taskgroup cluster`.
 pub fn run(raw: &[String]) -> Result<(), CliError> {
     let mut a = Args::parse(
@@ -125,11 +199,16 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             "--seed",
             "--tolerance",
             "--max-iterations",
+            "--normalize",
+            "--output",
+            "-o",
+            "--svg",
         ],
     )?;
     let json_out = a.flag("--json");
     let timing = a.flag("--timing");
     let quiet = a.flag("--quiet") | a.flag("-q");
+    let lower = a.flag("--lower-is-better");
     if a.flag("--help") || a.flag("-h") {
         println!("{USAGE}");
         return Ok(());
@@ -140,9 +219,12 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
     }
     let input = a
         .value(&["--input", "-i"])
-        .ok_or_else(|| UsageError("--input FILE is required".into()))?;
+        .ok_or_else(|| UsageError("--input FILE is required (`-` for standard input)".into()))?;
+    let output = a.value(&["--output", "-o"]).unwrap_or("-");
+    let svg_path = a.value(&["--svg"]);
     let k = a.parsed::<usize>(&["-k", "--k"], "a positive integer")?;
-    let range = a.value(&["--k-range"]).map(parse_range).transpose()?;
+    let range_spec = a.value(&["--k-range"]);
+    let range = range_spec.map(parse_range).transpose()?;
     let rule = match a.value(&["--k-rule"]) {
         None | Some("density") => KRule::AverageDensity,
         Some("elbow") => KRule::Elbow,
@@ -150,34 +232,92 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             return Err(UsageError(format!("--k-rule expects density or elbow, got {o:?}")).into())
         }
     };
+    let normalization = match a.value(&["--normalize"]) {
+        None => Normalization::None,
+        Some(v) => v.parse::<Normalization>().map_err(|_| {
+            UsageError(format!(
+                "--normalize expects none, standardize, degree or relative, got {v:?}"
+            ))
+        })?,
+    };
     let settings = group_settings(&a)?;
     if k.is_some() && range.is_some() {
         return Err(UsageError("give either -k or --k-range, not both".into()).into());
     }
-    if let Some((lo, hi)) = range {
-        if hi - lo + 1 > MAX_K_VALUES {
-            return Err(UsageError(format!(
-                "--k-range {lo}..{hi} holds {} values of k; at most {MAX_K_VALUES} are accepted \
-                 (each is a full SDP solve): choose a narrower range",
-                hi - lo + 1
-            ))
-            .into());
-        }
+    // Options that do nothing here: accepted, with a warning (a typo'd intent is worth a line).
+    let mut idle = Vec::new();
+    if k.is_some() && a.value(&["--k-rule"]).is_some() {
+        idle.push("--k-rule chooses among the k of --k-range; with -k it does nothing");
     }
-    let m = read_matrix(Path::new(input)).map_err(|e| CliError::Input(format!("{input}: {e}")))?;
-    require_square(&m).map_err(|e| CliError::Input(format!("{input}: {e}")))?;
-    let t = Affinity::from_row_major(&m.data, m.rows)
-        .map_err(|e| CliError::Input(format!("{input}: {e}")))?;
-    let n = t.n();
-    let names = m.names.clone();
-    drop(m); // the affinity holds its own copy: free the file's data before solving
+    if timing && !json_out {
+        idle.push("--timing adds \"seconds\" to --json output; without --json it does nothing (the text output always shows the time)");
+    }
+    if a.value(&["--seed"]).is_some()
+        && matches!(settings.rounding.mode, Rounding::Threshold { .. })
+    {
+        idle.push("--seed seeds the robust rounding's k-means restarts; with threshold rounding it does nothing");
+    }
+    for w in idle {
+        eprintln!("taskgroup: warning: {w}");
+    }
+    let m = read_input(input)?;
+    require_square(&m).map_err(|e| input_error(input, &e))?;
+    let n = m.rows;
+    let mut data = m.data;
+    let names = m.names;
+    if lower {
+        data.iter_mut().for_each(|x| *x = -*x);
+    }
+    let t = normalize_scores(&data, n, normalization).map_err(|e| input_error(input, &e))?;
+    drop(data); // the affinity holds its own copy: free the file's data before solving
+
+    // The k range within 1..n: an open end means n, an end beyond n is capped at n.
+    let range = match range {
+        None => None,
+        Some((lo, hi)) => {
+            let spec = range_spec.unwrap_or_default();
+            if lo > n {
+                return Err(CliError::Input(format!(
+                    "--k-range {spec}: k must be at most n = {n} (the number of tasks)"
+                )));
+            }
+            let mut last = hi.unwrap_or(n).min(n);
+            if hi.is_some_and(|h| h > n) {
+                eprintln!(
+                    "taskgroup: note: --k-range {spec} capped at n = {n}: trying k = {lo}..{last}"
+                );
+            }
+            if hi.is_none() && last - lo + 1 > MAX_K_VALUES {
+                last = lo + MAX_K_VALUES - 1;
+                eprintln!(
+                    "taskgroup: note: --k-range {spec} stops at k = {last} ({MAX_K_VALUES} values \
+                     of k at most; give B for another range)"
+                );
+            }
+            if last - lo + 1 > MAX_K_VALUES {
+                return Err(UsageError(format!(
+                    "--k-range {lo}..{last} holds {} values of k; at most {MAX_K_VALUES} are \
+                     accepted (each is a full SDP solve): choose a narrower range",
+                    last - lo + 1
+                ))
+                .into());
+            }
+            Some((lo, last))
+        }
+    };
+
     let mut progress = ProgressLine::new(quiet);
     let start = Instant::now();
     // From here on SIGINT/SIGTERM stop the solve (the callback returns false) instead of
     // killing the process: the best partition so far is printed, then exit 130.
     crate::catch_interrupts();
+    let mut out = String::new();
+    let settings_note = Extra {
+        normalization,
+        lower,
+    };
 
-    match (k, range) {
+    let (best_groups, curve) = match (k, range) {
         (Some(k), None) => {
             let mut cb = |p: &taskgroup_core::Progress| {
                 progress.update(&format!("k = {k}"), p);
@@ -189,16 +329,19 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             let secs = start.elapsed().as_secs_f64();
             if json_out {
                 let mut o = result_json(&r, n, names.as_deref(), &settings);
+                settings_note.add_to(&mut o);
                 if timing {
                     o["seconds"] = json!(secs);
                 }
-                println!(
+                say!(
+                    out,
                     "{}",
                     serde_json::to_string(&o).map_err(|e| CliError::Internal(e.to_string()))?
                 );
             } else {
-                print_human(&t, &r, n, names.as_deref(), &settings, secs);
+                write_human(&mut out, &t, &r, n, names.as_deref(), &settings, secs);
             }
+            (r.partition.groups(), None)
         }
         (None, Some((lo, hi))) => {
             if hi - lo + 1 > WARN_RANGE_K && n >= WARN_RANGE_N && !quiet {
@@ -223,6 +366,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             let best = &s.best().result;
             if json_out {
                 let mut o = result_json(best, n, names.as_deref(), &settings);
+                settings_note.add_to(&mut o);
                 o["table"] = Value::Array(
                     s.rows
                         .iter()
@@ -249,24 +393,34 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                 if timing {
                     o["seconds"] = json!(secs);
                 }
-                println!(
+                say!(
+                    out,
                     "{}",
                     serde_json::to_string(&o).map_err(|e| CliError::Internal(e.to_string()))?
                 );
             } else {
-                println!(
+                say!(
+                    out,
                     "k search over {lo}..{hi} ({} rule: k = {})",
                     rule_name(rule),
                     s.best().k
                 );
-                println!(
+                say!(
+                    out,
                     "{:>4}  {:>14}  {:>14}  {:>14}  {:>10}  {:>9}  {:>6}",
-                    "k", "SDP value", "value", "avg density", "gap", "certified", "elbow"
+                    "k",
+                    "SDP value",
+                    "value",
+                    "avg density",
+                    "gap",
+                    "certified",
+                    "elbow"
                 );
                 for row in &s.rows {
                     let r = &row.result;
                     let mark = if row.k == s.best().k { " <" } else { "" };
-                    println!(
+                    say!(
+                        out,
                         "{:>4}  {:>14.6}  {:>14.6}  {:>14.6}  {:>10}  {:>9}  {:>6.3}{mark}",
                         row.k,
                         r.sdp.objective,
@@ -277,14 +431,71 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                         row.elbow_score
                     );
                 }
-                println!(
+                say!(
+                    out,
                     "(density rule: k = {}; elbow rule: k = {})\n",
-                    s.rows[s.chosen_by_density].k, s.rows[s.chosen_by_elbow].k
+                    s.rows[s.chosen_by_density].k,
+                    s.rows[s.chosen_by_elbow].k
                 );
-                print_human(&t, best, n, names.as_deref(), &settings, secs);
+                write_human(&mut out, &t, best, n, names.as_deref(), &settings, secs);
             }
+            let curve: Vec<KPoint> = s
+                .rows
+                .iter()
+                .map(|row| KPoint {
+                    k: row.k,
+                    value: row.result.value,
+                    average_density: row.result.average_density,
+                    upper_bound: row.result.upper_bound,
+                })
+                .collect();
+            (best.partition.groups(), Some((curve, s.best().k)))
         }
         _ => return Err(UsageError("give -k K or --k-range A..B".into()).into()),
+    };
+    emit(&out, output)?;
+    if let Some(path) = svg_path {
+        let title = format!(
+            "{}: {n} tasks in {} groups",
+            source_name(input),
+            best_groups.len()
+        );
+        let subtitle = format!(
+            "normalisation {}{}; groups in order: {}",
+            normalization.as_str(),
+            if lower { ", losses negated" } else { "" },
+            best_groups
+                .iter()
+                .map(|g| {
+                    let members: Vec<String> = g
+                        .iter()
+                        .map(|&u| {
+                            names
+                                .as_ref()
+                                .map_or_else(|| u.to_string(), |nm| nm[u].clone())
+                        })
+                        .collect();
+                    format!("{{{}}}", members.join(" "))
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let mut svg = crate::svg::heatmap(t.as_slice(), n, &best_groups, &title, &subtitle);
+        let labels: Vec<String> = best_groups
+            .iter()
+            .flatten()
+            .map(|&u| {
+                names
+                    .as_ref()
+                    .map_or_else(|| u.to_string(), |nm| nm[u].clone())
+            })
+            .collect();
+        svg = crate::svg::with_row_labels(&svg, &labels);
+        if let Some((curve, chosen)) = curve {
+            svg = crate::svg::with_k_curve(&svg, &curve, chosen);
+        }
+        std::fs::write(path, svg)
+            .map_err(|e| crate::io_failure("cannot write", Path::new(path), &e))?;
     }
     if crate::interrupted() {
         return Err(CliError::Interrupted(
@@ -292,6 +503,23 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
         ));
     }
     Ok(())
+}
+
+/// Settings of `cluster` beyond [`GroupSettings`] that the JSON reports when not the default.
+struct Extra {
+    normalization: Normalization,
+    lower: bool,
+}
+
+impl Extra {
+    fn add_to(&self, o: &mut Value) {
+        if self.normalization != Normalization::None {
+            o["normalize"] = json!(self.normalization.as_str());
+        }
+        if self.lower {
+            o["lower_is_better"] = json!(true);
+        }
+    }
 }
 
 fn solve_err(e: taskgroup_core::Error) -> CliError {
@@ -359,7 +587,8 @@ pub fn result_json(
 }
 
 /// The human-readable report of one grouping result.
-pub fn print_human(
+pub fn write_human(
+    out: &mut String,
     t: &Affinity,
     r: &GroupResult,
     n: usize,
@@ -368,13 +597,20 @@ pub fn print_human(
     secs: f64,
 ) {
     let groups = r.partition.groups();
-    println!(
+    say!(
+        out,
         "{n} tasks into {} groups (k = {}, {} rounding)",
         groups.len(),
         r.sdp.k,
         rounding_name(s)
     );
-    println!("{:>5}  {:>5}  {:>14}  tasks", "group", "size", "density");
+    say!(
+        out,
+        "{:>5}  {:>5}  {:>14}  tasks",
+        "group",
+        "size",
+        "density"
+    );
     for (i, g) in groups.iter().enumerate() {
         let density: f64 = g
             .iter()
@@ -390,7 +626,8 @@ pub fn print_human(
                     .unwrap_or_else(|| t.to_string())
             })
             .collect();
-        println!(
+        say!(
+            out,
             "{:>5}  {:>5}  {:>14.6}  {}",
             i + 1,
             g.len(),
@@ -398,13 +635,14 @@ pub fn print_human(
             members.join(", ")
         );
     }
-    println!("value (Σ densities)  {:.9}", r.value);
-    println!("average density      {:.9}", r.average_density);
-    println!("SDP value            {:.9}", r.sdp.objective);
+    say!(out, "value (Σ densities)  {:.9}", r.value);
+    say!(out, "average density      {:.9}", r.average_density);
+    say!(out, "SDP value            {:.9}", r.sdp.objective);
     match (r.upper_bound, r.gap) {
         (Some(ub), Some(gap)) => {
-            println!("upper bound          {ub:.9}");
-            println!(
+            say!(out, "upper bound          {ub:.9}");
+            say!(
+                out,
                 "gap                  {gap:.3e} (normalised {:.3e}): {}",
                 r.gap_normalized.unwrap_or(f64::NAN),
                 if r.certified_optimal {
@@ -414,13 +652,15 @@ pub fn print_human(
                 }
             );
         }
-        _ => println!(
+        _ => say!(
+            out,
             "upper bound          - (the rounding found {} groups, not k = {})",
             groups.len(),
             r.sdp.k
         ),
     }
-    println!(
+    say!(
+        out,
         "solver               {}, {} iterations, residuals {:.1e} / {:.1e}, {secs:.3} s",
         r.status().as_str(),
         r.sdp.iterations,

@@ -21,7 +21,15 @@ pub const USAGE: &str = "usage:
       the 9-task in-context-learning-like case (one group ~100× larger)";
 
 fn write(path: &Path, n: usize, data: &[f64]) -> Result<(), CliError> {
-    write_npy(path, n, n, data).map_err(|e| crate::io_failure("cannot write", path, &e))
+    write_npy(path, n, n, data).map_err(|e| crate::io_failure("cannot write", path, &e))?;
+    // The built-in instances have no task names: a names file left beside the path by
+    // `taskgroup affinity` would mislabel this matrix.
+    match std::fs::remove_file(taskgroup_io::matrix::names_sidecar(path)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(crate::io_failure("cannot remove", path, &e))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn case_json(c: &Case, file: &str) -> serde_json::Value {

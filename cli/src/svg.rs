@@ -153,6 +153,205 @@ pub fn heatmap(
     s
 }
 
+/// `heatmap` (an SVG document from [`heatmap`] of n tasks) with the task names of its rows, in
+/// the heatmap's order, written to its left. Names are left out above 150 tasks (unreadable).
+pub fn with_row_labels(heatmap: &str, labels: &[String]) -> String {
+    let n = labels.len();
+    if n == 0 || n > 150 {
+        return heatmap.to_string();
+    }
+    let attr = |name: &str| -> f64 {
+        heatmap
+            .split_once(&format!(" {name}=\""))
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .and_then(|(v, _)| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let (hw, hh) = (attr("width"), attr("height"));
+    // The heatmap's geometry (see `heatmap`): 600 px square from (40, 70).
+    let cell = 600.0 / n as f64;
+    let font = (cell * 0.8).clamp(4.0, 12.0);
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
+    let lw = (longest * font * 0.6 + 10.0).clamp(20.0, 260.0);
+    let mut s = String::new();
+    let (w, h) = (hw + lw, hh);
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    // The heatmap first (its white background), the names on top of its left margin.
+    s.push_str(&heatmap.replacen(
+        " xmlns=\"http://www.w3.org/2000/svg\"",
+        &format!(" x=\"{lw}\" y=\"0\""),
+        1,
+    ));
+    for (r, label) in labels.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.2}" y="{:.2}" font-size="{font:.1}" text-anchor="end" dominant-baseline="middle">{}</text>"#,
+            lw + 36.0,
+            70.0 + (r as f64 + 0.5) * cell,
+            esc(label)
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// One k of a `--k-range` search, for [`with_k_curve`].
+pub struct KPoint {
+    /// Number of groups.
+    pub k: usize,
+    /// Σ densities of the partition found.
+    pub value: f64,
+    /// value / number of groups.
+    pub average_density: f64,
+    /// The certified upper bound on every k-partition's value, when there is one.
+    pub upper_bound: Option<f64>,
+}
+
+/// `heatmap` (an SVG document from [`heatmap`]) with a chart of the k search below it: the value
+/// of each k (with its upper bound) and the average density, the chosen k marked.
+pub fn with_k_curve(heatmap: &str, points: &[KPoint], chosen: usize) -> String {
+    let attr = |name: &str| -> f64 {
+        heatmap
+            .split_once(&format!(" {name}=\""))
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .and_then(|(v, _)| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let (hw, hh) = (attr("width"), attr("height"));
+    let (cw, ch) = (hw.max(770.0), 300.0);
+    let (left, top, pw, ph) = (70.0, 40.0, cw - 200.0, ch - 90.0);
+    let (kmin, kmax) = (
+        points.first().map_or(1, |p| p.k) as f64,
+        points.last().map_or(1, |p| p.k) as f64,
+    );
+    let kspan = if kmax > kmin { kmax - kmin } else { 1.0 };
+    let x = |k: usize| left + (k as f64 - kmin) / kspan * pw;
+    // Two series on their own vertical scales: value (+ bound) left, average density right.
+    let scale = |vals: &mut dyn Iterator<Item = f64>| {
+        let (lo, hi) = vals
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(v), b.max(v))
+            });
+        if lo.is_finite() && hi > lo {
+            (lo, hi)
+        } else if lo.is_finite() {
+            (lo - 1.0, lo + 1.0)
+        } else {
+            (0.0, 1.0)
+        }
+    };
+    let (vlo, vhi) = scale(
+        &mut points
+            .iter()
+            .flat_map(|p| [Some(p.value), p.upper_bound])
+            .flatten(),
+    );
+    let (dlo, dhi) = scale(&mut points.iter().map(|p| p.average_density));
+    let yv = |v: f64| top + ph - (v - vlo) / (vhi - vlo) * ph;
+    let yd = |v: f64| top + ph - (v - dlo) / (dhi - dlo) * ph;
+    let poly = |pts: Vec<(f64, f64)>| {
+        pts.iter()
+            .map(|(a, b)| format!("{a:.2},{b:.2}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut c = String::new();
+    let _ = writeln!(
+        c,
+        r#"<svg x="0" y="{hh}" width="{cw}" height="{ch}" viewBox="0 0 {cw} {ch}">"#
+    );
+    let _ = writeln!(
+        c,
+        r#"<text x="{left}" y="22" font-size="15">k search: value of the partition found (blue, bound dashed) and average density (orange)</text>"#
+    );
+    let _ = writeln!(
+        c,
+        r#"<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="black" stroke-width="0.5"/>"#
+    );
+    let xc = x(chosen);
+    let _ = writeln!(
+        c,
+        r#"<line x1="{xc:.2}" y1="{top}" x2="{xc:.2}" y2="{:.2}" stroke="gray" stroke-dasharray="3,3"/>"#,
+        top + ph
+    );
+    let bound: Vec<(f64, f64)> = points
+        .iter()
+        .filter_map(|p| p.upper_bound.map(|b| (x(p.k), yv(b))))
+        .collect();
+    if bound.len() > 1 {
+        let _ = writeln!(
+            c,
+            r##"<polyline points="{}" fill="none" stroke="#1f77b4" stroke-dasharray="5,3"/>"##,
+            poly(bound)
+        );
+    }
+    for (series, colour, y) in [
+        (
+            points.iter().map(|p| (p.k, p.value)).collect::<Vec<_>>(),
+            "#1f77b4",
+            &yv as &dyn Fn(f64) -> f64,
+        ),
+        (
+            points.iter().map(|p| (p.k, p.average_density)).collect(),
+            "#ff7f0e",
+            &yd,
+        ),
+    ] {
+        let pts: Vec<(f64, f64)> = series.iter().map(|&(k, v)| (x(k), y(v))).collect();
+        let _ = writeln!(
+            c,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
+            poly(pts.clone())
+        );
+        for (a, b) in pts {
+            let _ = writeln!(
+                c,
+                r#"<circle cx="{a:.2}" cy="{b:.2}" r="3" fill="{colour}"/>"#
+            );
+        }
+    }
+    for p in points {
+        let _ = writeln!(
+            c,
+            r#"<text x="{:.2}" y="{:.2}" font-size="11" text-anchor="middle">{}</text>"#,
+            x(p.k),
+            top + ph + 16.0,
+            p.k
+        );
+    }
+    for (v, y, anchor, xpos) in [
+        (vhi, top, "end", left - 6.0),
+        (vlo, top + ph, "end", left - 6.0),
+        (dhi, top, "start", left + pw + 6.0),
+        (dlo, top + ph, "start", left + pw + 6.0),
+    ] {
+        let _ = writeln!(
+            c,
+            r#"<text x="{xpos:.2}" y="{:.2}" font-size="11" text-anchor="{anchor}">{}</text>"#,
+            y + 4.0,
+            fmt_num(v)
+        );
+    }
+    let _ = writeln!(
+        c,
+        r#"<text x="{:.2}" y="{:.2}" font-size="12" text-anchor="middle">k (chosen: {chosen})</text>"#,
+        left + pw / 2.0,
+        top + ph + 36.0
+    );
+    let _ = writeln!(c, "</svg>");
+    // The heatmap as an inner document, the chart below it, in one outer SVG.
+    let (w, h) = (cw, hh + ch);
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n{}{c}</svg>\n",
+        heatmap.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", " x=\"0\" y=\"0\"", 1)
+    )
+}
+
 fn fmt_num(x: f64) -> String {
     if x != 0.0 && (x.abs() >= 1e4 || x.abs() < 1e-2) {
         format!("{x:.2e}")
@@ -174,5 +373,31 @@ mod tests {
         assert_eq!(s.matches("<rect x=").count(), 4 + 2);
         assert_eq!(colour(0.0), "#440154");
         assert_eq!(colour(1.0), "#fde725");
+    }
+
+    #[test]
+    fn k_curve_nests_the_heatmap_and_marks_the_chosen_k() {
+        let v = [1.0, 0.0, 0.0, 1.0];
+        let h = heatmap(&v, 2, &[vec![0], vec![1]], "t", "s");
+        let pts: Vec<KPoint> = (1..=2)
+            .map(|k| KPoint {
+                k,
+                value: k as f64,
+                average_density: 1.0,
+                upper_bound: Some(k as f64 + 0.5),
+            })
+            .collect();
+        let s = with_k_curve(&h, &pts, 2);
+        assert_eq!(s.matches("<svg").count(), 3);
+        assert_eq!(s.matches("</svg>").count(), 3);
+        assert_eq!(s.matches("xmlns=").count(), 1);
+        assert!(s.contains("k (chosen: 2)"));
+        let l = with_row_labels(&h, &["a<b".into(), "c".into()]);
+        assert!(l.contains(">a&lt;b</text>") && l.contains(">c</text>"));
+        assert_eq!(l.matches("xmlns=").count(), 1);
+        let both = with_k_curve(&l, &pts, 1);
+        assert_eq!(both.matches("xmlns=").count(), 1);
+        assert_eq!(both.matches("<svg").count(), 4);
+        assert!(!s.contains("NaN") && !s.contains("inf"));
     }
 }

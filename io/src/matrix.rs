@@ -6,11 +6,20 @@
 //!   - The delimiter is chosen per file from the first content line (the first line that is
 //!     neither blank nor a `#` comment): tab if it holds a tab, else comma if it holds a comma,
 //!     else runs of whitespace.
+//!     Quoted parts (RFC 4180) do not count, so a quoted `"flan, cot"` in a TSV file is fine.
+//!   - RFC 4180 quoting: a cell that starts with `"` runs to the matching `"` (`""` is a quote)
+//!     and may hold delimiters and line breaks; the quotes are not part of the cell. This reads
+//!     pandas' `to_csv` and Excel's CSV as written.
 //!   - Blank lines and lines whose first non-blank character is `#` are skipped. A UTF-8 byte
-//!     order mark and CRLF line ends are accepted; cells are trimmed.
+//!     order mark and CRLF line ends are accepted; unquoted cells are trimmed. A delimiter at the
+//!     end of every line (a trailing comma) adds no cell.
 //!   - An optional header row of task names: the first content line is a header when one of its
-//!     cells is not a number. (A first line such as `a,1,2` whose only text is its first cell is
-//!     a named data row instead when every following line also starts with text.)
+//!     cells is text (not empty, not a number). (A first line such as `a,1,2` whose only text is
+//!     its first cell is a named data row instead when every following line also starts with
+//!     text; a first row that also holds numbers, above all-numeric rows, is data when only with
+//!     it the matrix is square, so a typo such as `0.1O` is reported as not a number.)
+//!   - Task names must be unique. When nothing can be read and lines split on `;` or `|` into
+//!     numbers, the error says so ([`InputError::Delimiter`]).
 //!   - An optional first column of task names: when the first cell of every data row is text, or
 //!     when the header's top-left (corner) cell is empty. With both a header and a names column,
 //!     the corner cell is ignored (it may be empty or absent) and the row names must equal the
@@ -18,13 +27,15 @@
 //!   - Numbers are Rust `f64` literals; `nan`, `inf`, `-inf`, `Infinity` (any case) are parsed
 //!     so that they can be reported as [`InputError::NonFinite`].
 //! * **NumPy `.npy`** (format versions 1.0, 2.0 and 3.0), parsed by [`crate::npy::parse_npy`]: a 2-D array
-//!   of `f8` or `f4`, either byte order, C or Fortran order.
+//!   of `f8` or `f4`, either byte order, C or Fortran order. Task names of a square `T.npy` are
+//!   read from `T.names.txt` beside it when present ([`names_sidecar`]).
 //!
 //! Every value must be finite. Squareness is checked separately by [`require_square`].
 //!
 //! [`crate::npy::write_npy`] writes NPY v1.0 (`<f8`, C order) and [`write_csv`] writes a
 //! comma-separated file that [`parse_text_matrix`] reads back exactly.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -97,6 +108,21 @@ pub enum InputError {
     NamesMismatch(String),
     /// A malformed line of a table (subset results): the message names the file and line.
     Malformed(String),
+    /// A quoted cell (`"...`) that is never closed.
+    UnterminatedQuote {
+        /// 1-based line where the quoted cell starts.
+        line: usize,
+    },
+    /// No matrix could be read, and the lines look separated by a character that is not a
+    /// delimiter here (`;` or `|`).
+    Delimiter {
+        /// 1-based line that splits into numbers on `found`.
+        line: usize,
+        /// The character that seems to separate the cells.
+        found: char,
+        /// The numbers use a decimal comma (`0,5`), as spreadsheets of some locales write.
+        decimal_comma: bool,
+    },
 }
 
 impl fmt::Display for InputError {
@@ -142,6 +168,30 @@ impl fmt::Display for InputError {
             InputError::Npy(message) => write!(f, "invalid .npy file: {message}"),
             InputError::NamesMismatch(message) => write!(f, "task names: {message}"),
             InputError::Malformed(message) => write!(f, "{message}"),
+            InputError::UnterminatedQuote { line } => write!(
+                f,
+                "the quoted cell that starts at line {line} has no closing quote (\")"
+            ),
+            InputError::Delimiter {
+                line,
+                found,
+                decimal_comma: false,
+            } => write!(
+                f,
+                "no matrix could be read, and line {line} looks separated by {found:?}, which is \
+                 not a delimiter here: separate cells by commas, tabs or spaces (e.g. `tr \
+                 '{found}' ','`)"
+            ),
+            InputError::Delimiter {
+                line,
+                found,
+                decimal_comma: true,
+            } => write!(
+                f,
+                "no matrix could be read, and line {line} looks separated by {found:?} with \
+                 decimal commas (0,5): write numbers with a decimal point and separate cells \
+                 by commas, tabs or spaces (e.g. `sed 's/,/./g; s/{found}/,/g'`)"
+            ),
         }
     }
 }
@@ -172,7 +222,11 @@ pub fn read_matrix(path: &Path) -> Result<Matrix, InputError> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     if is_npy {
-        return parse_npy(&bytes);
+        let mut m = parse_npy(&bytes)?;
+        if m.rows == m.cols {
+            m.names = read_names_sidecar(path, m.rows)?;
+        }
+        return Ok(m);
     }
     match std::str::from_utf8(&bytes) {
         Ok(text) => parse_text_matrix(text),
@@ -225,10 +279,23 @@ enum Delimiter {
     Whitespace,
 }
 
-/// One content line: its 1-based number in the file and its trimmed cells (at least one).
+impl Delimiter {
+    fn char(self) -> Option<char> {
+        match self {
+            Delimiter::Tab => Some('\t'),
+            Delimiter::Comma => Some(','),
+            Delimiter::Whitespace => None,
+        }
+    }
+}
+
+/// One record (a line, or several when a quoted cell holds line breaks): the 1-based number of
+/// its first line in the file and its trimmed, unquoted cells (at least one).
 struct Line<'a> {
     number: usize,
-    cells: Vec<&'a str>,
+    cells: Vec<Cow<'a, str>>,
+    /// The last cell is empty and was not quoted: the line ends with a delimiter.
+    trailing_empty: bool,
 }
 
 impl Line<'_> {
@@ -237,29 +304,190 @@ impl Line<'_> {
     }
 }
 
-fn split_cells(line: &str, delimiter: Delimiter) -> Vec<&str> {
-    match delimiter {
-        Delimiter::Tab => line.split('\t').map(str::trim).collect(),
-        Delimiter::Comma => line.split(',').map(str::trim).collect(),
-        Delimiter::Whitespace => line.split_whitespace().collect(),
+/// The first record of `text` (up to a line break outside quotes) with its quoted parts
+/// (RFC 4180: `"..."`, `""` inside) removed, for delimiter sniffing.
+fn outside_quotes(text: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if !quoted {
+            if c == '\n' {
+                break;
+            }
+            out.push(c);
+        }
     }
+    out
+}
+
+/// Splits `text` into records: RFC 4180 quoting (a cell that starts with `"` runs to the
+/// matching `"`, `""` is a quote, and delimiters and line breaks inside are kept); blank lines
+/// and `#` comment lines between records are skipped; unquoted cells are trimmed.
+fn split_records(text: &str, delimiter: Delimiter) -> Result<Vec<Line<'_>>, InputError> {
+    let bytes = text.as_bytes();
+    let sep = delimiter.char().map(|c| c as u8);
+    // Spaces skipped before a cell: never the delimiter itself.
+    let is_pad = |b: u8| match sep {
+        Some(sep) => (b == b' ' || b == b'\t' || b == b'\r') && b != sep,
+        None => b.is_ascii_whitespace() && b != b'\n',
+    };
+    let mut records = Vec::new();
+    let mut pos = 0usize;
+    let mut line_no = 1usize;
+    while pos < bytes.len() {
+        // A physical line at a record start: skip it when blank or a comment.
+        let eol = text[pos..].find('\n').map_or(bytes.len(), |i| pos + i);
+        let t = text[pos..eol].trim();
+        if t.is_empty() || t.starts_with('#') {
+            pos = eol + 1;
+            line_no += 1;
+            continue;
+        }
+        let number = line_no;
+        let mut cells: Vec<Cow<'_, str>> = Vec::new();
+        let mut trailing_empty = false;
+        loop {
+            while pos < bytes.len() && is_pad(bytes[pos]) {
+                pos += 1;
+            }
+            if sep.is_none() && (pos >= bytes.len() || bytes[pos] == b'\n') {
+                break; // whitespace separated: no empty cells
+            }
+            let quoted = bytes.get(pos) == Some(&b'"');
+            if quoted {
+                let open_line = line_no;
+                pos += 1;
+                let mut cell = String::new();
+                loop {
+                    let Some(q) = text[pos..].find('"').map(|i| pos + i) else {
+                        return Err(InputError::UnterminatedQuote { line: open_line });
+                    };
+                    line_no += text[pos..q].matches('\n').count();
+                    cell.push_str(&text[pos..q]);
+                    if bytes.get(q + 1) == Some(&b'"') {
+                        cell.push('"');
+                        pos = q + 2;
+                    } else {
+                        pos = q + 1;
+                        break;
+                    }
+                }
+                // Text after the closing quote (not RFC 4180) is kept, trimmed.
+                let end = (pos..bytes.len())
+                    .find(|&i| {
+                        bytes[i] == b'\n'
+                            || Some(bytes[i]) == sep
+                            || (sep.is_none() && bytes[i].is_ascii_whitespace())
+                    })
+                    .unwrap_or(bytes.len());
+                cell.push_str(text[pos..end].trim());
+                pos = end;
+                cells.push(Cow::Owned(cell));
+                trailing_empty = false;
+            } else {
+                let end = (pos..bytes.len())
+                    .find(|&i| {
+                        bytes[i] == b'\n'
+                            || Some(bytes[i]) == sep
+                            || (sep.is_none() && bytes[i].is_ascii_whitespace())
+                    })
+                    .unwrap_or(bytes.len());
+                let cell = text[pos..end].trim();
+                trailing_empty = cell.is_empty();
+                cells.push(Cow::Borrowed(cell));
+                pos = end;
+            }
+            match bytes.get(pos) {
+                Some(&b) if Some(b) == sep => pos += 1,
+                Some(b'\n') | None => break,
+                Some(_) => {} // whitespace separated: the next cell
+            }
+        }
+        if pos < bytes.len() {
+            pos += 1; // the line break
+        }
+        line_no += 1;
+        trailing_empty &= cells.len() > 1;
+        if !cells.is_empty() {
+            records.push(Line {
+                number,
+                cells,
+                trailing_empty,
+            });
+        }
+    }
+    Ok(records)
 }
 
 /// Parses a text matrix (CSV, TSV or whitespace separated; see the module documentation).
 pub fn parse_text_matrix(text: &str) -> Result<Matrix, InputError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let content: Vec<(usize, &str)> = text
-        .split('\n')
-        .enumerate()
-        .filter_map(|(i, raw)| {
-            let line = raw.strip_suffix('\r').unwrap_or(raw);
-            let t = line.trim();
-            (!t.is_empty() && !t.starts_with('#')).then_some((i + 1, line))
-        })
-        .collect();
-    let Some(&(_, first)) = content.first() else {
+    match parse_records(text) {
+        Ok(m) => Ok(m),
+        Err(
+            e @ (InputError::Empty | InputError::NotANumber { .. } | InputError::Ragged { .. }),
+        ) => Err(delimiter_hint(text).unwrap_or(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// A [`InputError::Delimiter`] when the file looks separated by `;` or `|` (which are not
+/// delimiters here): some content line splits on it into at least two numbers.
+fn delimiter_hint(text: &str) -> Option<InputError> {
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        for found in [';', '|'] {
+            let cells: Vec<&str> = line.split(found).map(str::trim).collect();
+            let cells = match cells.split_last() {
+                Some((&"", rest)) => rest.to_vec(),
+                _ => cells,
+            };
+            if cells.len() < 2 {
+                continue;
+            }
+            // The first cell may be a task name.
+            let numbers = cells.get(1..).unwrap_or_default();
+            if numbers.iter().all(|c| is_number(c)) {
+                return Some(InputError::Delimiter {
+                    line: i + 1,
+                    found,
+                    decimal_comma: false,
+                });
+            }
+            if numbers
+                .iter()
+                .all(|c| c.contains(',') && is_number(&c.replace(',', ".")))
+            {
+                return Some(InputError::Delimiter {
+                    line: i + 1,
+                    found,
+                    decimal_comma: true,
+                });
+            }
+        }
+    }
+    None
+}
+
+fn parse_records(text: &str) -> Result<Matrix, InputError> {
+    // The first record (the first line that is neither blank nor a comment, up to a line
+    // break outside quotes), without its quoted parts.
+    let mut offset = 0;
+    let start = text.split_inclusive('\n').find_map(|l| {
+        let t = l.trim();
+        let here = offset;
+        offset += l.len();
+        (!t.is_empty() && !t.starts_with('#')).then_some(here)
+    });
+    let Some(start) = start else {
         return Err(InputError::Empty);
     };
+    let first = outside_quotes(text.get(start..).unwrap_or_default());
     let delimiter = if first.contains('\t') {
         Delimiter::Tab
     } else if first.contains(',') {
@@ -267,30 +495,64 @@ pub fn parse_text_matrix(text: &str) -> Result<Matrix, InputError> {
     } else {
         Delimiter::Whitespace
     };
-    let lines: Vec<Line<'_>> = content
-        .iter()
-        .map(|&(number, l)| Line {
-            number,
-            cells: split_cells(l, delimiter),
-        })
-        .filter(|l| !l.cells.is_empty())
-        .collect();
+    let mut lines = split_records(text, delimiter)?;
+    if lines.is_empty() {
+        return Err(InputError::Empty);
+    }
+
+    // A delimiter at the end of every line (some spreadsheets write one) adds no cell. The
+    // header may have it while the data rows do not, or the other way round.
+    let first_width = lines[0].cells.len();
+    let all_trailing = lines.iter().skip(1).all(|l| l.trailing_empty);
+    let rest_trailing = all_trailing
+        && (lines[0].trailing_empty
+            || lines
+                .iter()
+                .skip(1)
+                .all(|l| l.cells.len() == first_width + 1));
+    let drop_first = lines[0].trailing_empty
+        && (all_trailing
+            || lines
+                .get(1)
+                .is_some_and(|l| l.cells.len() + 1 == first_width));
+    for (i, l) in lines.iter_mut().enumerate() {
+        if (i == 0 && drop_first) || (i > 0 && rest_trailing && l.trailing_empty) {
+            l.cells.pop();
+        }
+    }
     let Some(first) = lines.first() else {
         return Err(InputError::Empty);
     };
 
-    // Header row: some cell of the first line is text. A first line whose only text is its
-    // first cell is a named data row when every later line starts with text too.
-    let has_header = if first.cells.iter().skip(1).any(|c| !is_number(c)) {
+    // Header row: some cell of the first line is text (not empty, not a number). A first line
+    // whose only text is its first cell is a named data row when every later line starts with
+    // text too.
+    let is_text = |c: &Cow<'_, str>| !c.is_empty() && !is_number(c);
+    let rest = lines.get(1..).unwrap_or_default();
+    let mut has_header = if first.cells.iter().skip(1).any(is_text) {
         true
     } else if first.first_is_text() {
-        let rest = lines.get(1..).unwrap_or_default();
         rest.is_empty() || !rest.iter().all(Line::first_is_text)
     } else {
         false
     };
+    // A typo in the first row of an otherwise numeric square matrix (`0.1O`) is not a header:
+    // the first row is data when it holds numbers too, every later line is all numbers, and the
+    // matrix is square only with it.
+    if has_header {
+        let width = first.cells.len();
+        let some_number = first.cells.iter().any(|c| is_number(c))
+            && first.cells.first().is_some_and(|c| !c.is_empty());
+        let rest_numeric = !rest.is_empty()
+            && rest
+                .iter()
+                .all(|l| l.cells.len() == width && l.cells.iter().all(|c| is_number(c)));
+        if some_number && rest_numeric && lines.len() == width && rest.len() != width {
+            has_header = false;
+        }
+    }
     let (header, data_lines) = if has_header {
-        (Some(first), lines.get(1..).unwrap_or_default())
+        (Some(first), rest)
     } else {
         (None, &lines[..])
     };
@@ -305,7 +567,7 @@ pub fn parse_text_matrix(text: &str) -> Result<Matrix, InputError> {
 
     // Cells per data row, and the header's task names with the header column of each.
     // (the header line, how many header cells precede the first name, the names)
-    type HeaderNames<'h> = (&'h Line<'h>, usize, &'h [&'h str]);
+    type HeaderNames<'h> = (&'h Line<'h>, usize, &'h [Cow<'h, str>]);
     let (expected, header_names): (usize, Option<HeaderNames<'_>>) = match header {
         None => (first_data.cells.len(), None),
         Some(h) => {
@@ -329,11 +591,25 @@ pub fn parse_text_matrix(text: &str) -> Result<Matrix, InputError> {
                 offset + k + 1
             )));
         }
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (k, n) in names.iter().enumerate() {
+            if let Some(j) = seen.insert(n, k) {
+                return Err(InputError::NamesMismatch(format!(
+                    "task {:?} is named twice in the header (line {}, columns {} and {}): \
+                     task names must be unique",
+                    shorten(n),
+                    h.number,
+                    offset + j + 1,
+                    offset + k + 1
+                )));
+            }
+        }
     }
     let cols = expected.saturating_sub(skip);
 
     let mut data = Vec::with_capacity(data_lines.len().saturating_mul(cols));
     let mut row_names: Vec<(usize, &str)> = Vec::new();
+    let mut seen_rows: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (row, line) in data_lines.iter().enumerate() {
         if line.cells.len() != expected {
             return Err(InputError::Ragged {
@@ -343,10 +619,18 @@ pub fn parse_text_matrix(text: &str) -> Result<Matrix, InputError> {
             });
         }
         if names_col {
-            let name = line.cells.first().copied().unwrap_or_default();
+            let name: &str = line.cells.first().map_or("", |c| c);
             if name.is_empty() {
                 return Err(InputError::NamesMismatch(format!(
                     "empty task name at line {}, column 1",
+                    line.number
+                )));
+            }
+            if let Some(first_line) = seen_rows.insert(name, line.number) {
+                return Err(InputError::NamesMismatch(format!(
+                    "task {:?} is named twice in the first column (lines {first_line} and {}): \
+                     task names must be unique",
+                    shorten(name),
                     line.number
                 )));
             }
@@ -358,7 +642,7 @@ pub fn parse_text_matrix(text: &str) -> Result<Matrix, InputError> {
                     return Err(InputError::NotANumber {
                         line: line.number,
                         column: k + 1,
-                        text: (*cell).to_string(),
+                        text: cell.to_string(),
                     })
                 }
                 Some(value) if !value.is_finite() => {
@@ -379,9 +663,9 @@ pub fn parse_text_matrix(text: &str) -> Result<Matrix, InputError> {
     let names = match (header_names, names_col) {
         (Some((h, offset, names)), true) => {
             check_same_names(h.number, offset, names, &row_names)?;
-            Some(names.iter().map(|s| (*s).to_string()).collect())
+            Some(names.iter().map(|s| s.to_string()).collect())
         }
-        (Some((_, _, names)), false) => Some(names.iter().map(|s| (*s).to_string()).collect()),
+        (Some((_, _, names)), false) => Some(names.iter().map(|s| s.to_string()).collect()),
         (None, true) => Some(row_names.iter().map(|(_, s)| (*s).to_string()).collect()),
         (None, false) => None,
     };
@@ -397,11 +681,11 @@ pub fn parse_text_matrix(text: &str) -> Result<Matrix, InputError> {
 fn check_same_names(
     header_line: usize,
     offset: usize,
-    header: &[&str],
+    header: &[Cow<'_, str>],
     rows: &[(usize, &str)],
 ) -> Result<(), InputError> {
     for (k, (h, (line, r))) in header.iter().zip(rows).enumerate() {
-        if h != r {
+        if h.as_ref() != *r {
             return Err(InputError::NamesMismatch(format!(
                 "the row names differ from the header names at task {}: the header \
                  (line {header_line}, column {}) says {:?} but the row name at line {line}, \
@@ -428,11 +712,31 @@ fn check_same_names(
 /// Writes a comma-separated file: a header row of the task names when `m.names` has one per
 /// column (or a first column of names when it has one per row), then one line per row with each
 /// value in Rust's shortest round-trip form (`{:?}`), so [`parse_text_matrix`] reads it back
-/// exactly. Fails with `InvalidInput` for inconsistent sizes or names that would not survive
-/// the trip (empty, containing a comma, tab or line break, surrounded by spaces, starting a line
-/// with `#`, or looking like numbers where that would hide them).
-#[allow(dead_code)]
+/// exactly. Names are quoted as RFC 4180 says when they hold a comma, quote, tab or line break,
+/// start with `#` or have surrounding spaces. Fails with `InvalidInput` for inconsistent sizes
+/// or names that would not survive the trip (empty, or looking like numbers where that would
+/// hide them).
 pub fn write_csv(path: &Path, m: &Matrix) -> io::Result<()> {
+    let mut out = BufWriter::new(File::create(path)?);
+    write_csv_to(&mut out, m)?;
+    out.flush()
+}
+
+/// A task name as a CSV cell: quoted (RFC 4180) when it would not read back as itself.
+fn csv_cell(name: &str) -> Cow<'_, str> {
+    if name.contains([',', '"', '\t', '\r', '\n'])
+        || name.starts_with('#')
+        || name.starts_with('\u{feff}')
+        || name.trim() != name
+    {
+        Cow::Owned(format!("\"{}\"", name.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// [`write_csv`] into any writer (e.g. stdout). Checks everything before writing anything.
+pub fn write_csv_to(out: &mut dyn Write, m: &Matrix) -> io::Result<()> {
     let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
     if m.rows.checked_mul(m.cols) != Some(m.data.len()) {
         return Err(invalid(format!(
@@ -462,25 +766,13 @@ pub fn write_csv(path: &Path, m: &Matrix) -> io::Result<()> {
         }
     };
     let names: &[String] = m.names.as_deref().unwrap_or_default();
-    for name in names {
-        if name.is_empty()
-            || name.trim() != name
-            || name.contains([',', '\t', '\r', '\n'])
-            || name.starts_with('\u{feff}')
-        {
-            return Err(invalid(format!(
-                "task name {name:?} cannot be written to CSV (it is empty, has surrounding \
-                 spaces, or holds a comma, tab or line break)"
-            )));
-        }
+    if names.iter().any(String::is_empty) {
+        return Err(invalid(
+            "an empty task name cannot be written to CSV".into(),
+        ));
     }
     match names_at {
         NamesAt::Header => {
-            if names.first().is_some_and(|n| n.starts_with('#')) {
-                return Err(invalid(
-                    "the first task name starts with '#' and would read back as a comment".into(),
-                ));
-            }
             if names.iter().all(|n| is_number(n)) {
                 return Err(invalid(
                     "the task names all look like numbers and would read back as data".into(),
@@ -488,24 +780,24 @@ pub fn write_csv(path: &Path, m: &Matrix) -> io::Result<()> {
             }
         }
         NamesAt::Column => {
-            if let Some(n) = names.iter().find(|n| n.starts_with('#') || is_number(n)) {
+            if let Some(n) = names.iter().find(|n| is_number(n)) {
                 return Err(invalid(format!(
-                    "task name {n:?} cannot start a CSV line (it looks like a number or a comment)"
+                    "task name {n:?} cannot start a CSV line (it looks like a number)"
                 )));
             }
         }
         NamesAt::None => {}
     }
 
-    let mut out = BufWriter::new(File::create(path)?);
     if names_at == NamesAt::Header {
-        writeln!(out, "{}", names.join(","))?;
+        let cells: Vec<Cow<'_, str>> = names.iter().map(|n| csv_cell(n)).collect();
+        writeln!(out, "{}", cells.join(","))?;
     }
     if m.cols > 0 {
         for (i, row) in m.data.chunks_exact(m.cols).enumerate() {
             if names_at == NamesAt::Column {
                 if let Some(name) = names.get(i) {
-                    write!(out, "{name},")?;
+                    write!(out, "{},", csv_cell(name))?;
                 }
             }
             for (j, v) in row.iter().enumerate() {
@@ -517,7 +809,89 @@ pub fn write_csv(path: &Path, m: &Matrix) -> io::Result<()> {
             out.write_all(b"\n")?;
         }
     }
-    out.flush()
+    Ok(())
+}
+
+/// The file beside an `.npy` matrix that holds its task names, one per line: `T.npy` →
+/// `T.names.txt`. (`.npy` has no place for them; `taskgroup affinity` writes it and
+/// `taskgroup cluster` reads it.)
+pub fn names_sidecar(npy: &Path) -> std::path::PathBuf {
+    let stem = npy.file_stem().unwrap_or_default().to_string_lossy();
+    npy.with_file_name(format!("{stem}.names.txt"))
+}
+
+/// Writes `names` one per line to [`names_sidecar`] of `npy`. Fails with `InvalidInput` when a
+/// name is empty or holds a line break (it would not read back).
+pub fn write_names_sidecar(npy: &Path, names: &[String]) -> io::Result<()> {
+    if let Some(n) = names
+        .iter()
+        .find(|n| n.is_empty() || n.contains(['\n', '\r']) || n.trim() != n.as_str())
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("task name {n:?} cannot be written one per line (empty, spaces around it, or a line break)"),
+        ));
+    }
+    let mut text = names.join("\n");
+    text.push('\n');
+    std::fs::write(names_sidecar(npy), text)
+}
+
+/// The task names of [`names_sidecar`] of `npy`, when that file exists; an error when it cannot
+/// be read or does not hold one name per task (`n`), never a silent mislabelling.
+pub fn read_names_sidecar(npy: &Path, n: usize) -> Result<Option<Vec<String>>, InputError> {
+    let path = names_sidecar(npy);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(InputError::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })
+        }
+    };
+    let names: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    if names.len() != n {
+        return Err(InputError::NamesMismatch(format!(
+            "{} holds {} names but the matrix has {n} tasks (remove or fix it)",
+            path.display(),
+            names.len()
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(d) = names.iter().find(|x| !seen.insert(x.as_str())) {
+        return Err(InputError::NamesMismatch(format!(
+            "task {:?} is named twice in {}: task names must be unique",
+            shorten(d),
+            path.display()
+        )));
+    }
+    Ok(Some(names))
+}
+
+/// Reads a matrix from bytes (e.g. stdin): NumPy format when they start with the `.npy` magic,
+/// text otherwise. `source` names the input in errors.
+pub fn parse_matrix_bytes(bytes: &[u8], source: &str) -> Result<Matrix, InputError> {
+    if bytes.starts_with(b"\x93NUMPY") {
+        return parse_npy(bytes);
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_text_matrix(text),
+        Err(e) => {
+            let good = bytes.get(..e.valid_up_to()).unwrap_or(&[]);
+            let line = 1 + good.iter().filter(|&&b| b == b'\n').count();
+            Err(InputError::Io {
+                path: source.to_string(),
+                message: format!("not UTF-8 text (invalid byte at line {line})"),
+            })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -717,6 +1091,139 @@ mod tests {
         assert_eq!(err("a\nb\n"), InputError::Empty);
     }
 
+    // ----- text: RFC 4180 quoting, spreadsheets, typos ------------------------------------
+
+    #[test]
+    fn rfc4180_quoted_names_as_pandas_and_excel_write_them() {
+        // pandas `df.to_csv()`: an index column under an empty corner, quotes only where needed.
+        let m = ok(",\"flan, cot\",sst2\n\"flan, cot\",1.0,0.5\nsst2,0.5,1.0\n");
+        assert_eq!(m.names, names(&["flan, cot", "sst2"]));
+        assert_eq!(m.data, vec![1.0, 0.5, 0.5, 1.0]);
+        // Excel: CRLF, every text cell quoted, quotes doubled, a line break inside a name.
+        let text = "\"\",\"say \"\"hi\"\"\",\"two\r\nlines\"\r\n\
+                    \"say \"\"hi\"\"\",1,2\r\n\"two\r\nlines\",3,4\r\n";
+        let m = ok(text);
+        assert_eq!(m.names, names(&["say \"hi\"", "two\r\nlines"]));
+        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
+        // Quoted numbers are numbers; line numbers count the lines inside quotes.
+        let m = ok("\"1\",\"2\"\n3,4\n");
+        assert_eq!((m.names, m.data), (None, vec![1.0, 2.0, 3.0, 4.0]));
+        let e = err("\"a\nb\",c\n1,2\n3,x\n");
+        assert_eq!(
+            e,
+            InputError::NotANumber {
+                line: 4,
+                column: 2,
+                text: "x".into()
+            }
+        );
+        // Quoted names in TSV and whitespace-separated files, with the delimiter inside.
+        let m = ok("\"a\tb\"\tc\n1\t2\n3\t4\n");
+        assert_eq!(m.names, names(&["a\tb", "c"]));
+        let m = ok("\"task one\" \"task two\"\n1 2\n3 4\n");
+        assert_eq!(m.names, names(&["task one", "task two"]));
+        // A comma inside quotes does not make a comma-separated file.
+        let m = ok("\"a,b\" c\n1 2\n3 4\n");
+        assert_eq!(m.names, names(&["a,b", "c"]));
+        // Never closed.
+        let e = err("a,\"b\n1,2\n");
+        assert_eq!(e, InputError::UnterminatedQuote { line: 1 });
+        assert!(e.to_string().contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn a_typo_in_the_first_row_is_not_a_header() {
+        let e = err("0.1,0.1O,0.3\n0.2,0.5,0.1\n0.3,0.1,0.5\n");
+        assert_eq!(
+            e,
+            InputError::NotANumber {
+                line: 1,
+                column: 2,
+                text: "0.1O".into()
+            }
+        );
+        let e = err("1O,2\n3,4\n");
+        assert!(e.to_string().contains("line 1, column 1"), "{e}");
+        // A real header still is one (square only without the first row).
+        let m = ok("a,b,c\n1,2,3\n4,5,6\n7,8,9\n");
+        assert_eq!(m.names, names(&["a", "b", "c"]));
+        let m = ok("1,b\n1,2\n3,4\n");
+        assert_eq!(m.names, names(&["1", "b"]));
+    }
+
+    #[test]
+    fn trailing_delimiters_add_no_cell() {
+        for text in ["1,2,\n3,4,\n", "1,2,\r\n3,4,\r\n", "1\t2\t\n3\t4\t\n"] {
+            let m = ok(text);
+            assert_eq!((m.rows, m.cols, m.names.clone()), (2, 2, None), "{text:?}");
+        }
+        let m = ok("a,b,\n1,2\n3,4\n");
+        assert_eq!(m.names, names(&["a", "b"]));
+        let m = ok("a,b\n1,2,\n3,4,\n");
+        assert_eq!(m.names, names(&["a", "b"]));
+        let m = ok("a,b,\n1,2,\n3,4,\n");
+        assert_eq!(m.names, names(&["a", "b"]));
+        // A missing value is still reported, not taken for a header with an empty name.
+        let e = err("1,2\n3,\n");
+        assert!(
+            e.to_string().contains("empty cell at line 2, column 2"),
+            "{e}"
+        );
+        let e = err("1,,2\n3,4,5\n6,7,8\n");
+        assert!(
+            e.to_string().contains("empty cell at line 1, column 2"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn other_delimiters_get_a_hint() {
+        let e = err("1;2\n3;4\n");
+        assert_eq!(
+            e,
+            InputError::Delimiter {
+                line: 1,
+                found: ';',
+                decimal_comma: false
+            }
+        );
+        assert!(e.to_string().contains("';'"), "{e}");
+        let e = err("a;b\n0,5;0,25\n0,25;0,5\n");
+        assert!(
+            matches!(
+                e,
+                InputError::Delimiter {
+                    line: 2,
+                    found: ';',
+                    decimal_comma: true
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("decimal"), "{e}");
+        let e = err("1|2\n3|4\n");
+        assert!(
+            matches!(e, InputError::Delimiter { found: '|', .. }),
+            "{e:?}"
+        );
+        // Names with semicolons in a good file are fine.
+        let m = ok("a;x,b\n1,2\n3,4\n");
+        assert_eq!(m.names, names(&["a;x", "b"]));
+    }
+
+    #[test]
+    fn duplicate_task_names_are_refused() {
+        let e = err("a,b,a\n1,2,3\n4,5,6\n7,8,9\n");
+        let msg = e.to_string();
+        assert!(matches!(e, InputError::NamesMismatch(_)), "{e:?}");
+        assert!(
+            msg.contains("\"a\" is named twice") && msg.contains("columns 1 and 3"),
+            "{msg}"
+        );
+        let e = err("x,1,2\ny,3,4\nx,5,6\n");
+        assert!(e.to_string().contains("lines 1 and 3"), "{e}");
+    }
+
     // ----- text: errors -----------------------------------------------------------------------
 
     #[test]
@@ -886,7 +1393,7 @@ mod tests {
 
     #[test]
     fn text_never_panics() {
-        let alphabet: Vec<char> = "0123456789.,-+eE\t \r\n#abNnIiF\u{feff}é,,\n\n"
+        let alphabet: Vec<char> = "0123456789.,-+eE\t \r\n#abNnIiF\u{feff}é,,\n\n\"\";|"
             .chars()
             .collect();
         let mut state: u64 = 0x2545_f491_4f6c_dd1d;
@@ -896,7 +1403,7 @@ mod tests {
             state ^= state << 17;
             state
         };
-        for _ in 0..5000 {
+        for _ in 0..20000 {
             let len = (next() % 60) as usize;
             let text: String = (0..len)
                 .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
@@ -907,6 +1414,8 @@ mod tests {
                 assert!(m.data.iter().all(|v| v.is_finite()), "{text:?}");
                 if let Some(n) = &m.names {
                     assert!(n.len() == m.rows || n.len() == m.cols, "{text:?}");
+                    let unique: std::collections::HashSet<&String> = n.iter().collect();
+                    assert_eq!(unique.len(), n.len(), "{text:?}");
                 }
             }
         }
@@ -987,14 +1496,20 @@ mod tests {
             "r1,1.0,2.0,3.0\nr2,4.0,5.0,6.0\n"
         );
         assert_eq!(read_matrix(&path).unwrap(), m);
+        // Names that need quotes get them, and read back as written.
+        let odd = names(&["#a,b", " say \"hi\"", "two\nlines"]);
+        for by_row in [false, true] {
+            let m = Matrix {
+                rows: 3,
+                cols: if by_row { 2 } else { 3 },
+                data: vec![0.5; if by_row { 6 } else { 9 }],
+                names: odd.clone(),
+            };
+            write_csv(&path, &m).unwrap();
+            assert_eq!(read_matrix(&path).unwrap(), m);
+        }
         // Names that would not survive are refused.
-        for bad in [
-            &["a,b", "c"][..],
-            &["", "c"],
-            &[" a", "c"],
-            &["#a", "c"],
-            &["1", "2"],
-        ] {
+        for bad in [&["", "c"][..], &["1", "2"]] {
             let m = Matrix {
                 rows: 2,
                 cols: 2,
