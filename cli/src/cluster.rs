@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 use taskgroup_core::{
-    group_with, search_k, Affinity, GroupResult, GroupSettings, KRule, Rounding, WarmStart,
+    group_with, search_k, Affinity, GroupResult, GroupSettings, KRule, Rounding, SolverPath,
+    WarmStart,
 };
 
 use crate::args::{Args, UsageError};
@@ -29,6 +30,9 @@ options:
   --seed N                seed of the rounding's k-means restarts (default 0)
   --tolerance X           solver relative tolerance (default 1e-6)
   --max-iterations N      solver iteration budget (default 10000)
+  --solver auto|admm|factored
+                          which solver (default auto: ADMM below 4000 tasks, else the
+                          factored large-n path; the JSON field `solver_path` says which ran)
   --json                  print one JSON object on stdout (bit-identical across runs for the
                           same input and options)
   --timing                with --json: add the wall-clock \"seconds\" (the only field that
@@ -106,6 +110,16 @@ pub fn group_settings(a: &Args) -> Result<GroupSettings, UsageError> {
     if let Some(m) = a.parsed::<usize>(&["--max-iterations"], "a positive integer")? {
         s.solver.max_iterations = m;
     }
+    s.solver.path = match a.value(&["--solver"]) {
+        None | Some("auto") => SolverPath::Auto,
+        Some("admm") => SolverPath::Admm,
+        Some("factored") => SolverPath::Factored,
+        Some(o) => {
+            return Err(UsageError(format!(
+                "--solver expects auto, admm or factored, got {o:?}"
+            )))
+        }
+    };
     s.validate().map_err(|e| UsageError(e.to_string()))?;
     Ok(s)
 }
@@ -125,6 +139,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             "--seed",
             "--tolerance",
             "--max-iterations",
+            "--solver",
         ],
     )?;
     let json_out = a.flag("--json");
@@ -347,6 +362,7 @@ pub fn result_json(
         "dual_residual": r.sdp.dual_residual,
         "rounding": rounding_name(s),
         "tolerance": s.solver.tolerance,
+        "solver_path": r.sdp.path.as_str(),
     });
     if let Some(names) = names {
         o["names"] = json!(names);
