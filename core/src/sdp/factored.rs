@@ -165,6 +165,7 @@ fn refine(
     cen: &Centered,
     k: usize,
     mut u: Vec<f64>,
+    y0: Vec<f64>,
     r: usize,
     max_iter: usize,
     tol: f64,
@@ -175,9 +176,9 @@ fn refine(
     let nf = n as f64;
     // Penalty in units where the row-sum term matches ⟨C, X⟩ (‖C‖_F = 1, ‖X‖_F ≈ √k):
     // σ·‖e‖² with ‖e‖² ~ n, so σ ~ 1/n.
-    let mut sigma = 4.0 / nf;
-    let mut y = alloc::vec![0.0; n];
-    let mut step = 0.5;
+    let mut sigma = 64.0 / nf;
+    let mut y = y0;
+    let mut step = 0.25;
     let mut cu = c_times(&cen.c, n, &u, r);
     stats.products += 1;
     let (mut e, mut w) = row_residual(&u, n, r);
@@ -250,6 +251,54 @@ fn refine(
         }
     }
     (u, feas, change, interrupted)
+}
+
+/// The residual pad added to the top Ritz value θ₁ (method.md §4a). With V' the leading Ritz
+/// vectors whose residuals are converged (≤ 1e-7) and R' their residual block, P·G·P in the basis
+/// [V', V'⊥] is [[Θ', E], [Eᵀ, A₂₂]] with ‖E‖₂ ≤ ‖R'‖_F, so λ_max ≤ max(θ₁, λ_max(A₂₂)) + ‖R'‖_F.
+/// The pad is ‖R'‖_F when the next Ritz pair's inclusion interval θ_{j+1} + r_{j+1} lies below θ₁
+/// (the block sees nothing of A₂₂ above θ₁), else the Frobenius norm of the whole residual block.
+fn ritz_pad(values: &[f64], residuals: &[f64]) -> f64 {
+    let full = libm::sqrt(residuals.iter().map(|r| r * r).sum::<f64>());
+    let j = residuals.iter().take_while(|&&r| r <= 1e-7).count();
+    if j == 0 || j >= residuals.len() {
+        return full;
+    }
+    if values[j] + residuals[j] < values[0] {
+        libm::sqrt(residuals[..j].iter().map(|r| r * r).sum::<f64>())
+    } else {
+        full
+    }
+}
+
+/// Row-sum multipliers of a partition's factor: y_u = 2·(C1_a)_u/n_a − 1_aᵀC1_a/n_a² for u ∈ a,
+/// the stationarity condition of ⟨C, UUᵀ⟩ − yᵀ(UUᵀ1 − 1) on the partition's support (up to the
+/// sphere's multiplier, which the projection absorbs).
+fn partition_multipliers(cen: &Centered, p: &Partition) -> Vec<f64> {
+    let n = cen.n;
+    let sizes = p.sizes();
+    let lab = p.labels();
+    let mut own = alloc::vec![0.0; n];
+    for u in 0..n {
+        let row = &cen.c[u * n..(u + 1) * n];
+        own[u] = row
+            .iter()
+            .zip(lab)
+            .filter(|(_, &l)| l == lab[u])
+            .map(|(x, _)| x)
+            .sum::<f64>();
+    }
+    let mut q = alloc::vec![0.0; p.num_groups()];
+    for u in 0..n {
+        q[lab[u] as usize] += own[u];
+    }
+    (0..n)
+        .map(|u| {
+            let a = lab[u] as usize;
+            let na = sizes[a] as f64;
+            2.0 * own[u] / na - q[a] / (na * na)
+        })
+        .collect()
 }
 
 /// The implicit dual operator x ↦ P(C + Z_d)P·x of the certificate (see [`PartitionDual`]).
@@ -396,6 +445,10 @@ pub struct BoundTrial {
     pub theta: f64,
     /// Frobenius norm of the Ritz residual block.
     pub residual: f64,
+    /// Residual norms of the Ritz pairs, and their values.
+    pub residuals: [f64; 4],
+    /// The first Ritz values.
+    pub values: [f64; 4],
     /// The padded bound (centred units).
     pub bound: f64,
     /// The partition's value ⟨C, X_p⟩.
@@ -478,7 +531,7 @@ fn partition_bound_trace(
             break;
         };
         stats.products += e.products;
-        let res_f = libm::sqrt(e.residuals.iter().map(|r| r * r).sum::<f64>());
+        let res_f = ritz_pad(&e.values, &e.residuals);
         let lam = e.values[0] + res_f + 1e-13 * (1.0 + e.values[0].abs());
         let fro_g = 1.0 + dual.fro();
         let b = total + (k as f64 - 1.0) * lam + super::certificate::rounding_pad(cen, k, fro_g);
@@ -487,6 +540,8 @@ fn partition_bound_trace(
             total,
             theta: e.values[0],
             residual: res_f,
+            residuals: core::array::from_fn(|i| e.residuals.get(i * 3).copied().unwrap_or(0.0)),
+            values: core::array::from_fn(|i| e.values.get(i * 3).copied().unwrap_or(0.0)),
             bound: b,
             value: v_c,
         });
@@ -590,10 +645,12 @@ pub(crate) fn solve_factored(
             None => true,
         }
     };
+    let y0 = partition_multipliers(cen, &start);
     let (u, feas, change, interrupted) = refine(
         cen,
         k,
         u0,
+        y0,
         r,
         budget,
         settings.tolerance.max(1e-6),
