@@ -74,7 +74,15 @@ fn case_json(c: &Case, file: &str) -> serde_json::Value {
 pub fn run(raw: &[String]) -> Result<(), CliError> {
     let mut a = Args::parse(
         raw,
-        &["--n", "-n", "--seed", "--output", "-o", "--output-dir", "--groups"],
+        &[
+            "--n",
+            "-n",
+            "--seed",
+            "--output",
+            "-o",
+            "--output-dir",
+            "--groups",
+        ],
     )?;
     if a.flag("--help") || a.flag("-h") {
         println!("{USAGE}");
@@ -117,7 +125,9 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                 .parsed::<usize>(&["--groups"], "a positive integer")?
                 .unwrap_or(8);
             if groups == 0 || n < 2 * groups + 2 {
-                return Err(UsageError("--n must be at least 2·groups + 2, groups ≥ 1".into()).into());
+                return Err(
+                    UsageError("--n must be at least 2·groups + 2, groups ≥ 1".into()).into(),
+                );
             }
             let out = a
                 .value(&["--output", "-o"])

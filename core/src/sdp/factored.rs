@@ -14,6 +14,8 @@
 //!    (Z_d ≥ 0 by construction); tight when the relaxation is tight at the partition and the
 //!    dual of that form exists.
 
+#![allow(clippy::needless_range_loop)]
+
 use alloc::vec::Vec;
 
 use super::lanczos::{deflate_ones, dense_apply, lobpcg_top, BlockOp};
@@ -161,6 +163,7 @@ fn row_residual(u: &[f64], n: usize, r: usize) -> (Vec<f64>, Vec<f64>) {
 /// The factored refinement (augmented Lagrangian on U(Uᵀ1) = 1, projected gradient on
 /// {U ≥ 0, ‖U‖_F² = k}). Returns U, its relative row-sum residual ‖e‖/√n, the relative change
 /// of the last step and the iterations run. Stops early when `keep_going` returns false.
+#[allow(clippy::too_many_arguments)]
 fn refine(
     cen: &Centered,
     k: usize,
@@ -412,7 +415,10 @@ impl PartitionDual {
         for a in 0..k {
             for b in 0..k {
                 if a != b {
-                    s += sq[b * k + a] * sq[a * k + b] * self.inv_d[a * k + b] * self.inv_d[a * k + b];
+                    s += sq[b * k + a]
+                        * sq[a * k + b]
+                        * self.inv_d[a * k + b]
+                        * self.inv_d[a * k + b];
                 }
             }
         }
@@ -425,13 +431,6 @@ impl PartitionDual {
 #[allow(clippy::too_many_arguments)]
 fn r0(m: &[f64], k: usize, u: usize, a: usize, b: usize, na: f64, nb: f64, q: &[f64]) -> f64 {
     (na / nb) * m[u * k + b] - m[u * k + a] + q[a] / (2.0 * na) - na * q[b] / (2.0 * nb * nb)
-}
-
-/// The certified bound of a partition (centred units, pad included): min over a few z of
-/// `1ᵀG1/n + (k − 1)·λ̄` with G = C + Z_d(z) and λ̄ = θ₁ + ‖R‖_F the padded top Ritz value of
-/// P·G·P. `None` when no eigen-solve succeeded.
-pub(crate) fn partition_bound(cen: &Centered, p: &Partition, stats: &mut FactoredStats) -> Option<f64> {
-    partition_bound_trace(cen, p, stats, &mut |_| {})
 }
 
 /// One evaluation of the partition certificate at a given z (diagnostics).
@@ -455,11 +454,14 @@ pub struct BoundTrial {
     pub value: f64,
 }
 
-/// [`partition_bound`] for a public caller, reporting every z tried to `trace`.
+/// The certified upper bound (centred units ⟨C, ·⟩, pad included) on every k-partition's value
+/// from the partition `p` (method.md §4a), matrix-free; every z tried is reported to `trace`,
+/// which may return `false` to stop the search (the best bound so far is returned; it is valid).
+/// `None` for k ≤ 1, k ≥ n or when no eigen-solve succeeded.
 pub fn partition_bound_with_trace(
     cen: &Centered,
     p: &Partition,
-    trace: &mut dyn FnMut(&BoundTrial),
+    trace: &mut dyn FnMut(&BoundTrial) -> bool,
 ) -> Option<f64> {
     partition_bound_trace(cen, p, &mut FactoredStats::default(), trace)
 }
@@ -468,7 +470,7 @@ fn partition_bound_trace(
     cen: &Centered,
     p: &Partition,
     stats: &mut FactoredStats,
-    trace: &mut dyn FnMut(&BoundTrial),
+    trace: &mut dyn FnMut(&BoundTrial) -> bool,
 ) -> Option<f64> {
     let n = cen.n;
     let k = p.num_groups();
@@ -525,7 +527,10 @@ fn partition_bound_trace(
         let mut zd1 = alloc::vec![0.0; n];
         dual.add_apply(&ones, &mut zd1);
         let total = (ones_c + zd1.iter().sum::<f64>()) / n as f64;
-        let mut op = DualOp { c: &cen.c, dual: &dual };
+        let mut op = DualOp {
+            c: &cen.c,
+            dual: &dual,
+        };
         let seed = 0x5eed + tried as u64;
         let Some(e) = lobpcg_top(&mut op, pblock, 1, start.as_deref(), seed, 1e-10, 400) else {
             break;
@@ -535,7 +540,7 @@ fn partition_bound_trace(
         let lam = e.values[0] + res_f + 1e-13 * (1.0 + e.values[0].abs());
         let fro_g = 1.0 + dual.fro();
         let b = total + (k as f64 - 1.0) * lam + super::certificate::rounding_pad(cen, k, fro_g);
-        trace(&BoundTrial {
+        let go_on = trace(&BoundTrial {
             z,
             total,
             theta: e.values[0],
@@ -545,6 +550,12 @@ fn partition_bound_trace(
             bound: b,
             value: v_c,
         });
+        if !go_on {
+            if b.is_finite() && best.is_none_or(|x| b < x) {
+                best = Some(b);
+            }
+            break;
+        }
         let theta = e.values[0];
         start = Some(e.vectors);
         let improved = b.is_finite() && best.is_none_or(|x| b < x);
@@ -625,14 +636,37 @@ pub(crate) fn solve_factored(
                 best = Some((v, c));
             }
         }
-        best.map(|(_, p)| p.clone()).unwrap_or_else(|| cands[0].clone())
+        best.map(|(_, p)| p.clone())
+            .unwrap_or_else(|| cands[0].clone())
     };
     let start = pick(&cands);
+    let mut shown = 0usize;
+    let report = |progress: &mut Option<&mut dyn FnMut(&Progress) -> bool>,
+                  obj: f64,
+                  shown: &mut usize|
+     -> bool {
+        *shown += 1;
+        match progress.as_mut() {
+            Some(cb) => cb(&Progress {
+                iteration: *shown,
+                primal_residual: f64::NAN,
+                dual_residual: f64::NAN,
+                rho: 0.0,
+                objective: cen.to_value(obj, k),
+            }),
+            None => true,
+        }
+    };
+    let early_stop = !report(&mut progress, block_value(&cen.c, &start), &mut shown);
     // 2. Factored refinement from the start's factor.
     let extra = k;
     let r = k + extra;
     let u0 = partition_factor(&start, extra, rounding.seed);
-    let budget = settings.max_iterations.min(FACTORED_MAX_ITERATIONS);
+    let budget = if early_stop {
+        0
+    } else {
+        settings.max_iterations.min(FACTORED_MAX_ITERATIONS)
+    };
     let mut keep_going = |it: usize, feas: f64, change: f64, obj: f64| -> bool {
         match progress.as_mut() {
             Some(cb) => cb(&Progress {
@@ -657,6 +691,7 @@ pub(crate) fn solve_factored(
         &mut stats,
         &mut keep_going,
     );
+    let interrupted = interrupted || early_stop;
     if interrupted {
         status = SolverStatus::Interrupted;
     }
@@ -672,14 +707,33 @@ pub(crate) fn solve_factored(
     let inner = objective(&u, &cu);
     // 4. Certificate of the chosen partition (≥ every partition's value, whatever X is).
     let v_c = block_value(&cen.c, &partition);
-    let bound_c = match partition_bound(cen, &partition, &mut stats) {
+    // Interrupted: one z only (a valid, maybe looser bound); else report each z tried.
+    let mut stop_cert = interrupted;
+    let mut trace = |t: &BoundTrial| -> bool {
+        if stop_cert {
+            return false;
+        }
+        if !report(&mut progress, t.value, &mut shown) {
+            stop_cert = true;
+            return false;
+        }
+        true
+    };
+    let bound = partition_bound_trace(cen, &partition, &mut stats, &mut trace);
+    if stop_cert {
+        status = SolverStatus::Interrupted;
+    }
+    let bound_c = match bound {
         Some(b) => b.max(v_c),
         None => {
             status = SolverStatus::NumericalError;
             super::certificate::bound_centered(cen, k, None).unwrap_or(f64::INFINITY)
         }
     };
-    if status == SolverStatus::Converged && !(feas <= settings.tolerance.max(1e-6) && change <= settings.tolerance.max(1e-6)) && stats.iterations >= budget {
+    if status == SolverStatus::Converged
+        && !(feas <= settings.tolerance.max(1e-6) && change <= settings.tolerance.max(1e-6))
+        && stats.iterations >= budget
+    {
         status = SolverStatus::MaxIterations;
     }
     let sdp = SdpSolution {

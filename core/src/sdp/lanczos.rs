@@ -6,6 +6,8 @@
 //! itself (P·A·P). One operator product per iteration (on the residual block); the images of the
 //! Ritz block and of the LOBPCG direction are carried along by linearity.
 
+#![allow(clippy::needless_range_loop)]
+
 use alloc::vec::Vec;
 
 use super::lowrank::dot;
@@ -96,7 +98,14 @@ fn orthonormalise_carry(
 
 /// `out[:, j] = Σ_i s[:, i]·y[i, j]` for i < m, j < p (y row-major m×p's column j read with
 /// stride p; `s` column-major n×m).
-fn combine(s: &[f64], n: usize, m: usize, y: &[f64], p: usize, rows: core::ops::Range<usize>) -> Vec<f64> {
+fn combine(
+    s: &[f64],
+    n: usize,
+    m: usize,
+    y: &[f64],
+    p: usize,
+    rows: core::ops::Range<usize>,
+) -> Vec<f64> {
     let mut out = alloc::vec![0.0; n * p];
     for j in 0..p {
         let col = &mut out[j * n..(j + 1) * n];
@@ -139,7 +148,9 @@ pub(crate) fn lobpcg_top(
     if let Some(s) = start {
         v[..given * n].copy_from_slice(&s[..given * n]);
     }
-    v[given * n..].iter_mut().for_each(|x| *x = normal(&mut rng));
+    v[given * n..]
+        .iter_mut()
+        .for_each(|x| *x = normal(&mut rng));
     let mut kept = orthonormalise_carry(&mut v, None, n, 0, p);
     while kept < p {
         // Dependent start columns: refill with random ones.
@@ -165,7 +176,11 @@ pub(crate) fn lobpcg_top(
         let mut r = av.clone();
         let mut res = alloc::vec![0.0; p];
         for j in 0..p {
-            axpy(&mut r[j * n..(j + 1) * n], -theta[j], &v[j * n..(j + 1) * n]);
+            axpy(
+                &mut r[j * n..(j + 1) * n],
+                -theta[j],
+                &v[j * n..(j + 1) * n],
+            );
             res[j] = libm::sqrt(dot(&r[j * n..(j + 1) * n], &r[j * n..(j + 1) * n]));
         }
         if res.iter().any(|x| !x.is_finite()) {
@@ -184,7 +199,9 @@ pub(crate) fn lobpcg_top(
         // Converged pairs contribute no residual direction (soft locking).
         for j in 0..p {
             if res[j] <= tol {
-                s[n * (p + j)..n * (p + j + 1)].iter_mut().for_each(|x| *x = 0.0);
+                s[n * (p + j)..n * (p + j + 1)]
+                    .iter_mut()
+                    .for_each(|x| *x = 0.0);
             }
         }
         let kr = orthonormalise_carry(&mut s, None, n, p, 2 * p);
@@ -340,7 +357,12 @@ pub(crate) fn dense_apply(a: &[f64], n: usize, x: &[f64], q: usize, out: &mut [f
 /// acc[i·4 + jj] += Σ_t r_i[t]·p[t·4 + jj] for four rows and one 4-wide panel.
 #[inline(always)]
 fn kernel4(r0: &[f64], r1: &[f64], r2: &[f64], r3: &[f64], p: &[f64], acc: &mut [f64; 16]) {
-    let len = r0.len().min(r1.len()).min(r2.len()).min(r3.len()).min(p.len() / 4);
+    let len = r0
+        .len()
+        .min(r1.len())
+        .min(r2.len())
+        .min(r3.len())
+        .min(p.len() / 4);
     let (mut a0, mut a1, mut a2, mut a3) = ([0.0f64; 4], [0.0f64; 4], [0.0f64; 4], [0.0f64; 4]);
     for t in 0..len {
         let pv = [p[t * 4], p[t * 4 + 1], p[t * 4 + 2], p[t * 4 + 3]];
@@ -431,7 +453,10 @@ mod kernel_tests {
             for j in 0..q {
                 for u in 0..n {
                     let want: f64 = (0..n).map(|v| a[u * n + v] * x[j * n + v]).sum();
-                    assert!((out[j * n + u] - want).abs() < 1e-9 * want.abs().max(1.0), "{n} {q} {u} {j}");
+                    assert!(
+                        (out[j * n + u] - want).abs() < 1e-9 * want.abs().max(1.0),
+                        "{n} {q} {u} {j}"
+                    );
                 }
             }
         }

@@ -234,7 +234,8 @@ pub struct SdpSolution {
     /// Iterations whose projection used the full eigendecomposition (all of them for
     /// `ProjectionMethod::Full`; low-rank fallbacks otherwise).
     pub full_projections: usize,
-    /// Rayleigh–Ritz rounds of the low-rank projection, summed over iterations (0 for `Full`).
+    /// Rayleigh–Ritz rounds of the low-rank projection, summed over iterations (0 for `Full`);
+    /// on the factored path, the block products with C (eigen-solves and refinement).
     pub low_rank_rounds: usize,
     /// The upper bound in centred units ⟨C, ·⟩ (pad included).
     pub(crate) bound_c: f64,
