@@ -176,3 +176,13 @@ fn trivial_and_bad_inputs_on_the_factored_path() {
     let (_, opt) = exact_partition(&small, 2).unwrap();
     assert!(r.upper_bound.unwrap() >= opt - 1e-12);
 }
+
+#[test]
+fn threshold_rounding_on_the_factored_path() {
+    let (t, truth) = large_like(120, 3, 0.3, 1);
+    let mut s = settings(SolverPath::Factored);
+    s.rounding.mode = Rounding::Threshold { c: 1.0 };
+    let f = group(&t, 3, &s).unwrap();
+    assert_eq!(f.partition, truth);
+    assert!(f.certified_optimal);
+}

@@ -24,7 +24,7 @@ use super::{Progress, SdpSolution, SolverPath, SolverSettings, SolverStatus, War
 use crate::affinity::Centered;
 use crate::kmeans::{kmeans, KMeansSettings};
 use crate::partition::{block_value, Partition};
-use crate::round::{local_search, RoundingSettings};
+use crate::round::{local_search, Rounding, RoundingSettings};
 
 /// The centred affinity C (C·1 = 0) as a block operator on 1⊥.
 struct COp<'a> {
@@ -302,6 +302,31 @@ fn partition_multipliers(cen: &Centered, p: &Partition) -> Vec<f64> {
             2.0 * own[u] / na - q[a] / (na * na)
         })
         .collect()
+}
+
+/// Connected components of {u ~ v : (UUᵀ)_uv > thr} for the row-major n×r factor U.
+fn threshold_factor(u: &[f64], n: usize, r: usize, thr: f64) -> Partition {
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut a: usize) -> usize {
+        while p[a] != a {
+            p[a] = p[p[a]];
+            a = p[a];
+        }
+        a
+    }
+    for a in 0..n {
+        let ra = &u[a * r..(a + 1) * r];
+        for b in (a + 1)..n {
+            if dot(ra, &u[b * r..(b + 1) * r]) > thr {
+                let (x, y) = (find(&mut parent, a), find(&mut parent, b));
+                if x != y {
+                    parent[x.max(y)] = x.min(y);
+                }
+            }
+        }
+    }
+    let labels: Vec<usize> = (0..n).map(|i| find(&mut parent, i)).collect();
+    Partition::from_dense(&labels)
 }
 
 /// The implicit dual operator x ↦ P(C + Z_d)P·x of the certificate (see [`PartitionDual`]).
@@ -701,7 +726,11 @@ pub(crate) fn solve_factored(
             cands.push(p);
         }
     }
-    let partition = pick(&cands);
+    let partition = match rounding.mode {
+        // The paper's rule on X = UUᵀ, entries formed on the fly (O(n²·r), nothing n×n).
+        Rounding::Threshold { c } => threshold_factor(&u, n, r, c / n as f64),
+        Rounding::Robust => pick(&cands),
+    };
     let cu = c_times(&cen.c, n, &u, r);
     stats.products += 1;
     let inner = objective(&u, &cu);
