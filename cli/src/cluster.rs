@@ -8,7 +8,8 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use taskgroup_core::normalize::{normalize_scores, Normalization};
 use taskgroup_core::{
-    group_with, search_k, Affinity, GroupResult, GroupSettings, KRule, Rounding, WarmStart,
+    group_with, search_k, Affinity, GroupResult, GroupSettings, KRule, Rounding, SolverPath,
+    WarmStart,
 };
 
 use crate::args::{Args, UsageError};
@@ -39,8 +40,11 @@ options:
   --seed N                seed of the robust rounding's k-means restarts (default 0)
   --tolerance X           solver relative tolerance (default 1e-6)
   --max-iterations N      solver iteration budget (default 10000)
-  --json                  print one JSON object (bit-identical across runs for the same input
-                          and options)
+  --solver auto|admm|factored
+                          which solver (default auto: ADMM below 4000 tasks, else the
+                          factored large-n path; the JSON field `solver_path` says which ran)
+  --json                  print one JSON object on stdout (bit-identical across runs for the
+                          same input and options)
   --timing                with --json: add the wall-clock \"seconds\" (the only field that
                           differs between runs)
   --output FILE           write the result (text or --json) to FILE instead of stdout (`-`)
@@ -124,6 +128,16 @@ pub fn group_settings(a: &Args) -> Result<GroupSettings, UsageError> {
     if let Some(m) = a.parsed::<usize>(&["--max-iterations"], "a positive integer")? {
         s.solver.max_iterations = m;
     }
+    s.solver.path = match a.value(&["--solver"]) {
+        None | Some("auto") => SolverPath::Auto,
+        Some("admm") => SolverPath::Admm,
+        Some("factored") => SolverPath::Factored,
+        Some(o) => {
+            return Err(UsageError(format!(
+                "--solver expects auto, admm or factored, got {o:?}"
+            )))
+        }
+    };
     s.validate().map_err(|e| UsageError(e.to_string()))?;
     Ok(s)
 }
@@ -203,6 +217,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             "--output",
             "-o",
             "--svg",
+            "--solver",
         ],
     )?;
     let json_out = a.flag("--json");
@@ -575,6 +590,7 @@ pub fn result_json(
         "dual_residual": r.sdp.dual_residual,
         "rounding": rounding_name(s),
         "tolerance": s.solver.tolerance,
+        "solver_path": r.sdp.path.as_str(),
     });
     if let Some(names) = names {
         o["names"] = json!(names);

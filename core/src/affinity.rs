@@ -129,18 +129,20 @@ impl Centered {
             1.0
         };
         let (inv, inv2) = inverse_pow2(scale);
-        let t: Vec<f64> = a.sym.iter().map(|x| x * inv * inv2).collect();
+        // T̂ = T·inv·inv2 is never stored (one n×n buffer less at large n): each entry is
+        // recomputed, with the same rounding, where it is used.
+        let t = &a.sym;
         let nf = n as f64;
         let mut r = alloc::vec![0.0; n];
         for u in 0..n {
-            r[u] = t[u * n..(u + 1) * n].iter().sum::<f64>() / nf;
+            r[u] = t[u * n..(u + 1) * n].iter().map(|x| x * inv * inv2).sum::<f64>() / nf;
         }
         let g = r.iter().sum::<f64>() / nf;
         let mut c = alloc::vec![0.0; n * n];
         let mut tr = 0.0;
         for u in 0..n {
             for v in 0..n {
-                let x = t[u * n + v] - r[u] - r[v] + g;
+                let x = t[u * n + v] * inv * inv2 - r[u] - r[v] + g;
                 c[u * n + v] = x;
             }
             tr += c[u * n + u];
@@ -168,7 +170,7 @@ impl Centered {
             scale,
             g,
             mu,
-            max_abs: max_abs_t * inv,
+            max_abs: max_abs_t * inv * inv2,
         }
     }
 

@@ -4,7 +4,9 @@ use crate::affinity::{Affinity, Centered};
 use crate::error::Error;
 use crate::partition::{block_value, Partition};
 use crate::round::{round_centered, RoundingSettings};
-use crate::sdp::admm::solve_centered;
+use crate::sdp::admm::{is_trivial, solve_centered};
+use crate::sdp::factored::solve_factored;
+use crate::sdp::SolverPath;
 use crate::sdp::{Progress, SdpSolution, SolverSettings, SolverStatus, WarmStart};
 
 /// A partition is `certified_optimal` when its value is within this fraction of ‖T_c‖_F below
@@ -89,8 +91,19 @@ pub fn group_centered(
     warm: WarmStart<'_>,
     progress: Option<&mut dyn FnMut(&Progress) -> bool>,
 ) -> Result<GroupResult, Error> {
-    let sdp = solve_centered(cen, k, &settings.solver, warm, progress)?;
-    let partition = round_centered(cen, &sdp.x, k, &settings.rounding);
+    let (partition, sdp) = if settings.solver.path.resolve(cen.n) == SolverPath::Factored
+        && !is_trivial(cen.n, k, cen.s)
+    {
+        // The large-n path (method.md §3a): no n×n iterate; it rounds and certifies itself.
+        settings.solver.validate()?;
+        crate::sdp::admm::check_inputs(cen.n, k, &warm)?;
+        let f = solve_factored(cen, k, &settings.solver, &settings.rounding, warm, progress);
+        (f.partition, f.sdp)
+    } else {
+        let sdp = solve_centered(cen, k, &settings.solver, warm, progress)?;
+        let partition = round_centered(cen, &sdp.x, k, &settings.rounding);
+        (partition, sdp)
+    };
     let r = certify(t, cen, partition, sdp);
     // Values beyond the f64 range (entries near f64::MAX summed over a group) cannot be
     // reported: an error, never a silent Inf/NaN or a "certified" flag next to one.

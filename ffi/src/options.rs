@@ -192,6 +192,7 @@ impl tg_options {
                 rho_balance: self.rho_balance,
                 relaxation: self.relaxation,
                 projection,
+                path: Default::default(),
             },
             rounding: RoundingSettings {
                 mode,

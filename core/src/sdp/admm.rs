@@ -586,6 +586,9 @@ fn trivial_solution(
         full_projections: 0,
         low_rank_rounds: 0,
         bound_c: bound_c.max(inner),
+        path: super::SolverPath::Admm,
+        factor: Vec::new(),
+        rank: 0,
     })
 }
 
@@ -689,5 +692,8 @@ pub fn finish_iterate(cen: &Centered, k: usize, it: AdmmIterate<'_>) -> SdpSolut
         full_projections: iterations,
         low_rank_rounds: 0,
         bound_c,
+        path: super::SolverPath::Admm,
+        factor: Vec::new(),
+        rank: 0,
     }
 }

@@ -10,6 +10,8 @@
 
 pub mod admm;
 pub mod certificate;
+pub mod factored;
+pub(crate) mod lanczos;
 pub(crate) mod lowrank;
 pub mod projection;
 
@@ -71,7 +73,57 @@ pub struct SolverSettings {
     pub relaxation: f64,
     /// How the projection onto C1 computes eigenpairs (default `Auto`).
     pub projection: ProjectionMethod,
+    /// Which solver runs (default `Auto`: ADMM below [`FACTORED_MIN_N`] tasks, the factored
+    /// large-n path from there or when ADMM's n×n buffers do not fit in memory).
+    pub path: SolverPath,
 }
+
+/// Which solver a solve uses (`SolverSettings::path`) or used (`SdpSolution::path`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SolverPath {
+    /// Settings only: [`SolverPath::Admm`] for n < [`FACTORED_MIN_N`] unless its memory
+    /// (≈ 7 n×n buffers) is unavailable, else [`SolverPath::Factored`] (default).
+    #[default]
+    Auto,
+    /// ADMM on dense n×n iterates (method.md §3).
+    Admm,
+    /// The large-n path: spectral start, factored X = UUᵀ with U ≥ 0, matrix-free certificate
+    /// (method.md §3a, §4a); no n×n buffer beyond the centred affinity.
+    Factored,
+}
+
+impl SolverPath {
+    /// `auto`, `admm` or `factored`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SolverPath::Auto => "auto",
+            SolverPath::Admm => "admm",
+            SolverPath::Factored => "factored",
+        }
+    }
+
+    /// The path that runs for n tasks (never `Auto`): `Auto` picks `Factored` from
+    /// [`FACTORED_MIN_N`], or from n ≥ 1000 when 7 n×n f64 buffers cannot be reserved.
+    pub fn resolve(self, n: usize) -> SolverPath {
+        match self {
+            SolverPath::Auto => {
+                if n >= FACTORED_MIN_N
+                    || (n >= 1000
+                        && crate::memory::check_available(crate::memory::square_f64_bytes(n, 7))
+                            .is_err())
+                {
+                    SolverPath::Factored
+                } else {
+                    SolverPath::Admm
+                }
+            }
+            p => p,
+        }
+    }
+}
+
+/// Smallest n for which `SolverPath::Auto` runs the factored large-n path.
+pub const FACTORED_MIN_N: usize = 4000;
 
 /// Eigen-solver used by the projection onto C1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -99,6 +151,7 @@ impl Default for SolverSettings {
             rho_balance: 10.0,
             relaxation: 1.6,
             projection: ProjectionMethod::Auto,
+            path: SolverPath::Auto,
         }
     }
 }
@@ -181,8 +234,16 @@ pub struct SdpSolution {
     /// Iterations whose projection used the full eigendecomposition (all of them for
     /// `ProjectionMethod::Full`; low-rank fallbacks otherwise).
     pub full_projections: usize,
-    /// Rayleigh–Ritz rounds of the low-rank projection, summed over iterations (0 for `Full`).
+    /// Rayleigh–Ritz rounds of the low-rank projection, summed over iterations (0 for `Full`);
+    /// on the factored path, the block products with C (eigen-solves and refinement).
     pub low_rank_rounds: usize,
     /// The upper bound in centred units ⟨C, ·⟩ (pad included).
     pub(crate) bound_c: f64,
+    /// Which solver ran (`Admm` or `Factored`).
+    pub path: SolverPath,
+    /// The factored path's U (row-major n×`rank`, U ≥ 0, X = UUᵀ); empty for ADMM. On the
+    /// factored path `x` is empty (no n×n buffer is formed).
+    pub factor: Vec<f64>,
+    /// Columns of `factor` (0 for ADMM).
+    pub rank: usize,
 }

@@ -165,6 +165,8 @@ impl SettingsWire {
                         2 => ProjectionMethod::LowRank,
                         _ => return Err(corrupt("unknown projection method")),
                     },
+                    // Not stored (format 1): a loaded session chooses the path by n.
+                    path: crate::sdp::SolverPath::Auto,
                 },
                 rounding: RoundingSettings {
                     mode: match r.threshold_c {
