@@ -135,7 +135,11 @@ impl Centered {
         let nf = n as f64;
         let mut r = alloc::vec![0.0; n];
         for u in 0..n {
-            r[u] = t[u * n..(u + 1) * n].iter().map(|x| x * inv * inv2).sum::<f64>() / nf;
+            r[u] = t[u * n..(u + 1) * n]
+                .iter()
+                .map(|x| x * inv * inv2)
+                .sum::<f64>()
+                / nf;
         }
         let g = r.iter().sum::<f64>() / nf;
         let mut c = alloc::vec![0.0; n * n];

@@ -594,6 +594,9 @@ fn k_equal_1_and_k_equal_n_are_certified() {
         let g = group(&t, k, &GroupSettings::default()).unwrap();
         assert!(g.certified_optimal, "k = {k}: gap {:?}", g.gap_normalized);
         let ub = g.upper_bound.unwrap();
-        assert!(ub >= g.value && ub - g.value <= 1e-12 * (1.0 + g.value.abs()), "k = {k}");
+        assert!(
+            ub >= g.value && ub - g.value <= 1e-12 * (1.0 + g.value.abs()),
+            "k = {k}"
+        );
     }
 }
