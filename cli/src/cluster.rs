@@ -151,6 +151,14 @@ fn read_input(input: &str) -> Result<Matrix, CliError> {
     }
 }
 
+/// The one line `--json` prints: `o`, with the wall time in `seconds` when it is given.
+fn json_line(mut o: Value, seconds: Option<f64>) -> Result<String, CliError> {
+    if let Some(secs) = seconds {
+        o["seconds"] = json!(secs);
+    }
+    serde_json::to_string(&o).map_err(|e| CliError::Internal(e.to_string()))
+}
+
 /// What the user calls the input in messages.
 fn source_name(input: &str) -> &str {
     if input == "-" {
@@ -330,14 +338,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             if json_out {
                 let mut o = result_json(&r, n, names.as_deref(), &settings);
                 settings_note.add_to(&mut o);
-                if timing {
-                    o["seconds"] = json!(secs);
-                }
-                say!(
-                    out,
-                    "{}",
-                    serde_json::to_string(&o).map_err(|e| CliError::Internal(e.to_string()))?
-                );
+                say!(out, "{}", json_line(o, timing.then_some(secs))?);
             } else {
                 write_human(&mut out, &t, &r, n, names.as_deref(), &settings, secs);
             }
@@ -390,14 +391,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                 o["k_rule"] = json!(rule_name(rule));
                 o["k_by_density"] = json!(s.rows[s.chosen_by_density].k);
                 o["k_by_elbow"] = json!(s.rows[s.chosen_by_elbow].k);
-                if timing {
-                    o["seconds"] = json!(secs);
-                }
-                say!(
-                    out,
-                    "{}",
-                    serde_json::to_string(&o).map_err(|e| CliError::Internal(e.to_string()))?
-                );
+                say!(out, "{}", json_line(o, timing.then_some(secs))?);
             } else {
                 say!(
                     out,

@@ -898,6 +898,7 @@ pub fn parse_matrix_bytes(bytes: &[u8], source: &str) -> Result<Matrix, InputErr
 mod tests {
     use super::*;
     use crate::npy::write_npy;
+    use crate::test_util::{temp_path, xorshift};
 
     fn names(v: &[&str]) -> Option<Vec<String>> {
         Some(v.iter().map(|s| (*s).to_string()).collect())
@@ -910,6 +911,14 @@ mod tests {
         }
     }
 
+    /// Parses `text` and checks its shape (rows, cols) and its values.
+    fn ok_with(text: &str, shape: (usize, usize), data: &[f64]) -> Matrix {
+        let m = ok(text);
+        assert_eq!((m.rows, m.cols), shape, "{text:?}");
+        assert_eq!(m.data, data, "{text:?}");
+        m
+    }
+
     fn err(text: &str) -> InputError {
         match parse_text_matrix(text) {
             Ok(m) => panic!("expected an error for {text:?}, got {m:?}"),
@@ -917,26 +926,17 @@ mod tests {
         }
     }
 
-    /// A scratch file path unique to this process and test.
-    fn temp_path(name: &str) -> std::path::PathBuf {
-        std::env::temp_dir().join(format!("taskgroup-input-{}-{name}", std::process::id()))
-    }
-
     // ----- text: layouts -----------------------------------------------------------------
 
     #[test]
     fn plain_comma_no_names() {
-        let m = ok("1,2,3\n4,5,6\n");
-        assert_eq!((m.rows, m.cols), (2, 3));
-        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let m = ok_with("1,2,3\n4,5,6\n", (2, 3), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         assert_eq!(m.names, None);
     }
 
     #[test]
     fn header_row_only() {
-        let m = ok("a,b\n1,2\n3,4\n");
-        assert_eq!((m.rows, m.cols), (2, 2));
-        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
+        let m = ok_with("a,b\n1,2\n3,4\n", (2, 2), &[1.0, 2.0, 3.0, 4.0]);
         assert_eq!(m.names, names(&["a", "b"]));
     }
 
@@ -955,9 +955,7 @@ mod tests {
 
     #[test]
     fn names_column_only() {
-        let m = ok("a,1,2\nb,3,4\n");
-        assert_eq!((m.rows, m.cols), (2, 2));
-        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
+        let m = ok_with("a,1,2\nb,3,4\n", (2, 2), &[1.0, 2.0, 3.0, 4.0]);
         assert_eq!(m.names, names(&["a", "b"]));
         let m = ok("a 1 2\nb 3 4\n");
         assert_eq!(m.names, names(&["a", "b"]));
@@ -977,9 +975,7 @@ mod tests {
             // Comma separated without the corner cell.
             "a,b\na,1,2\nb,3,4\n",
         ] {
-            let m = ok(text);
-            assert_eq!((m.rows, m.cols), (2, 2), "{text:?}");
-            assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0], "{text:?}");
+            let m = ok_with(text, (2, 2), &[1.0, 2.0, 3.0, 4.0]);
             assert_eq!(m.names, names(&["a", "b"]), "{text:?}");
         }
         // An empty corner forces a names column even when the names look like numbers.
@@ -1031,9 +1027,7 @@ mod tests {
             "1 ,  2.5\n -3, 4e-3 \n",
             "1\t 2.5 \n -3 \t4e-3\n",
         ] {
-            let m = ok(text);
-            assert_eq!((m.rows, m.cols), (2, 2), "{text:?}");
-            assert_eq!(m.data, expect, "{text:?}");
+            ok_with(text, (2, 2), &expect);
         }
         // Tab wins over commas when both appear: the commas are then inside cells.
         let e = err("1\t2\n3\t4,5\n");
@@ -1396,13 +1390,7 @@ mod tests {
         let alphabet: Vec<char> = "0123456789.,-+eE\t \r\n#abNnIiF\u{feff}é,,\n\n\"\";|"
             .chars()
             .collect();
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..20000 {
             let len = (next() % 60) as usize;
             let text: String = (0..len)
