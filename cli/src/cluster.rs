@@ -449,6 +449,11 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
     };
     emit(&out, output)?;
     if let Some(path) = svg_path {
+        let name_of = |u: usize| {
+            names
+                .as_ref()
+                .map_or_else(|| u.to_string(), |nm| nm[u].clone())
+        };
         let title = format!(
             "{}: {n} tasks in {} groups",
             source_name(input),
@@ -461,29 +466,14 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             best_groups
                 .iter()
                 .map(|g| {
-                    let members: Vec<String> = g
-                        .iter()
-                        .map(|&u| {
-                            names
-                                .as_ref()
-                                .map_or_else(|| u.to_string(), |nm| nm[u].clone())
-                        })
-                        .collect();
+                    let members: Vec<String> = g.iter().map(|&u| name_of(u)).collect();
                     format!("{{{}}}", members.join(" "))
                 })
                 .collect::<Vec<_>>()
                 .join(" ")
         );
         let mut svg = crate::svg::heatmap(t.as_slice(), n, &best_groups, &title, &subtitle);
-        let labels: Vec<String> = best_groups
-            .iter()
-            .flatten()
-            .map(|&u| {
-                names
-                    .as_ref()
-                    .map_or_else(|| u.to_string(), |nm| nm[u].clone())
-            })
-            .collect();
+        let labels: Vec<String> = best_groups.iter().flatten().map(|&u| name_of(u)).collect();
         svg = crate::svg::with_row_labels(&svg, &labels);
         if let Some((curve, chosen)) = curve {
             svg = crate::svg::with_k_curve(&svg, &curve, chosen);

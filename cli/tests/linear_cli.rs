@@ -44,35 +44,24 @@ fn synthetic_campaign_recovers_the_planted_groups() {
 fn manifest_written_then_read_back() {
     let dir = scratch("manifest");
     let d = dir.to_str().unwrap_or("");
-    let o = linear(&[
-        "--model",
-        "ridge",
-        "--n",
-        "12",
-        "--groups",
-        "3",
-        "--steps",
-        "3",
-        "--subsets-per-step",
-        "20",
-        "--save-data",
-        d,
-    ]);
+    // Ridge, 3 steps of 20 subsets, then `more`.
+    let ridge = |more: &[&str]| {
+        let mut args = vec![
+            "--model",
+            "ridge",
+            "--steps",
+            "3",
+            "--subsets-per-step",
+            "20",
+        ];
+        args.extend_from_slice(more);
+        linear(&args)
+    };
+    let o = ridge(&["--n", "12", "--groups", "3", "--save-data", d]);
     assert!(o.status.success(), "{}", text(&o).1);
     let manifest = dir.join("manifest.json");
     let m = manifest.to_str().unwrap_or("");
-    let o = linear(&[
-        "--model",
-        "ridge",
-        "--manifest",
-        m,
-        "--steps",
-        "3",
-        "-k",
-        "3",
-        "--subsets-per-step",
-        "20",
-    ]);
+    let o = ridge(&["--manifest", m, "-k", "3"]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(out.contains("12 tasks from"), "{out}");

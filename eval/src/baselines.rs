@@ -83,18 +83,17 @@ fn check(t: &Affinity, k: usize, settings: &BaselineSettings) -> Result<usize, E
     Ok(n)
 }
 
-/// k-means of the n rows of `points` (n×`dim`, row-major) into k groups, as a partition;
+/// k-means of the rows of `points` (row-major, `dim` columns) into k groups, as a partition;
 /// `what` names the points in the error of a failed run.
 fn kmeans_partition(
     points: &[f64],
-    n: usize,
     dim: usize,
     k: usize,
     settings: &BaselineSettings,
     what: &'static str,
 ) -> Result<Partition, Error> {
-    let labels =
-        kmeans(points, n, dim, k, &settings.kmeans()).ok_or(Error::NumericalFailure { what })?;
+    let labels = kmeans(points, points.len() / dim, dim, k, &settings.kmeans())
+        .ok_or(Error::NumericalFailure { what })?;
     Partition::from_labels(&labels)
 }
 
@@ -110,7 +109,7 @@ pub fn spectral_clustering(
         return Partition::from_labels(&vec![0; n]);
     }
     let emb = spectral_embedding(t, k)?;
-    kmeans_partition(&emb, n, k, k, settings, "k-means on the spectral embedding")
+    kmeans_partition(&emb, k, k, settings, "k-means on the spectral embedding")
 }
 
 /// Rows of the top-k eigenvectors of the normalised, shifted affinity, each of unit length
@@ -184,14 +183,7 @@ pub fn lloyd_kmeans(
     let max_abs = t.as_slice().iter().fold(0.0f64, |m, x| m.max(x.abs()));
     let scale = if max_abs > 0.0 { 1.0 / max_abs } else { 1.0 };
     let rows: Vec<f64> = t.as_slice().iter().map(|x| x * scale).collect();
-    kmeans_partition(
-        &rows,
-        n,
-        n,
-        k,
-        settings,
-        "k-means on the rows of the affinity",
-    )
+    kmeans_partition(&rows, n, k, settings, "k-means on the rows of the affinity")
 }
 
 #[cfg(test)]

@@ -76,6 +76,29 @@ __device__ __forceinline__ void tg_rows_eval(
     }
 }
 
+// Σ e_r x_rj over the training rows r ≡ p (mod P) of the subset's members (row index counted
+// across the members, in member order; column d is the bias: x_rd = 1), summed in row order.
+__device__ __forceinline__ double tg_column_sum(
+    int j, int p, int P, const int* __restrict__ members, int m0, int m1,
+    const float* __restrict__ xs, const long long* __restrict__ start,
+    const int* __restrict__ rows_of, int d, const double* e) {
+    double g = 0.0;
+    long long rbase = 0;
+    for (int m = m0; m < m1; ++m) {
+        const int t = members[m];
+        const int rows = rows_of[t];
+        const float* X = xs + start[t] * (long long)d;
+        // First local row r with (rbase + r) ≡ p (mod P).
+        int r = (int)(((long long)p - rbase % P + P) % P);
+        for (; r < rows; r += P) {
+            const double x = j < d ? (double)X[(long long)r * d + j] : 1.0;
+            g += e[rbase + r] * x;
+        }
+        rbase += rows;
+    }
+    return g;
+}
+
 extern "C" __global__ void train_linear(
     const float* __restrict__ train_x,      // all tasks' training rows, row-major, d columns
     const float* __restrict__ train_y,      // all tasks' training labels
@@ -121,18 +144,8 @@ extern "C" __global__ void train_linear(
         // Phase 2: gradient and update.
         if (P == 1) {
             for (int j = tid; j < cols; j += T) {
-                double g = 0.0;
-                long long rbase = 0;
-                for (int m = m0; m < m1; ++m) {
-                    const int t = members[m];
-                    const int rows = train_rows[t];
-                    const float* X = train_x + train_start[t] * (long long)d;
-                    for (int r = 0; r < rows; ++r) {
-                        const double x = j < d ? (double)X[(long long)r * d + j] : 1.0;
-                        g += e[rbase + r] * x;
-                    }
-                    rbase += rows;
-                }
+                const double g = tg_column_sum(j, 0, 1, members, m0, m1, train_x, train_start,
+                                               train_rows, d, e);
                 const double reg = j < d ? l2 * w[j] : 0.0;
                 w[j] -= step * (g / nf + reg);
             }
@@ -140,21 +153,8 @@ extern "C" __global__ void train_linear(
             if (tid < cols * P) {
                 const int j = tid % cols;
                 const int p = tid / cols;
-                double g = 0.0;
-                long long rbase = 0;
-                for (int m = m0; m < m1; ++m) {
-                    const int t = members[m];
-                    const int rows = train_rows[t];
-                    const float* X = train_x + train_start[t] * (long long)d;
-                    // First local row r with (rbase + r) ≡ p (mod P).
-                    int r = (int)(((long long)p - rbase % P + P) % P);
-                    for (; r < rows; r += P) {
-                        const double x = j < d ? (double)X[(long long)r * d + j] : 1.0;
-                        g += e[rbase + r] * x;
-                    }
-                    rbase += rows;
-                }
-                partial[tid] = g;
+                partial[tid] = tg_column_sum(j, p, P, members, m0, m1, train_x, train_start,
+                                             train_rows, d, e);
             }
             __syncthreads();
             if (tid < cols) {

@@ -919,6 +919,14 @@ mod tests {
         m
     }
 
+    fn not_a_number(line: usize, column: usize, text: &str) -> InputError {
+        InputError::NotANumber {
+            line,
+            column,
+            text: text.into(),
+        }
+    }
+
     fn err(text: &str) -> InputError {
         match parse_text_matrix(text) {
             Ok(m) => panic!("expected an error for {text:?}, got {m:?}"),
@@ -943,8 +951,7 @@ mod tests {
     #[test]
     fn header_with_some_numeric_names() {
         // One text cell is enough to make a header.
-        let m = ok("1,b\n1,2\n3,4\n");
-        assert_eq!(m.names, names(&["1", "b"]));
+        assert_eq!(ok("1,b\n1,2\n3,4\n").names, names(&["1", "b"]));
         let m = ok("x,2\n1,2\n3,4\n");
         assert_eq!(m.names, names(&["x", "2"]));
         assert_eq!(m.rows, 2);
@@ -1030,18 +1037,12 @@ mod tests {
             ok_with(text, (2, 2), &expect);
         }
         // Tab wins over commas when both appear: the commas are then inside cells.
-        let e = err("1\t2\n3\t4,5\n");
-        assert_eq!(
-            e,
-            InputError::NotANumber {
-                line: 2,
-                column: 2,
-                text: "4,5".into()
-            }
-        );
+        assert_eq!(err("1\t2\n3\t4,5\n"), not_a_number(2, 2, "4,5"));
         // Tab-separated names may contain spaces.
-        let m = ok("task one\ttask two\n1\t2\n3\t4\n");
-        assert_eq!(m.names, names(&["task one", "task two"]));
+        assert_eq!(
+            ok("task one\ttask two\n1\t2\n3\t4\n").names,
+            names(&["task one", "task two"])
+        );
     }
 
     #[test]
@@ -1055,18 +1056,9 @@ mod tests {
         let m = ok("# x, y\n1 2\n3 4");
         assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
         // BOM directly before a header name is not part of the name.
-        let m = ok("\u{feff}a,b\n1,2\n3,4\n");
-        assert_eq!(m.names, names(&["a", "b"]));
+        assert_eq!(ok("\u{feff}a,b\n1,2\n3,4\n").names, names(&["a", "b"]));
         // Line numbers count skipped lines.
-        let e = err("# c\n\n1,2\r\n3,x\r\n");
-        assert_eq!(
-            e,
-            InputError::NotANumber {
-                line: 4,
-                column: 2,
-                text: "x".into()
-            }
-        );
+        assert_eq!(err("# c\n\n1,2\r\n3,x\r\n"), not_a_number(4, 2, "x"));
     }
 
     #[test]
@@ -1102,23 +1094,15 @@ mod tests {
         // Quoted numbers are numbers; line numbers count the lines inside quotes.
         let m = ok("\"1\",\"2\"\n3,4\n");
         assert_eq!((m.names, m.data), (None, vec![1.0, 2.0, 3.0, 4.0]));
-        let e = err("\"a\nb\",c\n1,2\n3,x\n");
-        assert_eq!(
-            e,
-            InputError::NotANumber {
-                line: 4,
-                column: 2,
-                text: "x".into()
-            }
-        );
+        assert_eq!(err("\"a\nb\",c\n1,2\n3,x\n"), not_a_number(4, 2, "x"));
         // Quoted names in TSV and whitespace-separated files, with the delimiter inside.
-        let m = ok("\"a\tb\"\tc\n1\t2\n3\t4\n");
-        assert_eq!(m.names, names(&["a\tb", "c"]));
-        let m = ok("\"task one\" \"task two\"\n1 2\n3 4\n");
-        assert_eq!(m.names, names(&["task one", "task two"]));
+        assert_eq!(ok("\"a\tb\"\tc\n1\t2\n3\t4\n").names, names(&["a\tb", "c"]));
+        assert_eq!(
+            ok("\"task one\" \"task two\"\n1 2\n3 4\n").names,
+            names(&["task one", "task two"])
+        );
         // A comma inside quotes does not make a comma-separated file.
-        let m = ok("\"a,b\" c\n1 2\n3 4\n");
-        assert_eq!(m.names, names(&["a,b", "c"]));
+        assert_eq!(ok("\"a,b\" c\n1 2\n3 4\n").names, names(&["a,b", "c"]));
         // Never closed.
         let e = err("a,\"b\n1,2\n");
         assert_eq!(e, InputError::UnterminatedQuote { line: 1 });
@@ -1127,22 +1111,18 @@ mod tests {
 
     #[test]
     fn a_typo_in_the_first_row_is_not_a_header() {
-        let e = err("0.1,0.1O,0.3\n0.2,0.5,0.1\n0.3,0.1,0.5\n");
         assert_eq!(
-            e,
-            InputError::NotANumber {
-                line: 1,
-                column: 2,
-                text: "0.1O".into()
-            }
+            err("0.1,0.1O,0.3\n0.2,0.5,0.1\n0.3,0.1,0.5\n"),
+            not_a_number(1, 2, "0.1O")
         );
         let e = err("1O,2\n3,4\n");
         assert!(e.to_string().contains("line 1, column 1"), "{e}");
         // A real header still is one (square only without the first row).
-        let m = ok("a,b,c\n1,2,3\n4,5,6\n7,8,9\n");
-        assert_eq!(m.names, names(&["a", "b", "c"]));
-        let m = ok("1,b\n1,2\n3,4\n");
-        assert_eq!(m.names, names(&["1", "b"]));
+        assert_eq!(
+            ok("a,b,c\n1,2,3\n4,5,6\n7,8,9\n").names,
+            names(&["a", "b", "c"])
+        );
+        assert_eq!(ok("1,b\n1,2\n3,4\n").names, names(&["1", "b"]));
     }
 
     #[test]
@@ -1151,12 +1131,9 @@ mod tests {
             let m = ok(text);
             assert_eq!((m.rows, m.cols, m.names.clone()), (2, 2, None), "{text:?}");
         }
-        let m = ok("a,b,\n1,2\n3,4\n");
-        assert_eq!(m.names, names(&["a", "b"]));
-        let m = ok("a,b\n1,2,\n3,4,\n");
-        assert_eq!(m.names, names(&["a", "b"]));
-        let m = ok("a,b,\n1,2,\n3,4,\n");
-        assert_eq!(m.names, names(&["a", "b"]));
+        assert_eq!(ok("a,b,\n1,2\n3,4\n").names, names(&["a", "b"]));
+        assert_eq!(ok("a,b\n1,2,\n3,4,\n").names, names(&["a", "b"]));
+        assert_eq!(ok("a,b,\n1,2,\n3,4,\n").names, names(&["a", "b"]));
         // A missing value is still reported, not taken for a header with an empty name.
         let e = err("1,2\n3,\n");
         assert!(
@@ -1201,8 +1178,7 @@ mod tests {
             "{e:?}"
         );
         // Names with semicolons in a good file are fine.
-        let m = ok("a;x,b\n1,2\n3,4\n");
-        assert_eq!(m.names, names(&["a;x", "b"]));
+        assert_eq!(ok("a;x,b\n1,2\n3,4\n").names, names(&["a;x", "b"]));
     }
 
     #[test]
@@ -1253,46 +1229,18 @@ mod tests {
 
     #[test]
     fn not_a_number_positions() {
-        assert_eq!(
-            err("1,2,3\n4,five,6\n"),
-            InputError::NotANumber {
-                line: 2,
-                column: 2,
-                text: "five".into()
-            }
-        );
+        assert_eq!(err("1,2,3\n4,five,6\n"), not_a_number(2, 2, "five"));
         // The column counts the names column.
-        assert_eq!(
-            err(",a,b\na,1,2\nb,3,oops\n"),
-            InputError::NotANumber {
-                line: 3,
-                column: 3,
-                text: "oops".into()
-            }
-        );
+        assert_eq!(err(",a,b\na,1,2\nb,3,oops\n"), not_a_number(3, 3, "oops"));
         // An empty cell.
         let e = err("1,2\n3,\n");
-        assert_eq!(
-            e,
-            InputError::NotANumber {
-                line: 2,
-                column: 2,
-                text: String::new()
-            }
-        );
+        assert_eq!(e, not_a_number(2, 2, ""));
         assert!(
             e.to_string().contains("empty cell at line 2, column 2"),
             "{e}"
         );
         // A row with a text first cell in a file without a names column.
-        assert_eq!(
-            err("1,2\nx,4\n"),
-            InputError::NotANumber {
-                line: 2,
-                column: 1,
-                text: "x".into()
-            }
-        );
+        assert_eq!(err("1,2\nx,4\n"), not_a_number(2, 1, "x"));
         let e = err("1,2\n3,4x\n");
         assert_eq!(e.to_string(), "not a number at line 2, column 2: \"4x\"");
     }
