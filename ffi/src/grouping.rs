@@ -2,7 +2,9 @@
 
 use taskgroup_core::{group, search_k, Affinity, Error};
 
-use crate::memory::{borrow_slice, out_buffer, out_param, write_optional, OutBuffer};
+use crate::memory::{
+    borrow_slice, not_null, out_buffer, out_param, square_len, write_optional, OutBuffer,
+};
 use crate::options::{read_k_search, read_options, tg_k_search, tg_options, tg_report};
 use crate::status::{tg_status, FfiError};
 
@@ -11,12 +13,8 @@ use crate::status::{tg_status, FfiError};
 /// # Safety
 /// `affinity` must be NULL or valid for reads of n·n doubles.
 unsafe fn read_affinity(affinity: *const f64, n: usize) -> Result<Affinity, FfiError> {
-    if affinity.is_null() {
-        return Err(FfiError::null("affinity"));
-    }
-    let len = n.checked_mul(n).ok_or_else(|| {
-        FfiError::invalid_argument(format!("n = {n}: n·n overflows the address space"))
-    })?;
+    not_null(affinity.is_null(), "affinity")?;
+    let len = square_len(n)?;
     // SAFETY: the caller's contract.
     let data = unsafe { borrow_slice(affinity, len, "affinity") }?;
     Ok(Affinity::from_row_major(data, n)?)
@@ -28,9 +26,7 @@ fn labels_buffer(
     labels_len: usize,
     n: usize,
 ) -> Result<OutBuffer<u32>, FfiError> {
-    if labels.is_null() {
-        return Err(FfiError::null("labels"));
-    }
+    not_null(labels.is_null(), "labels")?;
     let out = out_buffer(labels, labels_len, "labels")?;
     out.require(n, "labels")?;
     Ok(out)
@@ -62,9 +58,7 @@ pub unsafe extern "C" fn tg_group(
     report: *mut tg_report,
 ) -> tg_status {
     ffi_boundary!(status: {
-        if labels.is_null() {
-            return Err(FfiError::null("labels"));
-        }
+        not_null(labels.is_null(), "labels")?;
         // SAFETY: the caller's contract for every pointer below.
         let t = unsafe { read_affinity(affinity, n) }?;
         let settings = unsafe { read_options(opts) }.to_settings()?;
@@ -101,9 +95,7 @@ pub unsafe extern "C" fn tg_group_auto(
     report: *mut tg_report,
 ) -> tg_status {
     ffi_boundary!(status: {
-        if labels.is_null() {
-            return Err(FfiError::null("labels"));
-        }
+        not_null(labels.is_null(), "labels")?;
         let k_out = out_param(k_chosen, "k_chosen")?;
         // SAFETY: the caller's contract for every pointer below.
         let t = unsafe { read_affinity(affinity, n) }?;
@@ -176,12 +168,8 @@ pub unsafe extern "C" fn tg_group_auto_table(
     choice: *mut tg_k_choice,
 ) -> tg_status {
     ffi_boundary!(status: {
-        if labels.is_null() {
-            return Err(FfiError::null("labels"));
-        }
-        if num_rows.is_null() {
-            return Err(FfiError::null("num_rows"));
-        }
+        not_null(labels.is_null(), "labels")?;
+        not_null(num_rows.is_null(), "num_rows")?;
         // SAFETY: the caller's contract for every pointer below.
         let t = unsafe { read_affinity(affinity, n) }?;
         let settings = unsafe { read_options(opts) }.to_settings()?;

@@ -3,7 +3,7 @@
 
 use taskgroup_core::normalize::{normalize_scores, Normalization};
 
-use crate::memory::{borrow_slice, out_buffer};
+use crate::memory::{borrow_slice, not_null, out_buffer, square_len};
 use crate::status::tg_status;
 use crate::status::FfiError;
 
@@ -66,16 +66,10 @@ pub unsafe extern "C" fn tg_normalize(
     out_len: usize,
 ) -> tg_status {
     ffi_boundary!(status: {
-        if affinity.is_null() {
-            return Err(FfiError::null("affinity"));
-        }
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
+        not_null(affinity.is_null(), "affinity")?;
+        not_null(out.is_null(), "out")?;
         let how = normalization(how)?;
-        let len = n.checked_mul(n).ok_or_else(|| {
-            FfiError::invalid_argument(format!("n = {n}: n·n overflows the address space"))
-        })?;
+        let len = square_len(n)?;
         let out = out_buffer(out, out_len, "out")?;
         out.require(len, "out")?;
         // SAFETY: the caller's contract.
