@@ -8,6 +8,15 @@ use taskgroup_core::Affinity;
 use taskgroup_core::Error;
 use taskgroup_core::Partition;
 
+/// The labels of consecutive blocks of `sizes[0]`, `sizes[1]`, ... items: block b's items get b.
+pub(crate) fn block_labels(sizes: &[usize]) -> Vec<usize> {
+    sizes
+        .iter()
+        .enumerate()
+        .flat_map(|(b, &s)| core::iter::repeat_n(b, s))
+        .collect()
+}
+
 /// A planted block model: entry (u, v) with u in group a and v in group b is drawn from
 /// N(mean[a][b], sd[a][b]²), every entry independently (T is not symmetric; the solver uses
 /// its symmetric part, whose noise is sd/√2 off the diagonal).
@@ -39,13 +48,7 @@ impl PlantedModel {
 
     /// The planted partition: tasks 0..sizes[0] in group 0, the next sizes[1] in group 1, ...
     pub fn truth(&self) -> Result<Partition, Error> {
-        let labels: Vec<usize> = self
-            .sizes
-            .iter()
-            .enumerate()
-            .flat_map(|(g, &s)| core::iter::repeat_n(g, s))
-            .collect();
-        Partition::from_labels(&labels)
+        Partition::from_labels(&block_labels(&self.sizes))
     }
 
     /// Draws one affinity matrix (row-major n×n) with the given seed.

@@ -333,6 +333,17 @@ fn split_records(text: &str, delimiter: Delimiter) -> Result<Vec<Line<'_>>, Inpu
         Some(sep) => (b == b' ' || b == b'\t' || b == b'\r') && b != sep,
         None => b.is_ascii_whitespace() && b != b'\n',
     };
+    // Where the cell that continues at `from` ends: the line end, the delimiter or (whitespace
+    // separated) any white space.
+    let cell_end = |from: usize| {
+        (from..bytes.len())
+            .find(|&i| {
+                bytes[i] == b'\n'
+                    || Some(bytes[i]) == sep
+                    || (sep.is_none() && bytes[i].is_ascii_whitespace())
+            })
+            .unwrap_or(bytes.len())
+    };
     let mut records = Vec::new();
     let mut pos = 0usize;
     let mut line_no = 1usize;
@@ -375,25 +386,13 @@ fn split_records(text: &str, delimiter: Delimiter) -> Result<Vec<Line<'_>>, Inpu
                     }
                 }
                 // Text after the closing quote (not RFC 4180) is kept, trimmed.
-                let end = (pos..bytes.len())
-                    .find(|&i| {
-                        bytes[i] == b'\n'
-                            || Some(bytes[i]) == sep
-                            || (sep.is_none() && bytes[i].is_ascii_whitespace())
-                    })
-                    .unwrap_or(bytes.len());
+                let end = cell_end(pos);
                 cell.push_str(text[pos..end].trim());
                 pos = end;
                 cells.push(Cow::Owned(cell));
                 trailing_empty = false;
             } else {
-                let end = (pos..bytes.len())
-                    .find(|&i| {
-                        bytes[i] == b'\n'
-                            || Some(bytes[i]) == sep
-                            || (sep.is_none() && bytes[i].is_ascii_whitespace())
-                    })
-                    .unwrap_or(bytes.len());
+                let end = cell_end(pos);
                 let cell = text[pos..end].trim();
                 trailing_empty = cell.is_empty();
                 cells.push(Cow::Borrowed(cell));
