@@ -49,19 +49,12 @@ impl BaselineSettings {
 
     /// Checks the settings against their documented ranges.
     pub fn validate(&self) -> Result<(), Error> {
-        if self.restarts == 0 {
-            return Err(Error::InvalidSetting {
-                name: "restarts",
-                reason: "must be at least 1",
-            });
-        }
-        if self.max_iterations == 0 {
-            return Err(Error::InvalidSetting {
-                name: "max_iterations",
-                reason: "must be at least 1",
-            });
-        }
-        Ok(())
+        Error::require_setting(self.restarts != 0, "restarts", "must be at least 1")?;
+        Error::require_setting(
+            self.max_iterations != 0,
+            "max_iterations",
+            "must be at least 1",
+        )
     }
 
     fn kmeans(&self) -> KMeansSettings {

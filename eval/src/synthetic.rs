@@ -54,26 +54,22 @@ impl PlantedModel {
     /// Draws one affinity matrix (row-major n×n) with the given seed.
     pub fn sample(&self, seed: u64) -> Result<Affinity, Error> {
         let g = self.sizes.len();
-        if g == 0 || self.sizes.contains(&0) {
-            return Err(Error::InvalidSetting {
-                name: "sizes",
-                reason: "need at least one group, each of size ≥ 1",
-            });
-        }
-        if self.mean.len() != g * g || self.sd.len() != g * g {
-            return Err(Error::InvalidSetting {
-                name: "mean/sd",
-                reason: "must be g×g for g groups",
-            });
-        }
-        if self.mean.iter().chain(&self.sd).any(|x| !x.is_finite())
-            || self.sd.iter().any(|&s| s < 0.0)
-        {
-            return Err(Error::InvalidSetting {
-                name: "mean/sd",
-                reason: "must be finite, sd ≥ 0",
-            });
-        }
+        Error::require_setting(
+            g != 0 && !self.sizes.contains(&0),
+            "sizes",
+            "need at least one group, each of size ≥ 1",
+        )?;
+        Error::require_setting(
+            self.mean.len() == g * g && self.sd.len() == g * g,
+            "mean/sd",
+            "must be g×g for g groups",
+        )?;
+        Error::require_setting(
+            !(self.mean.iter().chain(&self.sd).any(|x| !x.is_finite())
+                || self.sd.iter().any(|&s| s < 0.0)),
+            "mean/sd",
+            "must be finite, sd ≥ 0",
+        )?;
         let n = self.n();
         let truth = self.truth()?;
         let lab = truth.labels();
