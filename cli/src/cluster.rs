@@ -165,6 +165,14 @@ fn read_input(input: &str) -> Result<Matrix, CliError> {
     }
 }
 
+/// The one line `--json` prints: `o`, with the wall time in `seconds` when it is given.
+fn json_line(mut o: Value, seconds: Option<f64>) -> Result<String, CliError> {
+    if let Some(secs) = seconds {
+        o["seconds"] = json!(secs);
+    }
+    serde_json::to_string(&o).map_err(|e| CliError::Internal(e.to_string()))
+}
+
 /// What the user calls the input in messages.
 fn source_name(input: &str) -> &str {
     if input == "-" {
@@ -345,14 +353,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             if json_out {
                 let mut o = result_json(&r, n, names.as_deref(), &settings);
                 settings_note.add_to(&mut o);
-                if timing {
-                    o["seconds"] = json!(secs);
-                }
-                say!(
-                    out,
-                    "{}",
-                    serde_json::to_string(&o).map_err(|e| CliError::Internal(e.to_string()))?
-                );
+                say!(out, "{}", json_line(o, timing.then_some(secs))?);
             } else {
                 write_human(&mut out, &t, &r, n, names.as_deref(), &settings, secs);
             }
@@ -405,14 +406,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                 o["k_rule"] = json!(rule_name(rule));
                 o["k_by_density"] = json!(s.rows[s.chosen_by_density].k);
                 o["k_by_elbow"] = json!(s.rows[s.chosen_by_elbow].k);
-                if timing {
-                    o["seconds"] = json!(secs);
-                }
-                say!(
-                    out,
-                    "{}",
-                    serde_json::to_string(&o).map_err(|e| CliError::Internal(e.to_string()))?
-                );
+                say!(out, "{}", json_line(o, timing.then_some(secs))?);
             } else {
                 say!(
                     out,
@@ -470,6 +464,11 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
     };
     emit(&out, output)?;
     if let Some(path) = svg_path {
+        let name_of = |u: usize| {
+            names
+                .as_ref()
+                .map_or_else(|| u.to_string(), |nm| nm[u].clone())
+        };
         let title = format!(
             "{}: {n} tasks in {} groups",
             source_name(input),
@@ -482,29 +481,14 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             best_groups
                 .iter()
                 .map(|g| {
-                    let members: Vec<String> = g
-                        .iter()
-                        .map(|&u| {
-                            names
-                                .as_ref()
-                                .map_or_else(|| u.to_string(), |nm| nm[u].clone())
-                        })
-                        .collect();
+                    let members: Vec<String> = g.iter().map(|&u| name_of(u)).collect();
                     format!("{{{}}}", members.join(" "))
                 })
                 .collect::<Vec<_>>()
                 .join(" ")
         );
         let mut svg = crate::svg::heatmap(t.as_slice(), n, &best_groups, &title, &subtitle);
-        let labels: Vec<String> = best_groups
-            .iter()
-            .flatten()
-            .map(|&u| {
-                names
-                    .as_ref()
-                    .map_or_else(|| u.to_string(), |nm| nm[u].clone())
-            })
-            .collect();
+        let labels: Vec<String> = best_groups.iter().flatten().map(|&u| name_of(u)).collect();
         svg = crate::svg::with_row_labels(&svg, &labels);
         if let Some((curve, chosen)) = curve {
             svg = crate::svg::with_k_curve(&svg, &curve, chosen);

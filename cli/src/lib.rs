@@ -159,27 +159,15 @@ pub fn run_main(argv: &[String]) -> ExitCode {
             "unknown command {other:?}\n\n{USAGE}"
         ))),
     };
-    match r {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(CliError::Usage(m)) => {
-            eprintln!("taskgroup: error: {m}");
-            ExitCode::from(EXIT_BAD_INPUT)
-        }
-        Err(CliError::Input(m)) => {
-            eprintln!("taskgroup: error: {m}");
-            ExitCode::from(EXIT_BAD_INPUT)
-        }
-        Err(CliError::Internal(m)) => {
-            eprintln!("taskgroup: internal error: {m}");
-            ExitCode::from(1)
-        }
-        Err(CliError::Io(m)) => {
-            eprintln!("taskgroup: error: {m}");
-            ExitCode::from(EXIT_IO)
-        }
-        Err(CliError::Interrupted(m)) => {
-            eprintln!("taskgroup: interrupted: {m}");
-            ExitCode::from(EXIT_INTERRUPTED)
-        }
-    }
+    let Err(e) = r else {
+        return ExitCode::SUCCESS;
+    };
+    let (label, m, code) = match e {
+        CliError::Usage(m) | CliError::Input(m) => ("error", m, EXIT_BAD_INPUT),
+        CliError::Internal(m) => ("internal error", m, 1),
+        CliError::Io(m) => ("error", m, EXIT_IO),
+        CliError::Interrupted(m) => ("interrupted", m, EXIT_INTERRUPTED),
+    };
+    eprintln!("taskgroup: {label}: {m}");
+    ExitCode::from(code)
 }

@@ -64,12 +64,7 @@ pub fn heatmap(
     let (left, top) = (40.0, 70.0);
     let width = left + size + 130.0;
     let height = top + size + 40.0;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">"#
-    );
-    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let mut s = svg_start(width, height);
     let _ = writeln!(
         s,
         r#"<text x="{left}" y="28" font-size="18">{}</text>"#,
@@ -153,6 +148,28 @@ pub fn heatmap(
     s
 }
 
+/// The opening of an SVG document `width`×`height` px on a white background.
+fn svg_start(width: f64, height: f64) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    s
+}
+
+/// The (width, height) of an SVG document from [`svg_start`] (0 for an attribute not found).
+fn svg_size(doc: &str) -> (f64, f64) {
+    let attr = |name: &str| -> f64 {
+        doc.split_once(&format!(" {name}=\""))
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .and_then(|(v, _)| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    (attr("width"), attr("height"))
+}
+
 /// `heatmap` (an SVG document from [`heatmap`] of n tasks) with the task names of its rows, in
 /// the heatmap's order, written to its left. Names are left out above 150 tasks (unreadable).
 pub fn with_row_labels(heatmap: &str, labels: &[String]) -> String {
@@ -160,26 +177,13 @@ pub fn with_row_labels(heatmap: &str, labels: &[String]) -> String {
     if n == 0 || n > 150 {
         return heatmap.to_string();
     }
-    let attr = |name: &str| -> f64 {
-        heatmap
-            .split_once(&format!(" {name}=\""))
-            .and_then(|(_, rest)| rest.split_once('"'))
-            .and_then(|(v, _)| v.parse().ok())
-            .unwrap_or(0.0)
-    };
-    let (hw, hh) = (attr("width"), attr("height"));
+    let (hw, hh) = svg_size(heatmap);
     // The heatmap's geometry (see `heatmap`): 600 px square from (40, 70).
     let cell = 600.0 / n as f64;
     let font = (cell * 0.8).clamp(4.0, 12.0);
     let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
     let lw = (longest * font * 0.6 + 10.0).clamp(20.0, 260.0);
-    let mut s = String::new();
-    let (w, h) = (hw + lw, hh);
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif">"#
-    );
-    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let mut s = svg_start(hw + lw, hh);
     // The heatmap first (its white background), the names on top of its left margin.
     s.push_str(&heatmap.replacen(
         " xmlns=\"http://www.w3.org/2000/svg\"",
@@ -214,14 +218,7 @@ pub struct KPoint {
 /// `heatmap` (an SVG document from [`heatmap`]) with a chart of the k search below it: the value
 /// of each k (with its upper bound) and the average density, the chosen k marked.
 pub fn with_k_curve(heatmap: &str, points: &[KPoint], chosen: usize) -> String {
-    let attr = |name: &str| -> f64 {
-        heatmap
-            .split_once(&format!(" {name}=\""))
-            .and_then(|(_, rest)| rest.split_once('"'))
-            .and_then(|(v, _)| v.parse().ok())
-            .unwrap_or(0.0)
-    };
-    let (hw, hh) = (attr("width"), attr("height"));
+    let (hw, hh) = svg_size(heatmap);
     let (cw, ch) = (hw.max(770.0), 300.0);
     let (left, top, pw, ph) = (70.0, 40.0, cw - 200.0, ch - 90.0);
     let (kmin, kmax) = (

@@ -1,13 +1,19 @@
 //! `taskgroup affinity`: Eq. 6 from a CSV of subset results (hand-computed), the Standley table
 //! format, and bad rows.
 
-use std::process::Command;
+mod common;
 
-fn tg(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_taskgroup"))
-        .args(args)
-        .output()
-        .expect("run")
+use std::path::Path;
+use std::process::Output;
+
+use common::{output as tg, scratch_dir, stderr};
+
+/// `taskgroup affinity --from-subsets INPUT [MORE] --output OUT`.
+fn from_subsets(input: &str, more: &[&str], out: &Path) -> Output {
+    let mut args = vec!["affinity", "--from-subsets", input];
+    args.extend_from_slice(more);
+    args.extend(["--output", out.to_str().unwrap()]);
+    tg(&args)
 }
 
 fn read_csv_matrix(p: &std::path::Path) -> (Vec<String>, Vec<Vec<f64>>) {
@@ -27,8 +33,7 @@ fn read_csv_matrix(p: &std::path::Path) -> (Vec<String>, Vec<Vec<f64>>) {
 
 #[test]
 fn eq6_from_subset_csv_matches_hand_computation() {
-    let dir = std::env::temp_dir().join(format!("taskgroup-aff-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("aff");
     let input = dir.join("results.csv");
     std::fs::write(
         &input,
@@ -36,14 +41,8 @@ fn eq6_from_subset_csv_matches_hand_computation() {
     )
     .unwrap();
     let out = dir.join("T.csv");
-    let o = tg(&[
-        "affinity",
-        "--from-subsets",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = from_subsets(input.to_str().unwrap(), &[], &out);
+    assert!(o.status.success(), "{}", stderr(&o));
     let (names, t) = read_csv_matrix(&out);
     assert_eq!(names, ["a", "b", "c"]);
     // T_ij = mean of f_i(S) over S ∋ i, j; T_ii over S ∋ i.
@@ -60,15 +59,9 @@ fn eq6_from_subset_csv_matches_hand_computation() {
     }
     // .npy output feeds `cluster` directly.
     let npy = dir.join("T.npy");
-    assert!(tg(&[
-        "affinity",
-        "--from-subsets",
-        input.to_str().unwrap(),
-        "--output",
-        npy.to_str().unwrap()
-    ])
-    .status
-    .success());
+    assert!(from_subsets(input.to_str().unwrap(), &[], &npy)
+        .status
+        .success());
     assert!(tg(&[
         "cluster",
         "--input",
@@ -89,42 +82,24 @@ fn eq6_from_subset_csv_matches_hand_computation() {
         ("a,a+b,inf\n", "not finite"),
     ] {
         std::fs::write(&input, body).unwrap();
-        let o = tg(&[
-            "affinity",
-            "--from-subsets",
-            input.to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-        ]);
+        let o = from_subsets(input.to_str().unwrap(), &[], &out);
         assert_eq!(o.status.code(), Some(2), "{body}");
-        assert!(
-            String::from_utf8_lossy(&o.stderr).contains(needle),
-            "{body}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        let err = stderr(&o);
+        assert!(err.contains(needle), "{body}: {err}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn standley_table_format() {
-    let dir = std::env::temp_dir().join(format!("taskgroup-aff-st-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("aff-st");
     let out = dir.join("T.csv");
     let table = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../eval/data/standley-taskonomy/results.txt"
     );
-    let o = tg(&[
-        "affinity",
-        "--from-subsets",
-        table,
-        "--format",
-        "standley",
-        "--output",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = from_subsets(table, &["--format", "standley"], &out);
+    assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&out).unwrap();
     let rows: Vec<Vec<f64>> = text
         .lines()

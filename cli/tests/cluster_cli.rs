@@ -1,13 +1,12 @@
 //! End-to-end tests of `taskgroup cluster`: JSON snapshots and every bad-input path.
 
-use std::path::PathBuf;
+mod common;
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::{bin, example, generate_planted, run, stabilize, tmp};
 use serde_json::Value;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_taskgroup"))
-}
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -15,40 +14,16 @@ fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn example() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/affinity-12.csv")
-}
-
-/// Runs the CLI and returns (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = bin().args(args).output().expect("run taskgroup");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// Rounds every float to 6 significant digits and drops timings, for stable snapshots.
 fn stable(v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            m.remove("seconds");
-            m.values_mut().for_each(stable);
+    // Residuals and tiny gaps are solver noise: keep only their order of magnitude class.
+    stabilize(v, &|x| {
+        if x == 0.0 {
+            0.0
+        } else {
+            format!("{x:.5e}").parse::<f64>().unwrap_or(x)
         }
-        Value::Array(a) => a.iter_mut().for_each(stable),
-        Value::Number(n) if n.is_f64() => {
-            let x = n.as_f64().unwrap_or(0.0);
-            let r = if x == 0.0 {
-                0.0
-            } else {
-                format!("{x:.5e}").parse::<f64>().unwrap_or(x)
-            };
-            // Residuals and tiny gaps are solver noise: keep only their order of magnitude class.
-            *v = serde_json::json!(r);
-        }
-        _ => {}
-    }
+    });
 }
 
 fn json_of(args: &[&str]) -> Value {
@@ -57,6 +32,20 @@ fn json_of(args: &[&str]) -> Value {
     let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "--json must print exactly one line: {out}");
     serde_json::from_str(lines[0]).expect("valid JSON")
+}
+
+/// `taskgroup cluster --input INPUT` followed by `more`.
+fn cluster_args<'a>(input: &'a Path, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["cluster", "--input", input.to_str().unwrap()];
+    args.extend_from_slice(more);
+    args
+}
+
+/// The JSON of `taskgroup cluster --input INPUT MORE --json`.
+fn cluster_json(input: &Path, more: &[&str]) -> Value {
+    let mut args = cluster_args(input, more);
+    args.push("--json");
+    json_of(&args)
 }
 
 fn snapshot_fields(v: &Value, keys: &[&str]) -> Value {
@@ -89,30 +78,9 @@ const STABLE_KEYS: &[&str] = &[
 #[test]
 fn example_file_json_snapshot() {
     let ex = example();
-    let v = json_of(&[
-        "cluster",
-        "--input",
-        ex.to_str().unwrap(),
-        "-k",
-        "3",
-        "--json",
-        "--timing",
-    ]);
-    for key in [
-        "n",
-        "k",
-        "groups",
-        "names",
-        "value",
-        "average_density",
-        "sdp_value",
-        "upper_bound",
-        "gap",
-        "certified_optimal",
-        "status",
-        "iterations",
-        "seconds",
-    ] {
+    let v = cluster_json(&ex, &["-k", "3", "--timing"]);
+    // Every key of the snapshot, and those left out of it because they vary.
+    for key in STABLE_KEYS.iter().chain(&["gap", "iterations", "seconds"]) {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     insta::assert_json_snapshot!("example_k3", snapshot_fields(&v, STABLE_KEYS));
@@ -121,15 +89,7 @@ fn example_file_json_snapshot() {
 #[test]
 fn small_matrix_json_snapshot() {
     let f = data("four.csv");
-    let v = json_of(&[
-        "cluster",
-        "--input",
-        f.to_str().unwrap(),
-        "-k",
-        "2",
-        "--json",
-        "--quiet",
-    ]);
+    let v = cluster_json(&f, &["-k", "2", "--quiet"]);
     assert_eq!(v["groups"], serde_json::json!([[0, 1], [2, 3]]));
     assert_eq!(v["certified_optimal"], Value::Bool(true));
     insta::assert_json_snapshot!("four_k2", snapshot_fields(&v, STABLE_KEYS));
@@ -138,14 +98,7 @@ fn small_matrix_json_snapshot() {
 #[test]
 fn k_range_table_snapshot() {
     let ex = example();
-    let v = json_of(&[
-        "cluster",
-        "--input",
-        ex.to_str().unwrap(),
-        "--k-range",
-        "2..5",
-        "--json",
-    ]);
+    let v = cluster_json(&ex, &["--k-range", "2..5"]);
     let table = v["table"].as_array().expect("table");
     assert_eq!(table.len(), 4);
     let mut rows = Value::Array(
@@ -178,15 +131,10 @@ fn k_range_table_snapshot() {
 #[test]
 fn paper_rounding_and_human_output() {
     let ex = example();
-    let (code, out, _) = run(&[
-        "cluster",
-        "--input",
-        ex.to_str().unwrap(),
-        "-k",
-        "3",
-        "--rounding",
-        "threshold:1.5",
-    ]);
+    let (code, out, _) = run(&cluster_args(
+        &ex,
+        &["-k", "3", "--rounding", "threshold:1.5"],
+    ));
     assert_eq!(code, 0);
     assert!(out.contains("threshold:1.5 rounding"), "{out}");
     assert!(
@@ -211,70 +159,32 @@ fn assert_bad(args: &[&str], needle: &str) {
 
 #[test]
 fn bad_input_gives_clear_errors_and_exit_2() {
-    let p = |n: &str| data(n).to_string_lossy().into_owned();
-    assert_bad(
-        &["cluster", "--input", &p("nan.csv"), "-k", "2"],
-        "row 2, column 2",
-    );
-    assert_bad(
-        &["cluster", "--input", &p("notsquare.tsv"), "-k", "1"],
-        "square",
-    );
-    assert_bad(
-        &["cluster", "--input", &p("ragged.csv"), "-k", "1"],
-        "line 2",
-    );
-    assert_bad(&["cluster", "--input", &p("word.csv"), "-k", "1"], "abc");
-    assert_bad(&["cluster", "--input", &p("empty.csv"), "-k", "1"], "empty");
-    assert_bad(
-        &["cluster", "--input", &p("onerow.csv"), "-k", "1"],
-        "square",
-    );
-    assert_bad(
-        &["cluster", "--input", &p("missing.csv"), "-k", "1"],
-        "missing.csv",
-    );
-    assert_bad(&["cluster", "--input", &p("four.csv"), "-k", "5"], "k = 5");
-    assert_bad(&["cluster", "--input", &p("four.csv"), "-k", "0"], "k = 0");
-    // A range that starts beyond n (one that only ends beyond n is capped: input_cli.rs).
-    assert_bad(
-        &["cluster", "--input", &p("four.csv"), "--k-range", "5..9"],
-        "5..9",
-    );
-    assert_bad(
-        &["cluster", "--input", &p("four.csv"), "--k-range", "x"],
-        "--k-range",
-    );
-    assert_bad(&["cluster", "--input", &p("four.csv")], "-k");
-    assert_bad(
-        &[
-            "cluster",
-            "--input",
-            &p("four.csv"),
-            "-k",
-            "2",
+    // `cluster --input FILE` (a file of tests/data) with more options, and what stderr names.
+    for (file, rest, needle) in [
+        ("nan.csv", &["-k", "2"][..], "row 2, column 2"),
+        ("notsquare.tsv", &["-k", "1"], "square"),
+        ("ragged.csv", &["-k", "1"], "line 2"),
+        ("word.csv", &["-k", "1"], "abc"),
+        ("empty.csv", &["-k", "1"], "empty"),
+        ("onerow.csv", &["-k", "1"], "square"),
+        ("missing.csv", &["-k", "1"], "missing.csv"),
+        ("four.csv", &["-k", "5"], "k = 5"),
+        ("four.csv", &["-k", "0"], "k = 0"),
+        // A range that starts beyond n (one that only ends beyond n is capped: input_cli.rs).
+        ("four.csv", &["--k-range", "5..9"], "5..9"),
+        ("four.csv", &["--k-range", "x"], "--k-range"),
+        ("four.csv", &[], "-k"),
+        (
+            "four.csv",
+            &["-k", "2", "--rounding", "magic"],
             "--rounding",
-            "magic",
-        ],
-        "--rounding",
-    );
-    assert_bad(
-        &[
-            "cluster",
-            "--input",
-            &p("four.csv"),
-            "-k",
-            "2",
-            "--tolerance",
-            "0",
-        ],
-        "tolerance",
-    );
+        ),
+        ("four.csv", &["-k", "2", "--tolerance", "0"], "tolerance"),
+        ("four.csv", &["-k", "2", "--bogus"], "--bogus"),
+    ] {
+        assert_bad(&cluster_args(&data(file), rest), needle);
+    }
     assert_bad(&["cluster", "-k", "2"], "--input");
-    assert_bad(
-        &["cluster", "--input", &p("four.csv"), "-k", "2", "--bogus"],
-        "--bogus",
-    );
     assert_bad(&["frobnicate"], "unknown command");
 }
 
@@ -284,44 +194,17 @@ fn npy_input_matches_csv() {
     let vals = [
         1.0f64, 0.9, 0.1, 0.0, 0.9, 1.0, 0.0, 0.1, 0.1, 0.0, 1.0, 0.8, 0.0, 0.1, 0.8, 1.0,
     ];
-    let mut header = String::from("{'descr': '<f8', 'fortran_order': False, 'shape': (4, 4), }");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    vals.iter()
-        .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes()));
-    let dir = std::env::temp_dir().join(format!("taskgroup-npy-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let bytes = common::npy_square(4, &vals);
+    let dir = common::scratch_dir("npy");
     let f = dir.join("four.npy");
     std::fs::write(&f, &bytes).unwrap();
-    let a = json_of(&[
-        "cluster",
-        "--input",
-        f.to_str().unwrap(),
-        "-k",
-        "2",
-        "--json",
-    ]);
-    let c = json_of(&[
-        "cluster",
-        "--input",
-        data("four.csv").to_str().unwrap(),
-        "-k",
-        "2",
-        "--json",
-    ]);
+    let a = cluster_json(&f, &["-k", "2"]);
+    let c = cluster_json(&data("four.csv"), &["-k", "2"]);
     assert_eq!(a["groups"], c["groups"]);
     assert_eq!(a["value"], c["value"]);
     // truncated .npy is a clear error
     std::fs::write(&f, &bytes[..bytes.len() - 5]).unwrap();
-    assert_bad(
-        &["cluster", "--input", f.to_str().unwrap(), "-k", "2"],
-        "four.npy",
-    );
+    assert_bad(&cluster_args(&f, &["-k", "2"]), "four.npy");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -330,66 +213,29 @@ fn planted_150_grouped_correctly_with_a_gap() {
     use taskgroup_eval::synthetic::PlantedModel;
     let m = PlantedModel::paper(50);
     // The same instance the library draws (seed 0), written by `taskgroup generate`.
-    let dir = std::env::temp_dir().join(format!("taskgroup-planted-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join("planted150.npy");
-    let (code, _, err) = run(&[
-        "generate",
-        "planted",
-        "--n",
-        "150",
-        "--seed",
-        "0",
-        "--output",
-        f.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let v = json_of(&[
-        "cluster",
-        "--input",
-        f.to_str().unwrap(),
-        "-k",
-        "3",
-        "--json",
-    ]);
+    let f = tmp("cluster-planted150.npy");
+    generate_planted(150, &["--seed", "0"], &f);
+    let v = cluster_json(&f, &["-k", "3"]);
     let truth: Vec<Vec<usize>> = m.truth().unwrap().groups();
     assert_eq!(v["groups"], serde_json::json!(truth));
     let gap = v["gap"].as_f64().expect("gap reported");
     assert!((0.0..0.01).contains(&gap), "gap {gap}");
     assert_eq!(v["status"], "converged");
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&f);
 }
 
 #[test]
 fn json_is_bit_identical_across_runs_without_timing() {
     // The planted model at n = 240 takes the low-rank projection path; a k range covers the
     // k search. Without --timing nothing in the JSON depends on the clock.
-    let dir = std::env::temp_dir().join(format!("taskgroup-det-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join("planted240.npy");
-    let (code, _, err) = run(&[
-        "generate",
-        "planted",
-        "--n",
-        "240",
-        "--seed",
-        "5",
-        "--output",
-        f.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let f = tmp("cluster-planted240.npy");
+    generate_planted(240, &["--seed", "5"], &f);
     for args in [
         vec!["-k", "3"],
         vec!["--k-range", "2..4"],
         vec!["-k", "5", "--rounding", "paper"],
     ] {
-        let mut full = vec![
-            "cluster",
-            "--input",
-            f.to_str().unwrap(),
-            "--json",
-            "--quiet",
-        ];
+        let mut full = cluster_args(&f, &["--json", "--quiet"]);
         full.extend(args.iter().copied());
         let (c1, a, e1) = run(&full);
         let (c2, b, e2) = run(&full);
@@ -401,42 +247,32 @@ fn json_is_bit_identical_across_runs_without_timing() {
             "clock-dependent field without --timing"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&f);
 }
 
 // ---- issue 18, "Reliability, round two" ----
 
 fn tmpfile(tag: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("taskgroup-cluster-{}-{tag}", std::process::id()))
+    tmp(&format!("cluster-{tag}"))
 }
 
 #[test]
 fn sigint_stops_a_long_solve_with_the_best_partition_and_exit_130() {
     let f = tmpfile("sigint.npy");
-    let (code, _, err) = run(&[
-        "generate",
-        "planted",
-        "--n",
-        "300",
-        "--seed",
-        "3",
-        "--output",
-        f.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    generate_planted(300, &["--seed", "3"], &f);
     for json in [true, false] {
         let mut c = bin();
-        c.args([
-            "cluster",
-            "--input",
-            f.to_str().unwrap(),
-            "-k",
-            "3",
-            "--tolerance",
-            "1e-15",
-            "--max-iterations",
-            "100000000",
-        ]);
+        c.args(cluster_args(
+            &f,
+            &[
+                "-k",
+                "3",
+                "--tolerance",
+                "1e-15",
+                "--max-iterations",
+                "100000000",
+            ],
+        ));
         if json {
             c.arg("--json");
         }
@@ -496,22 +332,8 @@ fn a_failed_write_exits_with_the_io_code() {
 #[test]
 fn a_huge_k_range_is_refused() {
     let f = tmpfile("range.npy");
-    let (code, _, err) = run(&[
-        "generate",
-        "planted",
-        "--n",
-        "300",
-        "--output",
-        f.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let (code, _, err) = run(&[
-        "cluster",
-        "--input",
-        f.to_str().unwrap(),
-        "--k-range",
-        "1..300",
-    ]);
+    generate_planted(300, &[], &f);
+    let (code, _, err) = run(&cluster_args(&f, &["--k-range", "1..300"]));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("at most 200"), "{err}");
     let _ = std::fs::remove_file(&f);

@@ -2,22 +2,33 @@
 //! never leave an unloadable session, and every acknowledged (exit 0) result survives. The kill
 //! timing depends on the scheduler; the asserted invariants hold for every timing.
 
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Stdio;
 use std::time::Duration;
 
-fn tg(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_taskgroup"))
+use common::{bin, ok, output as tg, stderr};
+
+/// Starts `taskgroup ARGS`, sends it SIGKILL after `delay` and returns whether it had already
+/// exited successfully.
+fn killed_after(args: &[&str], delay: Duration) -> bool {
+    let mut child = bin()
         .args(args)
-        .output()
-        .expect("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let _ = child.kill(); // SIGKILL; an error means it already exited
+    child.wait().unwrap().success()
 }
 
 #[test]
 fn killed_reports_never_corrupt_or_lose_acknowledged_results() {
-    let dir = std::env::temp_dir().join(format!("taskgroup-crash-{}", std::process::id()));
+    let dir = common::tmp("crash");
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_str().unwrap();
-    let o = tg(&[
+    ok(&[
         "session",
         "new",
         "--tasks",
@@ -31,14 +42,9 @@ fn killed_reports_never_corrupt_or_lose_acknowledged_results() {
         "--out",
         d,
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let next = |d: &str| -> Vec<(String, usize)> {
         let o = tg(&["session", "next", d, "--json"]);
-        assert!(
-            o.status.success(),
-            "session unloadable: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert!(o.status.success(), "session unloadable: {}", stderr(&o));
         String::from_utf8_lossy(&o.stdout)
             .lines()
             .map(|l| {
@@ -59,27 +65,19 @@ fn killed_reports_never_corrupt_or_lose_acknowledged_results() {
         let scores: Vec<String> = (0..*len)
             .map(|t| format!("{}", 0.5 + 0.01 * ((i * 7 + t) % 13) as f64))
             .collect();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_taskgroup"))
-            .args([
-                "session",
-                "report",
-                d,
-                "--id",
-                id,
-                "--scores",
-                &scores.join(","),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
         x = x
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        std::thread::sleep(Duration::from_micros((x >> 33) % 4000));
-        let _ = child.kill(); // SIGKILL; an error means it already exited
-        let status = child.wait().unwrap();
-        if status.success() {
+        let args = [
+            "session",
+            "report",
+            d,
+            "--id",
+            id,
+            "--scores",
+            &scores.join(","),
+        ];
+        if killed_after(&args, Duration::from_micros((x >> 33) % 4000)) {
             acknowledged.push(id.clone());
         }
         // Whatever happened, the session loads, and no acknowledged result is missing.
@@ -91,10 +89,7 @@ fn killed_reports_never_corrupt_or_lose_acknowledged_results() {
     }
     // Temp files of killed writers are removed by the next command that takes the lock: a
     // writer (readers take none), here a report that is refused after taking it.
-    let refused = Command::new(env!("CARGO_BIN_EXE_taskgroup"))
-        .args(["session", "report", d, "--id", "s99-0", "--scores", "1"])
-        .output()
-        .unwrap();
+    let refused = tg(&["session", "report", d, "--id", "s99-0", "--scores", "1"]);
     assert_eq!(refused.status.code(), Some(2));
     let stray = std::fs::read_dir(&dir)
         .unwrap()
@@ -120,7 +115,7 @@ fn killed_reports_never_corrupt_or_lose_acknowledged_results() {
         let sc: Vec<String> = (0..len)
             .map(|t| format!("{}", 0.5 + 0.01 * t as f64))
             .collect();
-        let o = tg(&[
+        ok(&[
             "session",
             "report",
             d,
@@ -129,7 +124,6 @@ fn killed_reports_never_corrupt_or_lose_acknowledged_results() {
             "--scores",
             &sc.join(","),
         ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     assert_eq!(next(d).len(), 1);
     let scores: Vec<String> = (0..last.1)
@@ -138,23 +132,16 @@ fn killed_reports_never_corrupt_or_lose_acknowledged_results() {
     let mut delay_us = 200u64;
     let mut kills = 0;
     loop {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_taskgroup"))
-            .args([
-                "session",
-                "report",
-                d,
-                "--id",
-                &last.0,
-                "--scores",
-                &scores.join(","),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_micros(delay_us));
-        let _ = child.kill();
-        let ok = child.wait().unwrap().success();
+        let args = [
+            "session",
+            "report",
+            d,
+            "--id",
+            &last.0,
+            "--scores",
+            &scores.join(","),
+        ];
+        let ok = killed_after(&args, Duration::from_micros(delay_us));
         let st = status(d);
         let step = st["step"].as_u64().unwrap();
         if ok {
@@ -189,15 +176,8 @@ fn killed_reports_never_corrupt_or_lose_acknowledged_results() {
     let before = status(d)["total_reported"].as_u64().unwrap();
     let mut delay_us = 100u64;
     loop {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_taskgroup"))
-            .args(["session", "report", d, "--from-csv", csv.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_micros(delay_us));
-        let _ = child.kill();
-        let ok = child.wait().unwrap().success();
+        let args = ["session", "report", d, "--from-csv", csv.to_str().unwrap()];
+        let ok = killed_after(&args, Duration::from_micros(delay_us));
         let after = status(d)["total_reported"].as_u64().unwrap();
         let all = before + reqs2.len() as u64;
         assert!(
@@ -218,10 +198,6 @@ fn killed_reports_never_corrupt_or_lose_acknowledged_results() {
 
 fn status(d: &str) -> serde_json::Value {
     let o = tg(&["session", "status", d, "--json"]);
-    assert!(
-        o.status.success(),
-        "session unloadable: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "session unloadable: {}", stderr(&o));
     serde_json::from_str(&String::from_utf8_lossy(&o.stdout)).unwrap()
 }

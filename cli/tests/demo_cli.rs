@@ -1,37 +1,26 @@
 //! `taskgroup eval --json` and `taskgroup demo`: snapshot of the rounded tables (no times), and
 //! the SVG files the demo writes.
 
-use std::process::Command;
+mod common;
 
+use common::{ok, scratch_dir, stabilize};
 use serde_json::Value;
 
+/// Rounds every float to 6 decimals (−0 as 0) and drops timings.
 fn round6(v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            m.remove("seconds");
-            m.values_mut().for_each(round6);
+    stabilize(v, &|x| {
+        let r: f64 = format!("{x:.6}").parse().unwrap_or(x);
+        if r == 0.0 {
+            0.0
+        } else {
+            r
         }
-        Value::Array(a) => a.iter_mut().for_each(round6),
-        Value::Number(n) if n.is_f64() => {
-            let x = n.as_f64().unwrap_or(0.0);
-            let r: f64 = format!("{x:.6}").parse().unwrap_or(x);
-            *v = serde_json::json!(if r == 0.0 { 0.0 } else { r });
-        }
-        _ => {}
-    }
+    });
 }
 
 #[test]
 fn eval_tables_snapshot() {
-    let out = Command::new(env!("CARGO_BIN_EXE_taskgroup"))
-        .args(["eval", "--json"])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = ok(&["eval", "--json"]);
     let mut v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let ds = v["datasets"].as_array().expect("datasets").clone();
     let row = |name: &str, method: &str, norm: &str| -> Value {
@@ -61,16 +50,8 @@ fn eval_tables_snapshot() {
 
 #[test]
 fn demo_writes_svg_heatmaps() {
-    let dir = std::env::temp_dir().join(format!("taskgroup-demo-{}", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_taskgroup"))
-        .args(["demo", "--quick", "--out", dir.to_str().unwrap()])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = scratch_dir("demo");
+    let out = ok(&["demo", "--quick", "--out", dir.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
     for ds in ["planted", "multitask", "icl", "taskonomy"] {
         assert!(text.contains(&format!("== {ds}")), "{text}");
@@ -92,7 +73,7 @@ fn demo_writes_svg_heatmaps() {
 fn output_into_a_closed_pipe_is_not_a_panic() {
     use std::process::Stdio;
     for args in [&["help"][..], &["version"][..], &["cluster", "--help"][..]] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_taskgroup"))
+        let mut child = common::bin()
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

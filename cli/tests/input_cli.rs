@@ -2,49 +2,15 @@
 //! CSV, task names through .npy, open and oversized k ranges, options that do nothing,
 //! normalisation, losses, and the SVG of a result.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod common;
 
+use std::path::PathBuf;
+
+use common::{example, generate_planted, run, run_with};
 use serde_json::Value;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_taskgroup"))
-}
-
-fn example() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/affinity-12.csv")
-}
-
 fn tmp(tag: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("taskgroup-input-cli-{}-{tag}", std::process::id()))
-}
-
-/// Runs the CLI with `stdin` and returns (exit code, stdout, stderr).
-fn run_with(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run taskgroup");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    run_with(args, b"")
+    common::tmp(&format!("input-cli-{tag}"))
 }
 
 fn json(out: &str) -> Value {
@@ -86,15 +52,7 @@ fn stdin_and_stdout_are_dash() {
     let _ = std::fs::remove_file(&f);
     // .npy on stdin is recognised by its magic bytes.
     let npy = tmp("stdin.npy");
-    let (code, _, err) = run(&[
-        "generate",
-        "planted",
-        "--n",
-        "12",
-        "--output",
-        npy.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    generate_planted(12, &[], &npy);
     let (code, out, err) = run_with(
         &["cluster", "-i", "-", "-k", "3", "--json"],
         &std::fs::read(&npy).unwrap(),
@@ -279,18 +237,16 @@ fn svg_of_the_result() {
     let ex = example();
     let ex = ex.to_str().unwrap();
     let svg = tmp("groups.svg");
-    let (code, _, err) = run(&[
-        "cluster",
-        "-i",
-        ex,
-        "-k",
-        "3",
-        "--quiet",
-        "--svg",
-        svg.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let s = std::fs::read_to_string(&svg).unwrap();
+    // `cluster -i EXAMPLE K_ARGS --quiet --svg FILE`; returns the SVG written.
+    let draw = |k_args: &[&str]| -> String {
+        let mut args = vec!["cluster", "-i", ex];
+        args.extend_from_slice(k_args);
+        args.extend(["--quiet", "--svg", svg.to_str().unwrap()]);
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        std::fs::read_to_string(&svg).unwrap()
+    };
+    let s = draw(&["-k", "3"]);
     assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
     assert_eq!(
         s.matches("<rect x=").count(),
@@ -301,18 +257,7 @@ fn svg_of_the_result() {
         s.contains("{sst2 imdb yelp copa}"),
         "groups named in the subtitle"
     );
-    let (code, _, err) = run(&[
-        "cluster",
-        "-i",
-        ex,
-        "--k-range",
-        "2..5",
-        "--quiet",
-        "--svg",
-        svg.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let s = std::fs::read_to_string(&svg).unwrap();
+    let s = draw(&["--k-range", "2..5"]);
     assert!(s.contains("k (chosen: "), "k curve");
     assert_eq!(s.matches("<polyline").count(), 3, "value, bound, density");
     let _ = std::fs::remove_file(&svg);

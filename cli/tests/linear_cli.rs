@@ -1,28 +1,27 @@
 //! `taskgroup demo --adagroup --trainer linear`: synthetic features, a manifest written with
 //! --save-data and read back, and the refusals (CUDA not built in, bad options, bad files).
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_taskgroup"))
-        .args(args)
-        .output()
-        .expect("run taskgroup")
+use std::path::PathBuf;
+use std::process::Output;
+
+use common::output;
+
+/// `taskgroup demo --adagroup --trainer linear` followed by `more`.
+fn linear(more: &[&str]) -> Output {
+    let mut args = vec!["demo", "--adagroup", "--trainer", "linear"];
+    args.extend_from_slice(more);
+    output(&args)
 }
 
 fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    let (_, out, err) = common::parts(o);
+    (out, err)
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "taskgroup-linear-cli-{}-{name}",
-        std::process::id()
-    ));
+    let dir = common::tmp(&format!("linear-cli-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -30,18 +29,7 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn synthetic_campaign_recovers_the_planted_groups() {
     // 24 tasks in 4 groups, 4 steps of 60 subsets (seed 0): recovered at the last step.
-    let o = run(&[
-        "demo",
-        "--adagroup",
-        "--trainer",
-        "linear",
-        "--n",
-        "24",
-        "--groups",
-        "4",
-        "--subsets-per-step",
-        "60",
-    ]);
+    let o = linear(&["--n", "24", "--groups", "4", "--subsets-per-step", "60"]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(out.contains("logistic regression"), "{out}");
@@ -56,63 +44,35 @@ fn synthetic_campaign_recovers_the_planted_groups() {
 fn manifest_written_then_read_back() {
     let dir = scratch("manifest");
     let d = dir.to_str().unwrap_or("");
-    let o = run(&[
-        "demo",
-        "--adagroup",
-        "--trainer",
-        "linear",
-        "--model",
-        "ridge",
-        "--n",
-        "12",
-        "--groups",
-        "3",
-        "--steps",
-        "3",
-        "--subsets-per-step",
-        "20",
-        "--save-data",
-        d,
-    ]);
+    // Ridge, 3 steps of 20 subsets, then `more`.
+    let ridge = |more: &[&str]| {
+        let mut args = vec![
+            "--model",
+            "ridge",
+            "--steps",
+            "3",
+            "--subsets-per-step",
+            "20",
+        ];
+        args.extend_from_slice(more);
+        linear(&args)
+    };
+    let o = ridge(&["--n", "12", "--groups", "3", "--save-data", d]);
     assert!(o.status.success(), "{}", text(&o).1);
     let manifest = dir.join("manifest.json");
     let m = manifest.to_str().unwrap_or("");
-    let o = run(&[
-        "demo",
-        "--adagroup",
-        "--trainer",
-        "linear",
-        "--model",
-        "ridge",
-        "--manifest",
-        m,
-        "--steps",
-        "3",
-        "-k",
-        "3",
-        "--subsets-per-step",
-        "20",
-    ]);
+    let o = ridge(&["--manifest", m, "-k", "3"]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(out.contains("12 tasks from"), "{out}");
     assert!(out.contains("group 1: t"), "{out}");
     // Logistic regression on real-valued labels: a clear error, exit 2.
-    let o = run(&["demo", "--adagroup", "--trainer", "linear", "--manifest", m]);
+    let o = linear(&["--manifest", m]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("labels 0 or 1"), "{}", text(&o).1);
     // A corrupt array: named, exit 2.
     std::fs::write(dir.join("task3_val_x.npy"), b"\x93NUMPY\x01\x00").unwrap();
-    let o = run(&[
-        "demo",
-        "--adagroup",
-        "--trainer",
-        "linear",
-        "--model",
-        "ridge",
-        "--manifest",
-        m,
-    ]);
+    let o = linear(&["--model", "ridge", "--manifest", m]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("task3_val_x.npy"), "{}", text(&o).1);
     let _ = std::fs::remove_dir_all(&dir);
@@ -176,7 +136,7 @@ fn refusals_exit_2() {
             "cannot read",
         ),
     ] {
-        let o = run(args);
+        let o = output(args);
         let (_, err) = text(&o);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");

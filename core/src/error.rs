@@ -262,3 +262,39 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+impl Error {
+    /// `Ok` when `ok`, else [`Error::InvalidSetting`] for the setting `name` with `reason`: the
+    /// one-line range check of the settings' `validate` methods.
+    pub fn require_setting(
+        ok: bool,
+        name: &'static str,
+        reason: &'static str,
+    ) -> Result<(), Error> {
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidSetting { name, reason })
+        }
+    }
+
+    /// The one of `all` whose name (`name_of`) is `s`, trimmed and ASCII case-insensitive, or
+    /// [`Error::UnknownName`] for `kind` with the `expected` names. Backs the `FromStr` of the
+    /// named options (e.g. [`crate::normalize::Normalization`]).
+    pub fn parse_name<T: Copy>(
+        s: &str,
+        all: &[T],
+        name_of: fn(T) -> &'static str,
+        kind: &'static str,
+        expected: &'static str,
+    ) -> Result<T, Error> {
+        all.iter()
+            .copied()
+            .find(|&v| name_of(v).eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| Error::UnknownName {
+                kind,
+                name: s.into(),
+                expected,
+            })
+    }
+}

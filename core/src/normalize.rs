@@ -74,15 +74,13 @@ impl FromStr for Normalization {
 
     /// Parses the names of [`Normalization::as_str`] (ASCII case-insensitive).
     fn from_str(s: &str) -> Result<Self, Error> {
-        Normalization::ALL
-            .iter()
-            .copied()
-            .find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| Error::UnknownName {
-                kind: "normalization",
-                name: s.into(),
-                expected: "none, degree, standardize, relative",
-            })
+        Error::parse_name(
+            s,
+            &Normalization::ALL,
+            Normalization::as_str,
+            "normalization",
+            "none, degree, standardize, relative",
+        )
     }
 }
 

@@ -55,20 +55,17 @@ impl RoundingSettings {
     /// Checks the settings against their documented ranges.
     pub fn validate(&self) -> Result<(), Error> {
         if let Rounding::Threshold { c } = self.mode {
-            if !(c.is_finite() && c > 0.0) {
-                return Err(Error::InvalidSetting {
-                    name: "rounding.c",
-                    reason: "must be finite and > 0",
-                });
-            }
+            Error::require_setting(
+                c.is_finite() && c > 0.0,
+                "rounding.c",
+                "must be finite and > 0",
+            )?;
         }
-        if self.kmeans_restarts == 0 {
-            return Err(Error::InvalidSetting {
-                name: "rounding.kmeans_restarts",
-                reason: "must be at least 1",
-            });
-        }
-        Ok(())
+        Error::require_setting(
+            self.kmeans_restarts != 0,
+            "rounding.kmeans_restarts",
+            "must be at least 1",
+        )
     }
 }
 

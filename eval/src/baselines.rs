@@ -49,19 +49,12 @@ impl BaselineSettings {
 
     /// Checks the settings against their documented ranges.
     pub fn validate(&self) -> Result<(), Error> {
-        if self.restarts == 0 {
-            return Err(Error::InvalidSetting {
-                name: "restarts",
-                reason: "must be at least 1",
-            });
-        }
-        if self.max_iterations == 0 {
-            return Err(Error::InvalidSetting {
-                name: "max_iterations",
-                reason: "must be at least 1",
-            });
-        }
-        Ok(())
+        Error::require_setting(self.restarts != 0, "restarts", "must be at least 1")?;
+        Error::require_setting(
+            self.max_iterations != 0,
+            "max_iterations",
+            "must be at least 1",
+        )
     }
 
     fn kmeans(&self) -> KMeansSettings {
@@ -73,12 +66,28 @@ impl BaselineSettings {
     }
 }
 
-fn check_k(t: &Affinity, k: usize) -> Result<(), Error> {
+/// Checks k ∈ 1..=n and the settings; returns n.
+fn check(t: &Affinity, k: usize, settings: &BaselineSettings) -> Result<usize, Error> {
     let n = t.n();
     if k == 0 || k > n {
         return Err(Error::InvalidK { k, n });
     }
-    Ok(())
+    settings.validate()?;
+    Ok(n)
+}
+
+/// k-means of the rows of `points` (row-major, `dim` columns) into k groups, as a partition;
+/// `what` names the points in the error of a failed run.
+fn kmeans_partition(
+    points: &[f64],
+    dim: usize,
+    k: usize,
+    settings: &BaselineSettings,
+    what: &'static str,
+) -> Result<Partition, Error> {
+    let labels = kmeans(points, points.len() / dim, dim, k, &settings.kmeans())
+        .ok_or(Error::NumericalFailure { what })?;
+    Partition::from_labels(&labels)
 }
 
 /// Spectral clustering (Ng–Jordan–Weiss, see the module docs) of the tasks into k groups.
@@ -88,17 +97,12 @@ pub fn spectral_clustering(
     k: usize,
     settings: &BaselineSettings,
 ) -> Result<Partition, Error> {
-    check_k(t, k)?;
-    settings.validate()?;
-    let n = t.n();
+    let n = check(t, k, settings)?;
     if k == 1 {
         return Partition::from_labels(&vec![0; n]);
     }
     let emb = spectral_embedding(t, k)?;
-    let labels = kmeans(&emb, n, k, k, &settings.kmeans()).ok_or(Error::NumericalFailure {
-        what: "k-means on the spectral embedding",
-    })?;
-    Partition::from_labels(&labels)
+    kmeans_partition(&emb, k, k, settings, "k-means on the spectral embedding")
 }
 
 /// Rows of the top-k eigenvectors of the normalised, shifted affinity, each of unit length
@@ -167,17 +171,12 @@ pub fn lloyd_kmeans(
     k: usize,
     settings: &BaselineSettings,
 ) -> Result<Partition, Error> {
-    check_k(t, k)?;
-    settings.validate()?;
-    let n = t.n();
+    let n = check(t, k, settings)?;
     // Rescale by max|T| so that squared distances cannot overflow (k-means is scale invariant).
     let max_abs = t.as_slice().iter().fold(0.0f64, |m, x| m.max(x.abs()));
     let scale = if max_abs > 0.0 { 1.0 / max_abs } else { 1.0 };
     let rows: Vec<f64> = t.as_slice().iter().map(|x| x * scale).collect();
-    let labels = kmeans(&rows, n, n, k, &settings.kmeans()).ok_or(Error::NumericalFailure {
-        what: "k-means on the rows of the affinity",
-    })?;
-    Partition::from_labels(&labels)
+    kmeans_partition(&rows, n, k, settings, "k-means on the rows of the affinity")
 }
 
 #[cfg(test)]

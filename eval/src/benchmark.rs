@@ -33,7 +33,7 @@
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::synthetic::PlantedModel;
+use crate::synthetic::{block_labels, PlantedModel};
 use taskgroup_core::random::uniform;
 use taskgroup_core::random::{normal, splitmix64};
 use taskgroup_core::Affinity;
@@ -255,12 +255,7 @@ impl MultitaskModel {
     fn tasks(&self, seed: u64) -> Tasks {
         let g = self.category_sizes.len();
         let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, 0x7461_736b));
-        let category: Vec<usize> = self
-            .category_sizes
-            .iter()
-            .enumerate()
-            .flat_map(|(c, &s)| core::iter::repeat_n(c, s))
-            .collect();
+        let category = block_labels(&self.category_sizes);
         let n = category.len();
         let ratio = self.scale.1 / self.scale.0;
         let scale: Vec<f64> = (0..n)

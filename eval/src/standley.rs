@@ -81,15 +81,13 @@ impl FromStr for LossTransform {
 
     /// Parses `neg-loss` or `relative` (ASCII case-insensitive).
     fn from_str(s: &str) -> Result<Self, Error> {
-        LossTransform::ALL
-            .iter()
-            .copied()
-            .find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| Error::UnknownName {
-                kind: "loss transform",
-                name: s.into(),
-                expected: "neg-loss, relative",
-            })
+        Error::parse_name(
+            s,
+            &LossTransform::ALL,
+            LossTransform::as_str,
+            "loss transform",
+            "neg-loss, relative",
+        )
     }
 }
 

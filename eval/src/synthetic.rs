@@ -8,6 +8,15 @@ use taskgroup_core::Affinity;
 use taskgroup_core::Error;
 use taskgroup_core::Partition;
 
+/// The labels of consecutive blocks of `sizes[0]`, `sizes[1]`, ... items: block b's items get b.
+pub(crate) fn block_labels(sizes: &[usize]) -> Vec<usize> {
+    sizes
+        .iter()
+        .enumerate()
+        .flat_map(|(b, &s)| core::iter::repeat_n(b, s))
+        .collect()
+}
+
 /// A planted block model: entry (u, v) with u in group a and v in group b is drawn from
 /// N(mean[a][b], sd[a][b]²), every entry independently (T is not symmetric; the solver uses
 /// its symmetric part, whose noise is sd/√2 off the diagonal).
@@ -39,38 +48,28 @@ impl PlantedModel {
 
     /// The planted partition: tasks 0..sizes[0] in group 0, the next sizes[1] in group 1, ...
     pub fn truth(&self) -> Result<Partition, Error> {
-        let labels: Vec<usize> = self
-            .sizes
-            .iter()
-            .enumerate()
-            .flat_map(|(g, &s)| core::iter::repeat_n(g, s))
-            .collect();
-        Partition::from_labels(&labels)
+        Partition::from_labels(&block_labels(&self.sizes))
     }
 
     /// Draws one affinity matrix (row-major n×n) with the given seed.
     pub fn sample(&self, seed: u64) -> Result<Affinity, Error> {
         let g = self.sizes.len();
-        if g == 0 || self.sizes.contains(&0) {
-            return Err(Error::InvalidSetting {
-                name: "sizes",
-                reason: "need at least one group, each of size ≥ 1",
-            });
-        }
-        if self.mean.len() != g * g || self.sd.len() != g * g {
-            return Err(Error::InvalidSetting {
-                name: "mean/sd",
-                reason: "must be g×g for g groups",
-            });
-        }
-        if self.mean.iter().chain(&self.sd).any(|x| !x.is_finite())
-            || self.sd.iter().any(|&s| s < 0.0)
-        {
-            return Err(Error::InvalidSetting {
-                name: "mean/sd",
-                reason: "must be finite, sd ≥ 0",
-            });
-        }
+        Error::require_setting(
+            g != 0 && !self.sizes.contains(&0),
+            "sizes",
+            "need at least one group, each of size ≥ 1",
+        )?;
+        Error::require_setting(
+            self.mean.len() == g * g && self.sd.len() == g * g,
+            "mean/sd",
+            "must be g×g for g groups",
+        )?;
+        Error::require_setting(
+            !(self.mean.iter().chain(&self.sd).any(|x| !x.is_finite())
+                || self.sd.iter().any(|&s| s < 0.0)),
+            "mean/sd",
+            "must be finite, sd ≥ 0",
+        )?;
         let n = self.n();
         let truth = self.truth()?;
         let lab = truth.labels();

@@ -19,20 +19,14 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from testutil import HERE, optional
 
 import taskgroup as tg  # noqa: E402
 from taskgroup import campaign  # noqa: E402
 
 import campaign_scripted as cs  # noqa: E402
 
-try:
-    import ray
-except ImportError:  # pragma: no cover
-    ray = None
-
-needs_ray = pytest.mark.skipif(ray is None, reason="Ray is not installed (pip install ray)")
+ray, needs_ray = optional("ray", reason="Ray is not installed (pip install ray)")
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,11 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+from testutil import HERE, REPO
+
 pytest.importorskip("sklearn", reason="scikit-learn is not installed (pip install scikit-learn)")
 
 try:

@@ -17,21 +17,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
+from testutil import HERE, REPO, cli_bin
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-sys.path.insert(0, str(HERE))
 import campaign_scripted as cs  # noqa: E402
 
 WORKER = REPO / "examples" / "slurm" / "worker.py"
-
-
-def cli_bin() -> Path:
-    p = Path(os.environ.get("TASKGROUP_BIN", REPO / "target" / "debug" / "taskgroup"))
-    if not p.exists():
-        pytest.fail(f"the taskgroup CLI is not built at {p}: run `cargo build -p taskgroup-cli`")
-    return p
 
 
 def status(d: Path) -> dict:

@@ -8,34 +8,23 @@ builds it). Floats are compared exactly: JSON carries the shortest round-trip te
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from testutil import cli_bin
 
 import taskgroup as tg  # noqa: E402
 
 np = pytest.importorskip("numpy")
 
-REPO = HERE.parent.parent
 FIELDS = [
     "labels", "groups", "k", "num_groups", "value", "average_density", "sdp_value",
     "upper_bound", "gap", "gap_normalized", "certified_optimal", "status", "iterations",
     "primal_residual", "dual_residual",
 ]
-
-
-def cli_bin() -> Path:
-    p = Path(os.environ.get("TASKGROUP_BIN", REPO / "target" / "debug" / "taskgroup"))
-    if not p.exists():
-        pytest.fail(f"the taskgroup CLI is not built at {p}: run `cargo build -p taskgroup-cli`")
-    return p
 
 
 def cli(*args: str) -> dict:

@@ -8,29 +8,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from testutil import REPO, optional
 
 import taskgroup as tg  # noqa: E402
 
-try:
-    import numpy as np
-except ImportError:  # pragma: no cover
-    np = None
-try:
-    import pandas as pd
-except ImportError:  # pragma: no cover
-    pd = None
+np, needs_numpy = optional("numpy")
+pd, needs_pandas = optional("pandas")
 
-needs_numpy = pytest.mark.skipif(np is None, reason="numpy is not installed")
-needs_pandas = pytest.mark.skipif(pd is None, reason="pandas is not installed")
-
-REPO = HERE.parent.parent
 NAMES = ["sst2", "imdb", "rte", "mnli", "squad", "nq"]
 
 

@@ -14,17 +14,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from testutil import REPO
 
 import taskgroup as tg  # noqa: E402
 
-REPO = HERE.parent.parent
 HEADER = REPO / "include" / "taskgroup.h"
 
 

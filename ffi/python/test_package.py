@@ -20,12 +20,10 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from testutil import HERE, REPO
 
 import taskgroup as tg  # noqa: E402
 
-REPO = HERE.parent.parent
 LIB_NAME = tg._library_file_name()
 
 

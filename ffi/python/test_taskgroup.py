@@ -18,19 +18,11 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from testutil import HERE, REPO, optional
 
 import taskgroup as tg  # noqa: E402
 
-try:
-    import numpy as np
-except ImportError:  # pragma: no cover
-    np = None
-
-needs_numpy = pytest.mark.skipif(np is None, reason="numpy is not installed")
-
-REPO = HERE.parent.parent
+np, needs_numpy = optional("numpy")
 
 
 def planted(n_groups=3, size=3, inside=1.0, across=0.2):

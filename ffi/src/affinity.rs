@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 use taskgroup_core::session::aggregate::{AffinityBuilder, AggregateSettings, FillRule};
 
 use crate::handle::{borrow, register, release, Tagged};
-use crate::memory::{borrow_slice, out_buffer, out_param, read_optional, write_optional};
+use crate::memory::{borrow_slice, not_null, out_buffer, out_param, read_optional, write_optional};
 use crate::status::{tg_status, FfiError};
 
 /// How pairs never trained together are filled (values of `fill` fields).
@@ -196,9 +196,7 @@ pub unsafe extern "C" fn tg_affinity_builder_compute(
             unsafe { write_optional(needed, nn) };
             return Err(FfiError::too_small(name, have, nn));
         }
-        if matrix.is_null() {
-            return Err(FfiError::null("matrix"));
-        }
+        not_null(matrix.is_null(), "matrix")?;
         let m_out = out_buffer(matrix, matrix_len, "matrix")?;
         let c_out = if coverage.is_null() {
             None

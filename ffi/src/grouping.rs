@@ -2,7 +2,9 @@
 
 use taskgroup_core::{group, search_k, Affinity, Error};
 
-use crate::memory::{borrow_slice, out_buffer, out_param, write_optional, OutBuffer};
+use crate::memory::{
+    borrow_slice, not_null, out_buffer, out_param, square_len, write_optional, OutBuffer,
+};
 use crate::options::{read_k_search, read_options, tg_k_search, tg_options, tg_report};
 use crate::status::{tg_status, FfiError};
 
@@ -11,12 +13,8 @@ use crate::status::{tg_status, FfiError};
 /// # Safety
 /// `affinity` must be NULL or valid for reads of n·n doubles.
 unsafe fn read_affinity(affinity: *const f64, n: usize) -> Result<Affinity, FfiError> {
-    if affinity.is_null() {
-        return Err(FfiError::null("affinity"));
-    }
-    let len = n.checked_mul(n).ok_or_else(|| {
-        FfiError::invalid_argument(format!("n = {n}: n·n overflows the address space"))
-    })?;
+    not_null(affinity.is_null(), "affinity")?;
+    let len = square_len(n)?;
     // SAFETY: the caller's contract.
     let data = unsafe { borrow_slice(affinity, len, "affinity") }?;
     Ok(Affinity::from_row_major(data, n)?)
@@ -28,9 +26,7 @@ fn labels_buffer(
     labels_len: usize,
     n: usize,
 ) -> Result<OutBuffer<u32>, FfiError> {
-    if labels.is_null() {
-        return Err(FfiError::null("labels"));
-    }
+    not_null(labels.is_null(), "labels")?;
     let out = out_buffer(labels, labels_len, "labels")?;
     out.require(n, "labels")?;
     Ok(out)
@@ -62,9 +58,7 @@ pub unsafe extern "C" fn tg_group(
     report: *mut tg_report,
 ) -> tg_status {
     ffi_boundary!(status: {
-        if labels.is_null() {
-            return Err(FfiError::null("labels"));
-        }
+        not_null(labels.is_null(), "labels")?;
         // SAFETY: the caller's contract for every pointer below.
         let t = unsafe { read_affinity(affinity, n) }?;
         let settings = unsafe { read_options(opts) }.to_settings()?;
@@ -101,9 +95,7 @@ pub unsafe extern "C" fn tg_group_auto(
     report: *mut tg_report,
 ) -> tg_status {
     ffi_boundary!(status: {
-        if labels.is_null() {
-            return Err(FfiError::null("labels"));
-        }
+        not_null(labels.is_null(), "labels")?;
         let k_out = out_param(k_chosen, "k_chosen")?;
         // SAFETY: the caller's contract for every pointer below.
         let t = unsafe { read_affinity(affinity, n) }?;
@@ -176,12 +168,8 @@ pub unsafe extern "C" fn tg_group_auto_table(
     choice: *mut tg_k_choice,
 ) -> tg_status {
     ffi_boundary!(status: {
-        if labels.is_null() {
-            return Err(FfiError::null("labels"));
-        }
-        if num_rows.is_null() {
-            return Err(FfiError::null("num_rows"));
-        }
+        not_null(labels.is_null(), "labels")?;
+        not_null(num_rows.is_null(), "num_rows")?;
         // SAFETY: the caller's contract for every pointer below.
         let t = unsafe { read_affinity(affinity, n) }?;
         let settings = unsafe { read_options(opts) }.to_settings()?;
@@ -249,6 +237,55 @@ mod tests {
         t
     }
 
+    /// `tg_group_auto` on `t` (n = 5) with default options, no report.
+    fn auto(t: &[f64], o: &tg_k_search, labels: &mut [u32; 5], k: &mut usize) -> tg_status {
+        // SAFETY: valid buffers of the stated lengths.
+        unsafe {
+            tg_group_auto(
+                t.as_ptr(),
+                5,
+                std::ptr::null(),
+                o,
+                labels.as_mut_ptr(),
+                labels.len(),
+                k,
+                std::ptr::null_mut(),
+            )
+        }
+    }
+
+    /// `tg_group_auto_table` on `t` (n = 5) with default options; empty `rows` pass NULL.
+    fn auto_table(
+        t: &[f64],
+        o: &tg_k_search,
+        labels: &mut [u32; 5],
+        rows: &mut [tg_k_row],
+        count: &mut usize,
+        choice: Option<&mut tg_k_choice>,
+    ) -> tg_status {
+        let rows_ptr = if rows.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            rows.as_mut_ptr()
+        };
+        let choice = choice.map_or(std::ptr::null_mut(), |c| c as *mut tg_k_choice);
+        // SAFETY: valid buffers of the stated lengths.
+        unsafe {
+            tg_group_auto_table(
+                t.as_ptr(),
+                5,
+                std::ptr::null(),
+                o,
+                labels.as_mut_ptr(),
+                labels.len(),
+                rows_ptr,
+                rows.len(),
+                count,
+                choice,
+            )
+        }
+    }
+
     #[test]
     fn groups_a_planted_matrix() {
         let t = planted();
@@ -282,38 +319,14 @@ mod tests {
         let mut o = tg_k_search_default();
         o.k_min = 2;
         o.k_max = 4;
-        // SAFETY: valid buffers of the stated lengths.
-        let s = unsafe {
-            tg_group_auto(
-                t.as_ptr(),
-                5,
-                std::ptr::null(),
-                &o,
-                labels.as_mut_ptr(),
-                5,
-                &mut k,
-                std::ptr::null_mut(),
-            )
-        };
+        let s = auto(&t, &o, &mut labels, &mut k);
         assert_eq!(s, tg_status::Ok);
         assert_eq!(k, 2);
         assert_eq!(labels, [0, 0, 0, 1, 1]);
         let mut labels = [9u32; 5];
         k = 77;
         o.k_max = 6;
-        // SAFETY: as above.
-        let s = unsafe {
-            tg_group_auto(
-                t.as_ptr(),
-                5,
-                std::ptr::null(),
-                &o,
-                labels.as_mut_ptr(),
-                5,
-                &mut k,
-                std::ptr::null_mut(),
-            )
-        };
+        let s = auto(&t, &o, &mut labels, &mut k);
         assert_eq!(s, tg_status::InvalidKRange);
         assert_eq!((labels, k), ([9; 5], 77));
         // SAFETY: as above; the short buffer is refused before anything is written.
@@ -341,21 +354,8 @@ mod tests {
         o.k_max = 4;
         o.k_rule = crate::options::tg_k_rule::Elbow as u32;
         let mut count = 0usize;
-        // SAFETY: valid buffers of the stated lengths (rows: NULL with length 0).
-        let s = unsafe {
-            tg_group_auto_table(
-                t.as_ptr(),
-                5,
-                std::ptr::null(),
-                &o,
-                labels.as_mut_ptr(),
-                5,
-                std::ptr::null_mut(),
-                0,
-                &mut count,
-                std::ptr::null_mut(),
-            )
-        };
+        // Rows: NULL with length 0.
+        let s = auto_table(&t, &o, &mut labels, &mut [], &mut count, None);
         assert_eq!((s, count, labels), (tg_status::BufferTooSmall, 4, [9; 5]));
         let zero = tg_k_row {
             report: tg_report::of(
@@ -375,21 +375,14 @@ mod tests {
             k_by_density: 0,
             k_by_elbow: 0,
         };
-        // SAFETY: as above.
-        let s = unsafe {
-            tg_group_auto_table(
-                t.as_ptr(),
-                5,
-                std::ptr::null(),
-                &o,
-                labels.as_mut_ptr(),
-                5,
-                rows.as_mut_ptr(),
-                4,
-                &mut count,
-                &mut choice,
-            )
-        };
+        let s = auto_table(
+            &t,
+            &o,
+            &mut labels,
+            &mut rows,
+            &mut count,
+            Some(&mut choice),
+        );
         assert_eq!(s, tg_status::Ok);
         assert_eq!(count, 4);
         assert_eq!(choice.k, 2);

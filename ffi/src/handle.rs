@@ -184,12 +184,13 @@ pub(crate) unsafe fn release<T: Tagged>(ptr: *mut T, name: &str) -> Result<(), F
 mod tests {
     use super::*;
 
-    struct A {
+    /// A test kind of handle whose tag is `M`.
+    struct Kind<const M: u64> {
         magic: u64,
     }
-    impl Tagged for A {
-        const MAGIC: u64 = 1;
-        const KIND: &'static str = "A";
+    impl<const M: u64> Tagged for Kind<M> {
+        const MAGIC: u64 = M;
+        const KIND: &'static str = "test handle";
         fn magic(&self) -> u64 {
             self.magic
         }
@@ -197,19 +198,8 @@ mod tests {
             &mut self.magic
         }
     }
-    struct B {
-        magic: u64,
-    }
-    impl Tagged for B {
-        const MAGIC: u64 = 2;
-        const KIND: &'static str = "B";
-        fn magic(&self) -> u64 {
-            self.magic
-        }
-        fn magic_mut(&mut self) -> &mut u64 {
-            &mut self.magic
-        }
-    }
+    type A = Kind<1>;
+    type B = Kind<2>;
 
     #[test]
     fn freed_and_wrong_kind_handles_are_refused() {

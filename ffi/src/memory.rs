@@ -53,6 +53,22 @@ pub(crate) unsafe fn borrow_slice<'a, T>(
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
+/// `NULL_ARGUMENT` naming the argument `name` when `is_null` (pass `ptr.is_null()`).
+pub(crate) fn not_null(is_null: bool, name: &str) -> Result<(), FfiError> {
+    if is_null {
+        Err(FfiError::null(name))
+    } else {
+        Ok(())
+    }
+}
+
+/// n·n, the number of entries of an n×n matrix; `INVALID_ARGUMENT` when it overflows.
+pub(crate) fn square_len(n: usize) -> Result<usize, FfiError> {
+    n.checked_mul(n).ok_or_else(|| {
+        FfiError::invalid_argument(format!("n = {n}: n·n overflows the address space"))
+    })
+}
+
 /// Reads a struct passed by pointer; `None` when the pointer is NULL.
 ///
 /// # Safety

@@ -3,7 +3,7 @@
 
 use taskgroup_core::normalize::{normalize_scores, Normalization};
 
-use crate::memory::{borrow_slice, out_buffer};
+use crate::memory::{borrow_slice, not_null, out_buffer, square_len};
 use crate::status::tg_status;
 use crate::status::FfiError;
 
@@ -66,16 +66,10 @@ pub unsafe extern "C" fn tg_normalize(
     out_len: usize,
 ) -> tg_status {
     ffi_boundary!(status: {
-        if affinity.is_null() {
-            return Err(FfiError::null("affinity"));
-        }
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
+        not_null(affinity.is_null(), "affinity")?;
+        not_null(out.is_null(), "out")?;
         let how = normalization(how)?;
-        let len = n.checked_mul(n).ok_or_else(|| {
-            FfiError::invalid_argument(format!("n = {n}: n·n overflows the address space"))
-        })?;
+        let len = square_len(n)?;
         let out = out_buffer(out, out_len, "out")?;
         out.require(len, "out")?;
         // SAFETY: the caller's contract.
@@ -111,28 +105,16 @@ mod tests {
     fn errors_leave_the_output_untouched() {
         let t = [1.0, 2.0, 3.0, 0.0];
         let mut out = [9.0; 4];
-        // SAFETY: valid buffers of the stated lengths (or shorter, as stated).
-        unsafe {
-            assert_eq!(
-                tg_normalize(t.as_ptr(), 2, 3, out.as_mut_ptr(), 4),
-                tg_status::ZeroReference
-            );
-            assert_eq!(
-                tg_normalize(t.as_ptr(), 2, 7, out.as_mut_ptr(), 4),
-                tg_status::InvalidSetting
-            );
-            assert_eq!(
-                tg_normalize(t.as_ptr(), 2, 1, out.as_mut_ptr(), 3),
-                tg_status::BufferTooSmall
-            );
-            assert_eq!(
-                tg_normalize(t.as_ptr(), 0, 1, out.as_mut_ptr(), 4),
-                tg_status::Empty
-            );
-            assert_eq!(
-                tg_normalize(std::ptr::null(), 2, 1, out.as_mut_ptr(), 4),
-                tg_status::NullArgument
-            );
+        for (affinity, n, how, out_len, want) in [
+            (t.as_ptr(), 2, 3, 4, tg_status::ZeroReference),
+            (t.as_ptr(), 2, 7, 4, tg_status::InvalidSetting),
+            (t.as_ptr(), 2, 1, 3, tg_status::BufferTooSmall),
+            (t.as_ptr(), 0, 1, 4, tg_status::Empty),
+            (std::ptr::null(), 2, 1, 4, tg_status::NullArgument),
+        ] {
+            // SAFETY: valid buffers of the stated lengths (or shorter, as stated).
+            let s = unsafe { tg_normalize(affinity, n, how, out.as_mut_ptr(), out_len) };
+            assert_eq!(s, want, "n {n}, how {how}, out_len {out_len}");
         }
         assert_eq!(out, [9.0; 4]);
     }

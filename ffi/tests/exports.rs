@@ -11,60 +11,38 @@ use common::{compile, header_functions, include_dir, lib_dir, out_dir, run};
 
 /// Every exported function, by name and address (a missing one fails the build).
 fn rust_exports() -> Vec<(&'static str, *const ())> {
-    use taskgroup as t;
-    vec![
-        ("taskgroup_version", t::taskgroup_version as *const ()),
-        ("tg_status_message", t::tg_status_message as *const ()),
-        (
-            "tg_last_error_message",
-            t::tg_last_error_message as *const (),
-        ),
-        ("tg_options_default", t::tg_options_default as *const ()),
-        ("tg_k_search_default", t::tg_k_search_default as *const ()),
-        ("tg_group", t::tg_group as *const ()),
-        ("tg_group_auto", t::tg_group_auto as *const ()),
-        ("tg_group_auto_table", t::tg_group_auto_table as *const ()),
-        ("tg_normalize", t::tg_normalize as *const ()),
-        (
-            "tg_session_settings_default",
-            t::tg_session_settings_default as *const (),
-        ),
-        ("tg_session_new", t::tg_session_new as *const ()),
-        ("tg_session_free", t::tg_session_free as *const ()),
-        (
-            "tg_session_get_progress",
-            t::tg_session_get_progress as *const (),
-        ),
-        (
-            "tg_session_next_requests",
-            t::tg_session_next_requests as *const (),
-        ),
-        ("tg_session_report", t::tg_session_report as *const ()),
-        ("tg_request_id_parse", t::tg_request_id_parse as *const ()),
-        ("tg_session_advance", t::tg_session_advance as *const ()),
-        ("tg_session_groups", t::tg_session_groups as *const ()),
-        ("tg_session_save", t::tg_session_save as *const ()),
-        ("tg_session_load", t::tg_session_load as *const ()),
-        (
-            "tg_aggregate_options_default",
-            t::tg_aggregate_options_default as *const (),
-        ),
-        (
-            "tg_affinity_builder_new",
-            t::tg_affinity_builder_new as *const (),
-        ),
-        (
-            "tg_affinity_builder_add",
-            t::tg_affinity_builder_add as *const (),
-        ),
-        (
-            "tg_affinity_builder_compute",
-            t::tg_affinity_builder_compute as *const (),
-        ),
-        (
-            "tg_affinity_builder_free",
-            t::tg_affinity_builder_free as *const (),
-        ),
+    /// `(name, address)` of each named function of the library.
+    macro_rules! exports {
+        ($($f:ident),* $(,)?) => {
+            vec![$((stringify!($f), taskgroup::$f as *const ())),*]
+        };
+    }
+    exports![
+        taskgroup_version,
+        tg_status_message,
+        tg_last_error_message,
+        tg_options_default,
+        tg_k_search_default,
+        tg_group,
+        tg_group_auto,
+        tg_group_auto_table,
+        tg_normalize,
+        tg_session_settings_default,
+        tg_session_new,
+        tg_session_free,
+        tg_session_get_progress,
+        tg_session_next_requests,
+        tg_session_report,
+        tg_request_id_parse,
+        tg_session_advance,
+        tg_session_groups,
+        tg_session_save,
+        tg_session_load,
+        tg_aggregate_options_default,
+        tg_affinity_builder_new,
+        tg_affinity_builder_add,
+        tg_affinity_builder_compute,
+        tg_affinity_builder_free,
     ]
 }
 

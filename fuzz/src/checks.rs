@@ -11,9 +11,9 @@ use taskgroup_core::{group, Affinity, GroupSettings, Rounding};
 use taskgroup_io::manifest::parse_manifest;
 use taskgroup_io::matrix::parse_text_matrix;
 use taskgroup_io::npy::{parse_npy, parse_npy_array};
-use taskgroup_io::require_square;
 use taskgroup_io::standley::SubsetTable;
 use taskgroup_io::subsets::{parse_scores, read_subset_csv};
+use taskgroup_io::{require_square, Matrix};
 
 /// CSV/TSV/whitespace matrix reader: never panics; a matrix it accepts is either refused by the
 /// square/finite checks with an error, or becomes a valid affinity.
@@ -22,15 +22,21 @@ pub fn read_text_matrix(data: &[u8]) {
         return;
     };
     if let Ok(m) = parse_text_matrix(text) {
-        assert_eq!(
-            m.data.len(),
-            m.rows * m.cols,
-            "matrix shape and data disagree"
-        );
-        if require_square(&m).is_ok() {
-            if let Ok(t) = Affinity::from_row_major(&m.data, m.rows) {
-                assert_eq!(t.n(), m.rows);
-            }
+        accepted_matrix(&m);
+    }
+}
+
+/// A matrix a reader accepted: its data fills its shape, and when square it is refused by the
+/// finiteness check with an error or becomes an affinity of its size.
+fn accepted_matrix(m: &Matrix) {
+    assert_eq!(
+        m.data.len(),
+        m.rows * m.cols,
+        "matrix shape and data disagree"
+    );
+    if require_square(m).is_ok() {
+        if let Ok(t) = Affinity::from_row_major(&m.data, m.rows) {
+            assert_eq!(t.n(), m.rows);
         }
     }
 }
@@ -50,14 +56,7 @@ pub fn read_npy(data: &[u8]) {
         );
     }
     if let Ok(m) = parse_npy(data) {
-        assert_eq!(
-            m.data.len(),
-            m.rows * m.cols,
-            "matrix shape and data disagree"
-        );
-        if require_square(&m).is_ok() {
-            let _ = Affinity::from_row_major(&m.data, m.rows);
-        }
+        accepted_matrix(&m);
     }
 }
 

@@ -41,6 +41,64 @@ __device__ __forceinline__ double tg_warp_predict(const double* w, const float* 
     return w[d] + acc;
 }
 
+// One value per row of the subset's members (rows, features x, labels y and starts of one
+// split: training or validation), in member order from e[0]: one warp per row computes
+// z = w·x + b, then lane 0 writes the row's training residual (sigmoid(z) − y logistic, z − y
+// ridge) or, when `score`, its validation result (1/0 correct prediction logistic, squared
+// error ridge).
+__device__ __forceinline__ void tg_rows_eval(
+    const double* w, const int* __restrict__ members, int m0, int m1,
+    const float* __restrict__ xs, const float* __restrict__ ys,
+    const long long* __restrict__ start, const int* __restrict__ rows_of, int d, int model,
+    bool score, double* e, int lane, int warp, int nwarps) {
+    long long base = 0;
+    for (int m = m0; m < m1; ++m) {
+        const int t = members[m];
+        const int rows = rows_of[t];
+        const float* X = xs + start[t] * (long long)d;
+        const float* Y = ys + start[t];
+        for (int r = warp; r < rows; r += nwarps) {
+            const double z = tg_warp_predict(w, X + (long long)r * d, d, lane);
+            if (lane == 0) {
+                const double y = (double)Y[r];
+                double v;
+                if (!score) {
+                    v = model == 0 ? tg_sigmoid(z) - y : z - y;
+                } else if (model == 0) {
+                    v = ((z >= 0.0) == (y > 0.5)) ? 1.0 : 0.0;
+                } else {
+                    v = (z - y) * (z - y);
+                }
+                e[base + r] = v;
+            }
+        }
+        base += rows;
+    }
+}
+
+// Σ e_r x_rj over the training rows r ≡ p (mod P) of the subset's members (row index counted
+// across the members, in member order; column d is the bias: x_rd = 1), summed in row order.
+__device__ __forceinline__ double tg_column_sum(
+    int j, int p, int P, const int* __restrict__ members, int m0, int m1,
+    const float* __restrict__ xs, const long long* __restrict__ start,
+    const int* __restrict__ rows_of, int d, const double* e) {
+    double g = 0.0;
+    long long rbase = 0;
+    for (int m = m0; m < m1; ++m) {
+        const int t = members[m];
+        const int rows = rows_of[t];
+        const float* X = xs + start[t] * (long long)d;
+        // First local row r with (rbase + r) ≡ p (mod P).
+        int r = (int)(((long long)p - rbase % P + P) % P);
+        for (; r < rows; r += P) {
+            const double x = j < d ? (double)X[(long long)r * d + j] : 1.0;
+            g += e[rbase + r] * x;
+        }
+        rbase += rows;
+    }
+    return g;
+}
+
 extern "C" __global__ void train_linear(
     const float* __restrict__ train_x,      // all tasks' training rows, row-major, d columns
     const float* __restrict__ train_y,      // all tasks' training labels
@@ -79,38 +137,15 @@ extern "C" __global__ void train_linear(
 
     for (int it = 0; it < iterations; ++it) {
         // Phase 1: residuals.
-        long long base = 0;
-        for (int m = m0; m < m1; ++m) {
-            const int t = members[m];
-            const int rows = train_rows[t];
-            const float* X = train_x + train_start[t] * (long long)d;
-            const float* Y = train_y + train_start[t];
-            for (int r = warp; r < rows; r += nwarps) {
-                const double z = tg_warp_predict(w, X + (long long)r * d, d, lane);
-                if (lane == 0) {
-                    const double y = (double)Y[r];
-                    e[base + r] = model == 0 ? tg_sigmoid(z) - y : z - y;
-                }
-            }
-            base += rows;
-        }
+        tg_rows_eval(w, members, m0, m1, train_x, train_y, train_start, train_rows, d, model,
+                     false, e, lane, warp, nwarps);
         __syncthreads();
 
         // Phase 2: gradient and update.
         if (P == 1) {
             for (int j = tid; j < cols; j += T) {
-                double g = 0.0;
-                long long rbase = 0;
-                for (int m = m0; m < m1; ++m) {
-                    const int t = members[m];
-                    const int rows = train_rows[t];
-                    const float* X = train_x + train_start[t] * (long long)d;
-                    for (int r = 0; r < rows; ++r) {
-                        const double x = j < d ? (double)X[(long long)r * d + j] : 1.0;
-                        g += e[rbase + r] * x;
-                    }
-                    rbase += rows;
-                }
+                const double g = tg_column_sum(j, 0, 1, members, m0, m1, train_x, train_start,
+                                               train_rows, d, e);
                 const double reg = j < d ? l2 * w[j] : 0.0;
                 w[j] -= step * (g / nf + reg);
             }
@@ -118,21 +153,8 @@ extern "C" __global__ void train_linear(
             if (tid < cols * P) {
                 const int j = tid % cols;
                 const int p = tid / cols;
-                double g = 0.0;
-                long long rbase = 0;
-                for (int m = m0; m < m1; ++m) {
-                    const int t = members[m];
-                    const int rows = train_rows[t];
-                    const float* X = train_x + train_start[t] * (long long)d;
-                    // First local row r with (rbase + r) ≡ p (mod P).
-                    int r = (int)(((long long)p - rbase % P + P) % P);
-                    for (; r < rows; r += P) {
-                        const double x = j < d ? (double)X[(long long)r * d + j] : 1.0;
-                        g += e[rbase + r] * x;
-                    }
-                    rbase += rows;
-                }
-                partial[tid] = g;
+                partial[tid] = tg_column_sum(j, p, P, members, m0, m1, train_x, train_start,
+                                             train_rows, d, e);
             }
             __syncthreads();
             if (tid < cols) {
@@ -148,27 +170,8 @@ extern "C" __global__ void train_linear(
     }
 
     // Validation: per-row results, then per-member sums in row order.
-    long long base = 0;
-    for (int m = m0; m < m1; ++m) {
-        const int t = members[m];
-        const int rows = val_rows[t];
-        const float* X = val_x + val_start[t] * (long long)d;
-        const float* Y = val_y + val_start[t];
-        for (int r = warp; r < rows; r += nwarps) {
-            const double z = tg_warp_predict(w, X + (long long)r * d, d, lane);
-            if (lane == 0) {
-                const double y = (double)Y[r];
-                double v;
-                if (model == 0) {
-                    v = ((z >= 0.0) == (y > 0.5)) ? 1.0 : 0.0;
-                } else {
-                    v = (z - y) * (z - y);
-                }
-                e[base + r] = v;
-            }
-        }
-        base += rows;
-    }
+    tg_rows_eval(w, members, m0, m1, val_x, val_y, val_start, val_rows, d, model, true, e, lane,
+                 warp, nwarps);
     __syncthreads();
     for (int m = m0 + tid; m < m1; m += T) {
         long long off = 0;

@@ -58,13 +58,11 @@ impl FromStr for Backend {
     type Err = GpuError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "cpu" => Ok(Backend::Cpu),
-            "cuda" => Ok(Backend::Cuda),
-            other => Err(GpuError::InvalidInput(format!(
-                "unknown backend {other:?} (expected `cpu` or `cuda`)"
-            ))),
-        }
+        GpuError::parse_choice(
+            s,
+            "backend",
+            [("cpu", Backend::Cpu), ("cuda", Backend::Cuda)],
+        )
     }
 }
 

@@ -41,3 +41,24 @@ impl From<taskgroup_core::Error> for GpuError {
         GpuError::Core(e)
     }
 }
+
+impl GpuError {
+    /// The value of the two `choices` (name, value) that `s` names, or an `InvalidInput` error:
+    /// "unknown {kind} "s" (expected `a` or `b`)". Backs the `FromStr` of the option enums.
+    pub(crate) fn parse_choice<T: Copy>(
+        s: &str,
+        kind: &str,
+        choices: [(&str, T); 2],
+    ) -> Result<T, GpuError> {
+        choices
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|&(_, v)| v)
+            .ok_or_else(|| {
+                GpuError::InvalidInput(format!(
+                    "unknown {kind} {s:?} (expected `{}` or `{}`)",
+                    choices[0].0, choices[1].0
+                ))
+            })
+    }
+}

@@ -16,5 +16,7 @@ pub mod matrix;
 pub mod npy;
 pub mod standley;
 pub mod subsets;
+#[cfg(test)]
+mod test_util;
 
 pub use matrix::{read_matrix, require_square, InputError, Matrix};

@@ -333,6 +333,17 @@ fn split_records(text: &str, delimiter: Delimiter) -> Result<Vec<Line<'_>>, Inpu
         Some(sep) => (b == b' ' || b == b'\t' || b == b'\r') && b != sep,
         None => b.is_ascii_whitespace() && b != b'\n',
     };
+    // Where the cell that continues at `from` ends: the line end, the delimiter or (whitespace
+    // separated) any white space.
+    let cell_end = |from: usize| {
+        (from..bytes.len())
+            .find(|&i| {
+                bytes[i] == b'\n'
+                    || Some(bytes[i]) == sep
+                    || (sep.is_none() && bytes[i].is_ascii_whitespace())
+            })
+            .unwrap_or(bytes.len())
+    };
     let mut records = Vec::new();
     let mut pos = 0usize;
     let mut line_no = 1usize;
@@ -375,25 +386,13 @@ fn split_records(text: &str, delimiter: Delimiter) -> Result<Vec<Line<'_>>, Inpu
                     }
                 }
                 // Text after the closing quote (not RFC 4180) is kept, trimmed.
-                let end = (pos..bytes.len())
-                    .find(|&i| {
-                        bytes[i] == b'\n'
-                            || Some(bytes[i]) == sep
-                            || (sep.is_none() && bytes[i].is_ascii_whitespace())
-                    })
-                    .unwrap_or(bytes.len());
+                let end = cell_end(pos);
                 cell.push_str(text[pos..end].trim());
                 pos = end;
                 cells.push(Cow::Owned(cell));
                 trailing_empty = false;
             } else {
-                let end = (pos..bytes.len())
-                    .find(|&i| {
-                        bytes[i] == b'\n'
-                            || Some(bytes[i]) == sep
-                            || (sep.is_none() && bytes[i].is_ascii_whitespace())
-                    })
-                    .unwrap_or(bytes.len());
+                let end = cell_end(pos);
                 let cell = text[pos..end].trim();
                 trailing_empty = cell.is_empty();
                 cells.push(Cow::Borrowed(cell));
@@ -898,6 +897,7 @@ pub fn parse_matrix_bytes(bytes: &[u8], source: &str) -> Result<Matrix, InputErr
 mod tests {
     use super::*;
     use crate::npy::write_npy;
+    use crate::test_util::{temp_path, xorshift};
 
     fn names(v: &[&str]) -> Option<Vec<String>> {
         Some(v.iter().map(|s| (*s).to_string()).collect())
@@ -910,6 +910,22 @@ mod tests {
         }
     }
 
+    /// Parses `text` and checks its shape (rows, cols) and its values.
+    fn ok_with(text: &str, shape: (usize, usize), data: &[f64]) -> Matrix {
+        let m = ok(text);
+        assert_eq!((m.rows, m.cols), shape, "{text:?}");
+        assert_eq!(m.data, data, "{text:?}");
+        m
+    }
+
+    fn not_a_number(line: usize, column: usize, text: &str) -> InputError {
+        InputError::NotANumber {
+            line,
+            column,
+            text: text.into(),
+        }
+    }
+
     fn err(text: &str) -> InputError {
         match parse_text_matrix(text) {
             Ok(m) => panic!("expected an error for {text:?}, got {m:?}"),
@@ -917,34 +933,24 @@ mod tests {
         }
     }
 
-    /// A scratch file path unique to this process and test.
-    fn temp_path(name: &str) -> std::path::PathBuf {
-        std::env::temp_dir().join(format!("taskgroup-input-{}-{name}", std::process::id()))
-    }
-
     // ----- text: layouts -----------------------------------------------------------------
 
     #[test]
     fn plain_comma_no_names() {
-        let m = ok("1,2,3\n4,5,6\n");
-        assert_eq!((m.rows, m.cols), (2, 3));
-        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let m = ok_with("1,2,3\n4,5,6\n", (2, 3), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         assert_eq!(m.names, None);
     }
 
     #[test]
     fn header_row_only() {
-        let m = ok("a,b\n1,2\n3,4\n");
-        assert_eq!((m.rows, m.cols), (2, 2));
-        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
+        let m = ok_with("a,b\n1,2\n3,4\n", (2, 2), &[1.0, 2.0, 3.0, 4.0]);
         assert_eq!(m.names, names(&["a", "b"]));
     }
 
     #[test]
     fn header_with_some_numeric_names() {
         // One text cell is enough to make a header.
-        let m = ok("1,b\n1,2\n3,4\n");
-        assert_eq!(m.names, names(&["1", "b"]));
+        assert_eq!(ok("1,b\n1,2\n3,4\n").names, names(&["1", "b"]));
         let m = ok("x,2\n1,2\n3,4\n");
         assert_eq!(m.names, names(&["x", "2"]));
         assert_eq!(m.rows, 2);
@@ -955,9 +961,7 @@ mod tests {
 
     #[test]
     fn names_column_only() {
-        let m = ok("a,1,2\nb,3,4\n");
-        assert_eq!((m.rows, m.cols), (2, 2));
-        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
+        let m = ok_with("a,1,2\nb,3,4\n", (2, 2), &[1.0, 2.0, 3.0, 4.0]);
         assert_eq!(m.names, names(&["a", "b"]));
         let m = ok("a 1 2\nb 3 4\n");
         assert_eq!(m.names, names(&["a", "b"]));
@@ -977,9 +981,7 @@ mod tests {
             // Comma separated without the corner cell.
             "a,b\na,1,2\nb,3,4\n",
         ] {
-            let m = ok(text);
-            assert_eq!((m.rows, m.cols), (2, 2), "{text:?}");
-            assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0], "{text:?}");
+            let m = ok_with(text, (2, 2), &[1.0, 2.0, 3.0, 4.0]);
             assert_eq!(m.names, names(&["a", "b"]), "{text:?}");
         }
         // An empty corner forces a names column even when the names look like numbers.
@@ -1031,23 +1033,15 @@ mod tests {
             "1 ,  2.5\n -3, 4e-3 \n",
             "1\t 2.5 \n -3 \t4e-3\n",
         ] {
-            let m = ok(text);
-            assert_eq!((m.rows, m.cols), (2, 2), "{text:?}");
-            assert_eq!(m.data, expect, "{text:?}");
+            ok_with(text, (2, 2), &expect);
         }
         // Tab wins over commas when both appear: the commas are then inside cells.
-        let e = err("1\t2\n3\t4,5\n");
-        assert_eq!(
-            e,
-            InputError::NotANumber {
-                line: 2,
-                column: 2,
-                text: "4,5".into()
-            }
-        );
+        assert_eq!(err("1\t2\n3\t4,5\n"), not_a_number(2, 2, "4,5"));
         // Tab-separated names may contain spaces.
-        let m = ok("task one\ttask two\n1\t2\n3\t4\n");
-        assert_eq!(m.names, names(&["task one", "task two"]));
+        assert_eq!(
+            ok("task one\ttask two\n1\t2\n3\t4\n").names,
+            names(&["task one", "task two"])
+        );
     }
 
     #[test]
@@ -1061,18 +1055,9 @@ mod tests {
         let m = ok("# x, y\n1 2\n3 4");
         assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0]);
         // BOM directly before a header name is not part of the name.
-        let m = ok("\u{feff}a,b\n1,2\n3,4\n");
-        assert_eq!(m.names, names(&["a", "b"]));
+        assert_eq!(ok("\u{feff}a,b\n1,2\n3,4\n").names, names(&["a", "b"]));
         // Line numbers count skipped lines.
-        let e = err("# c\n\n1,2\r\n3,x\r\n");
-        assert_eq!(
-            e,
-            InputError::NotANumber {
-                line: 4,
-                column: 2,
-                text: "x".into()
-            }
-        );
+        assert_eq!(err("# c\n\n1,2\r\n3,x\r\n"), not_a_number(4, 2, "x"));
     }
 
     #[test]
@@ -1108,23 +1093,15 @@ mod tests {
         // Quoted numbers are numbers; line numbers count the lines inside quotes.
         let m = ok("\"1\",\"2\"\n3,4\n");
         assert_eq!((m.names, m.data), (None, vec![1.0, 2.0, 3.0, 4.0]));
-        let e = err("\"a\nb\",c\n1,2\n3,x\n");
-        assert_eq!(
-            e,
-            InputError::NotANumber {
-                line: 4,
-                column: 2,
-                text: "x".into()
-            }
-        );
+        assert_eq!(err("\"a\nb\",c\n1,2\n3,x\n"), not_a_number(4, 2, "x"));
         // Quoted names in TSV and whitespace-separated files, with the delimiter inside.
-        let m = ok("\"a\tb\"\tc\n1\t2\n3\t4\n");
-        assert_eq!(m.names, names(&["a\tb", "c"]));
-        let m = ok("\"task one\" \"task two\"\n1 2\n3 4\n");
-        assert_eq!(m.names, names(&["task one", "task two"]));
+        assert_eq!(ok("\"a\tb\"\tc\n1\t2\n3\t4\n").names, names(&["a\tb", "c"]));
+        assert_eq!(
+            ok("\"task one\" \"task two\"\n1 2\n3 4\n").names,
+            names(&["task one", "task two"])
+        );
         // A comma inside quotes does not make a comma-separated file.
-        let m = ok("\"a,b\" c\n1 2\n3 4\n");
-        assert_eq!(m.names, names(&["a,b", "c"]));
+        assert_eq!(ok("\"a,b\" c\n1 2\n3 4\n").names, names(&["a,b", "c"]));
         // Never closed.
         let e = err("a,\"b\n1,2\n");
         assert_eq!(e, InputError::UnterminatedQuote { line: 1 });
@@ -1133,22 +1110,18 @@ mod tests {
 
     #[test]
     fn a_typo_in_the_first_row_is_not_a_header() {
-        let e = err("0.1,0.1O,0.3\n0.2,0.5,0.1\n0.3,0.1,0.5\n");
         assert_eq!(
-            e,
-            InputError::NotANumber {
-                line: 1,
-                column: 2,
-                text: "0.1O".into()
-            }
+            err("0.1,0.1O,0.3\n0.2,0.5,0.1\n0.3,0.1,0.5\n"),
+            not_a_number(1, 2, "0.1O")
         );
         let e = err("1O,2\n3,4\n");
         assert!(e.to_string().contains("line 1, column 1"), "{e}");
         // A real header still is one (square only without the first row).
-        let m = ok("a,b,c\n1,2,3\n4,5,6\n7,8,9\n");
-        assert_eq!(m.names, names(&["a", "b", "c"]));
-        let m = ok("1,b\n1,2\n3,4\n");
-        assert_eq!(m.names, names(&["1", "b"]));
+        assert_eq!(
+            ok("a,b,c\n1,2,3\n4,5,6\n7,8,9\n").names,
+            names(&["a", "b", "c"])
+        );
+        assert_eq!(ok("1,b\n1,2\n3,4\n").names, names(&["1", "b"]));
     }
 
     #[test]
@@ -1157,12 +1130,9 @@ mod tests {
             let m = ok(text);
             assert_eq!((m.rows, m.cols, m.names.clone()), (2, 2, None), "{text:?}");
         }
-        let m = ok("a,b,\n1,2\n3,4\n");
-        assert_eq!(m.names, names(&["a", "b"]));
-        let m = ok("a,b\n1,2,\n3,4,\n");
-        assert_eq!(m.names, names(&["a", "b"]));
-        let m = ok("a,b,\n1,2,\n3,4,\n");
-        assert_eq!(m.names, names(&["a", "b"]));
+        assert_eq!(ok("a,b,\n1,2\n3,4\n").names, names(&["a", "b"]));
+        assert_eq!(ok("a,b\n1,2,\n3,4,\n").names, names(&["a", "b"]));
+        assert_eq!(ok("a,b,\n1,2,\n3,4,\n").names, names(&["a", "b"]));
         // A missing value is still reported, not taken for a header with an empty name.
         let e = err("1,2\n3,\n");
         assert!(
@@ -1207,8 +1177,7 @@ mod tests {
             "{e:?}"
         );
         // Names with semicolons in a good file are fine.
-        let m = ok("a;x,b\n1,2\n3,4\n");
-        assert_eq!(m.names, names(&["a;x", "b"]));
+        assert_eq!(ok("a;x,b\n1,2\n3,4\n").names, names(&["a;x", "b"]));
     }
 
     #[test]
@@ -1259,46 +1228,18 @@ mod tests {
 
     #[test]
     fn not_a_number_positions() {
-        assert_eq!(
-            err("1,2,3\n4,five,6\n"),
-            InputError::NotANumber {
-                line: 2,
-                column: 2,
-                text: "five".into()
-            }
-        );
+        assert_eq!(err("1,2,3\n4,five,6\n"), not_a_number(2, 2, "five"));
         // The column counts the names column.
-        assert_eq!(
-            err(",a,b\na,1,2\nb,3,oops\n"),
-            InputError::NotANumber {
-                line: 3,
-                column: 3,
-                text: "oops".into()
-            }
-        );
+        assert_eq!(err(",a,b\na,1,2\nb,3,oops\n"), not_a_number(3, 3, "oops"));
         // An empty cell.
         let e = err("1,2\n3,\n");
-        assert_eq!(
-            e,
-            InputError::NotANumber {
-                line: 2,
-                column: 2,
-                text: String::new()
-            }
-        );
+        assert_eq!(e, not_a_number(2, 2, ""));
         assert!(
             e.to_string().contains("empty cell at line 2, column 2"),
             "{e}"
         );
         // A row with a text first cell in a file without a names column.
-        assert_eq!(
-            err("1,2\nx,4\n"),
-            InputError::NotANumber {
-                line: 2,
-                column: 1,
-                text: "x".into()
-            }
-        );
+        assert_eq!(err("1,2\nx,4\n"), not_a_number(2, 1, "x"));
         let e = err("1,2\n3,4x\n");
         assert_eq!(e.to_string(), "not a number at line 2, column 2: \"4x\"");
     }
@@ -1396,13 +1337,7 @@ mod tests {
         let alphabet: Vec<char> = "0123456789.,-+eE\t \r\n#abNnIiF\u{feff}é,,\n\n\"\";|"
             .chars()
             .collect();
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..20000 {
             let len = (next() % 60) as usize;
             let text: String = (0..len)

@@ -660,11 +660,7 @@ pub fn read_npy_array(path: &Path) -> Result<NpyArray, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A scratch file path unique to this process and test.
-    fn temp_path(name: &str) -> std::path::PathBuf {
-        std::env::temp_dir().join(format!("taskgroup-input-{}-{name}", std::process::id()))
-    }
+    use crate::test_util::{temp_path, xorshift};
 
     /// An `.npy` file built by hand from a header dict and raw data.
     fn npy_with(major: u8, dict: &str, data: &[u8]) -> Vec<u8> {
@@ -684,6 +680,13 @@ mod tests {
         out.extend_from_slice(header.as_bytes());
         out.extend_from_slice(data);
         out
+    }
+
+    /// Parses `bytes` and checks its shape (rows, cols) and its values.
+    fn parsed(bytes: &[u8], shape: (usize, usize), data: &[f64]) {
+        let m = parse_npy(bytes).unwrap();
+        assert_eq!((m.rows, m.cols), shape);
+        assert_eq!(m.data, data);
     }
 
     fn f64_le(v: &[f64]) -> Vec<u8> {
@@ -731,9 +734,7 @@ mod tests {
             "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
             &raw,
         );
-        let m = parse_npy(&f).unwrap();
-        assert_eq!((m.rows, m.cols), (2, 3));
-        assert_eq!(m.data, vec![1.5, -2.0, 0.25, 4.0, 5.0, 6.0]);
+        parsed(&f, (2, 3), &[1.5, -2.0, 0.25, 4.0, 5.0, 6.0]);
         // Fortran order f32: the 2 × 3 matrix [[1,2,3],[4,5,6]] stored column by column.
         let colmajor = [1.0f32, 4.0, 2.0, 5.0, 3.0, 6.0];
         let raw: Vec<u8> = colmajor.iter().flat_map(|x| x.to_le_bytes()).collect();
@@ -742,9 +743,7 @@ mod tests {
             "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }",
             &raw,
         );
-        let m = parse_npy(&f).unwrap();
-        assert_eq!((m.rows, m.cols), (2, 3));
-        assert_eq!(m.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        parsed(&f, (2, 3), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         // Fortran order f64, keys in another order, double quotes, no trailing comma.
         let raw = f64_le(&[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
         let f = npy_with(
@@ -964,13 +963,7 @@ mod tests {
         }
         // Pseudo-random garbage, raw and behind a valid magic and version, and single-byte
         // corruptions of a valid file.
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for round in 0..2000u64 {
             let len = (next() % 300) as usize;
             let junk: Vec<u8> = (0..len).map(|_| next() as u8).collect();

@@ -102,6 +102,11 @@ fn tally(cases: &[Case], method: Method, how: Normalization) -> (usize, f64, Vec
     (s.recovered, s.mean_ari, missed)
 }
 
+/// How many of `cases` have their truth verified as `v`.
+fn count_verified(cases: &[Case], v: Verification) -> usize {
+    cases.iter().filter(|c| c.verified == v).count()
+}
+
 #[test]
 fn planted_model_n150() {
     let cases = paper_planted_cases(50, 10).unwrap();
@@ -124,14 +129,8 @@ fn planted_model_n150() {
 fn multitask_benchmark_57_cases() {
     let cases = multitask_cases(0).unwrap();
     assert_eq!(cases.len(), 57);
-    let exhaustive = cases
-        .iter()
-        .filter(|c| c.verified == Verification::Exhaustive)
-        .count();
-    let certified = cases
-        .iter()
-        .filter(|c| c.verified == Verification::Certificate)
-        .count();
+    let exhaustive = count_verified(&cases, Verification::Exhaustive);
+    let certified = count_verified(&cases, Verification::Certificate);
     let redraws: u32 = cases.iter().map(|c| c.draws - 1).sum();
     eprintln!(
         "multitask: {exhaustive} truths verified exhaustively, {certified} by certificate, \
@@ -199,10 +198,7 @@ fn multitask_benchmark_57_cases() {
 #[test]
 fn icl_like_case_20_seeds() {
     let cases: Vec<Case> = (0..20).map(|s| icl_case(s).unwrap()).collect();
-    let raw_optimal = cases
-        .iter()
-        .filter(|c| c.verified == Verification::Exhaustive)
-        .count();
+    let raw_optimal = count_verified(&cases, Verification::Exhaustive);
     let deg_optimal = cases
         .iter()
         .filter(|c| {

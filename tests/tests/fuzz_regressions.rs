@@ -27,35 +27,25 @@ fn replay(target: &str, check: fn(&[u8])) {
     assert!(count > 0, "no committed inputs for {target}");
 }
 
-#[test]
-fn read_text_matrix() {
-    replay("read_text_matrix", checks::read_text_matrix);
+/// One test per fuzz target, named after it, that replays the target's committed inputs
+/// through `checks::<target>`.
+macro_rules! replay_tests {
+    ($($target:ident),* $(,)?) => {$(
+        #[test]
+        fn $target() {
+            replay(stringify!($target), checks::$target);
+        }
+    )*};
 }
 
-#[test]
-fn read_npy() {
-    replay("read_npy", checks::read_npy);
-}
-
-#[test]
-fn subset_results() {
-    replay("subset_results", checks::subset_results);
-}
-
-#[test]
-fn checkpoint_load() {
-    replay("checkpoint_load", checks::checkpoint_load);
-}
-
-#[test]
-fn session_report() {
-    replay("session_report", checks::session_report);
-}
-
-#[test]
-fn solver() {
-    replay("solver", checks::solver);
-}
+replay_tests!(
+    read_text_matrix,
+    read_npy,
+    subset_results,
+    checkpoint_load,
+    session_report,
+    solver,
+);
 
 /// Found by `checkpoint_load`: a payload (behind a valid checksum) whose settings claim about
 /// 4·10⁹ tasks made `load` allocate the task order before checking it (ASan: out of memory).

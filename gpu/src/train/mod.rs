@@ -77,13 +77,11 @@ impl core::str::FromStr for Model {
     type Err = GpuError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "logistic" => Ok(Model::Logistic),
-            "ridge" => Ok(Model::Ridge),
-            other => Err(GpuError::InvalidInput(format!(
-                "unknown model {other:?} (expected `logistic` or `ridge`)"
-            ))),
-        }
+        GpuError::parse_choice(
+            s,
+            "model",
+            [("logistic", Model::Logistic), ("ridge", Model::Ridge)],
+        )
     }
 }
 
