@@ -253,6 +253,11 @@ enum tg_solver_status
      * Stopped early on request.
      */
     TG_SOLVER_STATUS_INTERRUPTED = 3,
+    /**
+     * Stopped early because the rounded partition was certified optimal (the SDP is not
+     * solved to the tolerance).
+     */
+    TG_SOLVER_STATUS_CERTIFIED = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -46,5 +46,6 @@ pub use ksearch::{elbow_score, search_k, KProgress, KRule, KSearch, KSearchRow};
 pub use partition::{block_value, Partition};
 pub use round::{round_partition, Rounding, RoundingSettings};
 pub use sdp::{
-    solve_sdp, Progress, ProjectionMethod, SdpSolution, SolverSettings, SolverStatus, WarmStart,
+    solve_sdp, Progress, ProjectionMethod, SdpSolution, SolverSettings, SolverStatus, Stop,
+    WarmStart,
 };

@@ -63,6 +63,9 @@ pub enum tg_solver_status {
     NumericalError = 2,
     /// Stopped early on request.
     Interrupted = 3,
+    /// Stopped early because the rounded partition was certified optimal (the SDP is not
+    /// solved to the tolerance).
+    Certified = 4,
 }
 
 impl From<SolverStatus> for tg_solver_status {
@@ -72,6 +75,7 @@ impl From<SolverStatus> for tg_solver_status {
             SolverStatus::MaxIterations => tg_solver_status::MaxIterations,
             SolverStatus::NumericalError => tg_solver_status::NumericalError,
             SolverStatus::Interrupted => tg_solver_status::Interrupted,
+            SolverStatus::Certified => tg_solver_status::Certified,
         }
     }
 }
@@ -192,6 +196,7 @@ impl tg_options {
                 rho_balance: self.rho_balance,
                 relaxation: self.relaxation,
                 projection,
+                stop: taskgroup_core::Stop::default(),
             },
             rounding: RoundingSettings {
                 mode,

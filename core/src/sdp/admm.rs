@@ -32,7 +32,7 @@ use alloc::vec::Vec;
 
 use super::certificate::bound_centered;
 use super::lowrank::{dot, was_expensive, LowRank};
-use super::projection::project_c1_with;
+use super::projection::{project_c1_select, project_c1_with};
 use super::{
     Progress, ProjectionMethod, SdpSolution, SolverSettings, SolverStatus, WarmStart,
     LOW_RANK_MIN_N,
@@ -174,14 +174,15 @@ pub trait Projector {
         -> bool;
 }
 
-/// The exact projection of [`project_c1`](super::projection::project_c1): nalgebra's full
-/// eigendecomposition every iteration (what `ProjectionMethod::Full` runs).
+/// The exact projection of [`project_c1`](super::projection::project_c1): a full
+/// tridiagonalisation every iteration, eigenvectors only for the smaller side of the simplex
+/// threshold (what `ProjectionMethod::Full` runs).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FullProjector;
 
 impl Projector for FullProjector {
     fn project(&mut self, m: &[f64], n: usize, k: usize, out: &mut [f64], _: &StepContext) -> bool {
-        project_c1_with(m, n, k, out, |_| {}).is_some()
+        project_c1_select(m, n, k, out).is_some()
     }
 }
 
@@ -275,6 +276,9 @@ impl Projector for CoreProjector {
             return true;
         }
         self.full_projections += 1;
+        if self.low_rank.is_none() {
+            return project_c1_select(m, n, k, out).is_some();
+        }
         let low_rank = &mut self.low_rank;
         project_c1_with(m, n, k, out, |e| {
             if let Some(lr) = low_rank.as_mut() {
@@ -516,11 +520,25 @@ pub fn run_admm<P: Projector + ?Sized>(
     cen: &Centered,
     settings: &SolverSettings,
     projector: &mut P,
-    mut progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+    progress: Option<&mut dyn FnMut(&Progress) -> bool>,
 ) {
+    run_admm_checked(state, cen, settings, projector, progress, &mut |_| None);
+}
+
+/// [`run_admm`] with a stopping check after every iteration that did not converge: `check`
+/// returns `Some(bound_c)` to stop with status `Certified` (the bound, in centred units, that
+/// certified the caller's partition for this state). Returns that bound.
+pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
+    state: &mut AdmmState,
+    cen: &Centered,
+    settings: &SolverSettings,
+    projector: &mut P,
+    mut progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+    check: &mut dyn FnMut(&AdmmState) -> Option<f64>,
+) -> Option<f64> {
     while state.iterations < settings.max_iterations {
         if !state.step(&cen.c, settings, projector) {
-            return;
+            return None;
         }
         if let Some(cb) = progress.as_mut() {
             let p = Progress {
@@ -532,13 +550,22 @@ pub fn run_admm<P: Projector + ?Sized>(
             };
             if !cb(&p) {
                 state.status = SolverStatus::Interrupted;
-                return;
+                return None;
             }
         }
+        if converged(settings, state.primal_residual, state.dual_residual) {
+            state.decide(settings);
+            return None;
+        }
+        if let Some(b) = check(state) {
+            state.status = SolverStatus::Certified;
+            return Some(b);
+        }
         if !state.decide(settings) {
-            return;
+            return None;
         }
     }
+    None
 }
 
 /// The solution of a trivial problem ([`is_trivial`]): k = 1 gives 11ᵀ/n, k = n gives I, no
@@ -612,8 +639,48 @@ pub(crate) fn solve_centered(
     warm: WarmStart<'_>,
     progress: Option<&mut dyn FnMut(&Progress) -> bool>,
 ) -> Result<SdpSolution, Error> {
+    solve_centered_checked(cen, k, settings, warm, progress, &mut |_| None)
+}
+
+/// [`solve_centered`] with the early-stopping `check` of [`run_admm_checked`]: a run it stops
+/// ends with status `Certified` and the bound it returned (no second certificate computed).
+pub(crate) fn solve_centered_checked(
+    cen: &Centered,
+    k: usize,
+    settings: &SolverSettings,
+    warm: WarmStart<'_>,
+    progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+    check: &mut dyn FnMut(&AdmmState) -> Option<f64>,
+) -> Result<SdpSolution, Error> {
+    settings.validate()?;
+    check_inputs(cen.n, k, &warm)?;
+    if let Some(sol) = trivial_solution(cen, k, settings, warm) {
+        return Ok(sol);
+    }
     let mut projector = CoreProjector::new(settings.projection);
-    let mut sol = solve_centered_with(cen, k, settings, warm, &mut projector, progress)?;
+    let mut state = AdmmState::new(cen.n, k, settings, warm);
+    let bound = run_admm_checked(&mut state, cen, settings, &mut projector, progress, check);
+    let mut sol = match bound {
+        Some(b) => {
+            let inner = dot(&cen.c, &state.x);
+            SdpSolution {
+                status: state.status,
+                n: cen.n,
+                k,
+                objective: cen.to_value(inner, k),
+                upper_bound: cen.to_value(b, k),
+                x: state.x,
+                primal_residual: state.primal_residual,
+                dual_residual: state.dual_residual,
+                iterations: state.iterations,
+                rho: state.rho,
+                full_projections: 0,
+                low_rank_rounds: 0,
+                bound_c: b,
+            }
+        }
+        None => state.finish(cen),
+    };
     sol.full_projections = projector.full_projections;
     sol.low_rank_rounds = projector.low_rank_rounds;
     Ok(sol)

@@ -35,6 +35,11 @@ pub enum SolverStatus {
     NumericalError,
     /// The progress callback asked to stop; X is the last iterate.
     Interrupted,
+    /// Stopped early ([`Stop::Certified`], inside [`group`](crate::group)): the rounded
+    /// partition of the current iterate was certified optimal by the dual bound of that
+    /// iterate (valid from any iterate, method.md §4). The SDP itself is not solved to the
+    /// tolerance: its objective and residuals are the iterate's.
+    Certified,
 }
 
 impl SolverStatus {
@@ -45,6 +50,7 @@ impl SolverStatus {
             SolverStatus::MaxIterations => "max_iterations",
             SolverStatus::NumericalError => "numerical_error",
             SolverStatus::Interrupted => "interrupted",
+            SolverStatus::Certified => "certified",
         }
     }
 }
@@ -71,6 +77,24 @@ pub struct SolverSettings {
     pub relaxation: f64,
     /// How the projection onto C1 computes eigenpairs (default `Auto`).
     pub projection: ProjectionMethod,
+    /// When a solve inside [`group`](crate::group) (and the k search) may stop (default
+    /// [`Stop::Certified`]). [`solve_sdp`] alone has no partition and always runs to the
+    /// tolerance.
+    pub stop: Stop,
+}
+
+/// When the ADMM solve of [`group`](crate::group) stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stop {
+    /// As soon as the robust rounding of an iterate is certified optimal against that
+    /// iterate's dual bound (checked every few iterations; status [`SolverStatus::Certified`]),
+    /// else at the tolerance like `Converged` (default). The partition and the certificate are
+    /// those of a full solve (a certified partition is optimal up to the certification
+    /// tolerance); the SDP value is not.
+    #[default]
+    Certified,
+    /// Always solve the SDP to the tolerance (for callers who need the relaxation's value).
+    Converged,
 }
 
 /// Eigen-solver used by the projection onto C1.
@@ -99,6 +123,7 @@ impl Default for SolverSettings {
             rho_balance: 10.0,
             relaxation: 1.6,
             projection: ProjectionMethod::Auto,
+            stop: Stop::Certified,
         }
     }
 }

@@ -165,6 +165,8 @@ impl SettingsWire {
                         2 => ProjectionMethod::LowRank,
                         _ => return Err(corrupt("unknown projection method")),
                     },
+                    // Not stored (format unchanged): sessions use the default stopping rule.
+                    stop: crate::sdp::Stop::default(),
                 },
                 rounding: RoundingSettings {
                     mode: match r.threshold_c {

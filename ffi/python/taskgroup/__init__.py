@@ -631,7 +631,13 @@ _K_RULES = {"density": 0, "average_density": 0, "elbow": 1, "value": 2}
 _FILLS = {"row_min": 0, "row_mean": 1}
 _COUNT_RULES = {"value": 0, "average_density": 1, "density": 1, "elbow": 2}
 _ESTIMATORS = {"higher_order": 0, "surrogate": 1}
-_SOLVER_STATUS = {0: "converged", 1: "max_iterations", 2: "numerical_error", 3: "interrupted"}
+_SOLVER_STATUS = {
+    0: "converged",
+    1: "max_iterations",
+    2: "numerical_error",
+    3: "interrupted",
+    4: "certified",
+}
 
 
 def _enum(name: str, value: Any, table: Dict[str, int]) -> int:
@@ -715,7 +721,7 @@ class Result:
     certified_optimal: bool
     """No partition into k groups beats this one beyond the certification tolerance."""
     status: str
-    """Solver status: converged, max_iterations, numerical_error or interrupted."""
+    """Solver status: converged, certified, max_iterations, numerical_error or interrupted."""
     iterations: int
     """ADMM iterations."""
     primal_residual: float
