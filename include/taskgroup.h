@@ -578,6 +578,11 @@ typedef struct tg_options {
      * Improve robust candidates by local search (default true).
      */
     bool local_search;
+    /**
+     * Solve the SDP to the tolerance even when the rounded partition is certified optimal
+     * earlier (default false: stop there, solver status `TG_SOLVER_STATUS_CERTIFIED`).
+     */
+    bool solve_to_tolerance;
 } tg_options;
 
 /**

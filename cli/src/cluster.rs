@@ -29,6 +29,10 @@ options:
   --seed N                seed of the rounding's k-means restarts (default 0)
   --tolerance X           solver relative tolerance (default 1e-6)
   --max-iterations N      solver iteration budget (default 10000)
+  --solve-to-tolerance    solve the SDP to the tolerance even when the rounded partition is
+                          certified optimal earlier (default: stop there, status `certified`;
+                          the partition and certificate are the same, sdp_value is the
+                          iterate's)
   --json                  print one JSON object on stdout (bit-identical across runs for the
                           same input and options)
   --timing                with --json: add the wall-clock \"seconds\" (the only field that
@@ -128,6 +132,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
         ],
     )?;
     let json_out = a.flag("--json");
+    let solve_to_tolerance = a.flag("--solve-to-tolerance");
     let timing = a.flag("--timing");
     let quiet = a.flag("--quiet") | a.flag("-q");
     if a.flag("--help") || a.flag("-h") {
@@ -150,7 +155,10 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             return Err(UsageError(format!("--k-rule expects density or elbow, got {o:?}")).into())
         }
     };
-    let settings = group_settings(&a)?;
+    let mut settings = group_settings(&a)?;
+    if solve_to_tolerance {
+        settings.solver.stop = taskgroup_core::Stop::Converged;
+    }
     if k.is_some() && range.is_some() {
         return Err(UsageError("give either -k or --k-range, not both".into()).into());
     }

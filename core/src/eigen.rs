@@ -66,41 +66,89 @@ impl Tridiagonal {
         let mut d = alloc::vec![0.0; n];
         let mut e = alloc::vec![0.0; n.saturating_sub(1)];
         let mut beta = alloc::vec![0.0; n.saturating_sub(1)];
-        let mut p = alloc::vec![0.0; n];
-        for i in 0..n.saturating_sub(1) {
-            d[i] = a[i * n + i];
-            let m = n - i - 1;
-            let (head, tail) = a.split_at_mut((i + 1) * n);
-            let x = &mut head[i * n + i + 1..i * n + n];
-            let rest = crate::sdp::lowrank::dot(&x[1..], &x[1..]);
-            if m == 1 || rest == 0.0 {
+        let dot = crate::sdp::lowrank::dot;
+        // Makes row i's tail (columns i + 1..n) into the reflector v_i in place; sets e[i] and
+        // β_i (0: no reflection needed).
+        let reflector = |a: &mut [f64], i: usize, e: &mut [f64], beta: &mut [f64]| {
+            let x = &mut a[i * n + i + 1..i * n + n];
+            let rest = dot(&x[1..], &x[1..]);
+            if x.len() == 1 || rest == 0.0 {
                 e[i] = x[0];
                 beta[i] = 0.0;
-                continue;
+                return;
             }
             let norm = libm::sqrt(x[0] * x[0] + rest);
             let alpha = if x[0] >= 0.0 { -norm } else { norm };
             x[0] -= alpha;
-            let vv = x[0] * x[0] + rest;
-            let b = 2.0 / vv;
             e[i] = alpha;
-            beta[i] = b;
-            let v = &*x;
-            // p = β·A22·v, w = p − (β/2)(pᵀv)·v, A22 −= v·wᵀ + w·vᵀ.
-            let p = &mut p[..m];
-            for (r, pr) in p.iter_mut().enumerate() {
-                let row = &tail[r * n + i + 1..r * n + n];
-                *pr = b * crate::sdp::lowrank::dot(row, v);
+            beta[i] = 2.0 / (x[0] * x[0] + rest);
+        };
+        // p = β_i·A22·v_i for the trailing block of step i (one pass), used by step 0 only:
+        // later steps get theirs fused into the previous step's update.
+        let mut p = alloc::vec![0.0; n];
+        let mut p_next = alloc::vec![0.0; n];
+        if n >= 2 {
+            reflector(&mut a, 0, &mut e, &mut beta);
+            let (head, tail) = a.split_at_mut(n);
+            let v = &head[1..n];
+            for (r, pr) in p[..n - 1].iter_mut().enumerate() {
+                *pr = beta[0] * dot(&tail[r * n + 1..r * n + n], v);
             }
-            let kk = 0.5 * b * crate::sdp::lowrank::dot(p, v);
-            p.iter_mut().zip(v).for_each(|(p, v)| *p -= kk * v);
-            for r in 0..m {
-                let (vr, wr) = (v[r], p[r]);
-                let row = &mut tail[r * n + i + 1..r * n + n];
-                for ((a, &vc), &wc) in row.iter_mut().zip(v).zip(p.iter()) {
-                    *a -= vr * wc + wr * vc;
+        }
+        for i in 0..n.saturating_sub(1) {
+            d[i] = a[i * n + i];
+            let m = n - i - 1;
+            let b = beta[i];
+            if b == 0.0 {
+                // No reflection: the trailing block is unchanged; prepare step i + 1.
+                if i + 1 < n - 1 {
+                    reflector(&mut a, i + 1, &mut e, &mut beta);
+                    let (head, tail) = a.split_at_mut((i + 2) * n);
+                    let v = &head[(i + 1) * n + i + 2..(i + 1) * n + n];
+                    for (r, pr) in p[..m - 1].iter_mut().enumerate() {
+                        *pr = beta[i + 1] * dot(&tail[r * n + i + 2..r * n + n], v);
+                    }
+                }
+                continue;
+            }
+            {
+                let (head, tail) = a.split_at_mut((i + 1) * n);
+                let v = &head[i * n + i + 1..i * n + n];
+                // w = p − (β/2)(pᵀv)·v.
+                let kk = 0.5 * b * dot(&p[..m], v);
+                p[..m].iter_mut().zip(v).for_each(|(p, v)| *p -= kk * v);
+                // Row 0 of the block (row i + 1 of A) first: its tail is the next reflector.
+                let row = &mut tail[i + 1..n];
+                let (v0, w0) = (v[0], p[0]);
+                for ((a, &vc), &wc) in row.iter_mut().zip(v).zip(&p[..m]) {
+                    *a -= v0 * wc + w0 * vc;
                 }
             }
+            let bn = if i + 1 < n - 1 {
+                reflector(&mut a, i + 1, &mut e, &mut beta);
+                beta[i + 1]
+            } else {
+                0.0
+            };
+            // Rows 1..m of the block: update, then (hot in cache) p_{i+1} = β_{i+1}·A'·v_{i+1}.
+            let (head, tail) = a.split_at_mut((i + 1) * n);
+            let v = &head[i * n + i + 1..i * n + n];
+            let (row0, rest) = tail.split_at_mut(n);
+            let vn = &row0[i + 2..n];
+            let w = &p[..m];
+            for r in 1..m {
+                let row = &mut rest[(r - 1) * n + i + 1..(r - 1) * n + n];
+                let (vr, wr) = (v[r], w[r]);
+                for ((a, &vc), &wc) in row.iter_mut().zip(v).zip(w) {
+                    *a -= vr * wc + wr * vc;
+                }
+                p_next[r - 1] = if bn != 0.0 {
+                    bn * dot(&row[1..], vn)
+                } else {
+                    0.0
+                };
+            }
+            core::mem::swap(&mut p, &mut p_next);
         }
         if n > 0 {
             d[n - 1] = a[n * n - 1];

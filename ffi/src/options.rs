@@ -111,6 +111,9 @@ pub struct tg_options {
     pub kmeans_restarts: usize,
     /// Improve robust candidates by local search (default true).
     pub local_search: bool,
+    /// Solve the SDP to the tolerance even when the rounded partition is certified optimal
+    /// earlier (default false: stop there, solver status `TG_SOLVER_STATUS_CERTIFIED`).
+    pub solve_to_tolerance: bool,
 }
 
 /// The k search of `tg_group_auto`, by value. Start from `tg_k_search_default()` and change
@@ -150,6 +153,7 @@ impl From<&GroupSettings> for tg_options {
             seed: s.rounding.seed,
             kmeans_restarts: s.rounding.kmeans_restarts,
             local_search: s.rounding.local_search,
+            solve_to_tolerance: s.solver.stop == taskgroup_core::Stop::Converged,
         }
     }
 }
@@ -196,7 +200,12 @@ impl tg_options {
                 rho_balance: self.rho_balance,
                 relaxation: self.relaxation,
                 projection,
-                stop: taskgroup_core::Stop::default(),
+                stop: if self.solve_to_tolerance {
+                    taskgroup_core::Stop::Converged
+                } else {
+                    taskgroup_core::Stop::Certified
+                },
+                anderson: SolverSettings::default().anderson,
             },
             rounding: RoundingSettings {
                 mode,

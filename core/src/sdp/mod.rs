@@ -81,6 +81,9 @@ pub struct SolverSettings {
     /// [`Stop::Certified`]). [`solve_sdp`] alone has no partition and always runs to the
     /// tolerance.
     pub stop: Stop,
+    /// Memory of the Anderson acceleration of the ADMM iteration (default 0: off; 1..=20).
+    /// Applies for n ≤ [`admm::ANDERSON_MAX_N`]; costs 2m + 3 extra n×n matrices.
+    pub anderson: usize,
 }
 
 /// When the ADMM solve of [`group`](crate::group) stops.
@@ -124,6 +127,7 @@ impl Default for SolverSettings {
             relaxation: 1.6,
             projection: ProjectionMethod::Auto,
             stop: Stop::Certified,
+            anderson: 0,
         }
     }
 }
@@ -148,6 +152,9 @@ impl SolverSettings {
         }
         if !(self.relaxation >= 1.0 && self.relaxation < 2.0) {
             return bad("relaxation", "must be in [1, 2)");
+        }
+        if self.anderson > 20 {
+            return bad("anderson", "must be at most 20");
         }
         Ok(())
     }

@@ -103,8 +103,8 @@ pub(crate) fn project_c1_select(
     } else {
         out.iter_mut().for_each(|x| *x = j);
     }
-    // out += Σ w_c·v_c·v_cᵀ over the computed vectors (w = μ for the active side, −(λ − θ) ≥ 0
-    // removed for the inactive side), symmetric fill from the upper triangle.
+    // out += Σ w_c·v_c·v_cᵀ over the computed vectors (w = μ = λ − θ on the active side,
+    // w = θ − λ ≥ 0 on the inactive side), symmetric fill from the upper triangle.
     let cnt = range.len();
     let mut a = alloc::vec![0.0; n * cnt];
     for (c, idx) in range.clone().enumerate() {
@@ -117,12 +117,7 @@ pub(crate) fn project_c1_select(
     for i in 0..n {
         let ai = &a[i * cnt..(i + 1) * cnt];
         for jj in i..n {
-            let d = super::lowrank::dot(ai, &a[jj * cnt..(jj + 1) * cnt]);
-            let x = if complement {
-                out[i * n + jj] - d
-            } else {
-                out[i * n + jj] + d
-            };
+            let x = out[i * n + jj] + super::lowrank::dot(ai, &a[jj * cnt..(jj + 1) * cnt]);
             out[i * n + jj] = x;
             out[jj * n + i] = x;
         }

@@ -167,6 +167,7 @@ impl SettingsWire {
                     },
                     // Not stored (format unchanged): sessions use the default stopping rule.
                     stop: crate::sdp::Stop::default(),
+                    anderson: SolverSettings::default().anderson,
                 },
                 rounding: RoundingSettings {
                     mode: match r.threshold_c {

@@ -271,6 +271,7 @@ class _Options(Structure):
         ("seed", c_uint64),
         ("kmeans_restarts", c_size_t),
         ("local_search", c_bool),
+        ("solve_to_tolerance", c_bool),
     ]
 
 
@@ -662,6 +663,7 @@ _OPTION_NAMES = (
     "seed",
     "kmeans_restarts",
     "local_search",
+    "solve_to_tolerance",
 )
 
 
@@ -680,8 +682,8 @@ def _options(options: Dict[str, Any], extra: Sequence[str] = ()) -> _Options:
             o.rounding = _enum(key, value, _ROUNDINGS)
         elif key == "rho":
             o.rho = 0.0 if value is None else _real(value, "rho")
-        elif key == "local_search":
-            o.local_search = bool(value)
+        elif key in ("local_search", "solve_to_tolerance"):
+            setattr(o, key, bool(value))
         elif key in ("tolerance", "rho_balance", "relaxation", "threshold_c"):
             setattr(o, key, _real(value, key))
         else:
@@ -776,7 +778,8 @@ def group(T: Any, k: int, **options: Any) -> Result:
     ``rho`` (None = automatic), ``adapt_rho_every`` (10), ``rho_balance`` (10),
     ``relaxation`` (1.6), ``projection`` ("auto", "full", "low_rank"), ``rounding``
     ("robust", "threshold"), ``threshold_c`` (1.0), ``seed`` (0), ``kmeans_restarts`` (10),
-    ``local_search`` (True).
+    ``local_search`` (True), ``solve_to_tolerance`` (False: stop as soon as the partition is
+    certified optimal, status "certified").
     """
     ptr, n, _keep = _matrix(T)
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):
