@@ -81,7 +81,9 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                 .parsed::<usize>(&["--n", "-n"], "an integer ≥ 8")?
                 .ok_or_else(|| UsageError("--n N is required".into()))?;
             if n < 8 {
-                return Err(UsageError("--n must be at least 8 (four planted groups)".into()).into());
+                return Err(
+                    UsageError("--n must be at least 8 (four planted groups)".into()).into(),
+                );
             }
             let out = a
                 .value(&["--output", "-o"])

@@ -116,7 +116,10 @@ fn main() {
         // Per phase: the converged run (no checks) times the same iterations; the default run's
         // extra time up to its last iteration is the early-stop checks.
         let iters = stamps.len();
-        let in_iters = conv_stamps.get(iters.wrapping_sub(1)).copied().unwrap_or(0.0);
+        let in_iters = conv_stamps
+            .get(iters.wrapping_sub(1))
+            .copied()
+            .unwrap_or(0.0);
         let it = in_iters / iters.max(1) as f64;
         let last = stamps.last().copied().unwrap_or(0.0);
         let finish = s_cert - last;

@@ -36,7 +36,6 @@ pub fn sym_eigen(a: &[f64], n: usize) -> Option<Eigen> {
     Some(Eigen { values, vectors })
 }
 
-
 /// Householder reduction of a symmetric matrix to tridiagonal form, `A = Q·T·Qᵀ` with
 /// `Q = H_0·H_1···H_{n−3}`, `H_i = I − β_i·v_i·v_iᵀ` (v_i zero on the first i + 1 entries).
 ///

@@ -142,10 +142,17 @@ fn tridiagonal_projection_matches_nalgebra() {
                 max = max.max((x - got[i * n + j]).abs());
             }
         }
-        assert!(max < 1e-10, "n={n} k={k} rank {}: max diff {max}", info.rank);
+        assert!(
+            max < 1e-10,
+            "n={n} k={k} rank {}: max diff {max}",
+            info.rank
+        );
         complement += usize::from(2 * info.rank > n);
     }
-    assert!(complement > 0, "the complement formula (rank > n/2) was not exercised");
+    assert!(
+        complement > 0,
+        "the complement formula (rank > n/2) was not exercised"
+    );
 }
 
 /// Anderson acceleration: the same SDP value (to the solver's accuracy), the same partition
@@ -161,8 +168,14 @@ fn anderson_keeps_the_answer() {
         assert_eq!(aa.certified_optimal, plain.certified_optimal);
         let rel = (aa.sdp.objective - plain.sdp.objective).abs() / plain.sdp.objective.abs();
         assert!(rel < 1e-5, "n={n}: rel {rel}");
-        let s = solve_sdp(&t, 4, &settings(Stop::Converged, 5).solver, WarmStart::Cold, None)
-            .unwrap();
+        let s = solve_sdp(
+            &t,
+            4,
+            &settings(Stop::Converged, 5).solver,
+            WarmStart::Cold,
+            None,
+        )
+        .unwrap();
         assert_eq!(s.status, SolverStatus::Converged);
     }
 }
