@@ -263,7 +263,7 @@ impl<'a> EarlyStop<'a> {
         // the same twice in a row (then only every fourth check).
         self.checks += 1;
         let passes = matches!(&self.last, Some((_, v)) if est - v <= CERTIFY_TOLERANCE);
-        let settled = self.stable >= 2 && self.checks % 4 != 0;
+        let settled = self.stable >= 2 && !self.checks.is_multiple_of(4);
         if !passes && !settled {
             // A lighter robust rounding (2 k-means restarts instead of the settings' count):
             // whatever partition passes the test below is optimal up to the tolerance.

@@ -663,7 +663,7 @@ impl AdaGroupSession {
         };
         let elbows: Vec<Option<f64>> = table
             .iter()
-            .map(|r| elbow_score(r.k, ns, r.value, &value_of))
+            .map(|r| elbow_score(r.k, ns, r.value, value_of))
             .collect();
         for (r, e) in table.iter_mut().zip(elbows) {
             r.elbow_score = e;
