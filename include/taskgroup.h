@@ -253,6 +253,11 @@ enum tg_solver_status
      * Stopped early on request.
      */
     TG_SOLVER_STATUS_INTERRUPTED = 3,
+    /**
+     * Stopped early because the rounded partition was certified optimal (the SDP is not
+     * solved to the tolerance).
+     */
+    TG_SOLVER_STATUS_CERTIFIED = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -610,6 +615,11 @@ typedef struct tg_options {
      * Improve robust candidates by local search (default true).
      */
     bool local_search;
+    /**
+     * Solve the SDP to the tolerance even when the rounded partition is certified optimal
+     * earlier (default false: stop there, solver status `TG_SOLVER_STATUS_CERTIFIED`).
+     */
+    bool solve_to_tolerance;
 } tg_options;
 
 /**

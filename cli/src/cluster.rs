@@ -43,6 +43,10 @@ options:
   --solver auto|admm|factored
                           which solver (default auto: ADMM below 4000 tasks, else the
                           factored large-n path; the JSON field `solver_path` says which ran)
+  --solve-to-tolerance    solve the SDP to the tolerance even when the rounded partition is
+                          certified optimal earlier (default: stop there, status `certified`;
+                          the partition and certificate are the same, sdp_value is the
+                          iterate's)
   --json                  print one JSON object on stdout (bit-identical across runs for the
                           same input and options)
   --timing                with --json: add the wall-clock \"seconds\" (the only field that
@@ -229,6 +233,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
         ],
     )?;
     let json_out = a.flag("--json");
+    let solve_to_tolerance = a.flag("--solve-to-tolerance");
     let timing = a.flag("--timing");
     let quiet = a.flag("--quiet") | a.flag("-q");
     let lower = a.flag("--lower-is-better");
@@ -263,7 +268,10 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             ))
         })?,
     };
-    let settings = group_settings(&a)?;
+    let mut settings = group_settings(&a)?;
+    if solve_to_tolerance {
+        settings.solver.stop = taskgroup_core::Stop::Converged;
+    }
     if k.is_some() && range.is_some() {
         return Err(UsageError("give either -k or --k-range, not both".into()).into());
     }

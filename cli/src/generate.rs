@@ -14,6 +14,8 @@ use taskgroup_io::npy::write_npy;
 pub const USAGE: &str = "usage:
   taskgroup generate planted --n N [--seed S] --output FILE.npy
       the paper's planted model (3 groups of sizes n−2⌊n/3⌋, ⌊n/3⌋, ⌊n/3⌋ in index order)
+  taskgroup generate unequal --n N [--seed S] --output FILE.npy
+      four planted groups of sizes 40/25/20/15% of n (index order) with per-task offsets (k = 4)
   taskgroup generate multitask [--seed S] --output-dir DIR
       the 57-case multitask benchmark: DIR/<case>.npy and DIR/cases.json
       ([{\"name\", \"file\", \"n\", \"k\", \"truth\": [[...]], \"verified\"}])
@@ -142,6 +144,22 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                 .ok_or_else(|| UsageError("--output FILE.npy is required".into()))?;
             let t = large_instance(n, groups, seed);
             write(Path::new(out), n, &t)
+        }
+        "unequal" => {
+            let n = a
+                .parsed::<usize>(&["--n", "-n"], "an integer ≥ 8")?
+                .ok_or_else(|| UsageError("--n N is required".into()))?;
+            if n < 8 {
+                return Err(
+                    UsageError("--n must be at least 8 (four planted groups)".into()).into(),
+                );
+            }
+            let out = a
+                .value(&["--output", "-o"])
+                .ok_or_else(|| UsageError("--output FILE.npy is required".into()))?;
+            let (t, _) = taskgroup_eval::synthetic::unequal_offsets(n, seed)
+                .map_err(|e| CliError::Internal(e.to_string()))?;
+            write(Path::new(out), n, t.as_slice())
         }
         "icl" => {
             let out = a

@@ -1,13 +1,18 @@
 //! The whole pipeline for one k: solve the SDP, round, certify.
 
+use alloc::vec::Vec;
+
 use crate::affinity::{Affinity, Centered};
 use crate::error::Error;
 use crate::partition::{block_value, Partition};
+use crate::round::Rounding;
 use crate::round::{round_centered, RoundingSettings};
-use crate::sdp::admm::{is_trivial, solve_centered};
+use crate::sdp::admm::{is_trivial, solve_centered, solve_centered_checked, AdmmState};
+use crate::sdp::certificate::{bound_centered, bound_estimate, VERIFIED_MIN_N};
 use crate::sdp::factored::solve_factored;
-use crate::sdp::SolverPath;
-use crate::sdp::{Progress, SdpSolution, SolverSettings, SolverStatus, WarmStart};
+use crate::sdp::{
+    Progress, SdpSolution, SolverPath, SolverSettings, SolverStatus, Stop, WarmStart,
+};
 
 /// A partition is `certified_optimal` when its value is within this fraction of ‖T_c‖_F below
 /// the padded upper bound, where T_c is T with every component removed that no feasible X can
@@ -91,6 +96,10 @@ pub fn group_centered(
     warm: WarmStart<'_>,
     progress: Option<&mut dyn FnMut(&Progress) -> bool>,
 ) -> Result<GroupResult, Error> {
+    let early = settings.solver.stop == Stop::Certified
+        && settings.rounding.mode == Rounding::Robust
+        && k > 1
+        && k < cen.n;
     let (partition, sdp) = if settings.solver.path.resolve(cen.n) == SolverPath::Factored
         && !is_trivial(cen.n, k, cen.s)
     {
@@ -99,6 +108,16 @@ pub fn group_centered(
         crate::sdp::admm::check_inputs(cen.n, k, &warm)?;
         let f = solve_factored(cen, k, &settings.solver, &settings.rounding, warm, progress);
         (f.partition, f.sdp)
+    } else if early {
+        let mut checker = EarlyStop::new(cen, k, &settings.rounding);
+        let sdp = solve_centered_checked(cen, k, &settings.solver, warm, progress, &mut |st| {
+            checker.check(st)
+        })?;
+        let partition = match (sdp.status, checker.certified) {
+            (SolverStatus::Certified, Some(p)) => p,
+            _ => round_centered(cen, &sdp.x, k, &settings.rounding),
+        };
+        (partition, sdp)
     } else {
         let sdp = solve_centered(cen, k, &settings.solver, warm, progress)?;
         let partition = round_centered(cen, &sdp.x, k, &settings.rounding);
@@ -157,5 +176,135 @@ pub fn certify(
         gap_normalized,
         certified_optimal,
         sdp,
+    }
+}
+
+/// First iteration at which [`Stop::Certified`] checks the iterate.
+const FIRST_CHECK: usize = 10;
+/// k-means restarts of the rounding inside a check.
+const CHECK_RESTARTS: usize = 2;
+/// Fewest iterations between two checks ...
+const MIN_INTERVAL: usize = 3;
+/// ... and most (the interval follows the gap's observed rate of decrease, see
+/// `EarlyStop::check`).
+const MAX_INTERVAL: usize = 40;
+
+/// The early-stopping rule of [`Stop::Certified`]: every few iterations, round the iterate's X
+/// (robust rounding, as at the end of a solve) and compare the partition's value with the
+/// iterate's dual bound (method.md §4: valid from any iterate). The cheap estimate of the bound
+/// is computed first; the certified bound (and, from n = 200, its Cholesky verification) only
+/// when the estimate already certifies. Checks are spaced by extrapolating the gap's linear
+/// decrease to the tolerance.
+struct EarlyStop<'a> {
+    cen: &'a Centered,
+    k: usize,
+    rounding: &'a RoundingSettings,
+    next: usize,
+    interval: usize,
+    /// The last rounded partition and its value in centred units.
+    last: Option<(Partition, f64)>,
+    /// The partition certified at the stop, and the bound that certified it.
+    certified: Option<Partition>,
+    bound: Option<f64>,
+    /// The iteration and gap of the last check.
+    prev: Option<(usize, f64)>,
+    /// Warm start of the bound estimate's eigenvector (n ≥ 200).
+    warm: Option<Vec<f64>>,
+    /// Checks so far, and how many consecutive roundings gave the same partition.
+    checks: usize,
+    stable: usize,
+}
+
+impl<'a> EarlyStop<'a> {
+    fn new(cen: &'a Centered, k: usize, rounding: &'a RoundingSettings) -> Self {
+        EarlyStop {
+            cen,
+            k,
+            rounding,
+            next: FIRST_CHECK,
+            interval: FIRST_CHECK / 2,
+            last: None,
+            certified: None,
+            bound: None,
+            prev: None,
+            warm: None,
+            checks: 0,
+            stable: 0,
+        }
+    }
+
+    fn check(&mut self, st: &AdmmState) -> Option<f64> {
+        if st.iterations() < self.next {
+            return None;
+        }
+        let it = st.iterations();
+        let gap = self.try_certify(st);
+        if let Some(b) = self.bound {
+            return Some(b);
+        }
+        // Next check: where the gap's linear decrease since the last check would reach the
+        // tolerance (ADMM converges linearly), within [MIN_INTERVAL, MAX_INTERVAL]; twice the
+        // last interval when there is no decrease to extrapolate.
+        let interval = match (gap, self.prev) {
+            (Some(g), Some((it0, g0))) if g > 0.0 && g < g0 && it > it0 => {
+                let rate = libm::log(g / g0) / (it - it0) as f64;
+                let need = libm::log(CERTIFY_TOLERANCE / g) / rate;
+                if need.is_finite() {
+                    (need as usize).clamp(MIN_INTERVAL, MAX_INTERVAL)
+                } else {
+                    MAX_INTERVAL
+                }
+            }
+            _ => (2 * self.interval).min(MAX_INTERVAL),
+        };
+        self.prev = gap.map(|g| (it, g));
+        self.interval = interval;
+        self.next = it + interval;
+        None
+    }
+
+    /// One check: the gap (centred units) of the best partition at hand against the bound
+    /// estimate, or against the certified bound when the estimate passes (then `certified`
+    /// and `bound` are set when it passes too). `None` when an eigen-solver failed.
+    fn try_certify(&mut self, st: &AdmmState) -> Option<f64> {
+        let (cen, k) = (self.cen, self.k);
+        let n = cen.n;
+        let est = bound_estimate(cen, k, st.u(), st.rho(), &mut self.warm)?;
+        // Re-round unless the last partition already passes the estimate, or it has come out
+        // the same twice in a row (then only every fourth check).
+        self.checks += 1;
+        let passes = matches!(&self.last, Some((_, v)) if est - v <= CERTIFY_TOLERANCE);
+        let settled = self.stable >= 2 && !self.checks.is_multiple_of(4);
+        if !passes && !settled {
+            // A lighter robust rounding (2 k-means restarts instead of the settings' count):
+            // whatever partition passes the test below is optimal up to the tolerance.
+            let quick = RoundingSettings {
+                kmeans_restarts: self.rounding.kmeans_restarts.min(CHECK_RESTARTS),
+                ..*self.rounding
+            };
+            let p = round_centered(cen, st.x(), k, &quick);
+            let v = block_value(&cen.c, &p);
+            match &self.last {
+                Some((q, _)) if *q == p => self.stable += 1,
+                _ => self.stable = 0,
+            }
+            self.last = Some((p, v));
+        }
+        let (p, v) = self.last.as_ref()?;
+        let gap = est - v;
+        if gap > CERTIFY_TOLERANCE {
+            return Some(gap);
+        }
+        let b = if n < VERIFIED_MIN_N {
+            est
+        } else {
+            bound_centered(cen, k, Some((st.u(), st.rho())))?
+        };
+        let gap = (b - v).max(0.0);
+        if gap <= CERTIFY_TOLERANCE {
+            self.certified = Some(p.clone());
+            self.bound = Some(b);
+        }
+        Some(gap)
     }
 }

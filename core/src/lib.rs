@@ -47,5 +47,5 @@ pub use partition::{block_value, Partition};
 pub use round::{round_partition, Rounding, RoundingSettings};
 pub use sdp::{
     solve_sdp, Progress, ProjectionMethod, SdpSolution, SolverPath, SolverSettings, SolverStatus,
-    WarmStart, FACTORED_MIN_N,
+    Stop, WarmStart, FACTORED_MIN_N,
 };

@@ -10,7 +10,6 @@
 use alloc::vec::Vec;
 
 use crate::affinity::{Affinity, Centered};
-use crate::eigen::sym_eigen;
 use crate::error::Error;
 use crate::kmeans::{kmeans, kmeans_restarts, KMeansSettings};
 use crate::partition::{block_value, Partition};
@@ -87,14 +86,8 @@ fn top_eigenpairs_of(xs: &[f64], n: usize, r: usize) -> Option<(Vec<f64>, Vec<f6
         }
     }
     let b = crate::sdp::projection::centered_shifted(xs, n);
-    let e = sym_eigen(&b, n)?;
-    let mut vecs = alloc::vec![0.0; n * r];
-    for j in 0..r {
-        for i in 0..n {
-            vecs[j * n + i] = e.vectors[(i, j)];
-        }
-    }
-    Some((e.values[..r].to_vec(), vecs))
+    let (values, _, vecs) = crate::eigen::sym_eigen_select(&b, n, |_| 0..r)?;
+    Some((values[..r.min(n)].to_vec(), vecs))
 }
 
 /// Cap on local-search rounds (each round: one move pass and one swap pass).

@@ -85,3 +85,44 @@ impl PlantedModel {
         Affinity::from_row_major(&t, n)
     }
 }
+
+/// Group sizes of [`unequal_offsets`]: 40%, 25%, 20% and the rest (15%) of n, in index order.
+pub fn unequal_sizes(n: usize) -> [usize; 4] {
+    let a = (40 * n + 50) / 100;
+    let b = (25 * n + 50) / 100;
+    let c = (20 * n + 50) / 100;
+    [a, b, c, n - a - b - c]
+}
+
+/// Four planted groups of unequal sizes ([`unequal_sizes`]: 40/25/20/15 at n = 100) with
+/// different within-group means, and a per-task offset on every row (T_uv + a_u, a_u ~ N(0, 3²)):
+/// the shape of issue 16's slow instances (k = 4). Within N(11, 2²), N(12, 2²), N(10, 2²),
+/// N(13, 2²); between N(7, 2²). Returns T and the planted partition. `n ≥ 8`.
+pub fn unequal_offsets(n: usize, seed: u64) -> Result<(Affinity, Partition), Error> {
+    if n < 8 {
+        return Err(Error::InvalidSetting {
+            name: "n",
+            reason: "must be at least 8 (four groups)",
+        });
+    }
+    let within = [11.0, 12.0, 10.0, 13.0];
+    let mut mean = vec![7.0; 16];
+    for g in 0..4 {
+        mean[g * 4 + g] = within[g];
+    }
+    let m = PlantedModel {
+        sizes: unequal_sizes(n).to_vec(),
+        mean,
+        sd: vec![2.0; 16],
+    };
+    let t = m.sample(seed)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0ff5_e7ed);
+    let offsets: Vec<f64> = (0..n).map(|_| 3.0 * normal(&mut rng)).collect();
+    let mut data = t.as_slice().to_vec();
+    for u in 0..n {
+        for v in 0..n {
+            data[u * n + v] += offsets[u];
+        }
+    }
+    Ok((Affinity::from_row_major(&data, n)?, m.truth()?))
+}

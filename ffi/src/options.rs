@@ -63,6 +63,9 @@ pub enum tg_solver_status {
     NumericalError = 2,
     /// Stopped early on request.
     Interrupted = 3,
+    /// Stopped early because the rounded partition was certified optimal (the SDP is not
+    /// solved to the tolerance).
+    Certified = 4,
 }
 
 impl From<SolverStatus> for tg_solver_status {
@@ -72,6 +75,7 @@ impl From<SolverStatus> for tg_solver_status {
             SolverStatus::MaxIterations => tg_solver_status::MaxIterations,
             SolverStatus::NumericalError => tg_solver_status::NumericalError,
             SolverStatus::Interrupted => tg_solver_status::Interrupted,
+            SolverStatus::Certified => tg_solver_status::Certified,
         }
     }
 }
@@ -107,6 +111,9 @@ pub struct tg_options {
     pub kmeans_restarts: usize,
     /// Improve robust candidates by local search (default true).
     pub local_search: bool,
+    /// Solve the SDP to the tolerance even when the rounded partition is certified optimal
+    /// earlier (default false: stop there, solver status `TG_SOLVER_STATUS_CERTIFIED`).
+    pub solve_to_tolerance: bool,
 }
 
 /// The k search of `tg_group_auto`, by value. Start from `tg_k_search_default()` and change
@@ -146,6 +153,7 @@ impl From<&GroupSettings> for tg_options {
             seed: s.rounding.seed,
             kmeans_restarts: s.rounding.kmeans_restarts,
             local_search: s.rounding.local_search,
+            solve_to_tolerance: s.solver.stop == taskgroup_core::Stop::Converged,
         }
     }
 }
@@ -193,6 +201,12 @@ impl tg_options {
                 relaxation: self.relaxation,
                 projection,
                 path: Default::default(),
+                stop: if self.solve_to_tolerance {
+                    taskgroup_core::Stop::Converged
+                } else {
+                    taskgroup_core::Stop::Certified
+                },
+                anderson: SolverSettings::default().anderson,
             },
             rounding: RoundingSettings {
                 mode,

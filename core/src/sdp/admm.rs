@@ -32,7 +32,7 @@ use alloc::vec::Vec;
 
 use super::certificate::bound_centered;
 use super::lowrank::{dot, was_expensive, LowRank};
-use super::projection::project_c1_with;
+use super::projection::{project_c1_select, project_c1_with};
 use super::{
     Progress, ProjectionMethod, SdpSolution, SolverSettings, SolverStatus, WarmStart,
     LOW_RANK_MIN_N,
@@ -174,14 +174,15 @@ pub trait Projector {
         -> bool;
 }
 
-/// The exact projection of [`project_c1`](super::projection::project_c1): nalgebra's full
-/// eigendecomposition every iteration (what `ProjectionMethod::Full` runs).
+/// The exact projection of [`project_c1`](super::projection::project_c1): a full
+/// tridiagonalisation every iteration, eigenvectors only for the smaller side of the simplex
+/// threshold (what `ProjectionMethod::Full` runs).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FullProjector;
 
 impl Projector for FullProjector {
     fn project(&mut self, m: &[f64], n: usize, k: usize, out: &mut [f64], _: &StepContext) -> bool {
-        project_c1_with(m, n, k, out, |_| {}).is_some()
+        project_c1_select(m, n, k, out).is_some()
     }
 }
 
@@ -275,6 +276,9 @@ impl Projector for CoreProjector {
             return true;
         }
         self.full_projections += 1;
+        if self.low_rank.is_none() {
+            return project_c1_select(m, n, k, out).is_some();
+        }
         let low_rank = &mut self.low_rank;
         project_c1_with(m, n, k, out, |e| {
             if let Some(lr) = low_rank.as_mut() {
@@ -516,11 +520,34 @@ pub fn run_admm<P: Projector + ?Sized>(
     cen: &Centered,
     settings: &SolverSettings,
     projector: &mut P,
-    mut progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+    progress: Option<&mut dyn FnMut(&Progress) -> bool>,
 ) {
+    run_admm_checked(state, cen, settings, projector, progress, &mut |_| None);
+}
+
+/// [`run_admm`] with a stopping check after every iteration that did not converge: `check`
+/// returns `Some(bound_c)` to stop with status `Certified` (the bound, in centred units, that
+/// certified the caller's partition for this state). Returns that bound.
+pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
+    state: &mut AdmmState,
+    cen: &Centered,
+    settings: &SolverSettings,
+    projector: &mut P,
+    mut progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+    check: &mut dyn FnMut(&AdmmState) -> Option<f64>,
+) -> Option<f64> {
+    let n = state.n;
+    let mut accel = (settings.anderson > 0 && n <= ANDERSON_MAX_N)
+        .then(|| Anderson::new(n * n, settings.anderson));
+    let mut y_in: Vec<f64> = Vec::new();
     while state.iterations < settings.max_iterations {
+        if accel.is_some() {
+            // The ADMM state is one matrix y: Z = max(y, 0), U = min(y, 0) (disjoint supports).
+            y_in.clear();
+            y_in.extend(state.z.iter().zip(&state.u).map(|(z, u)| z + u));
+        }
         if !state.step(&cen.c, settings, projector) {
-            return;
+            return None;
         }
         if let Some(cb) = progress.as_mut() {
             let p = Progress {
@@ -532,13 +559,178 @@ pub fn run_admm<P: Projector + ?Sized>(
             };
             if !cb(&p) {
                 state.status = SolverStatus::Interrupted;
-                return;
+                return None;
             }
         }
+        if converged(settings, state.primal_residual, state.dual_residual) {
+            state.decide(settings);
+            return None;
+        }
+        if let Some(b) = check(state) {
+            state.status = SolverStatus::Certified;
+            return Some(b);
+        }
+        let rho = state.rho;
         if !state.decide(settings) {
-            return;
+            return None;
+        }
+        if let Some(aa) = accel.as_mut() {
+            if state.rho != rho {
+                aa.reset();
+            } else {
+                let f: Vec<f64> = state.z.iter().zip(&state.u).map(|(z, u)| z + u).collect();
+                if let Some(y) = aa.step(&y_in, &f) {
+                    for ((z, u), y) in state.z.iter_mut().zip(state.u.iter_mut()).zip(&y) {
+                        *z = y.max(0.0);
+                        *u = y.min(0.0);
+                    }
+                }
+            }
         }
     }
+    None
+}
+
+/// Largest n for which [`SolverSettings::anderson`] applies (its memory is 2m + 3 n×n
+/// matrices).
+pub const ANDERSON_MAX_N: usize = 1000;
+
+/// Type-II Anderson acceleration of the ADMM fixed-point map y ↦ f(y) (y = Z + U), memory m,
+/// in the Walker–Ni form `y ← f_k − ΔF·γ`, `γ = argmin ‖g_k − ΔG·γ‖` (g = f − y; Δ: differences
+/// of consecutive iterates), with Tikhonov-regularised normal equations. Safeguards: the memory
+/// is dropped when the fixed-point residual grows (‖g_k‖ > 2‖g_{k−1}‖), when γ is not finite or
+/// huge, and at every ρ change (the map changes).
+struct Anderson {
+    m: usize,
+    df: Vec<Vec<f64>>,
+    dg: Vec<Vec<f64>>,
+    /// Gram matrix ΔGᵀΔG of the stored columns (m×m, ring order).
+    gram: Vec<f64>,
+    next: usize,
+    len: usize,
+    prev_f: Vec<f64>,
+    prev_g: Vec<f64>,
+    prev_norm: f64,
+    have_prev: bool,
+}
+
+impl Anderson {
+    fn new(size: usize, m: usize) -> Self {
+        Anderson {
+            m,
+            df: (0..m).map(|_| alloc::vec![0.0; size]).collect(),
+            dg: (0..m).map(|_| alloc::vec![0.0; size]).collect(),
+            gram: alloc::vec![0.0; m * m],
+            next: 0,
+            len: 0,
+            prev_f: alloc::vec![0.0; size],
+            prev_g: alloc::vec![0.0; size],
+            prev_norm: f64::INFINITY,
+            have_prev: false,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.len = 0;
+        self.next = 0;
+        self.have_prev = false;
+        self.prev_norm = f64::INFINITY;
+    }
+
+    /// One step from the input y and its image f = f(y): the accelerated next y, or `None`
+    /// (use f unchanged).
+    fn step(&mut self, y: &[f64], f: &[f64]) -> Option<Vec<f64>> {
+        let g: Vec<f64> = f.iter().zip(y).map(|(f, y)| f - y).collect();
+        let norm = libm::sqrt(dot(&g, &g));
+        if !norm.is_finite() {
+            self.reset();
+            return None;
+        }
+        if self.have_prev && norm > 2.0 * self.prev_norm {
+            self.reset();
+        }
+        if self.have_prev {
+            let slot = self.next;
+            for ((d, a), b) in self.df[slot].iter_mut().zip(f).zip(&self.prev_f) {
+                *d = a - b;
+            }
+            for ((d, a), b) in self.dg[slot].iter_mut().zip(&g).zip(&self.prev_g) {
+                *d = a - b;
+            }
+            self.next = (slot + 1) % self.m;
+            self.len = (self.len + 1).min(self.m);
+            for j in 0..self.len {
+                let x = dot(&self.dg[slot], &self.dg[j]);
+                self.gram[slot * self.m + j] = x;
+                self.gram[j * self.m + slot] = x;
+            }
+        }
+        self.prev_f.copy_from_slice(f);
+        self.prev_g.copy_from_slice(&g);
+        self.prev_norm = norm;
+        self.have_prev = true;
+        let l = self.len;
+        if l == 0 {
+            return None;
+        }
+        // Normal equations (ΔGᵀΔG + λI)γ = ΔGᵀg, solved by Gaussian elimination.
+        let mut h = alloc::vec![0.0; l * (l + 1)];
+        let mut trace = 0.0;
+        for a in 0..l {
+            trace += self.gram[a * self.m + a];
+        }
+        let reg = 1e-10 * trace.max(f64::MIN_POSITIVE);
+        for a in 0..l {
+            for b in 0..l {
+                h[a * (l + 1) + b] = self.gram[a * self.m + b] + if a == b { reg } else { 0.0 };
+            }
+            h[a * (l + 1) + l] = dot(&self.dg[a], &g);
+        }
+        let gamma = solve_small(&mut h, l)?;
+        if gamma.iter().any(|x| !x.is_finite() || x.abs() > 1e4) {
+            self.reset();
+            return None;
+        }
+        let mut out = f.to_vec();
+        for (a, &ga) in gamma.iter().enumerate() {
+            out.iter_mut()
+                .zip(&self.df[a])
+                .for_each(|(o, d)| *o -= ga * d);
+        }
+        Some(out)
+    }
+}
+
+/// Solves the l×l system in `h` (row-major l×(l + 1), right-hand side last) by Gaussian
+/// elimination with partial pivoting; `None` when singular.
+fn solve_small(h: &mut [f64], l: usize) -> Option<Vec<f64>> {
+    let w = l + 1;
+    for c in 0..l {
+        let p = (c..l).max_by(|&a, &b| h[a * w + c].abs().total_cmp(&h[b * w + c].abs()))?;
+        if h[p * w + c] == 0.0 || !h[p * w + c].is_finite() {
+            return None;
+        }
+        if p != c {
+            for j in 0..w {
+                h.swap(p * w + j, c * w + j);
+            }
+        }
+        for r in (c + 1)..l {
+            let f = h[r * w + c] / h[c * w + c];
+            for j in c..w {
+                h[r * w + j] -= f * h[c * w + j];
+            }
+        }
+    }
+    let mut x = alloc::vec![0.0; l];
+    for r in (0..l).rev() {
+        let mut s = h[r * w + l];
+        for j in (r + 1)..l {
+            s -= h[r * w + j] * x[j];
+        }
+        x[r] = s / h[r * w + r];
+    }
+    Some(x)
 }
 
 /// The solution of a trivial problem ([`is_trivial`]): k = 1 gives 11ᵀ/n, k = n gives I, no
@@ -621,8 +813,51 @@ pub(crate) fn solve_centered(
     warm: WarmStart<'_>,
     progress: Option<&mut dyn FnMut(&Progress) -> bool>,
 ) -> Result<SdpSolution, Error> {
+    solve_centered_checked(cen, k, settings, warm, progress, &mut |_| None)
+}
+
+/// [`solve_centered`] with the early-stopping `check` of [`run_admm_checked`]: a run it stops
+/// ends with status `Certified` and the bound it returned (no second certificate computed).
+pub(crate) fn solve_centered_checked(
+    cen: &Centered,
+    k: usize,
+    settings: &SolverSettings,
+    warm: WarmStart<'_>,
+    progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+    check: &mut dyn FnMut(&AdmmState) -> Option<f64>,
+) -> Result<SdpSolution, Error> {
+    settings.validate()?;
+    check_inputs(cen.n, k, &warm)?;
+    if let Some(sol) = trivial_solution(cen, k, settings, warm) {
+        return Ok(sol);
+    }
     let mut projector = CoreProjector::new(settings.projection);
-    let mut sol = solve_centered_with(cen, k, settings, warm, &mut projector, progress)?;
+    let mut state = AdmmState::new(cen.n, k, settings, warm);
+    let bound = run_admm_checked(&mut state, cen, settings, &mut projector, progress, check);
+    let mut sol = match bound {
+        Some(b) => {
+            let inner = dot(&cen.c, &state.x);
+            SdpSolution {
+                status: state.status,
+                n: cen.n,
+                k,
+                objective: cen.to_value(inner, k),
+                upper_bound: cen.to_value(b, k),
+                x: state.x,
+                primal_residual: state.primal_residual,
+                dual_residual: state.dual_residual,
+                iterations: state.iterations,
+                rho: state.rho,
+                full_projections: 0,
+                low_rank_rounds: 0,
+                bound_c: b,
+                path: super::SolverPath::Admm,
+                factor: Vec::new(),
+                rank: 0,
+            }
+        }
+        None => state.finish(cen),
+    };
     sol.full_projections = projector.full_projections;
     sol.low_rank_rounds = projector.low_rank_rounds;
     Ok(sol)

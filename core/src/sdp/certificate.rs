@@ -39,6 +39,38 @@ pub(crate) fn bound_centered(cen: &Centered, k: usize, dual: Option<(&[f64], f64
     Some(b + rounding_pad(cen, k, fro_g))
 }
 
+/// A cheap estimate of [`bound_centered`] with the dual `(U, ρ)`, for deciding whether the
+/// certified bound is worth computing: below [`VERIFIED_MIN_N`] the bound itself (one
+/// tridiagonalisation, no vectors); from it, λ_max from the block iteration alone (no Cholesky
+/// verification, so not a bound), warm-started from `warm` (the previous call's vector, which
+/// it replaces). `None` when the eigen-solver fails.
+pub(crate) fn bound_estimate(
+    cen: &Centered,
+    k: usize,
+    u: &[f64],
+    rho: f64,
+    warm: &mut Option<Vec<f64>>,
+) -> Option<f64> {
+    let n = cen.n;
+    if n < VERIFIED_MIN_N || k <= 1 {
+        return bound_centered(cen, k, Some((u, rho)));
+    }
+    let nf = n as f64;
+    let g: Vec<f64> = cen
+        .c
+        .iter()
+        .zip(u)
+        .map(|(c, &v)| c + (-rho * v).max(0.0))
+        .collect();
+    let total: f64 = g.iter().sum::<f64>() / nf;
+    let mut pgp = centered_shifted(&g, n);
+    let shift = pgp[0] - pgp_entry(&g, n, 0, 0);
+    pgp.iter_mut().for_each(|x| *x -= shift);
+    let (vals, vecs) = super::lowrank::top_eigen_1perp_from(&pgp, n, 1, 1e-8, warm.as_deref())?;
+    *warm = Some(vecs);
+    Some(total + (k as f64 - 1.0) * vals[0])
+}
+
 /// Smallest n for which λ_max is found by block iteration + Cholesky verification instead of a
 /// full eigendecomposition.
 pub(crate) const VERIFIED_MIN_N: usize = 200;
@@ -53,7 +85,7 @@ pub(crate) const VERIFIED_MIN_N: usize = 200;
 pub(crate) fn lambda_max_1perp(g: Vec<f64>, n: usize) -> Option<f64> {
     if n < VERIFIED_MIN_N {
         let b = centered_shifted(&g, n);
-        return Some(sym_eigen(&b, n)?.values[0]);
+        return Some(crate::eigen::sym_eigenvalues(&b, n)?[0]);
     }
     // P·G·P exactly (centered_shifted subtracts c/n everywhere; undo it).
     let mut pgp = centered_shifted(&g, n);

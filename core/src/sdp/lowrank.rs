@@ -359,10 +359,26 @@ pub(crate) fn top_eigen_1perp(
     count: usize,
     tol: f64,
 ) -> Option<(Vec<f64>, Vec<f64>)> {
+    top_eigen_1perp_from(a, n, count, tol, None)
+}
+
+/// [`top_eigen_1perp`] warm-started from `start` (column-major n×count, e.g. the vectors a
+/// previous call returned for a nearby matrix; the rest of the block is random).
+pub(crate) fn top_eigen_1perp_from(
+    a: &[f64],
+    n: usize,
+    count: usize,
+    tol: f64,
+    start: Option<&[f64]>,
+) -> Option<(Vec<f64>, Vec<f64>)> {
     if count == 0 || count + OVERSAMPLE >= n {
         return None;
     }
     let mut lr = LowRank::new(n, count, 0x51f1_5eed);
+    if let Some(v0) = start.filter(|v| v.len() == n * count) {
+        lr.v = v0.to_vec();
+        lr.p = count;
+    }
     lr.resize((count + OVERSAMPLE).min(n - 1));
     for _ in 0..max_rounds(n, lr.p).max(30) {
         let (values, res) = lr.ritz_round(a)?;

@@ -37,6 +37,11 @@ pub enum SolverStatus {
     NumericalError,
     /// The progress callback asked to stop; X is the last iterate.
     Interrupted,
+    /// Stopped early ([`Stop::Certified`], inside [`group`](crate::group)): the rounded
+    /// partition of the current iterate was certified optimal by the dual bound of that
+    /// iterate (valid from any iterate, method.md §4). The SDP itself is not solved to the
+    /// tolerance: its objective and residuals are the iterate's.
+    Certified,
 }
 
 impl SolverStatus {
@@ -47,6 +52,7 @@ impl SolverStatus {
             SolverStatus::MaxIterations => "max_iterations",
             SolverStatus::NumericalError => "numerical_error",
             SolverStatus::Interrupted => "interrupted",
+            SolverStatus::Certified => "certified",
         }
     }
 }
@@ -76,6 +82,27 @@ pub struct SolverSettings {
     /// Which solver runs (default `Auto`: ADMM below [`FACTORED_MIN_N`] tasks, the factored
     /// large-n path from there or when ADMM's n×n buffers do not fit in memory).
     pub path: SolverPath,
+    /// When a solve inside [`group`](crate::group) (and the k search) may stop (default
+    /// [`Stop::Certified`]). [`solve_sdp`] alone has no partition and always runs to the
+    /// tolerance.
+    pub stop: Stop,
+    /// Memory of the Anderson acceleration of the ADMM iteration (default 0: off; 1..=20).
+    /// Applies for n ≤ [`admm::ANDERSON_MAX_N`]; costs 2m + 3 extra n×n matrices.
+    pub anderson: usize,
+}
+
+/// When the ADMM solve of [`group`](crate::group) stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stop {
+    /// As soon as the robust rounding of an iterate is certified optimal against that
+    /// iterate's dual bound (checked every few iterations; status [`SolverStatus::Certified`]),
+    /// else at the tolerance like `Converged` (default). The partition and the certificate are
+    /// those of a full solve (a certified partition is optimal up to the certification
+    /// tolerance); the SDP value is not.
+    #[default]
+    Certified,
+    /// Always solve the SDP to the tolerance (for callers who need the relaxation's value).
+    Converged,
 }
 
 /// Which solver a solve uses (`SolverSettings::path`) or used (`SdpSolution::path`).
@@ -152,6 +179,8 @@ impl Default for SolverSettings {
             relaxation: 1.6,
             projection: ProjectionMethod::Auto,
             path: SolverPath::Auto,
+            stop: Stop::Certified,
+            anderson: 0,
         }
     }
 }
@@ -176,6 +205,9 @@ impl SolverSettings {
         }
         if !(self.relaxation >= 1.0 && self.relaxation < 2.0) {
             return bad("relaxation", "must be in [1, 2)");
+        }
+        if self.anderson > 20 {
+            return bad("anderson", "must be at most 20");
         }
         Ok(())
     }

@@ -55,7 +55,74 @@ pub struct ProjectionInfo {
 /// Writes `Proj_C1(M)` into `out` for a symmetric row-major n×n `m` (1 ≤ k ≤ n).
 /// `None` when the eigendecomposition fails (non-finite input or no convergence).
 pub fn project_c1(m: &[f64], n: usize, k: usize, out: &mut [f64]) -> Option<ProjectionInfo> {
-    project_c1_with(m, n, k, out, |_| {})
+    project_c1_select(m, n, k, out)
+}
+
+/// [`project_c1`] through the tridiagonal path of [`crate::eigen::sym_eigen_select`]: all
+/// eigenvalues by Householder + QL, eigenvectors by inverse iteration for only the side of
+/// the threshold that has fewer of them. With r active eigenpairs,
+/// `W = Σ_active (λ_i − θ)·v_i·v_iᵀ`, or, when r > n/2, the same matrix written through the
+/// inactive ones: `W = B − θ·I − Σ_inactive (λ_i − θ)·v_i·v_iᵀ` (B = Σ_all λ_i·v_i·v_iᵀ,
+/// I = Σ_all v_i·v_iᵀ; the direction 1, eigenvalue −c of B, is among the inactive).
+pub(crate) fn project_c1_select(
+    m: &[f64],
+    n: usize,
+    k: usize,
+    out: &mut [f64],
+) -> Option<ProjectionInfo> {
+    let nf = n as f64;
+    let j = 1.0 / nf;
+    if k <= 1 || n == 1 {
+        out.iter_mut().for_each(|x| *x = j);
+        return Some(ProjectionInfo {
+            rank: 0,
+            theta: 0.0,
+        });
+    }
+    let b = centered_shifted(m, n);
+    let mut theta = 0.0;
+    let mut rank = 0;
+    let (values, range, v) = crate::eigen::sym_eigen_select(&b, n, |vals| {
+        let mut mu = alloc::vec![0.0; n];
+        theta = project_simplex(vals, k as f64 - 1.0, &mut mu);
+        rank = mu.iter().filter(|&&w| w > 0.0).count();
+        if 2 * rank <= n {
+            0..rank
+        } else {
+            rank..n
+        }
+    })?;
+    let complement = 2 * rank > n;
+    if complement {
+        for (o, &bv) in out.iter_mut().zip(&b) {
+            *o = j + bv;
+        }
+        for i in 0..n {
+            out[i * n + i] -= theta;
+        }
+    } else {
+        out.iter_mut().for_each(|x| *x = j);
+    }
+    // out += Σ w_c·v_c·v_cᵀ over the computed vectors (w = μ = λ − θ on the active side,
+    // w = θ − λ ≥ 0 on the inactive side), symmetric fill from the upper triangle.
+    let cnt = range.len();
+    let mut a = alloc::vec![0.0; n * cnt];
+    for (c, idx) in range.clone().enumerate() {
+        let w = values[idx] - theta;
+        let s = libm::sqrt(if complement { -w } else { w }.max(0.0));
+        for i in 0..n {
+            a[i * cnt + c] = s * v[c * n + i];
+        }
+    }
+    for i in 0..n {
+        let ai = &a[i * cnt..(i + 1) * cnt];
+        for jj in i..n {
+            let x = out[i * n + jj] + super::lowrank::dot(ai, &a[jj * cnt..(jj + 1) * cnt]);
+            out[i * n + jj] = x;
+            out[jj * n + i] = x;
+        }
+    }
+    Some(ProjectionInfo { rank, theta })
 }
 
 /// [`project_c1`] that also hands the eigendecomposition to `seen` (to warm-start the low-rank

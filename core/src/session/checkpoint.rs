@@ -167,6 +167,9 @@ impl SettingsWire {
                     },
                     // Not stored (format 1): a loaded session chooses the path by n.
                     path: crate::sdp::SolverPath::Auto,
+                    // Not stored (format unchanged): sessions use the default stopping rule.
+                    stop: crate::sdp::Stop::default(),
+                    anderson: SolverSettings::default().anderson,
                 },
                 rounding: RoundingSettings {
                     mode: match r.threshold_c {

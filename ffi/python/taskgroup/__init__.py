@@ -287,6 +287,7 @@ class _Options(Structure):
         ("seed", c_uint64),
         ("kmeans_restarts", c_size_t),
         ("local_search", c_bool),
+        ("solve_to_tolerance", c_bool),
     ]
 
 
@@ -835,7 +836,13 @@ _K_RULE_NAMES = {0: "density", 1: "elbow", 2: "value"}
 _FILLS = {"row_min": 0, "row_mean": 1}
 _COUNT_RULES = {"value": 0, "average_density": 1, "density": 1, "elbow": 2}
 _ESTIMATORS = {"higher_order": 0, "surrogate": 1}
-_SOLVER_STATUS = {0: "converged", 1: "max_iterations", 2: "numerical_error", 3: "interrupted"}
+_SOLVER_STATUS = {
+    0: "converged",
+    1: "max_iterations",
+    2: "numerical_error",
+    3: "interrupted",
+    4: "certified",
+}
 
 
 def _enum(name: str, value: Any, table: Dict[str, int]) -> int:
@@ -884,6 +891,7 @@ _OPTION_NAMES = (
     "seed",
     "kmeans_restarts",
     "local_search",
+    "solve_to_tolerance",
 )
 
 
@@ -911,8 +919,8 @@ def _options(options: Dict[str, Any], extra: Sequence[str] = ()) -> _Options:
                 o.threshold_c = implied_c
         elif key == "rho":
             o.rho = 0.0 if value is None else _real(value, "rho")
-        elif key == "local_search":
-            o.local_search = bool(value)
+        elif key in ("local_search", "solve_to_tolerance"):
+            setattr(o, key, bool(value))
         elif key in ("tolerance", "rho_balance", "relaxation", "threshold_c"):
             if key == "threshold_c" and value is None:
                 continue
@@ -954,7 +962,7 @@ class Result:
     certified_optimal: bool
     """No partition into k groups beats this one beyond the certification tolerance."""
     status: str
-    """Solver status: converged, max_iterations, numerical_error or interrupted."""
+    """Solver status: converged, certified, max_iterations, numerical_error or interrupted."""
     iterations: int
     """ADMM iterations."""
     primal_residual: float
@@ -1075,7 +1083,9 @@ def group(T: Any, k: int, *, normalize: Optional[str] = None, **options: Any) ->
     ``rho`` (None = automatic), ``adapt_rho_every`` (10), ``rho_balance`` (10),
     ``relaxation`` (1.6), ``projection`` ("auto", "full", "low_rank"), ``rounding``
     ("robust", "threshold" with ``threshold_c`` (1.0), "paper" (= threshold:1, as the CLI),
-    or "threshold:C"), ``seed`` (0), ``kmeans_restarts`` (10), ``local_search`` (True).
+    or "threshold:C"), ``seed`` (0), ``kmeans_restarts`` (10), ``local_search`` (True),
+    ``solve_to_tolerance`` (False: stop as soon as the partition is certified optimal, status
+    "certified").
     """
     ptr, n, _keep, names = _input(T)
     _require_int("k", k)

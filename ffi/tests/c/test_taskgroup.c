@@ -85,6 +85,7 @@ static void test_group(void) {
     CHECK(opts.max_iterations == 10000);
     CHECK(opts.rounding == TG_ROUNDING_ROBUST);
     CHECK(opts.local_search);
+    CHECK(!opts.solve_to_tolerance);
     tg_k_search ks = tg_k_search_default();
     CHECK(ks.k_min == 1 && ks.k_max == 0 && ks.k_rule == TG_K_RULE_AVERAGE_DENSITY);
 
@@ -96,10 +97,24 @@ static void test_group(void) {
     }
     CHECK(report.n == N && report.k == 2 && report.num_groups == 2);
     CHECK(report.certified_optimal);
-    CHECK(report.solver_status == TG_SOLVER_STATUS_CONVERGED);
+    /* Default: stop once the partition is certified optimal. */
+    CHECK(report.solver_status == TG_SOLVER_STATUS_CERTIFIED);
     CHECK(fabs(report.value - 6.0) < 1e-9); /* 2 groups × (9 × 1.0) / 3 */
     CHECK(report.upper_bound >= report.value - 1e-6);
     CHECK(report.iterations > 0);
+
+    /* solve_to_tolerance: the SDP to the tolerance, same partition and certificate. */
+    tg_options full = opts;
+    full.solve_to_tolerance = true;
+    uint32_t labels_full[N];
+    tg_report report_full;
+    CHECK_STATUS(tg_group(t, N, 2, &full, labels_full, N, &report_full), TG_STATUS_OK);
+    CHECK(report_full.solver_status == TG_SOLVER_STATUS_CONVERGED);
+    CHECK(report_full.certified_optimal);
+    CHECK(report_full.iterations >= report.iterations);
+    for (size_t i = 0; i < N; i++) {
+        CHECK(labels_full[i] == labels[i]);
+    }
 
     /* NULL options = defaults; NULL report = not wanted. */
     CHECK_STATUS(tg_group(t, N, 3, NULL, labels, N, NULL), TG_STATUS_OK);

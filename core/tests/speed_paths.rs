@@ -1,0 +1,181 @@
+//! The paths added for issue 16: early stop on a certified partition (`Stop::Certified`, the
+//! default), the tridiagonal eigen-solver behind the full projection, Anderson acceleration.
+//! Correctness only (no timings: those are in `cargo bench -p taskgroup-core --bench solver`).
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+use taskgroup_core::random::normal;
+use taskgroup_core::sdp::projection::project_c1;
+use taskgroup_core::{
+    exact_partition, group, solve_sdp, Affinity, GroupSettings, SolverStatus, Stop, WarmStart,
+    CERTIFY_TOLERANCE,
+};
+use taskgroup_eval::synthetic::{unequal_offsets, PlantedModel};
+
+fn settings(stop: Stop, anderson: usize) -> GroupSettings {
+    let mut s = GroupSettings::default();
+    s.solver.stop = stop;
+    s.solver.anderson = anderson;
+    s
+}
+
+/// On instances where the full solve certifies its partition, the early stop certifies the
+/// same partition, in fewer iterations, and says so in its status.
+#[test]
+fn early_stop_gives_the_full_solve_partition_and_certificate() {
+    let mut cases: Vec<(Affinity, usize)> = Vec::new();
+    for (n, seed) in [(40, 0), (60, 1), (100, 0)] {
+        cases.push((unequal_offsets(n, seed).unwrap().0, 4));
+    }
+    let mut m = PlantedModel::paper(30);
+    m.sizes[0] = 40;
+    cases.push((m.sample(3).unwrap(), 3));
+    let mut stopped_early = 0;
+    for (t, k) in &cases {
+        let full = group(t, *k, &settings(Stop::Converged, 0)).unwrap();
+        let fast = group(t, *k, &settings(Stop::Certified, 0)).unwrap();
+        assert_eq!(full.sdp.status, SolverStatus::Converged);
+        assert_eq!(fast.partition, full.partition, "n = {}", t.n());
+        assert_eq!(fast.certified_optimal, full.certified_optimal);
+        assert!(fast.sdp.iterations <= full.sdp.iterations);
+        match fast.sdp.status {
+            SolverStatus::Certified => {
+                stopped_early += 1;
+                assert!(fast.certified_optimal);
+                assert!(fast.gap_normalized.unwrap() <= CERTIFY_TOLERANCE);
+                // The bound is an upper bound on the SDP optimum (the converged objective).
+                assert!(fast.upper_bound.unwrap() >= full.sdp.objective - 1e-6 * full.value.abs());
+            }
+            SolverStatus::Converged => {}
+            s => panic!("unexpected status {s:?}"),
+        }
+    }
+    assert!(stopped_early >= 2, "early stop never fired");
+}
+
+/// A certified early stop is never wrong: against the exact optimum (n ≤ 12), on random and
+/// planted instances, every `certified_optimal` partition is within the tolerance of it.
+#[test]
+fn early_stop_never_certifies_a_suboptimal_partition() {
+    let mut rng = ChaCha8Rng::seed_from_u64(16);
+    let mut certified = 0;
+    for case in 0..60 {
+        let n = 7 + case % 6;
+        let k = 2 + case % 3;
+        let signal = (case % 4) as f64;
+        let mut t = vec![0.0; n * n];
+        for u in 0..n {
+            for v in 0..n {
+                let same = u % k == v % k;
+                t[u * n + v] = normal(&mut rng) + if same { signal } else { 0.0 };
+            }
+        }
+        let t = Affinity::from_row_major(&t, n).unwrap();
+        let r = group(&t, k, &settings(Stop::Certified, 0)).unwrap();
+        let (_, best) = exact_partition(&t, k).unwrap();
+        let cen = t.centered();
+        let norm = cen.scale * cen.s;
+        assert!(
+            r.upper_bound.unwrap() >= best - 1e-9 * best.abs().max(1.0),
+            "case {case}: bound {} below the optimum {best}",
+            r.upper_bound.unwrap()
+        );
+        if r.certified_optimal {
+            certified += 1;
+            assert!(
+                best - r.value <= CERTIFY_TOLERANCE * norm + 1e-12 * best.abs(),
+                "case {case}: certified {} but the optimum is {best}",
+                r.value
+            );
+        }
+    }
+    assert!(certified > 10, "only {certified} certified");
+}
+
+/// `Stop::Converged` (what `--solve-to-tolerance` selects) runs the SDP to the tolerance.
+#[test]
+fn solve_to_tolerance_reaches_the_tolerance() {
+    let (t, _) = unequal_offsets(60, 1).unwrap();
+    let r = group(&t, 4, &settings(Stop::Converged, 0)).unwrap();
+    assert_eq!(r.sdp.status, SolverStatus::Converged);
+    assert!(r.sdp.primal_residual <= 1e-6 && r.sdp.dual_residual <= 1e-6);
+}
+
+/// The full projection (tridiagonal path, both the active-side and the complement formula)
+/// equals the projection computed from nalgebra's complete eigendecomposition.
+#[test]
+fn tridiagonal_projection_matches_nalgebra() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut complement = 0;
+    for (n, k, spread, signal) in [
+        (30, 3, 0.1, 1.0),
+        (50, 5, 1.0, 1.0),
+        (80, 40, 0.01, 1.0),
+        (40, 30, 0.01, 0.0),
+        (6, 3, 2.0, 1.0),
+        (120, 4, 0.5, 1.0),
+    ] {
+        let mut m = vec![0.0; n * n];
+        for i in 0..n {
+            for j in i..n {
+                let x = spread * normal(&mut rng) + if i % k == j % k { signal } else { 0.0 };
+                m[i * n + j] = x;
+                m[j * n + i] = x;
+            }
+        }
+        let mut got = vec![0.0; n * n];
+        let info = project_c1(&m, n, k, &mut got).unwrap();
+        // Reference: nalgebra on the same shifted matrix, W = Σ max(λ − θ, 0) v vᵀ.
+        let b = taskgroup_core::sdp::projection::centered_shifted(&m, n);
+        let e = taskgroup_core::eigen::sym_eigen(&b, n).unwrap();
+        let mut mu = vec![0.0; n];
+        let theta =
+            taskgroup_core::sdp::projection::project_simplex(&e.values, k as f64 - 1.0, &mut mu);
+        assert!((theta - info.theta).abs() < 1e-10 * (1.0 + theta.abs()));
+        let mut max = 0.0f64;
+        for i in 0..n {
+            for j in 0..n {
+                let mut x = 1.0 / n as f64;
+                for (c, &w) in mu.iter().enumerate() {
+                    x += w * e.vectors[(i, c)] * e.vectors[(j, c)];
+                }
+                max = max.max((x - got[i * n + j]).abs());
+            }
+        }
+        assert!(
+            max < 1e-10,
+            "n={n} k={k} rank {}: max diff {max}",
+            info.rank
+        );
+        complement += usize::from(2 * info.rank > n);
+    }
+    assert!(
+        complement > 0,
+        "the complement formula (rank > n/2) was not exercised"
+    );
+}
+
+/// Anderson acceleration: the same SDP value (to the solver's accuracy), the same partition
+/// and certificate, no more iterations on these instances.
+#[test]
+fn anderson_keeps_the_answer() {
+    for (n, seed) in [(60, 0), (100, 0)] {
+        let (t, _) = unequal_offsets(n, seed).unwrap();
+        let plain = group(&t, 4, &settings(Stop::Converged, 0)).unwrap();
+        let aa = group(&t, 4, &settings(Stop::Converged, 5)).unwrap();
+        assert_eq!(aa.sdp.status, SolverStatus::Converged);
+        assert_eq!(aa.partition, plain.partition);
+        assert_eq!(aa.certified_optimal, plain.certified_optimal);
+        let rel = (aa.sdp.objective - plain.sdp.objective).abs() / plain.sdp.objective.abs();
+        assert!(rel < 1e-5, "n={n}: rel {rel}");
+        let s = solve_sdp(
+            &t,
+            4,
+            &settings(Stop::Converged, 5).solver,
+            WarmStart::Cold,
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.status, SolverStatus::Converged);
+    }
+}
