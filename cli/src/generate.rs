@@ -26,37 +26,6 @@ pub const USAGE: &str = "usage:
       in index order, T_uv = b_u + m_{g(u)g(v)} + N(0, 0.5²), m = 1 within a group and uniform
       in [0, 0.5) between, per-task offsets b_u uniform in [−5, 5)";
 
-/// The large-n benchmark instance (row-major n×n, written straight into one buffer).
-fn large_instance(n: usize, groups: usize, seed: u64) -> Vec<f64> {
-    use taskgroup_core::random::{normal, uniform};
-    let mut rng = <rand_chacha::ChaCha8Rng as rand_core::SeedableRng>::seed_from_u64(seed);
-    let weights: Vec<usize> = (2..groups + 2).collect();
-    let total: usize = weights.iter().sum();
-    let mut sizes: Vec<usize> = weights.iter().map(|w| n * w / total).collect();
-    let short = n - sizes.iter().sum::<usize>();
-    *sizes.last_mut().expect("groups ≥ 1") += short;
-    let mut lab = Vec::with_capacity(n);
-    for (g, &s) in sizes.iter().enumerate() {
-        lab.extend(std::iter::repeat_n(g, s));
-    }
-    let mut mean = vec![1.0; groups * groups];
-    for a in 0..groups {
-        for b in (a + 1)..groups {
-            let m = 0.5 * uniform(&mut rng);
-            mean[a * groups + b] = m;
-            mean[b * groups + a] = m;
-        }
-    }
-    let offsets: Vec<f64> = (0..n).map(|_| 10.0 * uniform(&mut rng) - 5.0).collect();
-    let mut t = vec![0.0; n * n];
-    for u in 0..n {
-        for v in 0..n {
-            t[u * n + v] = offsets[u] + mean[lab[u] * groups + lab[v]] + 0.5 * normal(&mut rng);
-        }
-    }
-    t
-}
-
 fn write(path: &Path, n: usize, data: &[f64]) -> Result<(), CliError> {
     write_npy(path, n, n, data).map_err(|e| crate::io_failure("cannot write", path, &e))?;
     // The built-in instances have no task names: a names file left beside the path by
@@ -142,7 +111,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             let out = a
                 .value(&["--output", "-o"])
                 .ok_or_else(|| UsageError("--output FILE.npy is required".into()))?;
-            let t = large_instance(n, groups, seed);
+            let (t, _) = taskgroup_eval::synthetic::large_offsets(n, groups, 0.5, seed);
             write(Path::new(out), n, &t)
         }
         "unequal" => {

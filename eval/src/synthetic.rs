@@ -3,7 +3,7 @@
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-use taskgroup_core::random::normal;
+use taskgroup_core::random::{normal, uniform};
 use taskgroup_core::Affinity;
 use taskgroup_core::Error;
 use taskgroup_core::Partition;
@@ -125,4 +125,41 @@ pub fn unequal_offsets(n: usize, seed: u64) -> Result<(Affinity, Partition), Err
         }
     }
     Ok((Affinity::from_row_major(&data, n)?, m.truth()?))
+}
+
+/// Issue 17's large instance: `groups` planted groups of sizes ∝ 2, 3, …, groups + 1, mean 1
+/// within a group and U(0, 0.5) between each pair of groups, a per-task offset U(−5, 5) on every
+/// row and N(0, sd²) noise on every entry. Returns the row-major n×n scores (not symmetric) and
+/// the planted labels. Needs `groups ≥ 1` and `n ≥ 2·groups + 2` (every group non-empty).
+pub fn large_offsets(n: usize, groups: usize, sd: f64, seed: u64) -> (Vec<f64>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let weights: Vec<usize> = (2..groups + 2).collect();
+    let total: usize = weights.iter().sum::<usize>().max(1);
+    let mut sizes: Vec<usize> = weights.iter().map(|w| n * w / total).collect();
+    let short = n.saturating_sub(sizes.iter().sum::<usize>());
+    if let Some(last) = sizes.last_mut() {
+        *last += short;
+    }
+    let labels: Vec<usize> = sizes
+        .iter()
+        .enumerate()
+        .flat_map(|(g, &size)| std::iter::repeat_n(g, size))
+        .collect();
+    let mut mean = vec![1.0; groups * groups];
+    for a in 0..groups {
+        for b in (a + 1)..groups {
+            let m = 0.5 * uniform(&mut rng);
+            mean[a * groups + b] = m;
+            mean[b * groups + a] = m;
+        }
+    }
+    let offsets: Vec<f64> = (0..n).map(|_| 10.0 * uniform(&mut rng) - 5.0).collect();
+    let mut t = vec![0.0; n * n];
+    for u in 0..n {
+        for v in 0..n {
+            t[u * n + v] =
+                offsets[u] + mean[labels[u] * groups + labels[v]] + sd * normal(&mut rng);
+        }
+    }
+    (t, labels)
 }

@@ -4,7 +4,7 @@
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
-use taskgroup_core::random::{normal, uniform};
+use taskgroup_core::random::normal;
 use taskgroup_core::*;
 use taskgroup_eval::synthetic::PlantedModel;
 
@@ -21,35 +21,10 @@ fn settings(path: SolverPath) -> GroupSettings {
 
 /// g planted groups of unequal sizes with per-task offsets (the instance, small).
 fn large_like(n: usize, g: usize, sd: f64, seed: u64) -> (Affinity, Partition) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let w: Vec<usize> = (2..g + 2).collect();
-    let tot: usize = w.iter().sum();
-    let mut sizes: Vec<usize> = w.iter().map(|x| n * x / tot).collect();
-    let short = n - sizes.iter().sum::<usize>();
-    *sizes.last_mut().unwrap() += short;
-    let lab: Vec<usize> = sizes
-        .iter()
-        .enumerate()
-        .flat_map(|(i, &s)| std::iter::repeat_n(i, s))
-        .collect();
-    let mut mean = vec![1.0; g * g];
-    for a in 0..g {
-        for b in a + 1..g {
-            let m = 0.5 * uniform(&mut rng);
-            mean[a * g + b] = m;
-            mean[b * g + a] = m;
-        }
-    }
-    let off: Vec<f64> = (0..n).map(|_| 10.0 * uniform(&mut rng) - 5.0).collect();
-    let mut t = vec![0.0; n * n];
-    for u in 0..n {
-        for v in 0..n {
-            t[u * n + v] = off[u] + mean[lab[u] * g + lab[v]] + sd * normal(&mut rng);
-        }
-    }
+    let (t, labels) = taskgroup_eval::synthetic::large_offsets(n, g, sd, seed);
     (
         Affinity::from_row_major(&t, n).unwrap(),
-        Partition::from_labels(&lab).unwrap(),
+        Partition::from_labels(&labels).unwrap(),
     )
 }
 
