@@ -679,6 +679,37 @@ impl AdaGroupSession {
         Ok(evidence::assignment_margins(&est, &self.labels()))
     }
 
+    /// Per task, the fraction of `resamples` bootstrap resamples of the trained subsets in which
+    /// it is still closest to its own group ([`evidence::assignment_stability`]); `None` for
+    /// tasks not grouped yet.
+    pub fn assignment_stability(&self, resamples: usize) -> Vec<Option<f64>> {
+        evidence::assignment_stability(
+            &self.records,
+            self.settings.higher_is_better,
+            &self.labels(),
+            resamples,
+            self.settings.seed,
+        )
+    }
+
+    /// A rough estimate of the subsets still needed before every task's assignment margin
+    /// reaches z = 3 (margins grow like the square root of the subsets trained):
+    /// `total · (3 / z_min)² − total`, 0 when all are settled, `None` when the smallest margin
+    /// is not positive (more data of the same kind may not settle it) or nothing is grouped.
+    pub fn subsets_still_needed(&self) -> Option<usize> {
+        let m = self.assignment_margins().ok()?;
+        let zmin = m.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+        if !zmin.is_finite() {
+            return if m.iter().any(Option::is_some) { Some(0) } else { None };
+        }
+        if zmin <= 0.0 {
+            return None;
+        }
+        let total = self.reports.len() as f64;
+        let need = total * (3.0 / zmin) * (3.0 / zmin) - total;
+        Some(if need > 0.0 { libm::ceil(need) as usize } else { 0 })
+    }
+
     /// Group index of every task in [`groups`](Self::groups) (`usize::MAX`: not grouped yet).
     pub fn labels(&self) -> Vec<usize> {
         let mut l = alloc::vec![usize::MAX; self.settings.n];

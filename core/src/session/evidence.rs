@@ -304,8 +304,9 @@ pub fn upper_quantile(p: f64) -> f64 {
 }
 
 /// How settled every task's group is: for task u in group g, the margin
-/// `(m_g − max_{h≠g} m_h) / sqrt(1/c_g + 1/c_h)` where m_h is the mean standardised affinity
-/// (symmetrised) of u to the observed members of h and c_h their number. `None` for tasks
+/// `(m_g − max_{h≠g} m_h) / sqrt(s_g²/c_g + s_h²/c_h)` where m_h is the mean standardised
+/// affinity (symmetrised) of u to the observed members of h, c_h their number and s_h² their
+/// sample variance (1 with fewer than three). `None` for tasks
 /// outside the partition; 0 when a margin cannot be measured (no observed partner).
 pub fn assignment_margins(est: &AffinityEstimate, labels: &[usize]) -> Vec<Option<f64>> {
     let n = est.n();
@@ -317,6 +318,7 @@ pub fn assignment_margins(est: &AffinityEstimate, labels: &[usize]) -> Vec<Optio
     let d = est.directed();
     let mut out = vec![None; n];
     let mut sum = vec![0.0; g];
+    let mut sq = vec![0.0; g];
     let mut cnt = vec![0usize; g];
     for (u, o) in out.iter_mut().enumerate() {
         let lu = labels.get(u).copied().unwrap_or(usize::MAX);
@@ -324,6 +326,7 @@ pub fn assignment_margins(est: &AffinityEstimate, labels: &[usize]) -> Vec<Optio
             continue;
         }
         sum.iter_mut().for_each(|x| *x = 0.0);
+        sq.iter_mut().for_each(|x| *x = 0.0);
         cnt.iter_mut().for_each(|x| *x = 0);
         for v in 0..n {
             let lv = labels.get(v).copied().unwrap_or(usize::MAX);
@@ -335,6 +338,7 @@ pub fn assignment_margins(est: &AffinityEstimate, labels: &[usize]) -> Vec<Optio
             }
             let x = 0.5 * (d.get(u * n + v).copied().unwrap_or(0.0) + d.get(v * n + u).copied().unwrap_or(0.0));
             sum[lv] += x;
+            sq[lv] += x * x;
             cnt[lv] += 1;
         }
         let own = cnt[lu];
@@ -345,18 +349,152 @@ pub fn assignment_margins(est: &AffinityEstimate, labels: &[usize]) -> Vec<Optio
             }
             let m = sum[h] / cnt[h] as f64;
             if best.is_none_or(|(bm, _)| m > bm) {
-                best = Some((m, cnt[h]));
+                best = Some((m, h));
             }
         }
+        // Squared standard error of a group's mean: the entries' sample variance over their
+        // number (1 per entry, the bound for standardised scores, with fewer than 3 entries).
+        let se2 = |h: usize| -> f64 {
+            let c = cnt[h] as f64;
+            if cnt[h] < 3 {
+                return 1.0 / c.max(1.0);
+            }
+            let m = sum[h] / c;
+            ((sq[h] - c * m * m) / (c - 1.0)).max(1e-12) / c
+        };
         *o = Some(match best {
             None if g <= 1 => f64::INFINITY,
             None => 0.0,
             Some(_) if own == 0 => 0.0,
-            Some((m, c)) => {
+            Some((m, h)) => {
                 let mo = sum[lu] / own as f64;
-                (mo - m) / libm::sqrt(1.0 / own as f64 + 1.0 / c as f64)
+                (mo - m) / libm::sqrt(se2(lu) + se2(h))
             }
         });
+    }
+    out
+}
+
+/// How stable every task's group is when the trained subsets are resampled: over `resamples`
+/// bootstrap draws of the distinct subsets (with replacement, seeded), the fraction in which the
+/// task's mean standardised affinity (both directions) is highest to its own group of `labels`.
+/// `None` for tasks outside the partition; 1 for every task when there is one group.
+pub fn assignment_stability(
+    b: &AffinityBuilder,
+    higher_is_better: bool,
+    labels: &[usize],
+    resamples: usize,
+    seed: u64,
+) -> Vec<Option<f64>> {
+    use rand_core::SeedableRng;
+    let n = b.n();
+    let g = labels
+        .iter()
+        .filter(|&&l| l != usize::MAX)
+        .max()
+        .map_or(0, |&m| m + 1);
+    let lab = |t: usize| labels.get(t).copied().unwrap_or(usize::MAX);
+    let mut out: Vec<Option<f64>> = (0..n)
+        .map(|t| (lab(t) != usize::MAX).then_some(if g <= 1 { 1.0 } else { 0.0 }))
+        .collect();
+    if g <= 1 || resamples == 0 {
+        return out;
+    }
+    // Distinct subsets with their members' values (sign applied).
+    let sign = if higher_is_better { 1.0 } else { -1.0 };
+    let mut subsets: Vec<(&[usize], Vec<(usize, f64)>)> = Vec::new();
+    for e in b.entries() {
+        match subsets.last_mut() {
+            Some((s, v)) if *s == e.subset => v.push((e.task, sign * e.mean)),
+            _ => subsets.push((e.subset, alloc::vec![(e.task, sign * e.mean)])),
+        }
+    }
+    let m = subsets.len();
+    if m == 0 {
+        return out;
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(crate::random::stream_seed(seed, 0xB007));
+    let mut hits = vec![0usize; n];
+    let mut w = vec![0.0f64; m];
+    let mut mean = vec![0.0; n];
+    let mut sd = vec![0.0; n];
+    let mut tot = vec![0.0; n];
+    let mut num = vec![0.0; n * g];
+    let mut den = vec![0.0; n * g];
+    for _ in 0..resamples {
+        w.iter_mut().for_each(|x| *x = 0.0);
+        for _ in 0..m {
+            w[crate::random::below(&mut rng, m)] += 1.0;
+        }
+        mean.iter_mut().for_each(|x| *x = 0.0);
+        sd.iter_mut().for_each(|x| *x = 0.0);
+        tot.iter_mut().for_each(|x| *x = 0.0);
+        for ((_, vals), &ws) in subsets.iter().zip(&w) {
+            for &(t, v) in vals {
+                mean[t] += ws * v;
+                tot[t] += ws;
+            }
+        }
+        for t in 0..n {
+            if tot[t] > 0.0 {
+                mean[t] /= tot[t];
+            }
+        }
+        for ((_, vals), &ws) in subsets.iter().zip(&w) {
+            for &(t, v) in vals {
+                sd[t] += ws * (v - mean[t]) * (v - mean[t]);
+            }
+        }
+        for t in 0..n {
+            let s2 = if tot[t] > 0.0 { sd[t] / tot[t] } else { 0.0 };
+            sd[t] = if s2 > 0.0 { libm::sqrt(s2) } else { 1.0 };
+        }
+        num.iter_mut().for_each(|x| *x = 0.0);
+        den.iter_mut().for_each(|x| *x = 0.0);
+        for ((s, vals), &ws) in subsets.iter().zip(&w) {
+            if ws == 0.0 {
+                continue;
+            }
+            for &(i, v) in vals {
+                let z = (v - mean[i]) / sd[i];
+                for &j in s.iter() {
+                    let lj = lab(j);
+                    let li = lab(i);
+                    if j == i || lj == usize::MAX || li == usize::MAX {
+                        continue;
+                    }
+                    // i's score with partner j informs i about j's group and j about i's.
+                    num[i * g + lj] += ws * z;
+                    den[i * g + lj] += ws;
+                    num[j * g + li] += ws * z;
+                    den[j * g + li] += ws;
+                }
+            }
+        }
+        for t in 0..n {
+            let lt = lab(t);
+            if lt == usize::MAX {
+                continue;
+            }
+            let mut best: Option<(f64, usize)> = None;
+            for h in 0..g {
+                let d = den[t * g + h];
+                if d > 0.0 {
+                    let x = num[t * g + h] / d;
+                    if best.is_none_or(|(bx, _)| x > bx) {
+                        best = Some((x, h));
+                    }
+                }
+            }
+            if best.is_some_and(|(_, h)| h == lt) {
+                hits[t] += 1;
+            }
+        }
+    }
+    for (o, &h) in out.iter_mut().zip(&hits) {
+        if o.is_some() {
+            *o = Some(h as f64 / resamples as f64);
+        }
     }
     out
 }
