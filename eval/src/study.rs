@@ -341,7 +341,7 @@ pub struct StudyConfig {
 
 impl StudyConfig {
     /// The default study (a few minutes on two cores): every family at n = 40 (4 groups, up to
-    /// 8), budgets 1, 2, 5 (the paper's) and 10 × n subsets, 3 seeds.
+    /// 8), budgets 1, 2, 5 (the paper's) and 10 × n subsets, 3 seeds, 5 steps.
     pub fn default_study() -> Self {
         StudyConfig {
             families: Family::ALL.to_vec(),
@@ -350,7 +350,7 @@ impl StudyConfig {
             seeds: 3,
             methods: StudyMethod::ALL.to_vec(),
             subset_size: 5,
-            steps: 10,
+            steps: 5,
         }
     }
 
@@ -360,6 +360,7 @@ impl StudyConfig {
             sizes: vec![(40, 4), (60, 2), (100, 5), (100, 10), (200, 5), (200, 8)],
             budgets: vec![1, 2, 5, 10, 20],
             seeds: 5,
+            steps: 10,
             ..Self::default_study()
         }
     }

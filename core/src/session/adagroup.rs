@@ -532,10 +532,23 @@ impl AdaGroupSession {
 
     /// Records the scores of request `id`, one per task in the order of its `tasks`.
     ///
-    /// Errors, with nothing changed: `UnknownRequest` (never issued), `ScoreCountMismatch`,
+    /// Errors, with nothing changed: `SessionDone` (the session has finished: results are no
+    /// longer taken, except an identical retry), `UnknownRequest` (never issued), `ScoreCountMismatch`,
     /// `NonFiniteScore`, `ConflictingReport` (already reported with other scores). Reporting
     /// the same scores again (e.g. a retried worker) returns `AlreadyRecorded`.
     pub fn report(&mut self, id: RequestId, scores: &[f64]) -> Result<ReportOutcome, Error> {
+        if self.is_done() {
+            // A finished session takes nothing new; a retried identical report is still fine.
+            let same = self.reports.get(&id).is_some_and(|prev| {
+                prev.len() == scores.len()
+                    && prev.iter().zip(scores).all(|(a, b)| a.to_bits() == b.to_bits())
+            });
+            return if same {
+                Ok(ReportOutcome::AlreadyRecorded)
+            } else {
+                Err(Error::SessionDone)
+            };
+        }
         let idx = self
             .requests
             .binary_search_by(|r| r.id.cmp(&id))
