@@ -340,12 +340,12 @@ pub struct StudyConfig {
 }
 
 impl StudyConfig {
-    /// The default study (a few minutes on two cores): every family at n = 40 (4 groups, up to
-    /// 8), budgets 1, 2, 5 (the paper's) and 10 × n subsets, 3 seeds, 5 steps.
+    /// The default study (a few minutes on two idle cores): every family at n = 30 (3 groups,
+    /// up to 6), budgets 1, 2, 5 (the paper's) and 10 × n subsets, 3 seeds, 5 steps.
     pub fn default_study() -> Self {
         StudyConfig {
             families: Family::ALL.to_vec(),
-            sizes: vec![(40, 4)],
+            sizes: vec![(30, 3)],
             budgets: vec![1, 2, 5, 10],
             seeds: 3,
             methods: StudyMethod::ALL.to_vec(),
@@ -357,7 +357,7 @@ impl StudyConfig {
     /// The full grid: n up to 200, 1–10 groups, budgets 1–20 × n, 5 seeds (long).
     pub fn full() -> Self {
         StudyConfig {
-            sizes: vec![(40, 4), (60, 2), (100, 5), (100, 10), (200, 5), (200, 8)],
+            sizes: vec![(40, 4), (60, 2), (100, 5), (100, 10), (200, 5), (200, 1)],
             budgets: vec![1, 2, 5, 10, 20],
             seeds: 5,
             steps: 10,
@@ -454,8 +454,8 @@ pub fn run_one(
         if let Some(h) = session.history().last() {
             for r in &h.table {
                 eprintln!(
-                    "  k {} value {:.3} sep {:?} crit {:?}",
-                    r.k, r.value, r.separation, r.critical_z
+                    "  k {} value {:.3} sep {:?} crit {:?} effect {:?}",
+                    r.k, r.value, r.separation, r.critical_z, r.effect
                 );
             }
         }

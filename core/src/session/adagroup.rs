@@ -358,6 +358,10 @@ pub struct GroupCountRow {
     pub separation: Option<f64>,
     /// The critical z for k groups ([`super::evidence::critical_z`]; `None` for other rules).
     pub critical_z: Option<f64>,
+    /// [`KRule::Significant`] only: the smallest held-out contrast between two groups over the
+    /// spread of pair effects inside groups ([`super::evidence::Separation::min_effect`]);
+    /// k is supported only when it is at least 1.
+    pub effect: Option<f64>,
 }
 
 /// What one step did: the record of [`AdaGroupSession::history`].
@@ -1000,6 +1004,7 @@ impl AdaGroupSession {
             if k >= 2 && k > lo {
                 let crit = evidence::critical_z(k);
                 let mut sep = Some(0.0);
+                let mut effect = Some(f64::INFINITY);
                 for (f, tf) in folds.iter().enumerate() {
                     let fp = if k == ns {
                         p.clone()
@@ -1014,13 +1019,17 @@ impl AdaGroupSession {
                         }
                     }
                     let other = Fold::Only(1 - f as u8);
-                    let z = evidence::separation(
+                    let test = evidence::separation(
                         &self.records,
                         self.settings.higher_is_better,
                         other,
                         &labels,
-                    )?
-                    .min_z();
+                    )?;
+                    let z = test.min_z();
+                    effect = match (effect, test.min_effect()) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        _ => None,
+                    };
                     sep = match (sep, z) {
                         (Some(a), Some(b)) => Some(a + b / core::f64::consts::SQRT_2),
                         _ => None,
@@ -1028,7 +1037,8 @@ impl AdaGroupSession {
                 }
                 row.separation = sep;
                 row.critical_z = Some(crit);
-                let supported = sep.is_some_and(|z| z >= crit);
+                row.effect = effect;
+                let supported = sep.is_some_and(|z| z >= crit) && effect.is_some_and(|e| e >= 1.0);
                 table.push(row);
                 parts.push(p);
                 if supported {
@@ -1143,6 +1153,7 @@ impl AdaGroupSession {
                 in_range: true,
                 separation: None,
                 critical_z: None,
+                effect: None,
             };
             return Ok((row, p));
         }
@@ -1163,6 +1174,7 @@ impl AdaGroupSession {
             in_range: true,
             separation: None,
             critical_z: None,
+            effect: None,
         };
         let mut part = r.partition;
         if let Some(w) = warm {
@@ -1345,7 +1357,13 @@ mod tests {
 
     #[test]
     fn batches_cover_the_order() {
-        let s = AdaGroupSettings::new(10, 3, 3);
+        let d = AdaGroupSettings::new(10, 3, 3);
+        // Default (adaptive) sampling: every task at step 0, 5n/s subsets per step.
+        assert_eq!(d.batch_range(0), 0..10);
+        assert_eq!(d.batch_range(1), 10..10);
+        assert_eq!(d.subsets_in_step(0), 20);
+        assert_eq!(d.subsets_in_step(2), 15);
+        let s = AdaGroupSettings::paper(10, 3, 3);
         assert_eq!(s.batch_range(0), 0..4);
         assert_eq!(s.batch_range(1), 4..7);
         assert_eq!(s.batch_range(2), 7..10);
@@ -1414,16 +1432,64 @@ mod tests {
 
     #[test]
     fn first_step_requests_come_from_the_first_batch() {
-        let mut s = AdaGroupSettings::new(12, 3, 3);
+        let mut s = AdaGroupSettings::paper(12, 3, 3);
         s.subset_size = 3;
         let sess = AdaGroupSession::new(s).unwrap();
         let r = sess.next_requests();
-        assert_eq!(r.len(), 20);
+        // 20 asked for, but a batch of 4 has only C(4, 3) = 4 distinct subsets of 3.
+        assert_eq!(r.len(), 4);
         for q in &r {
             assert_eq!(q.tasks.len(), 3);
             assert!(q.tasks.iter().all(|&t| t < 4));
         }
-        assert_eq!(sess.pending_count(), 20);
+        assert_eq!(sess.pending_count(), 4);
         assert!(!sess.is_step_complete());
+    }
+
+    #[test]
+    fn no_subset_twice_in_a_step_and_replicates_on_request() {
+        // 6 tasks, subsets of 3: the old sampler asked for `0 1 2` fifteen times.
+        for sampling in [Sampling::Paper, Sampling::Uniform, Sampling::Adaptive] {
+            let mut st = AdaGroupSettings::new(6, 2, 2);
+            st.subset_size = 3;
+            st.sampling = sampling;
+            let sess = AdaGroupSession::new(st.clone()).unwrap();
+            let r = sess.next_requests();
+            assert!(!r.is_empty());
+            let distinct: BTreeSet<Vec<usize>> = r.iter().map(|q| q.tasks.clone()).collect();
+            assert_eq!(distinct.len(), r.len(), "{sampling:?}");
+            st.replicates = 3;
+            let rep = AdaGroupSession::new(st).unwrap().next_requests();
+            assert_eq!(rep.len(), 3 * r.len());
+            assert_eq!(rep[0].tasks, rep[2].tasks);
+        }
+        // Fewer distinct subsets than asked for: each once (C(5, 4) = 5 < 20).
+        let mut st = AdaGroupSettings::new(5, 2, 1);
+        st.subset_size = 4;
+        st.subsets_per_step = Some(20);
+        assert_eq!(AdaGroupSession::new(st).unwrap().next_requests().len(), 5);
+    }
+
+    #[test]
+    fn subset_size_larger_than_the_tasks_is_an_error() {
+        let mut st = AdaGroupSettings::new(30, 2, 2);
+        st.subset_size = 50;
+        assert!(matches!(
+            st.validate(),
+            Err(Error::InvalidSetting {
+                name: "subset_size",
+                ..
+            })
+        ));
+        st.subset_size = 30;
+        assert!(st.validate().is_ok());
+    }
+
+    #[test]
+    fn all_subsets_enumerates_combinations() {
+        let v = all_subsets(&[3, 1, 2, 0], 2);
+        assert_eq!(v.len(), 6);
+        assert!(binomial_at_most(4, 2, 6) && !binomial_at_most(4, 2, 5));
+        assert!(!binomial_at_most(200, 5, 1_000_000));
     }
 }

@@ -195,6 +195,7 @@ impl SessionWireV1 {
                             in_range: r.in_range,
                             separation: None,
                             critical_z: None,
+                            effect: None,
                         })
                         .collect(),
                     chosen: h.chosen,
@@ -531,5 +532,94 @@ mod tests {
                 supported: FORMAT_VERSION
             }
         );
+    }
+
+    /// A format-1 checkpoint (written before sampling rules and replicates existed) still
+    /// loads, as a session with the paper's sampling, and continues.
+    #[test]
+    fn format_1_checkpoints_still_load() {
+        let mut st = AdaGroupSettings::paper(12, 3, 3);
+        st.count_rule = KRule::Value;
+        let mut s = AdaGroupSession::new(st).unwrap();
+        for (i, r) in s.next_requests().into_iter().enumerate() {
+            let sc: Vec<f64> = r.tasks.iter().map(|&t| (t * 7 + i) as f64 * 0.01).collect();
+            s.report(r.id, &sc).unwrap();
+        }
+        s.advance().unwrap();
+        let w = SettingsWire::from(&s.settings);
+        let v1 = SessionWireV1 {
+            settings: SettingsWireV1 {
+                n: w.n,
+                max_groups: w.max_groups,
+                steps: w.steps,
+                subsets_per_step: w.subsets_per_step,
+                subset_size: w.subset_size,
+                seed: w.seed,
+                task_order: w.task_order,
+                higher_is_better: w.higher_is_better,
+                fill: w.fill,
+                count_rule: w.count_rule,
+                estimator: w.estimator,
+                solver: w.solver,
+                rounding: w.rounding,
+            },
+            order: s.order.iter().map(|&t| t as u64).collect(),
+            step: s.step as u64,
+            requests: s.requests.clone(),
+            reports: s.reports.iter().map(|(id, v)| (*id, v.clone())).collect(),
+            groups: s
+                .groups
+                .iter()
+                .map(|g| g.iter().map(|&t| t as u64).collect())
+                .collect(),
+            history: s
+                .history
+                .iter()
+                .map(|h| StepSummaryV1 {
+                    step: h.step,
+                    new_tasks: h.new_tasks.clone(),
+                    subsets_trained: h.subsets_trained,
+                    total_subsets_trained: h.total_subsets_trained,
+                    tasks_seen: h.tasks_seen,
+                    pair_coverage: h.pair_coverage,
+                    filled_entries: h.filled_entries,
+                    k_range: h.k_range,
+                    table: h
+                        .table
+                        .iter()
+                        .map(|r| GroupCountRowV1 {
+                            k: r.k,
+                            groups: r.groups,
+                            value: r.value,
+                            average_density: r.average_density,
+                            upper_bound: r.upper_bound,
+                            certified_optimal: r.certified_optimal,
+                            from_warm_start: r.from_warm_start,
+                            elbow_score: r.elbow_score,
+                            in_range: r.in_range,
+                        })
+                        .collect(),
+                    chosen: h.chosen,
+                    groups: h.groups.clone(),
+                    value: h.value,
+                    average_density: h.average_density,
+                })
+                .collect(),
+        };
+        let payload = bincode::encode_to_vec(&v1, bincode::config::standard()).unwrap();
+        let mut b = Vec::new();
+        b.extend_from_slice(&MAGIC);
+        b.extend_from_slice(&1u32.to_le_bytes());
+        b.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        b.extend_from_slice(&fnv1a64(&payload).to_le_bytes());
+        b.extend_from_slice(&payload);
+        let mut t = AdaGroupSession::load(&b).unwrap();
+        assert_eq!(t.settings().sampling, Sampling::Paper);
+        assert_eq!(t.settings().replicates, 1);
+        assert_eq!(t, s);
+        for r in t.next_requests() {
+            t.report(r.id, &alloc::vec![0.5; r.tasks.len()]).unwrap();
+        }
+        t.advance().unwrap();
     }
 }

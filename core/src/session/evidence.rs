@@ -18,7 +18,11 @@
 //! of independent observations z_i(S), so its variance is `Σ w_iS²·σ²` with the exact weights;
 //! σ² = 1 bounds the variance of a standardised score (signal included), so the z-statistic
 //! `δ / sd(δ)` is conservative. A split is supported when every pair of groups is separated at
-//! a one-sided family level of 1% (Bonferroni over the pairs, [`critical_z`]).
+//! a one-sided family level of 1% (Bonferroni over the pairs, [`critical_z`]) **and** by more
+//! than the spread τ̂ of the pair effects inside the groups (δ_ab ≥ τ̂, [`Separation::min_effect`]):
+//! groups must differ by more than pairs of one group differ from each other. Without this,
+//! fixed pair-to-pair differences with no group structure (which replicate across folds, so no
+//! significance test removes them) would always support some split once enough is trained.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -163,9 +167,38 @@ pub struct Separation {
     /// z-statistic of every pair (a, b), a < b, row-major g×g (upper triangle used); `None`
     /// when the fold has no within or no across pair for them.
     pub z: Vec<Option<f64>>,
+    /// The contrast δ_ab of every pair (same layout), in standardised units.
+    pub delta: Vec<Option<f64>>,
+    /// τ̂: the spread (standard deviation) of the pair effects D_ij inside the groups, with the
+    /// estimation noise of each entry removed (0 when the noise explains all of it).
+    pub pair_spread: f64,
 }
 
 impl Separation {
+    /// The smallest δ_ab / τ̂ over all pairs of groups: how far apart the groups are in units
+    /// of how much pairs inside a group differ (`None` when a pair is untestable or g < 2;
+    /// +inf when τ̂ = 0).
+    pub fn min_effect(&self) -> Option<f64> {
+        let g = self.groups;
+        if g < 2 {
+            return None;
+        }
+        let mut m = f64::INFINITY;
+        for a in 0..g {
+            for b in a + 1..g {
+                let d = self.delta.get(a * g + b).copied().flatten()?;
+                m = m.min(if self.pair_spread > 0.0 {
+                    d / self.pair_spread
+                } else if d > 0.0 {
+                    f64::INFINITY
+                } else {
+                    0.0
+                });
+            }
+        }
+        Some(m)
+    }
+
     /// The smallest z over all pairs of groups (`None` when a pair is untestable or g < 2).
     pub fn min_z(&self) -> Option<f64> {
         let g = self.groups;
@@ -260,7 +293,54 @@ pub fn separation(
             uc[h] = 0.0;
         }
     }
+    // The spread of the pair effects inside groups: the variance of the within-group entries
+    // D_ij (each the mean of c_ij observations) minus their mean estimation variance s²/c_ij,
+    // s² the pooled variance of observations around their entry (entries with c_ij ≥ 2).
+    let mut dsum = vec![0.0; n * n];
+    let mut dsq = vec![0.0; n * n];
+    for &(s, i, z) in &o.obs {
+        for &j in s {
+            if j != i {
+                if let (Some(a), Some(b)) = (dsum.get_mut(i * n + j), dsq.get_mut(i * n + j)) {
+                    *a += z;
+                    *b += z * z;
+                }
+            }
+        }
+    }
+    let (mut pool_ss, mut pool_df) = (0.0, 0.0);
+    let (mut w_sum, mut w_sq, mut w_cnt, mut w_inv) = (0.0, 0.0, 0.0, 0.0);
+    for i in 0..n {
+        let li = lab(i);
+        for j in 0..n {
+            let c = cov.get(i * n + j).copied().unwrap_or(0);
+            if i == j || c == 0 {
+                continue;
+            }
+            let cf = f64::from(c);
+            let mean = dsum[i * n + j] / cf;
+            if c >= 2 {
+                pool_ss += (dsq[i * n + j] - cf * mean * mean).max(0.0);
+                pool_df += cf - 1.0;
+            }
+            if li != usize::MAX && li == lab(j) {
+                w_sum += mean;
+                w_sq += mean * mean;
+                w_cnt += 1.0;
+                w_inv += 1.0 / cf;
+            }
+        }
+    }
+    let noise_var = if pool_df > 0.0 { pool_ss / pool_df } else { 1.0 };
+    let pair_spread = if w_cnt >= 2.0 {
+        let m = w_sum / w_cnt;
+        let total = (w_sq - w_cnt * m * m) / (w_cnt - 1.0);
+        libm::sqrt((total - noise_var * w_inv / w_cnt).max(0.0))
+    } else {
+        0.0
+    };
     let mut zs = vec![None; g * g];
+    let mut deltas = vec![None; g * g];
     for a in 0..g {
         for bb in a + 1..g {
             let nwt = (nw[a] + nw[bb]) as f64;
@@ -273,12 +353,18 @@ pub fn separation(
             let var = (qww[a] + qww[bb]) / (nwt * nwt)
                 - 2.0 * (qwc[a * g + bb] + qwc[bb * g + a]) / (nwt * nxt)
                 + (qcc[a * g + bb] + qcc[bb * g + a]) / (nxt * nxt);
+            deltas[a * g + bb] = Some(mw - mc);
             if var > 0.0 && var.is_finite() {
                 zs[a * g + bb] = Some((mw - mc) / libm::sqrt(var));
             }
         }
     }
-    Ok(Separation { groups: g, z: zs })
+    Ok(Separation {
+        groups: g,
+        z: zs,
+        delta: deltas,
+        pair_spread,
+    })
 }
 
 /// The one-sided critical value for g groups: Φ⁻¹(1 − [`FAMILY_LEVEL`] / pairs), pairs =
