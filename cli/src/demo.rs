@@ -14,9 +14,11 @@ use taskgroup_core::normalize::Normalization;
 use taskgroup_eval::benchmark::{icl_case, multitask_cases, paper_planted_cases, Case};
 use taskgroup_eval::methods::{run_case, Method};
 use taskgroup_eval::metrics::adjusted_rand_index;
-use taskgroup_eval::study::{recovery_curves, run_study, study_table, summarize_study, StudyConfig};
 use taskgroup_eval::standley::{
     higher_order_affinity, regret, LossTransform, SubsetTable, TASKONOMY,
+};
+use taskgroup_eval::study::{
+    recovery_curves, run_study, study_table, summarize_study, StudyConfig,
 };
 
 use crate::args::Args;
@@ -489,7 +491,11 @@ fn study(cfg: &StudyConfig, json_out: bool, dir: Option<&Path>) -> Result<(), Cl
         }
     }
     if !json_out {
-        println!("study: {} runs in {:.1} s", runs.len(), start.elapsed().as_secs_f64());
+        println!(
+            "study: {} runs in {:.1} s",
+            runs.len(),
+            start.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }

@@ -301,7 +301,11 @@ fn new(a: &Args, lower: bool, shuffle: bool, paper: bool) -> Result<(), CliError
             "row-min" => FillRule::RowMin,
             "row-mean" => FillRule::RowMean,
             c => FillRule::Constant(c.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(
-                || UsageError(format!("--fill expects row-min, row-mean or a finite number, got {c:?}")),
+                || {
+                    UsageError(format!(
+                        "--fill expects row-min, row-mean or a finite number, got {c:?}"
+                    ))
+                },
             )?),
         };
     }
@@ -476,8 +480,7 @@ fn report(dir: &Path, a: &Args) -> Result<(), CliError> {
             } else {
                 CliError::Input(format!("id {id}: {e}"))
             }
-        })?
-        {
+        })? {
             ReportOutcome::Recorded => {
                 recorded += 1;
                 if rid.step as usize == s.step() {
@@ -521,7 +524,11 @@ fn status(dir: &Path, json_out: bool) -> Result<(), CliError> {
     let needed = s.subsets_still_needed();
     let unsettled: Vec<usize> = (0..s.settings().n)
         .filter(|&t| {
-            margins.get(t).copied().flatten().is_some_and(|z| z < SETTLED_Z)
+            margins
+                .get(t)
+                .copied()
+                .flatten()
+                .is_some_and(|z| z < SETTLED_Z)
                 || stability.get(t).copied().flatten().is_some_and(|x| x < 0.9)
         })
         .collect();
@@ -595,7 +602,11 @@ fn status(dir: &Path, json_out: bool) -> Result<(), CliError> {
             if list.is_empty() {
                 println!("confidence: every task's group is settled (margin z ≥ {SETTLED_Z}, stable in ≥ 90% of {STABILITY_RESAMPLES} resamples)");
             } else {
-                println!("confidence: {} task(s) not settled: {}", list.len(), list.join("; "));
+                println!(
+                    "confidence: {} task(s) not settled: {}",
+                    list.len(),
+                    list.join("; ")
+                );
             }
             match needed {
                 Some(0) => {}
@@ -607,7 +618,12 @@ fn status(dir: &Path, json_out: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-fn write_matrix(path: &Path, n: usize, data: Vec<f64>, names: Option<Vec<String>>) -> Result<(), CliError> {
+fn write_matrix(
+    path: &Path,
+    n: usize,
+    data: Vec<f64>,
+    names: Option<Vec<String>>,
+) -> Result<(), CliError> {
     let res = if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"))

@@ -186,7 +186,9 @@ pub fn line_plot(
     series: &[(String, Vec<(f64, f64)>)],
     log_x: bool,
 ) -> String {
-    const COLOURS: [&str; 6] = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"];
+    const COLOURS: [&str; 6] = [
+        "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
+    ];
     let (w, h, l, r, t, b) = (640.0, 400.0, 70.0, 170.0, 50.0, 60.0);
     let tx = |x: f64| if log_x { x.max(1e-9).ln() } else { x };
     let xs: Vec<f64> = series

@@ -373,7 +373,11 @@ impl StudyConfig {
             sizes: vec![(24, 3)],
             budgets: vec![5],
             seeds: 2,
-            methods: vec![StudyMethod::AdaGroup, StudyMethod::Uniform, StudyMethod::Paper],
+            methods: vec![
+                StudyMethod::AdaGroup,
+                StudyMethod::Uniform,
+                StudyMethod::Paper,
+            ],
             subset_size: 5,
             steps: 4,
         }
@@ -639,9 +643,10 @@ pub fn study_table(cfg: &StudyConfig, cells: &[StudyCell]) -> String {
                         None => out.push_str(" – |"),
                     }
                 }
-                match cells.iter().find(|c| {
-                    c.family == f && c.n == n && c.method == StudyMethod::AllPairs
-                }) {
+                match cells
+                    .iter()
+                    .find(|c| c.family == f && c.n == n && c.method == StudyMethod::AllPairs)
+                {
                     Some(c) if m == StudyMethod::AdaGroup => {
                         let _ = writeln!(out, " {}/{} ({:.2}) |", c.exact, c.runs, c.ari);
                     }
@@ -655,7 +660,10 @@ pub fn study_table(cfg: &StudyConfig, cells: &[StudyCell]) -> String {
 
 /// Recovery rate against budget per method over all runs (for the plot): (method, budget,
 /// exact fraction, mean ARI).
-pub fn recovery_curves(cfg: &StudyConfig, runs: &[StudyRun]) -> Vec<(StudyMethod, usize, f64, f64)> {
+pub fn recovery_curves(
+    cfg: &StudyConfig,
+    runs: &[StudyRun],
+) -> Vec<(StudyMethod, usize, f64, f64)> {
     let mut out = Vec::new();
     for &m in &cfg.methods {
         if m == StudyMethod::AllPairs {

@@ -165,7 +165,11 @@ fn adagroup_recovers_planted_groups_with_out_of_order_reports() {
 #[test]
 fn default_sessions_find_the_count_and_one_group_without_structure() {
     use taskgroup_eval::study::{Family, SimTrainer};
-    for (family, groups) in [(Family::Scales, 3), (Family::Unequal, 3), (Family::NoStructure, 1)] {
+    for (family, groups) in [
+        (Family::Scales, 3),
+        (Family::Unequal, 3),
+        (Family::NoStructure, 1),
+    ] {
         for seed in 0..2u64 {
             let tr = SimTrainer::new(family.settings(30, groups, seed)).unwrap();
             let mut st = AdaGroupSettings::new(30, 6, 3);
@@ -201,7 +205,9 @@ fn finished_sessions_refuse_results_clearly() {
     assert!(e.to_string().contains("no more results"), "{e}");
     assert!(s.next_requests().is_empty());
     let stab = s.assignment_stability(20);
-    assert!(stab.iter().all(|x| x.is_some_and(|v| (0.0..=1.0).contains(&v))));
+    assert!(stab
+        .iter()
+        .all(|x| x.is_some_and(|v| (0.0..=1.0).contains(&v))));
 }
 
 #[test]

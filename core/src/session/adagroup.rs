@@ -27,13 +27,13 @@ use rand_core::SeedableRng;
 use super::aggregate::{
     AffinityBuilder, AffinityEstimate, AggregateSettings, FillRule, SurrogateSettings,
 };
+use super::evidence::{self, Fold};
 use crate::affinity::Affinity;
 use crate::error::Error;
 use crate::group::{group_with, GroupSettings};
 use crate::ksearch::{elbow_score, KRule};
 use crate::partition::Partition;
 use crate::random::{below, stream_seed, uniform};
-use super::evidence::{self, Fold};
 use crate::sdp::WarmStart;
 
 /// Largest number of subsets per step that [`AdaGroupSettings::validate`] accepts.
@@ -545,7 +545,10 @@ impl AdaGroupSession {
             // A finished session takes nothing new; a retried identical report is still fine.
             let same = self.reports.get(&id).is_some_and(|prev| {
                 prev.len() == scores.len()
-                    && prev.iter().zip(scores).all(|(a, b)| a.to_bits() == b.to_bits())
+                    && prev
+                        .iter()
+                        .zip(scores)
+                        .all(|(a, b)| a.to_bits() == b.to_bits())
             });
             return if same {
                 Ok(ReportOutcome::AlreadyRecorded)
@@ -717,14 +720,22 @@ impl AdaGroupSession {
         let m = self.assignment_margins().ok()?;
         let zmin = m.iter().flatten().copied().fold(f64::INFINITY, f64::min);
         if !zmin.is_finite() {
-            return if m.iter().any(Option::is_some) { Some(0) } else { None };
+            return if m.iter().any(Option::is_some) {
+                Some(0)
+            } else {
+                None
+            };
         }
         if zmin <= 0.0 {
             return None;
         }
         let total = self.reports.len() as f64;
         let need = total * (3.0 / zmin) * (3.0 / zmin) - total;
-        Some(if need > 0.0 { libm::ceil(need) as usize } else { 0 })
+        Some(if need > 0.0 {
+            libm::ceil(need) as usize
+        } else {
+            0
+        })
     }
 
     /// Group index of every task in [`groups`](Self::groups) (`usize::MAX`: not grouped yet).
@@ -857,7 +868,8 @@ impl AdaGroupSession {
         let margins = if self.groups.is_empty() {
             alloc::vec![None; self.settings.n]
         } else {
-            self.assignment_margins().unwrap_or_else(|_| alloc::vec![None; self.settings.n])
+            self.assignment_margins()
+                .unwrap_or_else(|_| alloc::vec![None; self.settings.n])
         };
         Some(
             seen.iter()
@@ -1063,8 +1075,12 @@ impl AdaGroupSession {
             r.elbow_score = elbow_score(r.k, ns, r.value, &value_of);
         }
         let last_k = table.last().map_or(1, |r| r.k);
-        let part = parts.get(best).ok_or(Error::InvalidKRange { lo: 1, hi, n: ns })?;
-        let row = table.get(best).ok_or(Error::InvalidKRange { lo: 1, hi, n: ns })?;
+        let part = parts
+            .get(best)
+            .ok_or(Error::InvalidKRange { lo: 1, hi, n: ns })?;
+        let row = table
+            .get(best)
+            .ok_or(Error::InvalidKRange { lo: 1, hi, n: ns })?;
         let groups = to_global_groups(part, seen);
         Ok(StepSummary {
             step: self.step,
@@ -1231,7 +1247,11 @@ fn weighted_pick(
             }
             let base = w.get(i).copied().unwrap_or(1.0);
             if slot < first {
-                let a = seen.get(i).and_then(|t| appear.get(t)).copied().unwrap_or(0);
+                let a = seen
+                    .get(i)
+                    .and_then(|t| appear.get(t))
+                    .copied()
+                    .unwrap_or(0);
                 base / (1.0 + a as f64)
             } else {
                 base

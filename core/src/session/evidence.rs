@@ -66,7 +66,11 @@ pub(crate) struct Observations<'a> {
 }
 
 /// The standardised observations of a fold (module docs); `sign` = +1 for scores, −1 for losses.
-pub(crate) fn observations(b: &AffinityBuilder, higher_is_better: bool, fold: Fold) -> Observations<'_> {
+pub(crate) fn observations(
+    b: &AffinityBuilder,
+    higher_is_better: bool,
+    fold: Fold,
+) -> Observations<'_> {
     let n = b.n();
     let sign = if higher_is_better { 1.0 } else { -1.0 };
     let mut sum = vec![0.0; n];
@@ -331,7 +335,11 @@ pub fn separation(
             }
         }
     }
-    let noise_var = if pool_df > 0.0 { pool_ss / pool_df } else { 1.0 };
+    let noise_var = if pool_df > 0.0 {
+        pool_ss / pool_df
+    } else {
+        1.0
+    };
     let pair_spread = if w_cnt >= 2.0 {
         let m = w_sum / w_cnt;
         let total = (w_sq - w_cnt * m * m) / (w_cnt - 1.0);
@@ -422,7 +430,9 @@ pub fn assignment_margins(est: &AffinityEstimate, labels: &[usize]) -> Vec<Optio
             if est.coverage_at(u, v) == 0 && est.coverage_at(v, u) == 0 {
                 continue;
             }
-            let x = 0.5 * (d.get(u * n + v).copied().unwrap_or(0.0) + d.get(v * n + u).copied().unwrap_or(0.0));
+            let x = 0.5
+                * (d.get(u * n + v).copied().unwrap_or(0.0)
+                    + d.get(v * n + u).copied().unwrap_or(0.0));
             sum[lv] += x;
             sq[lv] += x * x;
             cnt[lv] += 1;
