@@ -338,9 +338,9 @@ fn new(a: &Args, lower: bool, shuffle: bool, paper: bool) -> Result<(), CliError
     if shuffle {
         s.task_order = TaskOrder::Shuffled;
     }
-    let session = AdaGroupSession::new(s).map_err(|e| CliError::Input(e.to_string()))?;
-    let planned = (0..steps)
-        .map(|t| session.settings().subsets_in_step(t))
+    // Checked before the session draws its first step (drawing a huge plan takes long).
+    let planned = (0..steps.min(s.n))
+        .map(|t| s.subsets_in_step(t))
         .max()
         .unwrap_or(0);
     if planned > MAX_SUBSETS_PLANNED {
@@ -350,11 +350,12 @@ fn new(a: &Args, lower: bool, shuffle: bool, paper: bool) -> Result<(), CliError
              use more --steps or a smaller --subsets-per-step"
         )));
     }
+    let session = AdaGroupSession::new(s).map_err(|e| CliError::Input(e.to_string()))?;
     if n > WARN_TASKS {
         eprintln!(
             "taskgroup: warning: {n} tasks: the last steps solve SDPs over up to {n} tasks, \
-             about {:.0} GB of memory ({n}×{n} matrices of 8-byte numbers, about a dozen at once)",
-            taskgroup_core::memory::square_f64_bytes(n, 12) as f64 / 1e9
+             about {:.0} GB of memory ({n}×{n} matrices of 8-byte numbers, about twenty at once)",
+            taskgroup_core::memory::square_f64_bytes(n, 20) as f64 / 1e9
         );
     }
     let exists = || {

@@ -43,7 +43,7 @@ pub const MAX_SUBSETS_PER_STEP: usize = 1_000_000;
 pub const MAX_TASKS: usize = 100_000;
 
 /// n×n f64 buffers a step's aggregation and SDP solves hold at once (an upper estimate).
-const STEP_BUFFERS: usize = 12;
+const STEP_BUFFERS: usize = 20;
 
 /// Attempts to draw a subset not requested before in the step; after them the draw is dropped
 /// (the step asks for fewer subsets rather than the same one twice).
@@ -690,6 +690,9 @@ impl AdaGroupSession {
     /// How settled each task's group is: the assignment margin z of
     /// [`evidence::assignment_margins`] on the standardised affinity (`None`: not grouped yet).
     pub fn assignment_margins(&self) -> Result<Vec<Option<f64>>, Error> {
+        if self.groups.is_empty() {
+            return Ok(alloc::vec![None; self.settings.n]);
+        }
         let est = evidence::standardized(
             &self.records,
             self.settings.higher_is_better,
@@ -703,6 +706,9 @@ impl AdaGroupSession {
     /// it is still closest to its own group ([`evidence::assignment_stability`]); `None` for
     /// tasks not grouped yet.
     pub fn assignment_stability(&self, resamples: usize) -> Vec<Option<f64>> {
+        if self.groups.is_empty() {
+            return alloc::vec![None; self.settings.n];
+        }
         evidence::assignment_stability(
             &self.records,
             self.settings.higher_is_better,
