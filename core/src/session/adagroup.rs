@@ -110,7 +110,7 @@ pub struct AdaGroupSettings {
     /// Subsets to train per step, m (1..=[`MAX_SUBSETS_PER_STEP`]); `None` (default): 5·b for a
     /// batch of b new tasks (the paper's m = 5n/s).
     pub subsets_per_step: Option<usize>,
-    /// Subset size α (≥ 2; default 5; the paper used 3, 5, 10). A subset has min(α, pool) tasks,
+    /// Subset size α (2 ≤ α ≤ n; default min(5, n); the paper used 3, 5, 10). A subset has min(α, pool) tasks,
     /// where the pool is the new batch plus the picked cluster.
     pub subset_size: usize,
     /// Seed of the subset draws (and of [`TaskOrder::Shuffled`]).
@@ -142,7 +142,7 @@ impl AdaGroupSettings {
             max_groups,
             steps,
             subsets_per_step: None,
-            subset_size: 5,
+            subset_size: n.clamp(2, 5),
             seed: 0,
             task_order: TaskOrder::Identity,
             higher_is_better: true,
@@ -193,7 +193,7 @@ impl AdaGroupSettings {
         if self.subset_size < 2 {
             return bad("subset_size", "must be at least 2");
         }
-        if self.subset_size > self.n {
+        if self.subset_size > self.n.max(2) {
             return bad(
                 "subset_size",
                 "is larger than the number of tasks (a subset holds distinct tasks)",

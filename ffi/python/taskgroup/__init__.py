@@ -962,7 +962,7 @@ class Session(_HandleOwner):
     (closes the handle on exit); ``save()``/``load()`` checkpoint it as bytes.
 
     Settings: ``n`` tasks (or a list of task names), at most ``max_groups`` groups, ``steps``
-    steps; ``subsets_per_step`` (None = 5n/s), ``subset_size`` (5), ``seed`` (0), ``shuffle``
+    steps; ``subsets_per_step`` (None = 5n/s), ``subset_size`` (None: min(5, n)), ``seed`` (0), ``shuffle``
     (False: tasks arrive in index order), ``higher_is_better`` (True; False for losses),
     ``fill`` ("row_mean" (default), "row_min" or a number), ``count_rule`` ("significant"
     (default): the largest count whose groups are separated on held-out subsets; "value",
@@ -987,7 +987,7 @@ class Session(_HandleOwner):
         steps: int,
         *,
         subsets_per_step: Optional[int] = None,
-        subset_size: int = 5,
+        subset_size: Optional[int] = None,
         seed: int = 0,
         shuffle: bool = False,
         higher_is_better: bool = True,
@@ -1022,14 +1022,15 @@ class Session(_HandleOwner):
                 ("n", n),
                 ("max_groups", max_groups),
                 ("steps", steps),
-                ("subset_size", subset_size),
+                ("subset_size", 0 if subset_size is None else subset_size),
                 ("subsets_per_step", 0 if subsets_per_step is None else subsets_per_step),
             )
         }
         seed = _uint("seed", seed, _U64_MAX, InvalidSettingError)
         s = lib.tg_session_settings_default(sizes["n"], sizes["max_groups"], sizes["steps"])
         s.subsets_per_step = sizes["subsets_per_step"]
-        s.subset_size = sizes["subset_size"]
+        if subset_size is not None:
+            s.subset_size = sizes["subset_size"]
         s.seed = seed
         s.task_order = 1 if shuffle else 0
         s.higher_is_better = bool(higher_is_better)
