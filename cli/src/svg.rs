@@ -161,22 +161,6 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn heatmap_is_well_formed() {
-        let v = [1.0, 0.0, 0.0, 1.0];
-        let s = heatmap(&v, 2, &[vec![0], vec![1]], "t<1>", "sub");
-        assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
-        assert!(s.contains("t&lt;1&gt;"));
-        assert_eq!(s.matches("<rect x=").count(), 4 + 2);
-        assert_eq!(colour(0.0), "#440154");
-        assert_eq!(colour(1.0), "#fde725");
-    }
-}
-
 /// A line plot of y ∈ [0, 1] against x (drawn on a log scale when `log_x`), one polyline and
 /// legend entry per series. Plain SVG 1.1.
 pub fn line_plot(
@@ -297,4 +281,20 @@ pub fn line_plot(
     }
     s.push_str("</svg>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heatmap_is_well_formed() {
+        let v = [1.0, 0.0, 0.0, 1.0];
+        let s = heatmap(&v, 2, &[vec![0], vec![1]], "t<1>", "sub");
+        assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
+        assert!(s.contains("t&lt;1&gt;"));
+        assert_eq!(s.matches("<rect x=").count(), 4 + 2);
+        assert_eq!(colour(0.0), "#440154");
+        assert_eq!(colour(1.0), "#fde725");
+    }
 }

@@ -172,7 +172,7 @@ pub fn search_k(
             k,
             result: results[k - first].clone(),
             // Every count next to the range is solved, so the score always exists.
-            elbow_score: elbow_score(k, n, results[k - first].value, &value_at).unwrap_or(0.0),
+            elbow_score: elbow_score(k, n, results[k - first].value, value_at).unwrap_or(0.0),
         });
     }
     let argmax = |rule: KRule| -> usize {

@@ -943,7 +943,7 @@ impl AdaGroupSession {
         };
         let elbows: Vec<Option<f64>> = table
             .iter()
-            .map(|r| elbow_score(r.k, ns, r.value, &value_of))
+            .map(|r| elbow_score(r.k, ns, r.value, value_of))
             .collect();
         for (r, e) in table.iter_mut().zip(elbows) {
             r.elbow_score = e;
@@ -1061,7 +1061,7 @@ impl AdaGroupSession {
                 parts.push(p);
                 if supported {
                     best = table.len() - 1;
-                } else if table.len() - 1 >= best + UNSUPPORTED_IN_A_ROW {
+                } else if table.len() > best + UNSUPPORTED_IN_A_ROW {
                     break;
                 }
             } else {
@@ -1078,7 +1078,7 @@ impl AdaGroupSession {
             snapshot.iter().find(|r| r.0 == k).map(|r| r.1)
         };
         for r in table.iter_mut() {
-            r.elbow_score = elbow_score(r.k, ns, r.value, &value_of);
+            r.elbow_score = elbow_score(r.k, ns, r.value, value_of);
         }
         let last_k = table.last().map_or(1, |r| r.k);
         let part = parts

@@ -471,6 +471,9 @@ pub fn assignment_margins(est: &AffinityEstimate, labels: &[usize]) -> Vec<Optio
     out
 }
 
+/// A distinct subset with its members' (task, value) pairs.
+type SubsetValues<'a> = (&'a [usize], Vec<(usize, f64)>);
+
 /// How stable every task's group is when the trained subsets are resampled: over `resamples`
 /// bootstrap draws of the distinct subsets (with replacement, seeded), the fraction in which the
 /// task's mean standardised affinity (both directions) is highest to its own group of `labels`.
@@ -498,7 +501,7 @@ pub fn assignment_stability(
     }
     // Distinct subsets with their members' values (sign applied).
     let sign = if higher_is_better { 1.0 } else { -1.0 };
-    let mut subsets: Vec<(&[usize], Vec<(usize, f64)>)> = Vec::new();
+    let mut subsets: Vec<SubsetValues<'_>> = Vec::new();
     for e in b.entries() {
         match subsets.last_mut() {
             Some((s, v)) if *s == e.subset => v.push((e.task, sign * e.mean)),
