@@ -414,7 +414,7 @@ enum tg_count_rule
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
     /**
-     * The largest value Σ_i density(C_i) (shift-invariant; default).
+     * The largest value Σ_i density(C_i) (shift-invariant).
      */
     TG_COUNT_RULE_VALUE = 0,
     /**
@@ -425,6 +425,10 @@ enum tg_count_rule
      * The largest drop in marginal gain.
      */
     TG_COUNT_RULE_ELBOW = 2,
+    /**
+     * The largest count whose groups are separated on held-out subsets (default).
+     */
+    TG_COUNT_RULE_SIGNIFICANT = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -477,6 +481,10 @@ enum tg_affinity_estimator
      * members of each subset.
      */
     TG_AFFINITY_ESTIMATOR_SURROGATE = 1,
+    /**
+     * Eq. 6 on each task's standardised scores (default).
+     */
+    TG_AFFINITY_ESTIMATOR_STANDARDIZED = 2,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -794,6 +802,14 @@ typedef struct tg_session_settings {
      * Solver and rounding settings of every solve.
      */
     struct tg_options group;
+    /**
+     * A `tg_sampling` value (default `TG_SAMPLING_ADAPTIVE`).
+     */
+    uint32_t sampling;
+    /**
+     * Times each distinct subset is requested in a step, 1..=100 (default 1).
+     */
+    size_t replicates;
 } tg_session_settings;
 
 /**
@@ -1209,6 +1225,59 @@ tg_status tg_session_groups(const struct tg_session *session,
                             size_t labels_len,
                             size_t *labels_needed,
                             size_t *num_groups);
+
+/**
+ * The current affinity estimate of all n tasks (directed, filled; row-major n×n, `T_ij`: how
+ * j helps i) into `affinity` and the number of distinct trained subsets behind each entry
+ * (0 = filled) into `coverage` (either may be NULL with length 0 to skip it). With a buffer
+ * shorter than n·n: `TG_STATUS_BUFFER_TOO_SMALL` and `*needed` = n·n.
+ *
+ * # Safety
+ * `session` a live handle; each buffer NULL (length 0) or valid for writes of its length;
+ * `needed` NULL or valid for writes.
+ */
+tg_status tg_session_affinity(const struct tg_session *session,
+                              double *affinity,
+                              size_t affinity_len,
+                              uint32_t *coverage,
+                              size_t coverage_len,
+                              size_t *needed);
+
+/**
+ * Per task, how settled its group is: `margin[t]` the assignment margin z (NaN for tasks not
+ * grouped yet, +inf with one group) and `stability[t]` the fraction of `resamples` bootstrap
+ * resamples of the trained subsets in which it stays closest to its own group (NaN when not
+ * grouped); `*still_needed` an estimate of the subsets still needed to settle every task
+ * (`SIZE_MAX` when unknown). Buffers of length ≥ n (or NULL with length 0 to skip).
+ *
+ * # Safety
+ * `session` a live handle; buffers NULL (length 0) or valid for writes of their lengths;
+ * `still_needed` NULL or valid for writes.
+ */
+tg_status tg_session_confidence(const struct tg_session *session,
+                                size_t resamples,
+                                double *margin,
+                                size_t margin_len,
+                                double *stability,
+                                size_t stability_len,
+                                size_t *still_needed);
+
+/**
+ * Every reported result, one row per (trained subset, member) in request-id order, members in
+ * the request's order: `subset[r]` numbers the trained subset (0, 1, …; rows of one subset are
+ * consecutive), `task[r]` the task and `score[r]` its reported score, as given. With buffers
+ * shorter than the rows: `TG_STATUS_BUFFER_TOO_SMALL` and `*needed` = the number of rows.
+ *
+ * # Safety
+ * `session` a live handle; each buffer NULL (length 0) or valid for writes of `len` entries;
+ * `needed` NULL or valid for writes.
+ */
+tg_status tg_session_results(const struct tg_session *session,
+                             uint32_t *subset,
+                             uint32_t *task,
+                             double *score,
+                             size_t len,
+                             size_t *needed);
 
 /**
  * Writes a checkpoint of the session (format header, version and checksum included) into

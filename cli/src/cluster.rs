@@ -541,6 +541,7 @@ fn rule_name(r: KRule) -> &'static str {
         KRule::AverageDensity => "density",
         KRule::Elbow => "elbow",
         KRule::Value => "value",
+        KRule::Significant => "significant",
     }
 }
 

@@ -6,7 +6,7 @@
 //! with robust rounding, SDP with the paper's threshold rounding (c = 1), spectral clustering
 //! and Lloyd's k-means — all through `taskgroup_eval::methods::run_method`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::{json, Value};
@@ -16,6 +16,9 @@ use taskgroup_eval::methods::{run_case, Method};
 use taskgroup_eval::metrics::adjusted_rand_index;
 use taskgroup_eval::standley::{
     higher_order_affinity, regret, LossTransform, SubsetTable, TASKONOMY,
+};
+use taskgroup_eval::study::{
+    recovery_curves, run_study, study_table, summarize_study, StudyConfig,
 };
 
 use crate::args::Args;
@@ -31,6 +34,7 @@ pub const USAGE: &str = "usage: taskgroup demo [--out DIR] [--quick]
                                  [--n N] [--steps S] [--groups G] [-k K] [--seed SEED]
                                  [--subsets-per-step M]
        taskgroup eval --json [--quick]
+       taskgroup eval --adagroup [--full] [--json] [--out DIR]
 
 Runs the paper's planted model (n = 150, 10 seeds), the 57-case multitask benchmark, the
 in-context-learning-like case (20 seeds) and the real Taskonomy tables with SDP (robust and
@@ -44,7 +48,11 @@ the union of its tasks' feature data, full-batch gradient descent; gpu/README-tr
 seeded synthetic features (default n = 40 tasks in G = 4 planted groups, 4 steps, K = G) or on
 the tasks of a manifest (--manifest FILE: JSON naming .npy arrays per task; no ground truth, the
 final groups are printed by name). --save-data DIR writes the synthetic features as such a
-manifest. --backend cuda needs a build with CUDA, which this binary is not.";
+manifest. --backend cuda needs a build with CUDA, which this binary is not.
+eval --adagroup: the sample-efficiency study (README, method.md §8): simulated trainers, AdaGroup
+against uniform sampling, all pairs and the paper's configuration at budgets of 1-10 x n subsets;
+a table of exact recoveries and recovery-against-budget.svg in DIR (default demo-out). --full:
+n up to 200, 1-10 groups, budgets up to 20 x n (long). `demo` prints a small version of it.";
 
 /// One table row: a method (and normalisation) on a dataset.
 #[derive(Debug, Clone)]
@@ -338,6 +346,18 @@ pub fn run(raw: &[String], eval: bool) -> Result<(), CliError> {
         "--iterations",
         "--step",
     ];
+    if eval && a.flag("--adagroup") {
+        let json_out = a.flag("--json");
+        let full = a.flag("--full");
+        a.finish()?;
+        let cfg = if full {
+            StudyConfig::full()
+        } else {
+            StudyConfig::default_study()
+        };
+        let dir = PathBuf::from(a.value(&["--out", "-o"]).unwrap_or("demo-out"));
+        return study(&cfg, json_out, Some(&dir));
+    }
     let adagroup = !eval && a.flag("--adagroup");
     if !adagroup {
         if let Some(o) = std::iter::once("--trainer")
@@ -400,6 +420,8 @@ pub fn run(raw: &[String], eval: bool) -> Result<(), CliError> {
     }
     print!("{}", tables_text(&tables));
     let dir = PathBuf::from(a.value(&["--out", "-o"]).unwrap_or("demo-out"));
+    println!("\n## AdaGroup sample efficiency (small configuration; `taskgroup eval --adagroup` runs the study)");
+    study(&StudyConfig::quick(), false, None)?;
     std::fs::create_dir_all(&dir).map_err(|e| crate::io_failure("cannot create", &dir, &e))?;
     for f in &figs {
         let p = dir.join(&f.file);
@@ -415,6 +437,66 @@ pub fn run(raw: &[String], eval: bool) -> Result<(), CliError> {
         dir.display(),
         start.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Runs a sample-efficiency study, prints its table (or JSON) and, with a folder, writes the
+/// recovery-against-budget plot there.
+fn study(cfg: &StudyConfig, json_out: bool, dir: Option<&Path>) -> Result<(), CliError> {
+    let start = Instant::now();
+    let runs = run_study(cfg).map_err(err)?;
+    let cells = summarize_study(&runs);
+    let curves = recovery_curves(cfg, &runs);
+    if json_out {
+        let rows: Vec<Value> = cells
+            .iter()
+            .map(|c| {
+                json!({"family": c.family.name(), "n": c.n, "groups": c.groups,
+                       "method": c.method.name(), "budget_times_n": c.budget, "runs": c.runs,
+                       "exact": c.exact, "mean_ari": c.ari, "mean_regret": c.regret,
+                       "mean_groups_found": c.found_groups})
+            })
+            .collect();
+        println!("{}", json!({ "cells": rows }));
+    } else {
+        print!("{}", study_table(cfg, &cells));
+        println!("recovery over all cases (exact fraction / mean ARI):");
+        for (m, b, ex, ari) in &curves {
+            println!("  {:9} {b:>2}×n  {ex:.2} / {ari:.2}", m.name());
+        }
+    }
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).map_err(|e| crate::io_failure("cannot create", dir, &e))?;
+        let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+        for (m, b, ex, _) in &curves {
+            match series.iter_mut().find(|s| s.0 == m.name()) {
+                Some(s) => s.1.push((*b as f64, *ex)),
+                None => series.push((m.name().to_string(), vec![(*b as f64, *ex)])),
+            }
+        }
+        let p = dir.join("recovery-against-budget.svg");
+        std::fs::write(
+            &p,
+            crate::svg::line_plot(
+                "Exact recovery against budget",
+                "trained subsets / n",
+                "fraction of runs recovering the planted groups",
+                &series,
+                true,
+            ),
+        )
+        .map_err(|e| crate::io_failure("cannot write", &p, &e))?;
+        if !json_out {
+            println!("wrote {}", p.display());
+        }
+    }
+    if !json_out {
+        println!(
+            "study: {} runs in {:.1} s",
+            runs.len(),
+            start.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }
 

@@ -25,8 +25,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use taskgroup_core::session::adagroup::{
-    AdaGroupSession, AdaGroupSettings, ReportOutcome, RequestId, TaskOrder,
+    AdaGroupSession, AdaGroupSettings, AffinityEstimator, ReportOutcome, RequestId, Sampling,
+    TaskOrder,
 };
+use taskgroup_core::session::aggregate::FillRule;
+use taskgroup_core::KRule;
+use taskgroup_io::matrix::{write_csv, Matrix};
+use taskgroup_io::npy::write_npy;
 use taskgroup_io::subsets::parse_scores;
 
 use crate::args::{Args, UsageError};
@@ -36,17 +41,34 @@ use crate::CliError;
 pub const USAGE: &str = "usage:
   taskgroup session new --tasks FILE_OR_N -k K --steps S [--subset-size A] [--seed N]
                         [--subsets-per-step M] [--lower-is-better] [--shuffle] --out DIR
+                        [--estimator standardized|eq6|surrogate]
+                        [--count-rule significant|value|density|elbow]
+                        [--fill row-mean|row-min|CONSTANT] [--sampling adaptive|uniform|paper]
+                        [--replicates R] [--paper]
       FILE_OR_N: the number of tasks, or a text file with one task name per line
+      defaults: standardized, significant, row-mean, adaptive, 1 replicate; --paper: the
+      paper's configuration (eq6, density, row-min, paper sampling) before the other flags
   taskgroup session next DIR [--json]        pending subsets of the current step, with ids
   taskgroup session report DIR --id ID --scores \"0.71,0.65,...\"
   taskgroup session report DIR --from-csv FILE   (rows: ID,score,score,... ; '#' comments)
-  taskgroup session status DIR [--json]      step, pending/reported counts, current groups
+  taskgroup session status DIR [--json]      step, pending/reported counts, current groups,
+                                             per-task confidence
+  taskgroup session affinity DIR --output FILE.csv|FILE.npy [--coverage FILE.csv|FILE.npy]
+                                             the current affinity (directed, filled) and the
+                                             number of trained subsets behind each entry
+  taskgroup session results DIR --output FILE.csv
+                                             every result as task,subset,score rows (the
+                                             `taskgroup affinity --from-subsets` format)
 
 Scores are one per task of the subset, in the order `next` lists them (higher is better
 unless the session was created with --lower-is-better). The session advances by itself when
 the last result of a step is reported.";
 
 const CHECKPOINT: &str = "session.tgck";
+/// A task's group is settled at this assignment margin z.
+const SETTLED_Z: f64 = 3.0;
+/// Bootstrap resamples behind the per-task stability of `status`.
+const STABILITY_RESAMPLES: usize = 50;
 const NAMES: &str = "names.json";
 const LOCK: &str = "lock";
 
@@ -166,6 +188,14 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             "--id",
             "--scores",
             "--from-csv",
+            "--estimator",
+            "--count-rule",
+            "--fill",
+            "--sampling",
+            "--replicates",
+            "--output",
+            "-o",
+            "--coverage",
         ],
     )?;
     if a.flag("--help") || a.flag("-h") {
@@ -175,6 +205,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
     let json_out = a.flag("--json");
     let lower = a.flag("--lower-is-better");
     let shuffle = a.flag("--shuffle");
+    let paper = a.flag("--paper");
     a.finish()?;
     let pos = a.positionals().to_vec();
     let sub = pos
@@ -186,7 +217,9 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
         })?))
     };
     match sub.as_str() {
-        "new" => new(&a, lower, shuffle),
+        "new" => new(&a, lower, shuffle, paper),
+        "affinity" => affinity(&dir_arg()?, &a),
+        "results" => results(&dir_arg()?, &a),
         "next" => next(&dir_arg()?, json_out),
         "report" => report(&dir_arg()?, &a),
         "status" => status(&dir_arg()?, json_out),
@@ -194,7 +227,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
     }
 }
 
-fn new(a: &Args, lower: bool, shuffle: bool) -> Result<(), CliError> {
+fn new(a: &Args, lower: bool, shuffle: bool, paper: bool) -> Result<(), CliError> {
     let tasks = a
         .value(&["--tasks"])
         .ok_or_else(|| UsageError("--tasks FILE_OR_N is required".into()))?;
@@ -231,7 +264,67 @@ fn new(a: &Args, lower: bool, shuffle: bool) -> Result<(), CliError> {
         a.value(&["--out"])
             .ok_or_else(|| UsageError("--out DIR is required".into()))?,
     );
-    let mut s = AdaGroupSettings::new(n, k, steps);
+    let mut s = if paper {
+        AdaGroupSettings::paper(n, k, steps)
+    } else {
+        AdaGroupSettings::new(n, k, steps)
+    };
+    if let Some(v) = a.value(&["--estimator"]) {
+        s.estimator = match v {
+            "standardized" | "standardised" => AffinityEstimator::Standardized,
+            "eq6" | "higher-order" => AffinityEstimator::HigherOrder,
+            "surrogate" => AffinityEstimator::Surrogate,
+            o => {
+                return Err(UsageError(format!(
+                    "--estimator expects standardized, eq6 or surrogate, got {o:?}"
+                ))
+                .into())
+            }
+        };
+    }
+    if let Some(v) = a.value(&["--count-rule"]) {
+        s.count_rule = match v {
+            "significant" => KRule::Significant,
+            "value" => KRule::Value,
+            "density" => KRule::AverageDensity,
+            "elbow" => KRule::Elbow,
+            o => {
+                return Err(UsageError(format!(
+                    "--count-rule expects significant, value, density or elbow, got {o:?}"
+                ))
+                .into())
+            }
+        };
+    }
+    if let Some(v) = a.value(&["--fill"]) {
+        s.fill = match v {
+            "row-min" => FillRule::RowMin,
+            "row-mean" => FillRule::RowMean,
+            c => FillRule::Constant(c.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(
+                || {
+                    UsageError(format!(
+                        "--fill expects row-min, row-mean or a finite number, got {c:?}"
+                    ))
+                },
+            )?),
+        };
+    }
+    if let Some(v) = a.value(&["--sampling"]) {
+        s.sampling = match v {
+            "adaptive" => Sampling::Adaptive,
+            "uniform" => Sampling::Uniform,
+            "paper" => Sampling::Paper,
+            o => {
+                return Err(UsageError(format!(
+                    "--sampling expects adaptive, uniform or paper, got {o:?}"
+                ))
+                .into())
+            }
+        };
+    }
+    if let Some(r) = a.parsed::<usize>(&["--replicates"], "a positive integer")? {
+        s.replicates = r;
+    }
     if let Some(alpha) = a.parsed::<usize>(&["--subset-size"], "an integer ≥ 2")? {
         s.subset_size = alpha;
     }
@@ -245,9 +338,9 @@ fn new(a: &Args, lower: bool, shuffle: bool) -> Result<(), CliError> {
     if shuffle {
         s.task_order = TaskOrder::Shuffled;
     }
-    let session = AdaGroupSession::new(s).map_err(|e| CliError::Input(e.to_string()))?;
-    let planned = (0..steps)
-        .map(|t| session.settings().subsets_in_step(t))
+    // Checked before the session draws its first step (drawing a huge plan takes long).
+    let planned = (0..steps.min(s.n))
+        .map(|t| s.subsets_in_step(t))
         .max()
         .unwrap_or(0);
     if planned > MAX_SUBSETS_PLANNED {
@@ -257,11 +350,12 @@ fn new(a: &Args, lower: bool, shuffle: bool) -> Result<(), CliError> {
              use more --steps or a smaller --subsets-per-step"
         )));
     }
+    let session = AdaGroupSession::new(s).map_err(|e| CliError::Input(e.to_string()))?;
     if n > WARN_TASKS {
         eprintln!(
             "taskgroup: warning: {n} tasks: the last steps solve SDPs over up to {n} tasks, \
-             about {:.0} GB of memory ({n}×{n} matrices of 8-byte numbers, about a dozen at once)",
-            taskgroup_core::memory::square_f64_bytes(n, 12) as f64 / 1e9
+             about {:.0} GB of memory ({n}×{n} matrices of 8-byte numbers, about twenty at once)",
+            taskgroup_core::memory::square_f64_bytes(n, 20) as f64 / 1e9
         );
     }
     let exists = || {
@@ -308,6 +402,15 @@ fn new(a: &Args, lower: bool, shuffle: bool) -> Result<(), CliError> {
 fn next(dir: &Path, json_out: bool) -> Result<(), CliError> {
     let s = load(dir)?;
     let nm = names(dir, s.settings().n)?;
+    if s.is_done() {
+        eprintln!(
+            "taskgroup: the session in {} has finished all {} steps: nothing more to train \
+             (see `session status`, `session affinity`, `session results`)",
+            dir.display(),
+            s.num_steps()
+        );
+        return Ok(());
+    }
     for r in s.next_requests() {
         if json_out {
             let mut o = json!({"id": r.id.to_string(), "tasks": r.tasks, "step": r.id.step});
@@ -368,10 +471,17 @@ fn report(dir: &Path, a: &Args) -> Result<(), CliError> {
         let rid: RequestId = id
             .parse()
             .map_err(|e: taskgroup_core::Error| CliError::Input(format!("id {id:?}: {e}")))?;
-        match s
-            .report(rid, scores)
-            .map_err(|e| CliError::Input(format!("id {id}: {e}")))?
-        {
+        let done = s.is_done();
+        match s.report(rid, scores).map_err(|e| {
+            if done {
+                CliError::Input(format!(
+                    "id {id}: {e}; the session has finished all its steps and takes no more \
+                     results (its groups, affinity and results can still be read)"
+                ))
+            } else {
+                CliError::Input(format!("id {id}: {e}"))
+            }
+        })? {
             ReportOutcome::Recorded => {
                 recorded += 1;
                 if rid.step as usize == s.step() {
@@ -408,6 +518,21 @@ fn status(dir: &Path, json_out: bool) -> Result<(), CliError> {
     let s = load(dir)?;
     let nm = names(dir, s.settings().n)?;
     let groups = s.groups().to_vec();
+    let margins = s
+        .assignment_margins()
+        .map_err(|e| CliError::Internal(e.to_string()))?;
+    let stability = s.assignment_stability(STABILITY_RESAMPLES);
+    let needed = s.subsets_still_needed();
+    let unsettled: Vec<usize> = (0..s.settings().n)
+        .filter(|&t| {
+            margins
+                .get(t)
+                .copied()
+                .flatten()
+                .is_some_and(|z| z < SETTLED_Z)
+                || stability.get(t).copied().flatten().is_some_and(|x| x < 0.9)
+        })
+        .collect();
     if json_out {
         let mut o = json!({
             "step": s.step(),
@@ -430,6 +555,16 @@ fn status(dir: &Path, json_out: bool) -> Result<(), CliError> {
                 "average_density": h.average_density,
             })).collect::<Vec<_>>(),
         });
+        o["confidence"] = json!((0..s.settings().n)
+            .filter(|&t| margins.get(t).copied().flatten().is_some())
+            .map(|t| json!({
+                "task": t,
+                "margin_z": margins.get(t).copied().flatten().filter(|z| z.is_finite()),
+                "stability": stability.get(t).copied().flatten(),
+            }))
+            .collect::<Vec<_>>());
+        o["unsettled_tasks"] = json!(unsettled);
+        o["subsets_still_needed"] = json!(needed);
         if nm.is_some() {
             o["group_names"] = json!(groups
                 .iter()
@@ -453,6 +588,112 @@ fn status(dir: &Path, json_out: bool) -> Result<(), CliError> {
             let t: Vec<String> = g.iter().map(|&t| label(&nm, t)).collect();
             println!("group {:>3}: {}", i + 1, t.join(", "));
         }
+        if !groups.is_empty() {
+            let list: Vec<String> = unsettled
+                .iter()
+                .map(|&t| {
+                    format!(
+                        "{} (margin z {:.1}, stable in {:.0}% of resamples)",
+                        label(&nm, t),
+                        margins.get(t).copied().flatten().unwrap_or(0.0),
+                        100.0 * stability.get(t).copied().flatten().unwrap_or(0.0)
+                    )
+                })
+                .collect();
+            if list.is_empty() {
+                println!("confidence: every task's group is settled (margin z ≥ {SETTLED_Z}, stable in ≥ 90% of {STABILITY_RESAMPLES} resamples)");
+            } else {
+                println!(
+                    "confidence: {} task(s) not settled: {}",
+                    list.len(),
+                    list.join("; ")
+                );
+            }
+            match needed {
+                Some(0) => {}
+                Some(m) => println!("estimated subsets still needed to settle every task: about {m}"),
+                None => println!("estimated subsets still needed: unknown (some task is closer to another group than to its own)"),
+            }
+        }
     }
+    Ok(())
+}
+
+fn write_matrix(
+    path: &Path,
+    n: usize,
+    data: Vec<f64>,
+    names: Option<Vec<String>>,
+) -> Result<(), CliError> {
+    let res = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+    {
+        write_npy(path, n, n, &data)
+    } else {
+        write_csv(
+            path,
+            &Matrix {
+                rows: n,
+                cols: n,
+                data,
+                names,
+            },
+        )
+    };
+    res.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidInput {
+            CliError::Input(format!("cannot write {}: {e}", path.display()))
+        } else {
+            write_err("cannot write", path, e)
+        }
+    })
+}
+
+/// `session affinity DIR --output FILE [--coverage FILE]`: the current affinity estimate.
+fn affinity(dir: &Path, a: &Args) -> Result<(), CliError> {
+    let out = a
+        .value(&["--output", "-o"])
+        .ok_or_else(|| UsageError("session affinity needs --output FILE.csv|FILE.npy".into()))?;
+    let s = load(dir)?;
+    let n = s.settings().n;
+    let nm = names(dir, n)?;
+    let est = s
+        .current_affinity()
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    write_matrix(Path::new(out), n, est.directed().to_vec(), nm.clone())?;
+    if let Some(c) = a.value(&["--coverage"]) {
+        let cov: Vec<f64> = est.coverage().iter().map(|&x| f64::from(x)).collect();
+        write_matrix(Path::new(c), n, cov, nm)?;
+    }
+    eprintln!(
+        "affinity of {n} tasks from {} trained subsets: {:.1}% of pairs trained together, {} entries filled",
+        s.total_reported(),
+        100.0 * est.pair_coverage(),
+        est.filled()
+    );
+    Ok(())
+}
+
+/// `session results DIR --output FILE`: every reported score as `task,subset,score` rows.
+fn results(dir: &Path, a: &Args) -> Result<(), CliError> {
+    let out = a
+        .value(&["--output", "-o"])
+        .ok_or_else(|| UsageError("session results needs --output FILE.csv".into()))?;
+    let s = load(dir)?;
+    let nm = names(dir, s.settings().n)?;
+    let mut text = String::from("task,subset,score\n");
+    for r in s.all_requests() {
+        let Some(scores) = s.reported_scores(r.id) else {
+            continue;
+        };
+        let members: Vec<String> = r.tasks.iter().map(|&t| label(&nm, t)).collect();
+        let subset = members.join("+");
+        for (&t, sc) in r.tasks.iter().zip(scores) {
+            text.push_str(&format!("{},{subset},{sc:?}\n", label(&nm, t)));
+        }
+    }
+    let p = Path::new(out);
+    std::fs::write(p, text).map_err(|e| write_err("cannot write", p, e))?;
     Ok(())
 }

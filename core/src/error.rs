@@ -229,7 +229,10 @@ impl fmt::Display for Error {
                 f,
                 "the step is not complete: {pending} request(s) still have no reported scores"
             ),
-            Error::SessionDone => write!(f, "the session has finished all its steps"),
+            Error::SessionDone => write!(
+                f,
+                "the session has finished all its steps: it takes no more results and has nothing more to train (its groups, affinity and results can still be read)"
+            ),
             Error::CorruptCheckpoint { reason } => write!(f, "corrupt checkpoint: {reason}"),
             Error::UnsupportedCheckpointVersion { found, supported } => write!(
                 f,

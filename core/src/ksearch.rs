@@ -25,7 +25,8 @@ pub type KProgress<'a> = &'a mut dyn FnMut(usize, &Progress) -> bool;
 
 /// How the number of groups is picked from a table of solved counts ([`search_k`], and
 /// AdaGroup's `count_rule`). Ties go to fewer groups. The bincode tags (Value = 0,
-/// AverageDensity = 1, Elbow = 2) are part of the checkpoint format.
+/// AverageDensity = 1, Elbow = 2, Significant = 3) are part of the checkpoint format: new
+/// variants go at the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub enum KRule {
     /// The largest value Σ_i d_{C_i} = ⟨T, X⟩ (Eq. 2 without the 1/k). Invariant to a·T,
@@ -39,6 +40,11 @@ pub enum KRule {
     /// Largest drop in marginal gain Δ_k − Δ_{k+1}: invariant to the shifts of method.md §2
     /// (see [`elbow_score`]); needs the counts on each side of the range solved too.
     Elbow,
+    /// AdaGroup sessions only: the largest count whose groups are all separated on held-out
+    /// subsets (a split found on one half of the trained subsets is tested on the other half,
+    /// and vice versa; [`crate::session::evidence`]); one group when no split is supported.
+    /// [`search_k`] has no subsets and refuses it.
+    Significant,
 }
 
 impl KRule {
@@ -48,6 +54,7 @@ impl KRule {
             KRule::Value => value,
             KRule::AverageDensity => average_density,
             KRule::Elbow => elbow.unwrap_or(f64::NEG_INFINITY),
+            KRule::Significant => f64::NEG_INFINITY,
         }
     }
 }
@@ -115,6 +122,12 @@ pub fn search_k(
         return Err(Error::InvalidKRange { lo, hi, n });
     }
     settings.validate()?;
+    if rule == KRule::Significant {
+        return Err(Error::InvalidSetting {
+            name: "k_rule",
+            reason: "the significant rule needs the trained subsets (AdaGroup sessions only)",
+        });
+    }
     let cen = t.centered();
     // Solve lo−1 (if ≥ 1) .. min(hi+1, n) so that the elbow has both neighbours.
     let first = if lo > 1 { lo - 1 } else { lo };

@@ -14,5 +14,6 @@ pub mod benchmark;
 pub mod methods;
 pub mod metrics;
 pub mod standley;
+pub mod study;
 pub mod synthetic;
 pub mod trainer;

@@ -57,7 +57,8 @@ def finish(session):
 
 
 def new_session():
-    return tg.Session(9, 4, 3, subset_size=3, seed=5)
+    # The paper's schedule (a batch of new tasks per step) keeps the state-machine tests short.
+    return tg.Session(9, 4, 3, subset_size=3, seed=5, paper=True, count_rule="value")
 
 
 # --- library and version -----------------------------------------------------------------
@@ -274,6 +275,52 @@ def test_session_recovers_planted_groups():
         assert s.progress.done and s.next_requests() == []
         with pytest.raises(tg.SessionDoneError):
             s.advance()
+
+
+def test_session_defaults_recover_groups_with_names_and_export():
+    # 30 tasks in 3 planted groups, scales differing 30x, max_groups 6 > 3: the default count
+    # rule must not split the groups; the affinity, results and confidence come back.
+    import random
+
+    names = [f"task{i}" for i in range(30)]
+    lab = [i % 3 for i in range(30)]
+    rng = random.Random(0)
+    scale = [rng.uniform(1, 30) for _ in range(30)]
+    with tg.Session(names, 6, 3, seed=1) as s:
+        while not s.done:
+            for r in s.next_requests():
+                t = r.tasks
+                s.report(
+                    r,
+                    [
+                        scale[i]
+                        * (
+                            0.5
+                            + sum(0.1 if lab[i] == lab[j] else -0.05 for j in t if j != i)
+                            / (len(t) - 1)
+                            + rng.gauss(0, 0.01)
+                        )
+                        for i in t
+                    ],
+                )
+            s.advance()
+        truth = sorted([[i for i in range(30) if lab[i] == c] for c in range(3)])
+        assert sorted(s.groups()) == truth
+        assert sorted(s.group_names())[0][0] == "task0"
+        a, c = s.affinity(coverage=True)
+        assert len(a) == 30 and all(len(r) == 30 for r in a) and c[0][0] > 0
+        rows = s.results()
+        assert len(rows) == 5 * 30 * 5 and rows[0][0] in rows[0][1]
+        conf = s.confidence()
+        assert min(conf["stability"]) >= 0.9
+        with pytest.raises(tg.SessionDoneError, match="no more results"):
+            s.report(tg.RequestId(0, 0), [1.0] * 5)
+        with tg.Session.load(s.save(), names) as r:
+            assert r.groups() == s.groups() and r.results() == rows
+    with pytest.raises(tg.InvalidSettingError, match="subset_size"):
+        tg.Session(4, 2, 2, subset_size=5)
+    with pytest.raises(tg.InvalidSettingError, match="sampling"):
+        tg.Session(5, 2, 2, sampling="nope")
 
 
 def test_session_errors_change_nothing():

@@ -5,7 +5,8 @@ use std::ffi::c_char;
 use std::sync::{Mutex, MutexGuard};
 
 use taskgroup_core::session::adagroup::{
-    AdaGroupSession, AdaGroupSettings, AffinityEstimator, ReportOutcome, RequestId, TaskOrder,
+    AdaGroupSession, AdaGroupSettings, AffinityEstimator, ReportOutcome, RequestId, Sampling,
+    TaskOrder,
 };
 use taskgroup_core::{Error, KRule};
 
@@ -32,12 +33,27 @@ pub enum tg_task_order {
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum tg_count_rule {
-    /// The largest value Σ_i density(C_i) (shift-invariant; default).
+    /// The largest value Σ_i density(C_i) (shift-invariant).
     Value = 0,
     /// The paper's rule: the largest average density.
     AverageDensity = 1,
     /// The largest drop in marginal gain.
     Elbow = 2,
+    /// The largest count whose groups are separated on held-out subsets (default).
+    Significant = 3,
+}
+
+/// How each step's subsets are drawn (values of `tg_session_settings.sampling`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum tg_sampling {
+    /// The paper's: the step's new batch plus one existing cluster.
+    Paper = 0,
+    /// Uniform subsets of every task seen.
+    Uniform = 1,
+    /// Weighted towards tasks trained in few subsets and tasks whose group is not settled
+    /// (default).
+    Adaptive = 2,
 }
 
 /// How each step estimates the affinity from the reported scores (values of
@@ -50,6 +66,8 @@ pub enum tg_affinity_estimator {
     /// The transfer part of the linear surrogate (paper App. B.3), which controls for the other
     /// members of each subset.
     Surrogate = 1,
+    /// Eq. 6 on each task's standardised scores (default).
+    Standardized = 2,
 }
 
 /// What `tg_session_report` did with a valid report.
@@ -93,6 +111,10 @@ pub struct tg_session_settings {
     pub estimator: u32,
     /// Solver and rounding settings of every solve.
     pub group: tg_options,
+    /// A `tg_sampling` value (default `TG_SAMPLING_ADAPTIVE`).
+    pub sampling: u32,
+    /// Times each distinct subset is requested in a step, 1..=100 (default 1).
+    pub replicates: usize,
 }
 
 impl tg_session_settings {
@@ -128,22 +150,37 @@ impl tg_session_settings {
             0 => KRule::Value,
             1 => KRule::AverageDensity,
             2 => KRule::Elbow,
+            3 => KRule::Significant,
             v => {
                 return Err(FfiError::unknown_enum(
                     "count_rule",
                     v,
-                    "TG_COUNT_RULE_VALUE, _AVERAGE_DENSITY or _ELBOW",
+                    "TG_COUNT_RULE_VALUE, _AVERAGE_DENSITY, _ELBOW or _SIGNIFICANT",
                 ))
             }
         };
+        s.sampling = match self.sampling {
+            0 => Sampling::Paper,
+            1 => Sampling::Uniform,
+            2 => Sampling::Adaptive,
+            v => {
+                return Err(FfiError::unknown_enum(
+                    "sampling",
+                    v,
+                    "TG_SAMPLING_PAPER, _UNIFORM or _ADAPTIVE",
+                ))
+            }
+        };
+        s.replicates = self.replicates;
         s.estimator = match self.estimator {
             0 => AffinityEstimator::HigherOrder,
             1 => AffinityEstimator::Surrogate,
+            2 => AffinityEstimator::Standardized,
             v => {
                 return Err(FfiError::unknown_enum(
                     "estimator",
                     v,
-                    "TG_AFFINITY_ESTIMATOR_HIGHER_ORDER or _SURROGATE",
+                    "TG_AFFINITY_ESTIMATOR_HIGHER_ORDER, _SURROGATE or _STANDARDIZED",
                 ))
             }
         };
@@ -176,18 +213,26 @@ fn default_settings(n: usize, max_groups: usize, steps: usize) -> tg_session_set
         seed: s.seed,
         task_order: tg_task_order::Identity as u32,
         higher_is_better: s.higher_is_better,
-        fill: tg_fill::RowMin as u32,
+        fill: tg_fill::RowMean as u32,
         fill_constant: 0.0,
         count_rule: match s.count_rule {
             KRule::Value => tg_count_rule::Value,
             KRule::AverageDensity => tg_count_rule::AverageDensity,
             KRule::Elbow => tg_count_rule::Elbow,
+            KRule::Significant => tg_count_rule::Significant,
         } as u32,
         estimator: match s.estimator {
             AffinityEstimator::HigherOrder => tg_affinity_estimator::HigherOrder,
             AffinityEstimator::Surrogate => tg_affinity_estimator::Surrogate,
+            AffinityEstimator::Standardized => tg_affinity_estimator::Standardized,
         } as u32,
         group: tg_options::from(&s.group),
+        sampling: match s.sampling {
+            Sampling::Paper => tg_sampling::Paper,
+            Sampling::Uniform => tg_sampling::Uniform,
+            Sampling::Adaptive => tg_sampling::Adaptive,
+        } as u32,
+        replicates: s.replicates,
     }
 }
 
@@ -600,6 +645,159 @@ pub unsafe extern "C" fn tg_session_groups(
             out.write(&l);
             write_optional(labels_needed, n);
             write_optional(num_groups, s.groups().len());
+        }
+        Ok(())
+    })
+}
+
+/// The current affinity estimate of all n tasks (directed, filled; row-major n×n, `T_ij`: how
+/// j helps i) into `affinity` and the number of distinct trained subsets behind each entry
+/// (0 = filled) into `coverage` (either may be NULL with length 0 to skip it). With a buffer
+/// shorter than n·n: `TG_STATUS_BUFFER_TOO_SMALL` and `*needed` = n·n.
+///
+/// # Safety
+/// `session` a live handle; each buffer NULL (length 0) or valid for writes of its length;
+/// `needed` NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn tg_session_affinity(
+    session: *const tg_session,
+    affinity: *mut f64,
+    affinity_len: usize,
+    coverage: *mut u32,
+    coverage_len: usize,
+    needed: *mut usize,
+) -> tg_status {
+    ffi_boundary!(status: {
+        // SAFETY: the caller's contract.
+        let h = unsafe { borrow(session, "session") }?;
+        let s = h.lock();
+        let n = s.settings().n;
+        let nn = n * n;
+        // SAFETY: the caller's contract.
+        unsafe { write_optional(needed, nn) };
+        if (!affinity.is_null() && affinity_len < nn) || (!coverage.is_null() && coverage_len < nn) {
+            return Err(FfiError::too_small("affinity/coverage", affinity_len.min(coverage_len), nn));
+        }
+        let est = s.current_affinity()?;
+        if !affinity.is_null() {
+            let out = out_buffer(affinity, affinity_len, "affinity")?;
+            // SAFETY: ≥ n·n entries checked above.
+            unsafe { out.write(est.directed()) };
+        }
+        if !coverage.is_null() {
+            let out = out_buffer(coverage, coverage_len, "coverage")?;
+            // SAFETY: ≥ n·n entries checked above.
+            unsafe { out.write(est.coverage()) };
+        }
+        Ok(())
+    })
+}
+
+/// Per task, how settled its group is: `margin[t]` the assignment margin z (NaN for tasks not
+/// grouped yet, +inf with one group) and `stability[t]` the fraction of `resamples` bootstrap
+/// resamples of the trained subsets in which it stays closest to its own group (NaN when not
+/// grouped); `*still_needed` an estimate of the subsets still needed to settle every task
+/// (`SIZE_MAX` when unknown). Buffers of length ≥ n (or NULL with length 0 to skip).
+///
+/// # Safety
+/// `session` a live handle; buffers NULL (length 0) or valid for writes of their lengths;
+/// `still_needed` NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn tg_session_confidence(
+    session: *const tg_session,
+    resamples: usize,
+    margin: *mut f64,
+    margin_len: usize,
+    stability: *mut f64,
+    stability_len: usize,
+    still_needed: *mut usize,
+) -> tg_status {
+    ffi_boundary!(status: {
+        // SAFETY: the caller's contract.
+        let h = unsafe { borrow(session, "session") }?;
+        let s = h.lock();
+        let n = s.settings().n;
+        if (!margin.is_null() && margin_len < n) || (!stability.is_null() && stability_len < n) {
+            return Err(FfiError::too_small("margin/stability", margin_len.min(stability_len), n));
+        }
+        if !margin.is_null() {
+            let m: Vec<f64> = s.assignment_margins()?.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect();
+            let out = out_buffer(margin, margin_len, "margin")?;
+            // SAFETY: ≥ n entries checked above.
+            unsafe { out.write(&m) };
+        }
+        if !stability.is_null() {
+            let st: Vec<f64> = s
+                .assignment_stability(resamples)
+                .into_iter()
+                .map(|x| x.unwrap_or(f64::NAN))
+                .collect();
+            let out = out_buffer(stability, stability_len, "stability")?;
+            // SAFETY: ≥ n entries checked above.
+            unsafe { out.write(&st) };
+        }
+        // SAFETY: the caller's contract.
+        unsafe { write_optional(still_needed, s.subsets_still_needed().unwrap_or(usize::MAX)) };
+        Ok(())
+    })
+}
+
+/// Every reported result, one row per (trained subset, member) in request-id order, members in
+/// the request's order: `subset[r]` numbers the trained subset (0, 1, …; rows of one subset are
+/// consecutive), `task[r]` the task and `score[r]` its reported score, as given. With buffers
+/// shorter than the rows: `TG_STATUS_BUFFER_TOO_SMALL` and `*needed` = the number of rows.
+///
+/// # Safety
+/// `session` a live handle; each buffer NULL (length 0) or valid for writes of `len` entries;
+/// `needed` NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn tg_session_results(
+    session: *const tg_session,
+    subset: *mut u32,
+    task: *mut u32,
+    score: *mut f64,
+    len: usize,
+    needed: *mut usize,
+) -> tg_status {
+    ffi_boundary!(status: {
+        // SAFETY: the caller's contract.
+        let h = unsafe { borrow(session, "session") }?;
+        let s = h.lock();
+        let mut sub: Vec<u32> = Vec::new();
+        let mut tk: Vec<u32> = Vec::new();
+        let mut sc: Vec<f64> = Vec::new();
+        let mut k = 0u32;
+        for r in s.all_requests() {
+            if let Some(v) = s.reported_scores(r.id) {
+                for (&t, &x) in r.tasks.iter().zip(v) {
+                    sub.push(k);
+                    // n < 2³² (checked when the session was made).
+                    tk.push(t as u32);
+                    sc.push(x);
+                }
+                k = k.saturating_add(1);
+            }
+        }
+        // SAFETY: the caller's contract.
+        unsafe { write_optional(needed, sc.len()) };
+        if len < sc.len() {
+            return Err(FfiError::too_small("results", len, sc.len()));
+        }
+        for (ptr, name) in [(subset.is_null(), "subset"), (task.is_null(), "task"), (score.is_null(), "score")] {
+            if ptr && !sc.is_empty() {
+                return Err(FfiError::new(tg_status::NullArgument, format!("`{name}` is NULL")));
+            }
+        }
+        if !sc.is_empty() {
+            let o1 = out_buffer(subset, len, "subset")?;
+            let o2 = out_buffer(task, len, "task")?;
+            let o3 = out_buffer(score, len, "score")?;
+            // SAFETY: each holds ≥ rows entries (checked above).
+            unsafe {
+                o1.write(&sub);
+                o2.write(&tk);
+                o3.write(&sc);
+            }
         }
         Ok(())
     })

@@ -159,6 +159,57 @@ fn adagroup_recovers_planted_groups_with_out_of_order_reports() {
     assert!(exact >= 2, "recovered {exact}/3: {aris:?}");
 }
 
+/// The defaults find the planted groups when max_groups is twice the true count (the old
+/// value rule returned max_groups), with per-task score scales differing 30×, and one group
+/// when there is no structure — at the paper's budget (5n subsets of 5).
+#[test]
+fn default_sessions_find_the_count_and_one_group_without_structure() {
+    use taskgroup_eval::study::{Family, SimTrainer};
+    for (family, groups) in [
+        (Family::Scales, 3),
+        (Family::Unequal, 3),
+        (Family::NoStructure, 1),
+    ] {
+        for seed in 0..2u64 {
+            let tr = SimTrainer::new(family.settings(30, groups, seed)).unwrap();
+            let mut st = AdaGroupSettings::new(30, 6, 3);
+            st.seed = seed;
+            let mut s = AdaGroupSession::new(st).unwrap();
+            run_with_trainer(&mut s, &tr).unwrap();
+            let found = s.partition().unwrap();
+            assert_eq!(
+                found,
+                tr.truth().unwrap(),
+                "{family:?} seed {seed}: {:?}",
+                s.groups()
+            );
+            assert_eq!(s.total_reported(), 150);
+        }
+    }
+}
+
+/// A finished session takes no new results (a clear error) but accepts an identical retry.
+#[test]
+fn finished_sessions_refuse_results_clearly() {
+    let tr = SyntheticTrainer::new(SyntheticTrainerSettings::new(12, 3, 1)).unwrap();
+    let mut s = AdaGroupSession::new(settings(12, 3, 2, 1)).unwrap();
+    run_with_trainer(&mut s, &tr).unwrap();
+    let r = s.all_requests().last().unwrap().clone();
+    let scores = s.reported_scores(r.id).unwrap().to_vec();
+    assert_eq!(
+        s.report(r.id, &scores).unwrap(),
+        ReportOutcome::AlreadyRecorded
+    );
+    let e = s.report(r.id, &vec![0.0; scores.len()]).unwrap_err();
+    assert_eq!(e, Error::SessionDone);
+    assert!(e.to_string().contains("no more results"), "{e}");
+    assert!(s.next_requests().is_empty());
+    let stab = s.assignment_stability(20);
+    assert!(stab
+        .iter()
+        .all(|x| x.is_some_and(|v| (0.0..=1.0).contains(&v))));
+}
+
 #[test]
 fn bad_reports_are_errors_that_change_nothing() {
     let mut s = AdaGroupSession::new(settings(12, 3, 2, 1)).unwrap();

@@ -27,12 +27,13 @@ use rand_core::SeedableRng;
 use super::aggregate::{
     AffinityBuilder, AffinityEstimate, AggregateSettings, FillRule, SurrogateSettings,
 };
+use super::evidence::{self, Fold};
 use crate::affinity::Affinity;
 use crate::error::Error;
 use crate::group::{group_with, GroupSettings};
 use crate::ksearch::{elbow_score, KRule};
 use crate::partition::Partition;
-use crate::random::{below, stream_seed};
+use crate::random::{below, stream_seed, uniform};
 use crate::sdp::WarmStart;
 
 /// Largest number of subsets per step that [`AdaGroupSettings::validate`] accepts.
@@ -42,10 +43,17 @@ pub const MAX_SUBSETS_PER_STEP: usize = 1_000_000;
 pub const MAX_TASKS: usize = 100_000;
 
 /// n×n f64 buffers a step's aggregation and SDP solves hold at once (an upper estimate).
-const STEP_BUFFERS: usize = 12;
+const STEP_BUFFERS: usize = 20;
 
-/// Attempts to draw a subset not requested before, before a repeat is accepted.
-const DRAW_ATTEMPTS: usize = 32;
+/// Attempts to draw a subset not requested before in the step; after them the draw is dropped
+/// (the step asks for fewer subsets rather than the same one twice).
+const DRAW_ATTEMPTS: usize = 64;
+
+/// [`KRule::Significant`] stops searching after this many unsupported counts in a row.
+const UNSUPPORTED_IN_A_ROW: usize = 3;
+
+/// Largest [`AdaGroupSettings::replicates`].
+pub const MAX_REPLICATES: usize = 100;
 
 /// The order in which tasks arrive (batch t holds the t-th slice of this order).
 #[derive(Debug, Clone, PartialEq, Eq, Default, bincode::Encode, bincode::Decode)]
@@ -68,6 +76,25 @@ pub enum AffinityEstimator {
     /// The transfer part of the linear surrogate (paper App. B.3), which controls for the other
     /// members of each subset (see [`super::aggregate::LinearSurrogate::transfer_estimate`]).
     Surrogate,
+    /// Eq. 6 on each task's standardised scores (centred, divided by their standard deviation;
+    /// zero diagonal): per-task offsets and scales disappear ([`super::evidence::standardized`]).
+    /// Default.
+    Standardized,
+}
+
+/// How each step's subsets are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, bincode::Encode, bincode::Decode)]
+pub enum Sampling {
+    /// The paper's: the step's new tasks plus one randomly picked existing cluster.
+    Paper,
+    /// Uniform subsets of every task seen so far (the new batch included).
+    Uniform,
+    /// Default. Every task seen so far, weighted: half of each subset favours tasks trained in
+    /// few subsets (the new batch first), and every slot favours tasks whose group is not
+    /// settled (small assignment margin, [`super::evidence::assignment_margins`]). Subsets mix
+    /// groups, so every pair of groups is measured, not filled.
+    #[default]
+    Adaptive,
 }
 
 /// Settings of an AdaGroup session. [`AdaGroupSettings::new`] gives the documented defaults.
@@ -83,7 +110,7 @@ pub struct AdaGroupSettings {
     /// Subsets to train per step, m (1..=[`MAX_SUBSETS_PER_STEP`]); `None` (default): 5·b for a
     /// batch of b new tasks (the paper's m = 5n/s).
     pub subsets_per_step: Option<usize>,
-    /// Subset size α (≥ 2; default 5; the paper used 3, 5, 10). A subset has min(α, pool) tasks,
+    /// Subset size α (2 ≤ α ≤ n; default min(5, n); the paper used 3, 5, 10). A subset has min(α, pool) tasks,
     /// where the pool is the new batch plus the picked cluster.
     pub subset_size: usize,
     /// Seed of the subset draws (and of [`TaskOrder::Shuffled`]).
@@ -92,12 +119,17 @@ pub struct AdaGroupSettings {
     pub task_order: TaskOrder,
     /// `true` (default): reported scores are "higher is better"; `false`: losses (negated).
     pub higher_is_better: bool,
-    /// Fill rule for pairs never trained together (default [`FillRule::RowMin`]).
+    /// Fill rule for pairs never trained together (default [`FillRule::RowMean`]).
     pub fill: FillRule,
-    /// How the number of groups is chosen (default [`KRule::Value`]).
+    /// How the number of groups is chosen (default [`KRule::Significant`]).
     pub count_rule: KRule,
-    /// The affinity the groups are solved on (default [`AffinityEstimator::HigherOrder`]).
+    /// The affinity the groups are solved on (default [`AffinityEstimator::Standardized`]).
     pub estimator: AffinityEstimator,
+    /// How subsets are drawn (default [`Sampling::Adaptive`]).
+    pub sampling: Sampling,
+    /// Times each distinct subset is requested within a step (default 1; 1..=[`MAX_REPLICATES`]).
+    /// Without replicates no subset is requested twice in a step.
+    pub replicates: usize,
     /// Solver and rounding settings of every SDP solve (default: the crate defaults).
     pub group: GroupSettings,
 }
@@ -110,14 +142,28 @@ impl AdaGroupSettings {
             max_groups,
             steps,
             subsets_per_step: None,
-            subset_size: 5,
+            subset_size: n.clamp(2, 5),
             seed: 0,
             task_order: TaskOrder::Identity,
             higher_is_better: true,
-            fill: FillRule::RowMin,
-            count_rule: KRule::Value,
-            estimator: AffinityEstimator::HigherOrder,
+            fill: FillRule::RowMean,
+            count_rule: KRule::Significant,
+            estimator: AffinityEstimator::Standardized,
+            sampling: Sampling::Adaptive,
+            replicates: 1,
             group: GroupSettings::default(),
+        }
+    }
+
+    /// The paper's configuration (Eq. 6, row-min fill, batch + one cluster, count by average
+    /// density), kept for reproduction.
+    pub fn paper(n: usize, max_groups: usize, steps: usize) -> Self {
+        AdaGroupSettings {
+            fill: FillRule::RowMin,
+            count_rule: KRule::AverageDensity,
+            estimator: AffinityEstimator::HigherOrder,
+            sampling: Sampling::Paper,
+            ..Self::new(n, max_groups, steps)
         }
     }
 
@@ -146,6 +192,15 @@ impl AdaGroupSettings {
         }
         if self.subset_size < 2 {
             return bad("subset_size", "must be at least 2");
+        }
+        if self.subset_size > self.n.max(2) {
+            return bad(
+                "subset_size",
+                "is larger than the number of tasks (a subset holds distinct tasks)",
+            );
+        }
+        if self.replicates == 0 || self.replicates > MAX_REPLICATES {
+            return bad("replicates", "must be between 1 and 100");
         }
         if let TaskOrder::Custom(order) = &self.task_order {
             if order.len() != self.n {
@@ -182,7 +237,20 @@ impl AdaGroupSettings {
     }
 
     /// The 0-based range into the arrival order of step t's new tasks (empty when t ≥ s).
+    /// With [`Sampling::Paper`] the t-th of s batches; otherwise every task arrives at step 0
+    /// (later steps bring none and spend their subsets where the groups are least settled).
     pub fn batch_range(&self, step: usize) -> core::ops::Range<usize> {
+        if step >= self.steps || self.steps == 0 {
+            return 0..0;
+        }
+        if self.sampling != Sampling::Paper {
+            return if step == 0 { 0..self.n } else { self.n..self.n };
+        }
+        self.paper_batch_range(step)
+    }
+
+    /// The t-th of s batches of ⌊n/s⌋ or ⌈n/s⌉ tasks (the paper's arrival schedule).
+    fn paper_batch_range(&self, step: usize) -> core::ops::Range<usize> {
         if step >= self.steps || self.steps == 0 {
             return 0..0;
         }
@@ -192,10 +260,10 @@ impl AdaGroupSettings {
         start..start + len
     }
 
-    /// m for step t: `subsets_per_step`, or 5 × the batch size.
+    /// m for step t: `subsets_per_step`, or 5 × the t-th paper batch's size (5n subsets in all).
     pub fn subsets_in_step(&self, step: usize) -> usize {
         self.subsets_per_step
-            .unwrap_or(5 * self.batch_range(step).len())
+            .unwrap_or(5 * self.paper_batch_range(step).len())
     }
 }
 
@@ -284,6 +352,16 @@ pub struct GroupCountRow {
     pub elbow_score: Option<f64>,
     /// Whether k is in the searched range (rows outside it are only the elbow's neighbours).
     pub in_range: bool,
+    /// [`KRule::Significant`] only: the smallest held-out separation z of the groups over both
+    /// folds (`None` for k = 1 or when a pair of groups was never measured); k is supported
+    /// when it reaches `critical_z`.
+    pub separation: Option<f64>,
+    /// The critical z for k groups ([`super::evidence::critical_z`]; `None` for other rules).
+    pub critical_z: Option<f64>,
+    /// [`KRule::Significant`] only: the smallest held-out contrast between two groups over the
+    /// spread of pair effects inside groups ([`super::evidence::Separation::min_effect`]);
+    /// k is supported only when it is at least 1.
+    pub effect: Option<f64>,
 }
 
 /// What one step did: the record of [`AdaGroupSession::history`].
@@ -458,10 +536,26 @@ impl AdaGroupSession {
 
     /// Records the scores of request `id`, one per task in the order of its `tasks`.
     ///
-    /// Errors, with nothing changed: `UnknownRequest` (never issued), `ScoreCountMismatch`,
+    /// Errors, with nothing changed: `SessionDone` (the session has finished: results are no
+    /// longer taken, except an identical retry), `UnknownRequest` (never issued), `ScoreCountMismatch`,
     /// `NonFiniteScore`, `ConflictingReport` (already reported with other scores). Reporting
     /// the same scores again (e.g. a retried worker) returns `AlreadyRecorded`.
     pub fn report(&mut self, id: RequestId, scores: &[f64]) -> Result<ReportOutcome, Error> {
+        if self.is_done() {
+            // A finished session takes nothing new; a retried identical report is still fine.
+            let same = self.reports.get(&id).is_some_and(|prev| {
+                prev.len() == scores.len()
+                    && prev
+                        .iter()
+                        .zip(scores)
+                        .all(|(a, b)| a.to_bits() == b.to_bits())
+            });
+            return if same {
+                Ok(ReportOutcome::AlreadyRecorded)
+            } else {
+                Err(Error::SessionDone)
+            };
+        }
         let idx = self
             .requests
             .binary_search_by(|r| r.id.cmp(&id))
@@ -561,7 +655,106 @@ impl AdaGroupSession {
                     .surrogate(&ss)?
                     .transfer_estimate(self.settings.fill)
             }
+            AffinityEstimator::Standardized => evidence::standardized(
+                &self.records,
+                self.settings.higher_is_better,
+                self.settings.fill,
+                Fold::All,
+            ),
         }
+    }
+
+    /// The current affinity estimated from one fold of the trained subsets only.
+    fn fold_affinity(&self, fold: u8) -> Result<AffinityEstimate, Error> {
+        match self.settings.estimator {
+            AffinityEstimator::Standardized => evidence::standardized(
+                &self.records,
+                self.settings.higher_is_better,
+                self.settings.fill,
+                Fold::Only(fold),
+            ),
+            _ => {
+                let mut b = AffinityBuilder::new(self.settings.n)?;
+                for e in self.records.entries() {
+                    if evidence::fold_of(e.subset) == fold {
+                        b.add(e.subset, e.task, e.mean)?;
+                    }
+                }
+                let mut tmp = self.clone();
+                tmp.records = b;
+                tmp.current_affinity()
+            }
+        }
+    }
+
+    /// How settled each task's group is: the assignment margin z of
+    /// [`evidence::assignment_margins`] on the standardised affinity (`None`: not grouped yet).
+    pub fn assignment_margins(&self) -> Result<Vec<Option<f64>>, Error> {
+        if self.groups.is_empty() {
+            return Ok(alloc::vec![None; self.settings.n]);
+        }
+        let est = evidence::standardized(
+            &self.records,
+            self.settings.higher_is_better,
+            FillRule::RowMean,
+            Fold::All,
+        )?;
+        Ok(evidence::assignment_margins(&est, &self.labels()))
+    }
+
+    /// Per task, the fraction of `resamples` bootstrap resamples of the trained subsets in which
+    /// it is still closest to its own group ([`evidence::assignment_stability`]); `None` for
+    /// tasks not grouped yet.
+    pub fn assignment_stability(&self, resamples: usize) -> Vec<Option<f64>> {
+        if self.groups.is_empty() {
+            return alloc::vec![None; self.settings.n];
+        }
+        evidence::assignment_stability(
+            &self.records,
+            self.settings.higher_is_better,
+            &self.labels(),
+            resamples,
+            self.settings.seed,
+        )
+    }
+
+    /// A rough estimate of the subsets still needed before every task's assignment margin
+    /// reaches z = 3 (margins grow like the square root of the subsets trained):
+    /// `total · (3 / z_min)² − total`, 0 when all are settled, `None` when the smallest margin
+    /// is not positive (more data of the same kind may not settle it) or nothing is grouped.
+    pub fn subsets_still_needed(&self) -> Option<usize> {
+        let m = self.assignment_margins().ok()?;
+        let zmin = m.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+        if !zmin.is_finite() {
+            return if m.iter().any(Option::is_some) {
+                Some(0)
+            } else {
+                None
+            };
+        }
+        if zmin <= 0.0 {
+            return None;
+        }
+        let total = self.reports.len() as f64;
+        let need = total * (3.0 / zmin) * (3.0 / zmin) - total;
+        Some(if need > 0.0 {
+            libm::ceil(need) as usize
+        } else {
+            0
+        })
+    }
+
+    /// Group index of every task in [`groups`](Self::groups) (`usize::MAX`: not grouped yet).
+    pub fn labels(&self) -> Vec<usize> {
+        let mut l = alloc::vec![usize::MAX; self.settings.n];
+        for (c, g) in self.groups.iter().enumerate() {
+            for &t in g {
+                if let Some(x) = l.get_mut(t) {
+                    *x = c;
+                }
+            }
+        }
+        l
     }
 
     fn aggregate_settings(&self) -> AggregateSettings {
@@ -571,49 +764,133 @@ impl AdaGroupSession {
         }
     }
 
-    /// Draws step t's requests from the current clusters (deterministic in seed, t, clusters).
+    /// Draws step t's requests (deterministic in seed, t, clusters and records; never in the
+    /// order reports arrived in). No subset is drawn twice in a step; each is requested
+    /// `replicates` times.
     fn draw_requests(&self, step: usize) -> Vec<Request> {
         let batch = self.batch(step).to_vec();
         let m = self.settings.subsets_in_step(step);
         let alpha = self.settings.subset_size;
         let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(self.settings.seed, step as u64));
-        let mut used: BTreeSet<Vec<usize>> =
-            self.requests.iter().map(|r| r.tasks.clone()).collect();
-        let mut out = Vec::with_capacity(m);
-        let mut pool: Vec<usize> = Vec::new();
-        for index in 0..m {
-            pool.clear();
-            pool.extend_from_slice(&batch);
-            if !self.groups.is_empty() {
-                let c = below(&mut rng, self.groups.len());
-                if let Some(g) = self.groups.get(c) {
-                    pool.extend_from_slice(g);
+        let before: BTreeSet<Vec<usize>> = self.requests.iter().map(|r| r.tasks.clone()).collect();
+        let mut used: BTreeSet<Vec<usize>> = BTreeSet::new();
+        let mut picks: Vec<Vec<usize>> = Vec::with_capacity(m);
+        let seen_end = self.settings.batch_range(step).end;
+        let all_seen: Vec<usize> = self.order.get(..seen_end).unwrap_or(&[]).to_vec();
+        match self.settings.sampling {
+            Sampling::Paper => {
+                let mut pool: Vec<usize> = Vec::new();
+                for _ in 0..m {
+                    pool.clear();
+                    pool.extend_from_slice(&batch);
+                    if !self.groups.is_empty() {
+                        let c = below(&mut rng, self.groups.len());
+                        if let Some(g) = self.groups.get(c) {
+                            pool.extend_from_slice(g);
+                        }
+                    }
+                    let size = alpha.min(pool.len());
+                    let mut fallback = None;
+                    let mut got = None;
+                    for _ in 0..DRAW_ATTEMPTS {
+                        let pick = uniform_pick(&mut rng, &mut pool, size);
+                        if used.contains(&pick) {
+                            continue;
+                        }
+                        if !before.contains(&pick) {
+                            got = Some(pick);
+                            break;
+                        }
+                        if fallback.is_none() {
+                            fallback = Some(pick);
+                        }
+                    }
+                    if let Some(p) = got.or(fallback) {
+                        used.insert(p.clone());
+                        picks.push(p);
+                    }
                 }
             }
-            let size = alpha.min(pool.len());
-            let mut pick = Vec::new();
-            for _ in 0..DRAW_ATTEMPTS {
-                // Partial Fisher–Yates: the first `size` entries become a uniform sample.
-                for a in 0..size {
-                    let b = a + below(&mut rng, pool.len() - a);
-                    pool.swap(a, b);
-                }
-                pick = pool.get(..size).unwrap_or(&[]).to_vec();
-                pick.sort_unstable();
-                if !used.contains(&pick) {
-                    break;
+            Sampling::Uniform | Sampling::Adaptive => {
+                let size = alpha.min(all_seen.len());
+                if binomial_at_most(all_seen.len(), size, m) {
+                    // Few distinct subsets exist: request each of them once.
+                    picks = all_subsets(&all_seen, size);
+                } else {
+                    let weights = self.draw_weights(step, &all_seen);
+                    let mut appear: BTreeMap<usize, usize> = BTreeMap::new();
+                    for r in &self.requests {
+                        for &t in &r.tasks {
+                            *appear.entry(t).or_insert(0) += 1;
+                        }
+                    }
+                    let mut pool = all_seen.clone();
+                    for _ in 0..m {
+                        let mut got = None;
+                        for attempt in 0..DRAW_ATTEMPTS {
+                            let pick = match &weights {
+                                None => uniform_pick(&mut rng, &mut pool, size),
+                                Some(w) => weighted_pick(&mut rng, &all_seen, w, &appear, size),
+                            };
+                            let fresh = !before.contains(&pick) || attempt + 1 >= DRAW_ATTEMPTS / 2;
+                            if !used.contains(&pick) && fresh {
+                                got = Some(pick);
+                                break;
+                            }
+                        }
+                        if let Some(p) = got {
+                            for &t in &p {
+                                *appear.entry(t).or_insert(0) += 1;
+                            }
+                            used.insert(p.clone());
+                            picks.push(p);
+                        }
+                    }
                 }
             }
-            used.insert(pick.clone());
-            out.push(Request {
-                id: RequestId {
-                    step: step as u32,
-                    index: index as u32,
-                },
-                tasks: pick,
-            });
+        }
+        let reps = self.settings.replicates.max(1);
+        let mut out = Vec::with_capacity(picks.len() * reps);
+        for p in picks {
+            for _ in 0..reps {
+                out.push(Request {
+                    id: RequestId {
+                        step: step as u32,
+                        index: out.len() as u32,
+                    },
+                    tasks: p.clone(),
+                });
+            }
         }
         out
+    }
+
+    /// Adaptive sampling weights 1 + u_t of the seen tasks (u: 3 for tasks not grouped yet,
+    /// `3 / (1 + (z/2)²)` for an assignment margin z ≥ 0); `None` for uniform sampling.
+    fn draw_weights(&self, _step: usize, seen: &[usize]) -> Option<Vec<f64>> {
+        if self.settings.sampling != Sampling::Adaptive {
+            return None;
+        }
+        let margins = if self.groups.is_empty() {
+            alloc::vec![None; self.settings.n]
+        } else {
+            self.assignment_margins()
+                .unwrap_or_else(|_| alloc::vec![None; self.settings.n])
+        };
+        Some(
+            seen.iter()
+                .map(|&t| {
+                    let u = match margins.get(t).copied().flatten() {
+                        None => 3.0,
+                        Some(z) => {
+                            let z = z.max(0.0) / 2.0;
+                            3.0 / (1.0 + z * z)
+                        }
+                    };
+                    1.0 + u
+                })
+                .collect(),
+        )
     }
 
     /// Aggregates, solves every candidate count and picks the groups over `seen`.
@@ -635,6 +912,9 @@ impl AdaGroupSession {
         let warm = self.warm_partition(&t, seen, &local)?;
         let current = warm.as_ref().map_or(1, |p| p.num_groups());
         let hi = self.settings.max_groups.min(ns);
+        if self.settings.count_rule == KRule::Significant {
+            return self.solve_step_significant(&est, &t, seen, warm.as_ref(), hi);
+        }
         let lo = current.min(hi);
         let (first, last) = if self.settings.count_rule == KRule::Elbow {
             (
@@ -709,6 +989,122 @@ impl AdaGroupSession {
         })
     }
 
+    /// [`KRule::Significant`]: counts 1, 2, … are solved on all subsets and on each fold; a
+    /// count is supported when its fold partitions separate every pair of groups on the other
+    /// fold at the critical z; the search stops after two unsupported counts in a row.
+    fn solve_step_significant(
+        &self,
+        est: &AffinityEstimate,
+        t: &Affinity,
+        seen: &[usize],
+        warm: Option<&Partition>,
+        hi: usize,
+    ) -> Result<StepSummary, Error> {
+        let ns = seen.len();
+        let folds = [
+            self.fold_affinity(0)?.restrict(seen)?,
+            self.fold_affinity(1)?.restrict(seen)?,
+        ];
+        let mut table: Vec<GroupCountRow> = Vec::new();
+        let mut parts: Vec<Partition> = Vec::new();
+        // Before the last step the groups only steer the sampling: the count moves by at most
+        // one per step (counts current − 1 ..= current + 1); the last step searches from 1.
+        let last_step = self.step + 1 >= self.settings.steps;
+        let current = warm.map_or(1, |p| p.num_groups());
+        let (lo, top) = if last_step {
+            (1, hi)
+        } else {
+            (current.saturating_sub(1).max(1), (current + 1).min(hi))
+        };
+        let mut best = 0usize; // index into table
+        for k in lo..=top {
+            let (mut row, p) = self.solve_count(t, k, warm)?;
+            if k >= 2 && k > lo {
+                let crit = evidence::critical_z(k);
+                let mut sep = Some(0.0);
+                let mut effect = Some(f64::INFINITY);
+                for (f, tf) in folds.iter().enumerate() {
+                    let fp = if k == ns {
+                        p.clone()
+                    } else {
+                        group_with(tf, k, &self.settings.group, WarmStart::Partition(&p), None)?
+                            .partition
+                    };
+                    let mut labels = alloc::vec![usize::MAX; self.settings.n];
+                    for (a, &l) in fp.labels().iter().enumerate() {
+                        if let Some(&g) = seen.get(a) {
+                            labels[g] = l as usize;
+                        }
+                    }
+                    let other = Fold::Only(1 - f as u8);
+                    let test = evidence::separation(
+                        &self.records,
+                        self.settings.higher_is_better,
+                        other,
+                        &labels,
+                    )?;
+                    let z = test.min_z();
+                    effect = match (effect, test.min_effect()) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        _ => None,
+                    };
+                    sep = match (sep, z) {
+                        (Some(a), Some(b)) => Some(a + b / core::f64::consts::SQRT_2),
+                        _ => None,
+                    };
+                }
+                row.separation = sep;
+                row.critical_z = Some(crit);
+                row.effect = effect;
+                let supported = sep.is_some_and(|z| z >= crit) && effect.is_some_and(|e| e >= 1.0);
+                table.push(row);
+                parts.push(p);
+                if supported {
+                    best = table.len() - 1;
+                } else if table.len() > best + UNSUPPORTED_IN_A_ROW {
+                    break;
+                }
+            } else {
+                table.push(row);
+                parts.push(p);
+            }
+        }
+        let v1 = t.as_slice().iter().sum::<f64>() / ns as f64;
+        let snapshot: Vec<(usize, f64)> = table.iter().map(|r| (r.k, r.value)).collect();
+        let value_of = |k: usize| -> Option<f64> {
+            if k == 1 {
+                return Some(v1);
+            }
+            snapshot.iter().find(|r| r.0 == k).map(|r| r.1)
+        };
+        for r in table.iter_mut() {
+            r.elbow_score = elbow_score(r.k, ns, r.value, value_of);
+        }
+        let last_k = table.last().map_or(1, |r| r.k);
+        let part = parts
+            .get(best)
+            .ok_or(Error::InvalidKRange { lo: 1, hi, n: ns })?;
+        let row = table
+            .get(best)
+            .ok_or(Error::InvalidKRange { lo: 1, hi, n: ns })?;
+        let groups = to_global_groups(part, seen);
+        Ok(StepSummary {
+            step: self.step,
+            new_tasks: self.batch(self.step).to_vec(),
+            subsets_trained: self.step_requests().len(),
+            total_subsets_trained: self.reports.len(),
+            tasks_seen: ns,
+            pair_coverage: est.pair_coverage_of(seen),
+            filled_entries: count_filled(est, seen),
+            k_range: (lo, last_k),
+            value: row.value,
+            average_density: row.average_density,
+            table,
+            chosen: best,
+            groups,
+        })
+    }
+
     /// The current clusters plus each new task joined to the cluster with the highest mean
     /// affinity to it (ties: the first), in local indices; `None` at the first step.
     fn warm_partition(
@@ -777,6 +1173,9 @@ impl AdaGroupSession {
                 from_warm_start: false,
                 elbow_score: None,
                 in_range: true,
+                separation: None,
+                critical_z: None,
+                effect: None,
             };
             return Ok((row, p));
         }
@@ -795,6 +1194,9 @@ impl AdaGroupSession {
             from_warm_start: false,
             elbow_score: None,
             in_range: true,
+            separation: None,
+            critical_z: None,
+            effect: None,
         };
         let mut part = r.partition;
         if let Some(w) = warm {
@@ -816,6 +1218,110 @@ impl AdaGroupSession {
             }
         }
         Ok((row, part))
+    }
+}
+
+/// A uniform sample of `size` members of `pool` (partial Fisher–Yates), sorted.
+fn uniform_pick(rng: &mut ChaCha8Rng, pool: &mut [usize], size: usize) -> Vec<usize> {
+    let size = size.min(pool.len());
+    for a in 0..size {
+        let b = a + below(rng, pool.len() - a);
+        pool.swap(a, b);
+    }
+    let mut pick = pool.get(..size).unwrap_or(&[]).to_vec();
+    pick.sort_unstable();
+    pick
+}
+
+/// A weighted sample without replacement of `size` tasks of `seen`: the first ⌈size/2⌉ slots
+/// with weight w_t / (1 + appearances_t) (tasks trained in few subsets first), the others with
+/// weight w_t. Sorted.
+fn weighted_pick(
+    rng: &mut ChaCha8Rng,
+    seen: &[usize],
+    w: &[f64],
+    appear: &BTreeMap<usize, usize>,
+    size: usize,
+) -> Vec<usize> {
+    let mut taken = alloc::vec![false; seen.len()];
+    let mut pick = Vec::with_capacity(size);
+    let first = size.div_ceil(2);
+    for slot in 0..size.min(seen.len()) {
+        let weight = |i: usize| -> f64 {
+            if taken.get(i).copied().unwrap_or(true) {
+                return 0.0;
+            }
+            let base = w.get(i).copied().unwrap_or(1.0);
+            if slot < first {
+                let a = seen
+                    .get(i)
+                    .and_then(|t| appear.get(t))
+                    .copied()
+                    .unwrap_or(0);
+                base / (1.0 + a as f64)
+            } else {
+                base
+            }
+        };
+        let total: f64 = (0..seen.len()).map(weight).sum();
+        let mut x = uniform(rng) * total;
+        let mut chosen = None;
+        for i in 0..seen.len() {
+            let wi = weight(i);
+            if wi <= 0.0 {
+                continue;
+            }
+            chosen = Some(i);
+            if x < wi {
+                break;
+            }
+            x -= wi;
+        }
+        if let Some(i) = chosen {
+            if let Some(tk) = taken.get_mut(i) {
+                *tk = true;
+            }
+            if let Some(&t) = seen.get(i) {
+                pick.push(t);
+            }
+        }
+    }
+    pick.sort_unstable();
+    pick
+}
+
+/// Whether C(n, k) ≤ m (without overflow).
+fn binomial_at_most(n: usize, k: usize, m: usize) -> bool {
+    let k = k.min(n - k.min(n));
+    let mut c: u128 = 1;
+    for i in 0..k {
+        c = c * (n - i) as u128 / (i + 1) as u128;
+        if c > m as u128 {
+            return false;
+        }
+    }
+    c <= m as u128
+}
+
+/// Every subset of `size` members of `pool` (lexicographic in pool order), each sorted.
+fn all_subsets(pool: &[usize], size: usize) -> Vec<Vec<usize>> {
+    let n = pool.len();
+    let mut out = Vec::new();
+    if size > n {
+        return out;
+    }
+    let mut idx: Vec<usize> = (0..size).collect();
+    loop {
+        let mut p: Vec<usize> = idx.iter().filter_map(|&i| pool.get(i).copied()).collect();
+        p.sort_unstable();
+        out.push(p);
+        let Some(i) = (0..size).rev().find(|&i| idx[i] < i + n - size) else {
+            return out;
+        };
+        idx[i] += 1;
+        for j in i + 1..size {
+            idx[j] = idx[j - 1] + 1;
+        }
     }
 }
 
@@ -877,7 +1383,13 @@ mod tests {
 
     #[test]
     fn batches_cover_the_order() {
-        let s = AdaGroupSettings::new(10, 3, 3);
+        let d = AdaGroupSettings::new(10, 3, 3);
+        // Default (adaptive) sampling: every task at step 0, 5n/s subsets per step.
+        assert_eq!(d.batch_range(0), 0..10);
+        assert_eq!(d.batch_range(1), 10..10);
+        assert_eq!(d.subsets_in_step(0), 20);
+        assert_eq!(d.subsets_in_step(2), 15);
+        let s = AdaGroupSettings::paper(10, 3, 3);
         assert_eq!(s.batch_range(0), 0..4);
         assert_eq!(s.batch_range(1), 4..7);
         assert_eq!(s.batch_range(2), 7..10);
@@ -946,16 +1458,64 @@ mod tests {
 
     #[test]
     fn first_step_requests_come_from_the_first_batch() {
-        let mut s = AdaGroupSettings::new(12, 3, 3);
+        let mut s = AdaGroupSettings::paper(12, 3, 3);
         s.subset_size = 3;
         let sess = AdaGroupSession::new(s).unwrap();
         let r = sess.next_requests();
-        assert_eq!(r.len(), 20);
+        // 20 asked for, but a batch of 4 has only C(4, 3) = 4 distinct subsets of 3.
+        assert_eq!(r.len(), 4);
         for q in &r {
             assert_eq!(q.tasks.len(), 3);
             assert!(q.tasks.iter().all(|&t| t < 4));
         }
-        assert_eq!(sess.pending_count(), 20);
+        assert_eq!(sess.pending_count(), 4);
         assert!(!sess.is_step_complete());
+    }
+
+    #[test]
+    fn no_subset_twice_in_a_step_and_replicates_on_request() {
+        // 6 tasks, subsets of 3: the old sampler asked for `0 1 2` fifteen times.
+        for sampling in [Sampling::Paper, Sampling::Uniform, Sampling::Adaptive] {
+            let mut st = AdaGroupSettings::new(6, 2, 2);
+            st.subset_size = 3;
+            st.sampling = sampling;
+            let sess = AdaGroupSession::new(st.clone()).unwrap();
+            let r = sess.next_requests();
+            assert!(!r.is_empty());
+            let distinct: BTreeSet<Vec<usize>> = r.iter().map(|q| q.tasks.clone()).collect();
+            assert_eq!(distinct.len(), r.len(), "{sampling:?}");
+            st.replicates = 3;
+            let rep = AdaGroupSession::new(st).unwrap().next_requests();
+            assert_eq!(rep.len(), 3 * r.len());
+            assert_eq!(rep[0].tasks, rep[2].tasks);
+        }
+        // Fewer distinct subsets than asked for: each once (C(5, 4) = 5 < 20).
+        let mut st = AdaGroupSettings::new(5, 2, 1);
+        st.subset_size = 4;
+        st.subsets_per_step = Some(20);
+        assert_eq!(AdaGroupSession::new(st).unwrap().next_requests().len(), 5);
+    }
+
+    #[test]
+    fn subset_size_larger_than_the_tasks_is_an_error() {
+        let mut st = AdaGroupSettings::new(30, 2, 2);
+        st.subset_size = 50;
+        assert!(matches!(
+            st.validate(),
+            Err(Error::InvalidSetting {
+                name: "subset_size",
+                ..
+            })
+        ));
+        st.subset_size = 30;
+        assert!(st.validate().is_ok());
+    }
+
+    #[test]
+    fn all_subsets_enumerates_combinations() {
+        let v = all_subsets(&[3, 1, 2, 0], 2);
+        assert_eq!(v.len(), 6);
+        assert!(binomial_at_most(4, 2, 6) && !binomial_at_most(4, 2, 5));
+        assert!(!binomial_at_most(200, 5, 1_000_000));
     }
 }

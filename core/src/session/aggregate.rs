@@ -502,7 +502,7 @@ pub struct AffinityEstimate {
 }
 
 impl AffinityEstimate {
-    fn from_parts(
+    pub(crate) fn from_parts(
         n: usize,
         mut directed: Vec<f64>,
         coverage: Vec<u32>,

@@ -13,8 +13,8 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use super::adagroup::{
-    AdaGroupSession, AdaGroupSettings, AffinityEstimator, Request, RequestId, StepSummary,
-    TaskOrder,
+    AdaGroupSession, AdaGroupSettings, AffinityEstimator, GroupCountRow, Request, RequestId,
+    Sampling, StepSummary, TaskOrder,
 };
 use super::aggregate::{AffinityBuilder, FillRule};
 use crate::error::Error;
@@ -26,7 +26,7 @@ use crate::sdp::{ProjectionMethod, SolverSettings};
 /// The first 8 bytes of every checkpoint.
 pub const MAGIC: [u8; 8] = *b"TGSESS\r\n";
 /// The format version this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Bytes before the payload.
 const HEADER_LEN: usize = 8 + 4 + 8 + 8;
 
@@ -74,6 +74,138 @@ struct SettingsWire {
     estimator: AffinityEstimator,
     solver: SolverWire,
     rounding: RoundingWire,
+    /// Format 2 on.
+    sampling: Sampling,
+    /// Format 2 on.
+    replicates: u64,
+}
+
+/// Format 1's settings: no sampling rule (the paper's) and no replicates.
+#[derive(bincode::Encode, bincode::Decode)]
+struct SettingsWireV1 {
+    n: u64,
+    max_groups: u64,
+    steps: u64,
+    subsets_per_step: Option<u64>,
+    subset_size: u64,
+    seed: u64,
+    task_order: TaskOrder,
+    higher_is_better: bool,
+    fill: FillRule,
+    count_rule: KRule,
+    estimator: AffinityEstimator,
+    solver: SolverWire,
+    rounding: RoundingWire,
+}
+
+/// Format 1's table row (no separation test).
+#[derive(bincode::Encode, bincode::Decode)]
+struct GroupCountRowV1 {
+    k: usize,
+    groups: usize,
+    value: f64,
+    average_density: f64,
+    upper_bound: Option<f64>,
+    certified_optimal: bool,
+    from_warm_start: bool,
+    elbow_score: Option<f64>,
+    in_range: bool,
+}
+
+/// Format 1's step summary.
+#[derive(bincode::Encode, bincode::Decode)]
+struct StepSummaryV1 {
+    step: usize,
+    new_tasks: Vec<usize>,
+    subsets_trained: usize,
+    total_subsets_trained: usize,
+    tasks_seen: usize,
+    pair_coverage: f64,
+    filled_entries: usize,
+    k_range: (usize, usize),
+    table: Vec<GroupCountRowV1>,
+    chosen: usize,
+    groups: Vec<Vec<usize>>,
+    value: f64,
+    average_density: f64,
+}
+
+#[derive(bincode::Encode, bincode::Decode)]
+struct SessionWireV1 {
+    settings: SettingsWireV1,
+    order: Vec<u64>,
+    step: u64,
+    requests: Vec<Request>,
+    reports: Vec<(RequestId, Vec<f64>)>,
+    groups: Vec<Vec<u64>>,
+    history: Vec<StepSummaryV1>,
+}
+
+impl SessionWireV1 {
+    /// A format-1 session as format 2: the paper's sampling, no replicates, no separation test.
+    fn upgrade(self) -> SessionWire {
+        let s = self.settings;
+        SessionWire {
+            settings: SettingsWire {
+                n: s.n,
+                max_groups: s.max_groups,
+                steps: s.steps,
+                subsets_per_step: s.subsets_per_step,
+                subset_size: s.subset_size,
+                seed: s.seed,
+                task_order: s.task_order,
+                higher_is_better: s.higher_is_better,
+                fill: s.fill,
+                count_rule: s.count_rule,
+                estimator: s.estimator,
+                solver: s.solver,
+                rounding: s.rounding,
+                sampling: Sampling::Paper,
+                replicates: 1,
+            },
+            order: self.order,
+            step: self.step,
+            requests: self.requests,
+            reports: self.reports,
+            groups: self.groups,
+            history: self
+                .history
+                .into_iter()
+                .map(|h| StepSummary {
+                    step: h.step,
+                    new_tasks: h.new_tasks,
+                    subsets_trained: h.subsets_trained,
+                    total_subsets_trained: h.total_subsets_trained,
+                    tasks_seen: h.tasks_seen,
+                    pair_coverage: h.pair_coverage,
+                    filled_entries: h.filled_entries,
+                    k_range: h.k_range,
+                    table: h
+                        .table
+                        .into_iter()
+                        .map(|r| GroupCountRow {
+                            k: r.k,
+                            groups: r.groups,
+                            value: r.value,
+                            average_density: r.average_density,
+                            upper_bound: r.upper_bound,
+                            certified_optimal: r.certified_optimal,
+                            from_warm_start: r.from_warm_start,
+                            elbow_score: r.elbow_score,
+                            in_range: r.in_range,
+                            separation: None,
+                            critical_z: None,
+                            effect: None,
+                        })
+                        .collect(),
+                    chosen: h.chosen,
+                    groups: h.groups,
+                    value: h.value,
+                    average_density: h.average_density,
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(bincode::Encode, bincode::Decode)]
@@ -133,6 +265,8 @@ impl SettingsWire {
                 kmeans_restarts: ro.kmeans_restarts as u64,
                 local_search: ro.local_search,
             },
+            sampling: s.sampling,
+            replicates: s.replicates as u64,
         }
     }
 
@@ -151,6 +285,8 @@ impl SettingsWire {
             fill: self.fill,
             count_rule: self.count_rule,
             estimator: self.estimator,
+            sampling: self.sampling,
+            replicates: to_usize(self.replicates)?,
             group: GroupSettings {
                 solver: SolverSettings {
                     tolerance: w.tolerance,
@@ -260,11 +396,15 @@ impl AdaGroupSession {
                 "checksum mismatch: the file was modified or damaged",
             ));
         }
-        let (wire, used): (SessionWire, usize) = bincode::decode_from_slice(
-            payload,
-            bincode::config::standard().with_limit::<{ 1 << 30 }>(),
-        )
-        .map_err(|_| corrupt("the payload does not decode"))?;
+        let config = bincode::config::standard().with_limit::<{ 1 << 30 }>();
+        let (wire, used): (SessionWire, usize) = if version == 1 {
+            let (w, used): (SessionWireV1, usize) = bincode::decode_from_slice(payload, config)
+                .map_err(|_| corrupt("the payload does not decode (format 1)"))?;
+            (w.upgrade(), used)
+        } else {
+            bincode::decode_from_slice(payload, config)
+                .map_err(|_| corrupt("the payload does not decode"))?
+        };
         if used != payload.len() {
             return Err(corrupt("the payload has undecoded bytes"));
         }
@@ -397,5 +537,94 @@ mod tests {
                 supported: FORMAT_VERSION
             }
         );
+    }
+
+    /// A format-1 checkpoint (written before sampling rules and replicates existed) still
+    /// loads, as a session with the paper's sampling, and continues.
+    #[test]
+    fn format_1_checkpoints_still_load() {
+        let mut st = AdaGroupSettings::paper(12, 3, 3);
+        st.count_rule = KRule::Value;
+        let mut s = AdaGroupSession::new(st).unwrap();
+        for (i, r) in s.next_requests().into_iter().enumerate() {
+            let sc: Vec<f64> = r.tasks.iter().map(|&t| (t * 7 + i) as f64 * 0.01).collect();
+            s.report(r.id, &sc).unwrap();
+        }
+        s.advance().unwrap();
+        let w = SettingsWire::from(&s.settings);
+        let v1 = SessionWireV1 {
+            settings: SettingsWireV1 {
+                n: w.n,
+                max_groups: w.max_groups,
+                steps: w.steps,
+                subsets_per_step: w.subsets_per_step,
+                subset_size: w.subset_size,
+                seed: w.seed,
+                task_order: w.task_order,
+                higher_is_better: w.higher_is_better,
+                fill: w.fill,
+                count_rule: w.count_rule,
+                estimator: w.estimator,
+                solver: w.solver,
+                rounding: w.rounding,
+            },
+            order: s.order.iter().map(|&t| t as u64).collect(),
+            step: s.step as u64,
+            requests: s.requests.clone(),
+            reports: s.reports.iter().map(|(id, v)| (*id, v.clone())).collect(),
+            groups: s
+                .groups
+                .iter()
+                .map(|g| g.iter().map(|&t| t as u64).collect())
+                .collect(),
+            history: s
+                .history
+                .iter()
+                .map(|h| StepSummaryV1 {
+                    step: h.step,
+                    new_tasks: h.new_tasks.clone(),
+                    subsets_trained: h.subsets_trained,
+                    total_subsets_trained: h.total_subsets_trained,
+                    tasks_seen: h.tasks_seen,
+                    pair_coverage: h.pair_coverage,
+                    filled_entries: h.filled_entries,
+                    k_range: h.k_range,
+                    table: h
+                        .table
+                        .iter()
+                        .map(|r| GroupCountRowV1 {
+                            k: r.k,
+                            groups: r.groups,
+                            value: r.value,
+                            average_density: r.average_density,
+                            upper_bound: r.upper_bound,
+                            certified_optimal: r.certified_optimal,
+                            from_warm_start: r.from_warm_start,
+                            elbow_score: r.elbow_score,
+                            in_range: r.in_range,
+                        })
+                        .collect(),
+                    chosen: h.chosen,
+                    groups: h.groups.clone(),
+                    value: h.value,
+                    average_density: h.average_density,
+                })
+                .collect(),
+        };
+        let payload = bincode::encode_to_vec(&v1, bincode::config::standard()).unwrap();
+        let mut b = Vec::new();
+        b.extend_from_slice(&MAGIC);
+        b.extend_from_slice(&1u32.to_le_bytes());
+        b.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        b.extend_from_slice(&fnv1a64(&payload).to_le_bytes());
+        b.extend_from_slice(&payload);
+        let mut t = AdaGroupSession::load(&b).unwrap();
+        assert_eq!(t.settings().sampling, Sampling::Paper);
+        assert_eq!(t.settings().replicates, 1);
+        assert_eq!(t, s);
+        for r in t.next_requests() {
+            t.report(r.id, &alloc::vec![0.5; r.tasks.len()]).unwrap();
+        }
+        t.advance().unwrap();
     }
 }

@@ -342,6 +342,8 @@ class _SessionSettings(Structure):
         ("count_rule", c_uint32),
         ("estimator", c_uint32),
         ("group", _Options),
+        ("sampling", c_uint32),
+        ("replicates", c_size_t),
     ]
 
 
@@ -451,6 +453,18 @@ _SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         [c_void_p, _P(c_uint32), c_size_t, _P(c_size_t), _P(c_size_t)],
     ),
     "tg_session_save": (c_uint32, [c_void_p, _P(c_uint8), c_size_t, _P(c_size_t)]),
+    "tg_session_affinity": (
+        c_uint32,
+        [c_void_p, _P(c_double), c_size_t, _P(c_uint32), c_size_t, _P(c_size_t)],
+    ),
+    "tg_session_confidence": (
+        c_uint32,
+        [c_void_p, c_size_t, _P(c_double), c_size_t, _P(c_double), c_size_t, _P(c_size_t)],
+    ),
+    "tg_session_results": (
+        c_uint32,
+        [c_void_p, _P(c_uint32), _P(c_uint32), _P(c_double), c_size_t, _P(c_size_t)],
+    ),
     "tg_session_load": (c_uint32, [_P(c_uint8), c_size_t, _P(c_void_p)]),
     "tg_aggregate_options_default": (_AggregateOptions, []),
     "tg_affinity_builder_new": (c_uint32, [c_size_t, _P(c_void_p)]),
@@ -834,8 +848,9 @@ _ROUNDINGS = {"robust": 0, "threshold": 1}
 _K_RULES = {"density": 0, "average_density": 0, "elbow": 1, "value": 2}
 _K_RULE_NAMES = {0: "density", 1: "elbow", 2: "value"}
 _FILLS = {"row_min": 0, "row_mean": 1}
-_COUNT_RULES = {"value": 0, "average_density": 1, "density": 1, "elbow": 2}
-_ESTIMATORS = {"higher_order": 0, "surrogate": 1}
+_COUNT_RULES = {"value": 0, "average_density": 1, "density": 1, "elbow": 2, "significant": 3}
+_ESTIMATORS = {"higher_order": 0, "eq6": 0, "surrogate": 1, "standardized": 2}
+_SAMPLINGS = {"paper": 0, "uniform": 1, "adaptive": 2}
 _SOLVER_STATUS = {
     0: "converged",
     1: "max_iterations",
@@ -1343,12 +1358,17 @@ class Session(_HandleOwner):
     ``advance()`` when a step is complete, ``groups()`` at any time. A context manager
     (closes the handle on exit); ``save()``/``load()`` checkpoint it as bytes.
 
-    Settings: ``n`` tasks, at most ``max_groups`` groups, ``steps`` steps; ``subsets_per_step``
-    (None = 5 × batch size), ``subset_size`` (5), ``seed`` (0), ``shuffle`` (False: tasks
-    arrive in index order), ``higher_is_better`` (True; False for losses), ``fill``
-    ("row_min", "row_mean" or a number), ``count_rule`` ("value", "average_density",
-    "elbow"), ``estimator`` ("higher_order": paper Eq. 6; "surrogate": the linear surrogate's
-    transfer estimate), plus the solver options of ``group``.
+    Settings: ``n`` tasks (or a list of task names), at most ``max_groups`` groups, ``steps``
+    steps; ``subsets_per_step`` (None = 5n/s), ``subset_size`` (None: min(5, n)), ``seed`` (0), ``shuffle``
+    (False: tasks arrive in index order), ``higher_is_better`` (True; False for losses),
+    ``fill`` ("row_mean" (default), "row_min" or a number), ``count_rule`` ("significant"
+    (default): the largest count whose groups are separated on held-out subsets; "value",
+    "average_density", "elbow"), ``estimator`` ("standardized" (default): Eq. 6 on each task's
+    standardised scores; "higher_order": paper Eq. 6; "surrogate": the linear surrogate's
+    transfer estimate), ``sampling`` ("adaptive" (default), "uniform", "paper"),
+    ``replicates`` (1: each distinct subset once per step), ``paper=True`` (the paper's
+    configuration: higher_order, average_density, row_min, paper sampling, unless given), plus
+    the solver options of ``group``. ``names`` holds the task names (None without).
 
     Thread-safe: calls are serialised by the session's lock, and ``close()`` waits for calls
     in flight on other threads.
@@ -1359,21 +1379,39 @@ class Session(_HandleOwner):
 
     def __init__(
         self,
-        n: int,
+        n: Union[int, Sequence[str]],
         max_groups: int,
         steps: int,
         *,
         subsets_per_step: Optional[int] = None,
-        subset_size: int = 5,
+        subset_size: Optional[int] = None,
         seed: int = 0,
         shuffle: bool = False,
         higher_is_better: bool = True,
-        fill: Union[str, float] = "row_min",
-        count_rule: str = "value",
-        estimator: str = "higher_order",
+        fill: Optional[Union[str, float]] = None,
+        count_rule: Optional[str] = None,
+        estimator: Optional[str] = None,
+        sampling: Optional[str] = None,
+        replicates: int = 1,
+        paper: bool = False,
         **options: Any,
     ):
         self._init_handle()
+        self.names: Optional[List[str]] = None
+        if not isinstance(n, int) and not isinstance(n, bool) and hasattr(n, "__iter__"):
+            names = [str(x) for x in n]
+            if len(set(names)) != len(names):
+                raise InvalidSettingError("a task name is listed twice")
+            self.names = names
+            n = len(names)
+        if fill is None:
+            fill = "row_min" if paper else "row_mean"
+        if count_rule is None:
+            count_rule = "average_density" if paper else "significant"
+        if estimator is None:
+            estimator = "higher_order" if paper else "standardized"
+        if sampling is None:
+            sampling = "paper" if paper else "adaptive"
         lib = _lib()
         sizes = {
             name: _uint(name, v, _SIZE_MAX, InvalidSettingError)
@@ -1381,14 +1419,15 @@ class Session(_HandleOwner):
                 ("n", n),
                 ("max_groups", max_groups),
                 ("steps", steps),
-                ("subset_size", subset_size),
+                ("subset_size", 0 if subset_size is None else subset_size),
                 ("subsets_per_step", 0 if subsets_per_step is None else subsets_per_step),
             )
         }
         seed = _uint("seed", seed, _U64_MAX, InvalidSettingError)
         s = lib.tg_session_settings_default(sizes["n"], sizes["max_groups"], sizes["steps"])
         s.subsets_per_step = sizes["subsets_per_step"]
-        s.subset_size = sizes["subset_size"]
+        if subset_size is not None:
+            s.subset_size = sizes["subset_size"]
         s.seed = seed
         s.task_order = 1 if shuffle else 0
         s.higher_is_better = bool(higher_is_better)
@@ -1399,17 +1438,23 @@ class Session(_HandleOwner):
             s.fill_constant = _real(fill, "fill")
         s.count_rule = _enum("count_rule", count_rule, _COUNT_RULES)
         s.estimator = _enum("estimator", estimator, _ESTIMATORS)
+        s.sampling = _enum("sampling", sampling, _SAMPLINGS)
+        s.replicates = _uint("replicates", replicates, _SIZE_MAX, InvalidSettingError)
         s.group = _options(options)
         h = c_void_p()
         _check(lib.tg_session_new(byref(s), byref(h)))
         self._handle = h.value
 
     @classmethod
-    def _from_handle(cls, handle: int) -> "Session":
+    def _from_handle(cls, handle: int, names: Optional[Sequence[str]] = None) -> "Session":
         obj = cls.__new__(cls)
         obj._init_handle()
         obj._handle = handle
+        obj.names = None if names is None else [str(x) for x in names]
         return obj
+
+    def _name(self, t: int) -> Union[int, str]:
+        return t if self.names is None else self.names[t]
 
     # lifetime -------------------------------------------------------------------------------
 
@@ -1516,6 +1561,80 @@ class Session(_HandleOwner):
         """The current groups (sorted tasks, ordered by their smallest task)."""
         return _groups_of(self.labels())
 
+    def group_names(self) -> List[List[str]]:
+        """The current groups by task name (needs ``names``)."""
+        if self.names is None:
+            raise InvalidSettingError("this session has no task names")
+        return [[self.names[t] for t in g] for g in self.groups()]
+
+    def affinity(self, coverage: bool = False, as_numpy: bool = False) -> Any:
+        """The current affinity estimate (directed, filled, n×n rows; T[i][j]: how j helps
+        i); with ``coverage=True`` a pair (matrix, coverage) where coverage counts the trained
+        subsets behind each entry (0 = filled). Works on finished sessions."""
+        lib = _lib()
+        n = self.progress.n
+        nn = n * n
+        m = (c_double * max(nn, 1))()
+        c = (c_uint32 * max(nn, 1))()
+        with self._using() as h:
+            _check(lib.tg_session_affinity(h, m, nn, c, nn, None))
+
+        def shape(buf: Any, cast: Any) -> Any:
+            rows = [[cast(buf[i * n + j]) for j in range(n)] for i in range(n)]
+            if as_numpy:
+                if _np is None:
+                    raise ImportError("as_numpy=True needs numpy")
+                return _np.array(rows)
+            return rows
+
+        if coverage:
+            return shape(m, float), shape(c, int)
+        return shape(m, float)
+
+    def results(self) -> List[Tuple[Any, Tuple[Any, ...], float]]:
+        """Every reported result as (task, subset, score) rows, in request order (names when
+        the session has them), the rows of ``taskgroup affinity --from-subsets``."""
+        lib = _lib()
+        needed = c_size_t(0)
+        with self._using() as h:
+            st = lib.tg_session_results(h, None, None, None, 0, byref(needed))
+            if st not in (_STATUS_OK, _STATUS_BUFFER_TOO_SMALL):
+                _raise_for(st)
+            k = max(needed.value, 1)
+            sub, task, score = (c_uint32 * k)(), (c_uint32 * k)(), (c_double * k)()
+            _check(lib.tg_session_results(h, sub, task, score, needed.value, byref(needed)))
+        rows = needed.value
+        members: Dict[int, List[int]] = {}
+        for r in range(rows):
+            members.setdefault(int(sub[r]), []).append(int(task[r]))
+        out = []
+        for r in range(rows):
+            subset = tuple(self._name(t) for t in members[int(sub[r])])
+            out.append((self._name(int(task[r])), subset, float(score[r])))
+        return out
+
+    def confidence(self, resamples: int = 50) -> Dict[str, Any]:
+        """How settled each task's group is: ``margin`` (assignment margin z per task; None
+        when not grouped yet), ``stability`` (fraction of bootstrap resamples of the trained
+        subsets in which the task stays closest to its own group) and
+        ``subsets_still_needed`` (estimate; None when unknown)."""
+        lib = _lib()
+        n = self.progress.n
+        mg, stb = (c_double * max(n, 1))(), (c_double * max(n, 1))()
+        need = c_size_t(0)
+        resamples = _uint("resamples", resamples, _SIZE_MAX, InvalidSettingError)
+        with self._using() as h:
+            _check(lib.tg_session_confidence(h, resamples, mg, n, stb, n, byref(need)))
+
+        def opt(x: float) -> Optional[float]:
+            return None if x != x else float(x)
+
+        return {
+            "margin": [opt(mg[i]) for i in range(n)],
+            "stability": [opt(stb[i]) for i in range(n)],
+            "subsets_still_needed": None if need.value == _SIZE_MAX else int(need.value),
+        }
+
     # checkpoints ----------------------------------------------------------------------------
 
     def save(self) -> bytes:
@@ -1531,13 +1650,20 @@ class Session(_HandleOwner):
         return bytes(buf[: size.value])
 
     @classmethod
-    def load(cls, data: Union[bytes, bytearray, memoryview]) -> "Session":
-        """A session restored from ``save()`` bytes (in this process or another)."""
+    def load(
+        cls, data: Union[bytes, bytearray, memoryview], names: Optional[Sequence[str]] = None
+    ) -> "Session":
+        """A session restored from ``save()`` bytes (in this process or another); ``names``:
+        its task names (checkpoints hold indices only)."""
         raw = bytes(data)
         buf = (c_uint8 * max(len(raw), 1)).from_buffer_copy(raw + b"\0" * (len(raw) == 0))
         h = c_void_p()
         _check(_lib().tg_session_load(buf, len(raw), byref(h)))
-        return cls._from_handle(h.value)
+        obj = cls._from_handle(h.value, names)
+        if names is not None and len(obj.names or []) != obj.progress.n:
+            obj.close()
+            raise InvalidSettingError("the number of names differs from the session's tasks")
+        return obj
 
     def save_file(self, path: Union[str, os.PathLike]) -> None:
         """Writes ``save()`` to a file atomically and durably: a temporary file in the same
@@ -1546,9 +1672,11 @@ class Session(_HandleOwner):
         _write_file_atomic(path, self.save())
 
     @classmethod
-    def load_file(cls, path: Union[str, os.PathLike]) -> "Session":
+    def load_file(
+        cls, path: Union[str, os.PathLike], names: Optional[Sequence[str]] = None
+    ) -> "Session":
         """``load()`` from a file."""
-        return cls.load(Path(path).read_bytes())
+        return cls.load(Path(path).read_bytes(), names)
 
 
 # --------------------------------------------------------------------------------------------
