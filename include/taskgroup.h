@@ -783,7 +783,7 @@ typedef struct tg_session_settings {
      */
     bool higher_is_better;
     /**
-     * A `tg_fill` value for pairs never trained together (default `TG_FILL_ROW_MIN`).
+     * A `tg_fill` value for pairs never trained together (default `TG_FILL_ROW_MEAN`).
      */
     uint32_t fill;
     /**
@@ -791,11 +791,11 @@ typedef struct tg_session_settings {
      */
     double fill_constant;
     /**
-     * A `tg_count_rule` value (default `TG_COUNT_RULE_VALUE`).
+     * A `tg_count_rule` value (default `TG_COUNT_RULE_SIGNIFICANT`).
      */
     uint32_t count_rule;
     /**
-     * A `tg_affinity_estimator` value (default `TG_AFFINITY_ESTIMATOR_HIGHER_ORDER`).
+     * A `tg_affinity_estimator` value (default `TG_AFFINITY_ESTIMATOR_STANDARDIZED`).
      */
     uint32_t estimator;
     /**

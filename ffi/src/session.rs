@@ -101,13 +101,13 @@ pub struct tg_session_settings {
     pub task_order: u32,
     /// true (default): reported scores are "higher is better"; false: losses.
     pub higher_is_better: bool,
-    /// A `tg_fill` value for pairs never trained together (default `TG_FILL_ROW_MIN`).
+    /// A `tg_fill` value for pairs never trained together (default `TG_FILL_ROW_MEAN`).
     pub fill: u32,
     /// The value of `TG_FILL_CONSTANT` (finite; default 0).
     pub fill_constant: f64,
-    /// A `tg_count_rule` value (default `TG_COUNT_RULE_VALUE`).
+    /// A `tg_count_rule` value (default `TG_COUNT_RULE_SIGNIFICANT`).
     pub count_rule: u32,
-    /// A `tg_affinity_estimator` value (default `TG_AFFINITY_ESTIMATOR_HIGHER_ORDER`).
+    /// A `tg_affinity_estimator` value (default `TG_AFFINITY_ESTIMATOR_STANDARDIZED`).
     pub estimator: u32,
     /// Solver and rounding settings of every solve.
     pub group: tg_options,

@@ -288,7 +288,8 @@ static void test_session(void) {
     tg_session_settings set = tg_session_settings_default(N, 3, 2);
     set.subset_size = 3;
     set.seed = 7;
-    CHECK(set.higher_is_better && set.fill == TG_FILL_ROW_MIN);
+    CHECK(set.higher_is_better && set.fill == TG_FILL_ROW_MEAN);
+    CHECK(set.count_rule == TG_COUNT_RULE_SIGNIFICANT && set.estimator == TG_AFFINITY_ESTIMATOR_STANDARDIZED);
 
     tg_session *s = NULL;
     CHECK_STATUS(tg_session_new(&set, &s), TG_STATUS_OK);
