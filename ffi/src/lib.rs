@@ -89,9 +89,10 @@ pub use options::{
 };
 pub use session::{
     tg_affinity_estimator, tg_count_rule, tg_report_outcome, tg_request, tg_request_id,
-    tg_request_id_parse, tg_session, tg_session_advance, tg_session_free, tg_session_get_progress,
-    tg_session_groups, tg_session_load, tg_session_new, tg_session_next_requests,
-    tg_session_progress, tg_session_report, tg_session_save, tg_session_settings,
+    tg_request_id_parse, tg_sampling, tg_session, tg_session_advance, tg_session_affinity,
+    tg_session_confidence, tg_session_free, tg_session_get_progress, tg_session_groups,
+    tg_session_load, tg_session_new, tg_session_next_requests, tg_session_progress,
+    tg_session_report, tg_session_results, tg_session_save, tg_session_settings,
     tg_session_settings_default, tg_step_summary, tg_task_order, TG_NO_GROUP,
 };
 pub use status::{tg_last_error_message, tg_status, tg_status_message};
