@@ -7,8 +7,7 @@ use taskgroup_eval::standley::{higher_order_scores, LossTransform, SubsetTable};
 
 use crate::args::{Args, UsageError};
 use crate::CliError;
-use taskgroup_io::matrix::{names_sidecar, write_csv, write_csv_to, write_names_sidecar, Matrix};
-use taskgroup_io::npy::write_npy;
+use taskgroup_io::matrix::{write_csv_to, write_square, Matrix};
 use taskgroup_io::subsets::read_subset_csv;
 
 /// Usage text of `taskgroup affinity`.
@@ -178,28 +177,8 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             },
         )
         .and_then(|()| std::io::Write::flush(&mut so))
-    } else if out
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
-    {
-        write_npy(out, n, n, &data).and_then(|()| match &names {
-            Some(names) => write_names_sidecar(out, names),
-            // No names: a names file left by an earlier run would mislabel this matrix.
-            None => match std::fs::remove_file(names_sidecar(out)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-                _ => Ok(()),
-            },
-        })
     } else {
-        write_csv(
-            out,
-            &Matrix {
-                rows: n,
-                cols: n,
-                data,
-                names,
-            },
-        )
+        write_square(out, n, data, names)
     };
     res.map_err(|e| {
         if e.kind() == std::io::ErrorKind::InvalidInput {

@@ -30,8 +30,7 @@ use taskgroup_core::session::adagroup::{
 };
 use taskgroup_core::session::aggregate::FillRule;
 use taskgroup_core::KRule;
-use taskgroup_io::matrix::{write_csv, Matrix};
-use taskgroup_io::npy::write_npy;
+use taskgroup_io::matrix::write_square;
 use taskgroup_io::subsets::parse_scores;
 
 use crate::args::{Args, UsageError};
@@ -625,22 +624,7 @@ fn write_matrix(
     data: Vec<f64>,
     names: Option<Vec<String>>,
 ) -> Result<(), CliError> {
-    let res = if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
-    {
-        write_npy(path, n, n, &data)
-    } else {
-        write_csv(
-            path,
-            &Matrix {
-                rows: n,
-                cols: n,
-                data,
-                names,
-            },
-        )
-    };
+    let res = write_square(path, n, data, names);
     res.map_err(|e| {
         if e.kind() == std::io::ErrorKind::InvalidInput {
             CliError::Input(format!("cannot write {}: {e}", path.display()))

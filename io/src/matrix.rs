@@ -836,6 +836,41 @@ pub fn write_names_sidecar(npy: &Path, names: &[String]) -> io::Result<()> {
     std::fs::write(names_sidecar(npy), text)
 }
 
+/// Writes a square n×n matrix by the file's extension: `.npy` (any case) as NPY with its names
+/// in [`names_sidecar`] (a stale names file is removed when there are none), anything else as
+/// CSV through [`write_csv`]. `InvalidInput` for sizes or names that would not read back.
+pub fn write_square(
+    path: &Path,
+    n: usize,
+    data: Vec<f64>,
+    names: Option<Vec<String>>,
+) -> io::Result<()> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+    {
+        crate::npy::write_npy(path, n, n, &data)?;
+        match &names {
+            Some(names) => write_names_sidecar(path, names),
+            // No names: a names file left by an earlier run would mislabel this matrix.
+            None => match std::fs::remove_file(names_sidecar(path)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        }
+    } else {
+        write_csv(
+            path,
+            &Matrix {
+                rows: n,
+                cols: n,
+                data,
+                names,
+            },
+        )
+    }
+}
+
 /// The task names of [`names_sidecar`] of `npy`, when that file exists; an error when it cannot
 /// be read or does not hold one name per task (`n`), never a silent mislabelling.
 pub fn read_names_sidecar(npy: &Path, n: usize) -> Result<Option<Vec<String>>, InputError> {

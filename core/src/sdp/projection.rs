@@ -58,6 +58,18 @@ pub fn project_c1(m: &[f64], n: usize, k: usize, out: &mut [f64]) -> Option<Proj
     project_c1_select(m, n, k, out)
 }
 
+/// k ≤ 1 (or n = 1): C1 is the single point 11ᵀ/n, written to `out`; `None` otherwise.
+fn single_point(n: usize, k: usize, out: &mut [f64]) -> Option<ProjectionInfo> {
+    if k > 1 && n > 1 {
+        return None;
+    }
+    out.iter_mut().for_each(|x| *x = 1.0 / n as f64);
+    Some(ProjectionInfo {
+        rank: 0,
+        theta: 0.0,
+    })
+}
+
 /// [`project_c1`] through the tridiagonal path of [`crate::eigen::sym_eigen_select`]: all
 /// eigenvalues by Householder + QL, eigenvectors by inverse iteration for only the side of
 /// the threshold that has fewer of them. With r active eigenpairs,
@@ -72,12 +84,8 @@ pub(crate) fn project_c1_select(
 ) -> Option<ProjectionInfo> {
     let nf = n as f64;
     let j = 1.0 / nf;
-    if k <= 1 || n == 1 {
-        out.iter_mut().for_each(|x| *x = j);
-        return Some(ProjectionInfo {
-            rank: 0,
-            theta: 0.0,
-        });
+    if let Some(info) = single_point(n, k, out) {
+        return Some(info);
     }
     let b = centered_shifted(m, n);
     let mut theta = 0.0;
@@ -136,12 +144,8 @@ pub(crate) fn project_c1_with(
 ) -> Option<ProjectionInfo> {
     let nf = n as f64;
     let j = 1.0 / nf;
-    if k <= 1 || n == 1 {
-        out.iter_mut().for_each(|x| *x = j);
-        return Some(ProjectionInfo {
-            rank: 0,
-            theta: 0.0,
-        });
+    if let Some(info) = single_point(n, k, out) {
+        return Some(info);
     }
     let b = centered_shifted(m, n);
     let e = sym_eigen(&b, n)?;

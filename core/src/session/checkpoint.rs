@@ -59,28 +59,17 @@ struct RoundingWire {
     local_search: bool,
 }
 
+/// The settings (format 2): format 1's fields, then the sampling rule and the replicates. A
+/// nested struct encodes as its fields in order, so these are the same bytes as one flat list.
 #[derive(bincode::Encode, bincode::Decode)]
 struct SettingsWire {
-    n: u64,
-    max_groups: u64,
-    steps: u64,
-    subsets_per_step: Option<u64>,
-    subset_size: u64,
-    seed: u64,
-    task_order: TaskOrder,
-    higher_is_better: bool,
-    fill: FillRule,
-    count_rule: KRule,
-    estimator: AffinityEstimator,
-    solver: SolverWire,
-    rounding: RoundingWire,
-    /// Format 2 on.
+    base: SettingsWireV1,
     sampling: Sampling,
-    /// Format 2 on.
     replicates: u64,
 }
 
-/// Format 1's settings: no sampling rule (the paper's) and no replicates.
+/// Format 1's settings (the first fields of format 2's): no sampling rule (the paper's) and no
+/// replicates.
 #[derive(bincode::Encode, bincode::Decode)]
 struct SettingsWireV1 {
     n: u64,
@@ -144,22 +133,9 @@ struct SessionWireV1 {
 impl SessionWireV1 {
     /// A format-1 session as format 2: the paper's sampling, no replicates, no separation test.
     fn upgrade(self) -> SessionWire {
-        let s = self.settings;
         SessionWire {
             settings: SettingsWire {
-                n: s.n,
-                max_groups: s.max_groups,
-                steps: s.steps,
-                subsets_per_step: s.subsets_per_step,
-                subset_size: s.subset_size,
-                seed: s.seed,
-                task_order: s.task_order,
-                higher_is_better: s.higher_is_better,
-                fill: s.fill,
-                count_rule: s.count_rule,
-                estimator: s.estimator,
-                solver: s.solver,
-                rounding: s.rounding,
+                base: self.settings,
                 sampling: Sampling::Paper,
                 replicates: 1,
             },
@@ -231,7 +207,7 @@ impl SettingsWire {
     fn from(s: &AdaGroupSettings) -> Self {
         let sv = &s.group.solver;
         let ro = &s.group.rounding;
-        SettingsWire {
+        let base = SettingsWireV1 {
             n: s.n as u64,
             max_groups: s.max_groups as u64,
             steps: s.steps as u64,
@@ -265,28 +241,35 @@ impl SettingsWire {
                 kmeans_restarts: ro.kmeans_restarts as u64,
                 local_search: ro.local_search,
             },
+        };
+        SettingsWire {
+            base,
             sampling: s.sampling,
             replicates: s.replicates as u64,
         }
     }
 
     fn into_settings(self) -> Result<AdaGroupSettings, Error> {
-        let w = self.solver;
-        let r = self.rounding;
+        let SettingsWire {
+            base: b,
+            sampling,
+            replicates,
+        } = self;
+        let (w, r) = (b.solver, b.rounding);
         Ok(AdaGroupSettings {
-            n: to_usize(self.n)?,
-            max_groups: to_usize(self.max_groups)?,
-            steps: to_usize(self.steps)?,
-            subsets_per_step: self.subsets_per_step.map(to_usize).transpose()?,
-            subset_size: to_usize(self.subset_size)?,
-            seed: self.seed,
-            task_order: self.task_order,
-            higher_is_better: self.higher_is_better,
-            fill: self.fill,
-            count_rule: self.count_rule,
-            estimator: self.estimator,
-            sampling: self.sampling,
-            replicates: to_usize(self.replicates)?,
+            n: to_usize(b.n)?,
+            max_groups: to_usize(b.max_groups)?,
+            steps: to_usize(b.steps)?,
+            subsets_per_step: b.subsets_per_step.map(to_usize).transpose()?,
+            subset_size: to_usize(b.subset_size)?,
+            seed: b.seed,
+            task_order: b.task_order,
+            higher_is_better: b.higher_is_better,
+            fill: b.fill,
+            count_rule: b.count_rule,
+            estimator: b.estimator,
+            sampling,
+            replicates: to_usize(replicates)?,
             group: GroupSettings {
                 solver: SolverSettings {
                     tolerance: w.tolerance,
@@ -553,21 +536,7 @@ mod tests {
         s.advance().unwrap();
         let w = SettingsWire::from(&s.settings);
         let v1 = SessionWireV1 {
-            settings: SettingsWireV1 {
-                n: w.n,
-                max_groups: w.max_groups,
-                steps: w.steps,
-                subsets_per_step: w.subsets_per_step,
-                subset_size: w.subset_size,
-                seed: w.seed,
-                task_order: w.task_order,
-                higher_is_better: w.higher_is_better,
-                fill: w.fill,
-                count_rule: w.count_rule,
-                estimator: w.estimator,
-                solver: w.solver,
-                rounding: w.rounding,
-            },
+            settings: w.base,
             order: s.order.iter().map(|&t| t as u64).collect(),
             step: s.step as u64,
             requests: s.requests.clone(),

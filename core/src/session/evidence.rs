@@ -183,28 +183,26 @@ impl Separation {
     /// of how much pairs inside a group differ (`None` when a pair is untestable or g < 2;
     /// +inf when τ̂ = 0).
     pub fn min_effect(&self) -> Option<f64> {
-        let g = self.groups;
-        if g < 2 {
-            return None;
-        }
-        let mut m = f64::INFINITY;
-        for a in 0..g {
-            for b in a + 1..g {
-                let d = self.delta.get(a * g + b).copied().flatten()?;
-                m = m.min(if self.pair_spread > 0.0 {
-                    d / self.pair_spread
-                } else if d > 0.0 {
-                    f64::INFINITY
-                } else {
-                    0.0
-                });
+        let tau = self.pair_spread;
+        self.min_over_pairs(&self.delta, |d| {
+            if tau > 0.0 {
+                d / tau
+            } else if d > 0.0 {
+                f64::INFINITY
+            } else {
+                0.0
             }
-        }
-        Some(m)
+        })
     }
 
     /// The smallest z over all pairs of groups (`None` when a pair is untestable or g < 2).
     pub fn min_z(&self) -> Option<f64> {
+        self.min_over_pairs(&self.z, |z| z)
+    }
+
+    /// The smallest `f(v_ab)` over the pairs a < b of a g×g table (`None` when an entry is
+    /// missing or g < 2).
+    fn min_over_pairs(&self, table: &[Option<f64>], f: impl Fn(f64) -> f64) -> Option<f64> {
         let g = self.groups;
         if g < 2 {
             return None;
@@ -212,7 +210,7 @@ impl Separation {
         let mut m = f64::INFINITY;
         for a in 0..g {
             for b in a + 1..g {
-                m = m.min(self.z.get(a * g + b).copied().flatten()?);
+                m = m.min(f(table.get(a * g + b).copied().flatten()?));
             }
         }
         Some(m)
