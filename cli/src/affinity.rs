@@ -32,24 +32,38 @@ fn bad(msg: String) -> CliError {
     CliError::Input(msg)
 }
 
-/// Runs `taskgroup affinity`.
-pub fn run(raw: &[String]) -> Result<(), CliError> {
-    let mut a = Args::parse(
-        raw,
-        &[
-            "--from-subsets",
-            "--format",
-            "--output",
-            "-o",
-            "--kind",
-            "--fill",
-            "--transform",
-        ],
-    )?;
-    if a.flag("--help") || a.flag("-h") {
-        println!("{USAGE}");
-        return Ok(());
+/// The fill rule for unmeasured entries that `--fill` names: `row-min`, `row-mean` or a finite
+/// constant.
+pub(crate) fn fill_rule(v: &str) -> Result<FillRule, UsageError> {
+    match v {
+        "row-min" => Ok(FillRule::RowMin),
+        "row-mean" => Ok(FillRule::RowMean),
+        c => c
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .map(FillRule::Constant)
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "--fill expects row-min, row-mean or a finite number, got {c:?}"
+                ))
+            }),
     }
+}
+
+/// The options of `taskgroup affinity` that take a value.
+pub const OPTIONS: &[&str] = &[
+    "--from-subsets",
+    "--format",
+    "--output",
+    "-o",
+    "--kind",
+    "--fill",
+    "--transform",
+];
+
+/// Runs `taskgroup affinity` on its arguments (`--help` is handled before).
+pub fn run(mut a: Args) -> Result<(), CliError> {
     let lower = a.flag("--lower-is-better");
     a.finish()?;
     let input = a
@@ -58,17 +72,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
     let output = a
         .value(&["--output", "-o"])
         .ok_or_else(|| UsageError("--output FILE.csv|.npy is required".into()))?;
-    let fill = match a.value(&["--fill"]).unwrap_or("row-min") {
-        "row-min" => FillRule::RowMin,
-        "row-mean" => FillRule::RowMean,
-        v => FillRule::Constant(v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(
-            || {
-                UsageError(format!(
-                    "--fill expects row-min, row-mean or a finite number, got {v:?}"
-                ))
-            },
-        )?),
-    };
+    let fill = fill_rule(a.value(&["--fill"]).unwrap_or("row-min"))?;
     let text = if input == "-" {
         let mut t = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)
@@ -86,16 +90,13 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
     let (n, data, names) = match a.value(&["--format"]).unwrap_or("csv") {
         "standley" => {
             let table = SubsetTable::parse(&text).map_err(|e| bad(format!("{input}: {e}")))?;
-            let tr = match a.value(&["--transform"]).unwrap_or("neg-loss") {
-                "neg-loss" => LossTransform::NegativeLoss,
-                "relative" => LossTransform::RelativeImprovement,
-                o => {
-                    return Err(UsageError(format!(
-                        "--transform expects neg-loss or relative, got {o:?}"
-                    ))
-                    .into())
-                }
-            };
+            let transforms = [
+                ("neg-loss", LossTransform::NegativeLoss),
+                ("relative", LossTransform::RelativeImprovement),
+            ];
+            let tr = a
+                .choice("--transform", &transforms, "neg-loss or relative")?
+                .unwrap_or(LossTransform::NegativeLoss);
             let m = table.tasks();
             let d = higher_order_scores(&table, tr).map_err(|e| bad(format!("{input}: {e}")))?;
             (m, d, None)

@@ -54,6 +54,21 @@ impl Args {
         Ok(a)
     }
 
+    /// [`Args::parse`] for a subcommand whose usage text is `usage`: `None`, after printing
+    /// `usage` to stdout, when `--help` or `-h` was given.
+    pub fn parse_or_help(
+        raw: &[String],
+        valued: &[&str],
+        usage: &str,
+    ) -> Result<Option<Args>, UsageError> {
+        let mut a = Args::parse(raw, valued)?;
+        if a.flag("--help") || a.flag("-h") {
+            println!("{usage}");
+            return Ok(None);
+        }
+        Ok(Some(a))
+    }
+
     /// The last value of option `name` (any of its spellings).
     pub fn value(&self, names: &[&str]) -> Option<&str> {
         self.opts
@@ -80,6 +95,24 @@ impl Args {
         match self.switches.first() {
             Some(s) => Err(UsageError(format!("unknown option {s}"))),
             None => Ok(()),
+        }
+    }
+
+    /// Option `name` as one of `choices` (spelling, value; several spellings may share a
+    /// value): `None` when absent, a usage error naming the `expected` spellings otherwise.
+    pub fn choice<T: Copy>(
+        &self,
+        name: &str,
+        choices: &[(&str, T)],
+        expected: &str,
+    ) -> Result<Option<T>, UsageError> {
+        match self.value(&[name]) {
+            None => Ok(None),
+            Some(v) => choices
+                .iter()
+                .find(|(spelling, _)| *spelling == v)
+                .map(|&(_, t)| Some(t))
+                .ok_or_else(|| UsageError(format!("{name} expects {expected}, got {v:?}"))),
         }
     }
 

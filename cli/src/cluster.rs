@@ -132,16 +132,14 @@ pub fn group_settings(a: &Args) -> Result<GroupSettings, UsageError> {
     if let Some(m) = a.parsed::<usize>(&["--max-iterations"], "a positive integer")? {
         s.solver.max_iterations = m;
     }
-    s.solver.path = match a.value(&["--solver"]) {
-        None | Some("auto") => SolverPath::Auto,
-        Some("admm") => SolverPath::Admm,
-        Some("factored") => SolverPath::Factored,
-        Some(o) => {
-            return Err(UsageError(format!(
-                "--solver expects auto, admm or factored, got {o:?}"
-            )))
-        }
-    };
+    let paths = [
+        ("auto", SolverPath::Auto),
+        ("admm", SolverPath::Admm),
+        ("factored", SolverPath::Factored),
+    ];
+    s.solver.path = a
+        .choice("--solver", &paths, "auto, admm or factored")?
+        .unwrap_or(SolverPath::Auto);
     s.validate().map_err(|e| UsageError(e.to_string()))?;
     Ok(s)
 }
@@ -210,37 +208,32 @@ fn emit(text: &str, output: &str) -> Result<(), CliError> {
     }
 }
 
-/// Runs `taskgroup cluster`.
-pub fn run(raw: &[String]) -> Result<(), CliError> {
-    let mut a = Args::parse(
-        raw,
-        &[
-            "--input",
-            "-i",
-            "-k",
-            "--k",
-            "--k-range",
-            "--k-rule",
-            "--rounding",
-            "--seed",
-            "--tolerance",
-            "--max-iterations",
-            "--normalize",
-            "--output",
-            "-o",
-            "--svg",
-            "--solver",
-        ],
-    )?;
+/// The options of `taskgroup cluster` that take a value.
+pub const OPTIONS: &[&str] = &[
+    "--input",
+    "-i",
+    "-k",
+    "--k",
+    "--k-range",
+    "--k-rule",
+    "--rounding",
+    "--seed",
+    "--tolerance",
+    "--max-iterations",
+    "--normalize",
+    "--output",
+    "-o",
+    "--svg",
+    "--solver",
+];
+
+/// Runs `taskgroup cluster` on its arguments (`--help` is handled before).
+pub fn run(mut a: Args) -> Result<(), CliError> {
     let json_out = a.flag("--json");
     let solve_to_tolerance = a.flag("--solve-to-tolerance");
     let timing = a.flag("--timing");
     let quiet = a.flag("--quiet") | a.flag("-q");
     let lower = a.flag("--lower-is-better");
-    if a.flag("--help") || a.flag("-h") {
-        println!("{USAGE}");
-        return Ok(());
-    }
     a.finish()?;
     if let Some(p) = a.positionals().first() {
         return Err(UsageError(format!("unexpected argument {p:?}")).into());
@@ -253,13 +246,10 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
     let k = a.parsed::<usize>(&["-k", "--k"], "a positive integer")?;
     let range_spec = a.value(&["--k-range"]);
     let range = range_spec.map(parse_range).transpose()?;
-    let rule = match a.value(&["--k-rule"]) {
-        None | Some("density") => KRule::AverageDensity,
-        Some("elbow") => KRule::Elbow,
-        Some(o) => {
-            return Err(UsageError(format!("--k-rule expects density or elbow, got {o:?}")).into())
-        }
-    };
+    let rules = [("density", KRule::AverageDensity), ("elbow", KRule::Elbow)];
+    let rule = a
+        .choice("--k-rule", &rules, "density or elbow")?
+        .unwrap_or(KRule::AverageDensity);
     let normalization = match a.value(&["--normalize"]) {
         None => Normalization::None,
         Some(v) => v.parse::<Normalization>().map_err(|_| {

@@ -311,41 +311,33 @@ pub fn tables_text(tables: &[Table]) -> String {
     s
 }
 
-/// Runs `taskgroup demo` (`eval == false`) or `taskgroup eval`.
-pub fn run(raw: &[String], eval: bool) -> Result<(), CliError> {
-    let mut a = Args::parse(
-        raw,
-        &[
-            "--out",
-            "-o",
-            "--n",
-            "--steps",
-            "--groups",
-            "--seed",
-            "-k",
-            "--max-groups",
-            "--subsets-per-step",
-            "--trainer",
-            "--backend",
-            "--manifest",
-            "--model",
-            "--save-data",
-            "--iterations",
-            "--step",
-        ],
-    )?;
-    if a.flag("--help") || a.flag("-h") {
-        println!("{USAGE}");
-        return Ok(());
-    }
-    const LINEAR_ONLY: [&str; 6] = [
-        "--backend",
-        "--manifest",
-        "--model",
-        "--save-data",
-        "--iterations",
-        "--step",
-    ];
+/// The options of `taskgroup demo` and `taskgroup eval` that take a value; the last six
+/// ([`LINEAR_ONLY`]) are those of `demo --adagroup --trainer linear` only.
+pub const OPTIONS: &[&str] = &[
+    "--out",
+    "-o",
+    "--n",
+    "--steps",
+    "--groups",
+    "--seed",
+    "-k",
+    "--max-groups",
+    "--subsets-per-step",
+    "--trainer",
+    "--backend",
+    "--manifest",
+    "--model",
+    "--save-data",
+    "--iterations",
+    "--step",
+];
+
+/// The options of `demo --adagroup --trainer linear` only: the last six of [`OPTIONS`].
+const LINEAR_ONLY: &[&str] = OPTIONS.split_at(OPTIONS.len() - 6).1;
+
+/// Runs `taskgroup demo` (`eval == false`) or `taskgroup eval` on its arguments (`--help` is
+/// handled before).
+pub fn run(mut a: Args, eval: bool) -> Result<(), CliError> {
     if eval && a.flag("--adagroup") {
         let json_out = a.flag("--json");
         let full = a.flag("--full");
@@ -361,7 +353,7 @@ pub fn run(raw: &[String], eval: bool) -> Result<(), CliError> {
     let adagroup = !eval && a.flag("--adagroup");
     if !adagroup {
         if let Some(o) = std::iter::once("--trainer")
-            .chain(LINEAR_ONLY)
+            .chain(LINEAR_ONLY.iter().copied())
             .find(|o| a.value(&[o]).is_some())
         {
             return Err(CliError::Usage(format!("{o} needs demo --adagroup")));

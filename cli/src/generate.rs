@@ -49,24 +49,37 @@ fn case_json(c: &Case, file: &str) -> serde_json::Value {
     })
 }
 
-/// Runs `taskgroup generate`.
-pub fn run(raw: &[String]) -> Result<(), CliError> {
-    let mut a = Args::parse(
-        raw,
-        &[
-            "--n",
-            "-n",
-            "--seed",
-            "--output",
-            "-o",
-            "--output-dir",
-            "--groups",
-        ],
-    )?;
-    if a.flag("--help") || a.flag("-h") {
-        println!("{USAGE}");
-        return Ok(());
+/// The required `--output` file of a single-matrix instance.
+fn output(a: &Args) -> Result<&Path, UsageError> {
+    a.value(&["--output", "-o"])
+        .map(Path::new)
+        .ok_or_else(|| UsageError("--output FILE.npy is required".into()))
+}
+
+/// The required `--n`, at least `min` (`why` says why).
+fn n_at_least(a: &Args, min: usize, why: &str) -> Result<usize, UsageError> {
+    let n = a
+        .parsed::<usize>(&["--n", "-n"], &format!("an integer ≥ {min}"))?
+        .ok_or_else(|| UsageError("--n N is required".into()))?;
+    if n < min {
+        return Err(UsageError(format!("--n must be at least {min} ({why})")));
     }
+    Ok(n)
+}
+
+/// The options of `taskgroup generate` that take a value.
+pub const OPTIONS: &[&str] = &[
+    "--n",
+    "-n",
+    "--seed",
+    "--output",
+    "-o",
+    "--output-dir",
+    "--groups",
+];
+
+/// Runs `taskgroup generate` on its arguments (`--help` is handled before).
+pub fn run(a: Args) -> Result<(), CliError> {
     a.finish()?;
     let seed = a
         .parsed::<u64>(&["--seed"], "a non-negative integer")?
@@ -78,23 +91,14 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
         .ok_or_else(|| UsageError(format!("what to generate?\n{USAGE}")))?;
     match what.as_str() {
         "planted" => {
-            let n = a
-                .parsed::<usize>(&["--n", "-n"], "an integer ≥ 3")?
-                .ok_or_else(|| UsageError("--n N is required".into()))?;
-            if n < 3 {
-                return Err(
-                    UsageError("--n must be at least 3 (three planted groups)".into()).into(),
-                );
-            }
-            let out = a
-                .value(&["--output", "-o"])
-                .ok_or_else(|| UsageError("--output FILE.npy is required".into()))?;
+            let n = n_at_least(&a, 3, "three planted groups")?;
+            let out = output(&a)?;
             let mut m = PlantedModel::paper(n / 3);
             m.sizes[0] = n - 2 * (n / 3);
             let t = m
                 .sample(seed)
                 .map_err(|e| CliError::Internal(e.to_string()))?;
-            write(Path::new(out), n, t.as_slice())
+            write(out, n, t.as_slice())
         }
         "large" => {
             let n = a
@@ -108,34 +112,21 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
                     UsageError("--n must be at least 2·groups + 2, groups ≥ 1".into()).into(),
                 );
             }
-            let out = a
-                .value(&["--output", "-o"])
-                .ok_or_else(|| UsageError("--output FILE.npy is required".into()))?;
+            let out = output(&a)?;
             let (t, _) = taskgroup_eval::synthetic::large_offsets(n, groups, 0.5, seed);
-            write(Path::new(out), n, &t)
+            write(out, n, &t)
         }
         "unequal" => {
-            let n = a
-                .parsed::<usize>(&["--n", "-n"], "an integer ≥ 8")?
-                .ok_or_else(|| UsageError("--n N is required".into()))?;
-            if n < 8 {
-                return Err(
-                    UsageError("--n must be at least 8 (four planted groups)".into()).into(),
-                );
-            }
-            let out = a
-                .value(&["--output", "-o"])
-                .ok_or_else(|| UsageError("--output FILE.npy is required".into()))?;
+            let n = n_at_least(&a, 8, "four planted groups")?;
+            let out = output(&a)?;
             let (t, _) = taskgroup_eval::synthetic::unequal_offsets(n, seed)
                 .map_err(|e| CliError::Internal(e.to_string()))?;
-            write(Path::new(out), n, t.as_slice())
+            write(out, n, t.as_slice())
         }
         "icl" => {
-            let out = a
-                .value(&["--output", "-o"])
-                .ok_or_else(|| UsageError("--output FILE.npy is required".into()))?;
+            let out = output(&a)?;
             let c = icl_case(seed).map_err(|e| CliError::Internal(e.to_string()))?;
-            write(Path::new(out), c.n(), &c.scores)
+            write(out, c.n(), &c.scores)
         }
         "multitask" => {
             let dir = a

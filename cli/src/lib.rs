@@ -139,14 +139,22 @@ pub fn run_main(argv: &[String]) -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let rest = &argv[1..];
+    type Body = fn(args::Args) -> Result<(), CliError>;
+    let sub = |usage: &str, options: &[&str], body: Body| match args::Args::parse_or_help(
+        &argv[1..],
+        options,
+        usage,
+    )? {
+        Some(a) => body(a),
+        None => Ok(()),
+    };
     let r = match cmd.as_str() {
-        "cluster" => cluster::run(rest),
-        "affinity" => affinity::run(rest),
-        "generate" => generate::run(rest),
-        "demo" => demo::run(rest, false),
-        "session" => session::run(rest),
-        "eval" => demo::run(rest, true),
+        "cluster" => sub(cluster::USAGE, cluster::OPTIONS, cluster::run),
+        "affinity" => sub(affinity::USAGE, affinity::OPTIONS, affinity::run),
+        "generate" => sub(generate::USAGE, generate::OPTIONS, generate::run),
+        "demo" => sub(demo::USAGE, demo::OPTIONS, |a| demo::run(a, false)),
+        "session" => sub(session::USAGE, session::OPTIONS, session::run),
+        "eval" => sub(demo::USAGE, demo::OPTIONS, |a| demo::run(a, true)),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

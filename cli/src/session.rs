@@ -28,7 +28,6 @@ use taskgroup_core::session::adagroup::{
     AdaGroupSession, AdaGroupSettings, AffinityEstimator, ReportOutcome, RequestId, Sampling,
     TaskOrder,
 };
-use taskgroup_core::session::aggregate::FillRule;
 use taskgroup_core::KRule;
 use taskgroup_io::matrix::write_square;
 use taskgroup_io::subsets::parse_scores;
@@ -171,36 +170,31 @@ fn label(names: &Option<Vec<String>>, t: usize) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
-/// Runs `taskgroup session ...`.
-pub fn run(raw: &[String]) -> Result<(), CliError> {
-    let mut a = Args::parse(
-        raw,
-        &[
-            "--tasks",
-            "-k",
-            "--k",
-            "--steps",
-            "--subset-size",
-            "--seed",
-            "--subsets-per-step",
-            "--out",
-            "--id",
-            "--scores",
-            "--from-csv",
-            "--estimator",
-            "--count-rule",
-            "--fill",
-            "--sampling",
-            "--replicates",
-            "--output",
-            "-o",
-            "--coverage",
-        ],
-    )?;
-    if a.flag("--help") || a.flag("-h") {
-        println!("{USAGE}");
-        return Ok(());
-    }
+/// The options of `taskgroup session` that take a value.
+pub const OPTIONS: &[&str] = &[
+    "--tasks",
+    "-k",
+    "--k",
+    "--steps",
+    "--subset-size",
+    "--seed",
+    "--subsets-per-step",
+    "--out",
+    "--id",
+    "--scores",
+    "--from-csv",
+    "--estimator",
+    "--count-rule",
+    "--fill",
+    "--sampling",
+    "--replicates",
+    "--output",
+    "-o",
+    "--coverage",
+];
+
+/// Runs `taskgroup session` on its arguments (`--help` is handled before).
+pub fn run(mut a: Args) -> Result<(), CliError> {
     let json_out = a.flag("--json");
     let lower = a.flag("--lower-is-better");
     let shuffle = a.flag("--shuffle");
@@ -268,58 +262,39 @@ fn new(a: &Args, lower: bool, shuffle: bool, paper: bool) -> Result<(), CliError
     } else {
         AdaGroupSettings::new(n, k, steps)
     };
-    if let Some(v) = a.value(&["--estimator"]) {
-        s.estimator = match v {
-            "standardized" | "standardised" => AffinityEstimator::Standardized,
-            "eq6" | "higher-order" => AffinityEstimator::HigherOrder,
-            "surrogate" => AffinityEstimator::Surrogate,
-            o => {
-                return Err(UsageError(format!(
-                    "--estimator expects standardized, eq6 or surrogate, got {o:?}"
-                ))
-                .into())
-            }
-        };
+    use AffinityEstimator as E;
+    let estimators = [
+        ("standardized", E::Standardized),
+        ("standardised", E::Standardized),
+        ("eq6", E::HigherOrder),
+        ("higher-order", E::HigherOrder),
+        ("surrogate", E::Surrogate),
+    ];
+    let expected = "standardized, eq6 or surrogate";
+    if let Some(e) = a.choice("--estimator", &estimators, expected)? {
+        s.estimator = e;
     }
-    if let Some(v) = a.value(&["--count-rule"]) {
-        s.count_rule = match v {
-            "significant" => KRule::Significant,
-            "value" => KRule::Value,
-            "density" => KRule::AverageDensity,
-            "elbow" => KRule::Elbow,
-            o => {
-                return Err(UsageError(format!(
-                    "--count-rule expects significant, value, density or elbow, got {o:?}"
-                ))
-                .into())
-            }
-        };
+    let rules = [
+        ("significant", KRule::Significant),
+        ("value", KRule::Value),
+        ("density", KRule::AverageDensity),
+        ("elbow", KRule::Elbow),
+    ];
+    let expected = "significant, value, density or elbow";
+    if let Some(r) = a.choice("--count-rule", &rules, expected)? {
+        s.count_rule = r;
     }
     if let Some(v) = a.value(&["--fill"]) {
-        s.fill = match v {
-            "row-min" => FillRule::RowMin,
-            "row-mean" => FillRule::RowMean,
-            c => FillRule::Constant(c.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(
-                || {
-                    UsageError(format!(
-                        "--fill expects row-min, row-mean or a finite number, got {c:?}"
-                    ))
-                },
-            )?),
-        };
+        s.fill = crate::affinity::fill_rule(v)?;
     }
-    if let Some(v) = a.value(&["--sampling"]) {
-        s.sampling = match v {
-            "adaptive" => Sampling::Adaptive,
-            "uniform" => Sampling::Uniform,
-            "paper" => Sampling::Paper,
-            o => {
-                return Err(UsageError(format!(
-                    "--sampling expects adaptive, uniform or paper, got {o:?}"
-                ))
-                .into())
-            }
-        };
+    let samplings = [
+        ("adaptive", Sampling::Adaptive),
+        ("uniform", Sampling::Uniform),
+        ("paper", Sampling::Paper),
+    ];
+    let expected = "adaptive, uniform or paper";
+    if let Some(m) = a.choice("--sampling", &samplings, expected)? {
+        s.sampling = m;
     }
     if let Some(r) = a.parsed::<usize>(&["--replicates"], "a positive integer")? {
         s.replicates = r;

@@ -42,23 +42,35 @@ fn trainer() -> SyntheticTrainer {
     SyntheticTrainer::new(SyntheticTrainerSettings::new(N, 3, 11)).unwrap()
 }
 
+/// `session new --tasks TASKS -k K --steps STEPS EXTRA... --out OUT`.
+fn new_args<'a>(
+    tasks: &'a str,
+    k: &'a str,
+    steps: &'a str,
+    extra: &[&'a str],
+    out: &'a str,
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "session", "new", "--tasks", tasks, "-k", k, "--steps", steps,
+    ];
+    args.extend_from_slice(extra);
+    args.extend(["--out", out]);
+    args
+}
+
+/// `session report DIR --id ID --scores SCORES`.
+fn report_args<'a>(dir: &'a str, id: &'a str, scores: &'a str) -> [&'a str; 7] {
+    ["session", "report", dir, "--id", id, "--scores", scores]
+}
+
 fn new_session(dir: &Path) {
-    ok(&[
-        "session",
-        "new",
-        "--tasks",
+    ok(&new_args(
         &N.to_string(),
-        "-k",
         &K.to_string(),
-        "--steps",
         &STEPS.to_string(),
-        "--subset-size",
-        "4",
-        "--seed",
-        &SEED.to_string(),
-        "--out",
+        &["--subset-size", "4", "--seed", &SEED.to_string()],
         dir.to_str().unwrap(),
-    ]);
+    ));
 }
 
 fn pending(dir: &Path) -> Vec<(String, Vec<usize>)> {
@@ -100,15 +112,7 @@ fn cli_campaign_matches_in_process_run() {
         reqs.reverse(); // out of order
         for (id, tasks) in reqs {
             let s = t.train(&tasks).unwrap();
-            ok(&[
-                "session",
-                "report",
-                dir.to_str().unwrap(),
-                "--id",
-                &id,
-                "--scores",
-                &scores_arg(&s),
-            ]);
+            ok(&report_args(dir.to_str().unwrap(), &id, &scores_arg(&s)));
         }
         rounds += 1;
         assert!(rounds <= STEPS);
@@ -140,15 +144,7 @@ fn concurrent_reports_are_not_lost() {
         .map(|(id, tasks)| {
             let s = scores_arg(&t.train(tasks).unwrap());
             Command::new(env!("CARGO_BIN_EXE_taskgroup"))
-                .args([
-                    "session",
-                    "report",
-                    dir.to_str().unwrap(),
-                    "--id",
-                    id,
-                    "--scores",
-                    &s,
-                ])
+                .args(report_args(dir.to_str().unwrap(), id, &s))
                 .spawn()
                 .unwrap()
         })
@@ -224,35 +220,11 @@ fn bad_reports_and_corrupt_checkpoints_change_nothing() {
         );
     }
     // A conflicting duplicate is refused; an identical one is accepted and changes nothing.
-    ok(&[
-        "session",
-        "report",
-        d,
-        "--id",
-        id,
-        "--scores",
-        &scores_arg(&good),
-    ]);
+    ok(&report_args(d, id, &scores_arg(&good)));
     let after_one = std::fs::read(&ck).unwrap();
-    ok(&[
-        "session",
-        "report",
-        d,
-        "--id",
-        id,
-        "--scores",
-        &scores_arg(&good),
-    ]);
+    ok(&report_args(d, id, &scores_arg(&good)));
     assert_eq!(std::fs::read(&ck).unwrap(), after_one);
-    let o = tg(&[
-        "session",
-        "report",
-        d,
-        "--id",
-        id,
-        "--scores",
-        &scores_arg(&vec![0.25; tasks.len()]),
-    ]);
+    let o = tg(&report_args(d, id, &scores_arg(&vec![0.25; tasks.len()])));
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(std::fs::read(&ck).unwrap(), after_one);
     // Corrupt, truncated and foreign checkpoints: a clear error, exit 2, the file untouched.
@@ -278,9 +250,7 @@ fn bad_reports_and_corrupt_checkpoints_change_nothing() {
     }
     // Refuses to overwrite an existing session.
     std::fs::write(&ck, &after_one).unwrap();
-    let o = tg(&[
-        "session", "new", "--tasks", "4", "-k", "2", "--steps", "1", "--out", d,
-    ]);
+    let o = tg(&new_args("4", "2", "1", &[], d));
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(std::fs::read(&ck).unwrap(), after_one);
     let _ = std::fs::remove_dir_all(&dir);
@@ -294,20 +264,13 @@ fn named_tasks_and_csv_reports() {
     let names: Vec<String> = (0..8).map(|i| format!("task{i}")).collect();
     std::fs::write(&list, names.join("\n")).unwrap();
     let sdir = dir.join("s");
-    ok(&[
-        "session",
-        "new",
-        "--tasks",
+    ok(&new_args(
         list.to_str().unwrap(),
-        "-k",
         "3",
-        "--steps",
         "2",
-        "--subset-size",
-        "3",
-        "--out",
+        &["--subset-size", "3"],
         sdir.to_str().unwrap(),
-    ]);
+    ));
     let text = ok(&["session", "next", sdir.to_str().unwrap()]);
     assert!(text.contains("task"), "{text}");
     let t = SyntheticTrainer::new(SyntheticTrainerSettings::new(8, 2, 3)).unwrap();
@@ -337,18 +300,13 @@ fn duplicate_task_names_are_refused() {
     let list = dir.join("tasks.txt");
     std::fs::write(&list, "a\nb\na\n").unwrap();
     let out = dir.join("s");
-    let o = tg(&[
-        "session",
-        "new",
-        "--tasks",
+    let o = tg(&new_args(
         list.to_str().unwrap(),
-        "-k",
         "2",
-        "--steps",
         "1",
-        "--out",
+        &[],
         out.to_str().unwrap(),
-    ]);
+    ));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("listed twice"));
     assert!(!out.join("session.tgck").exists());
@@ -369,20 +327,13 @@ fn concurrent_new_to_one_folder_creates_exactly_one_session() {
         let children: Vec<_> = (0..8)
             .map(|seed| {
                 Command::new(env!("CARGO_BIN_EXE_taskgroup"))
-                    .args([
-                        "session",
-                        "new",
-                        "--tasks",
+                    .args(new_args(
                         "24",
-                        "-k",
                         "4",
-                        "--steps",
                         "3",
-                        "--seed",
-                        &seed.to_string(),
-                        "--out",
+                        &["--seed", &seed.to_string()],
                         dir.to_str().unwrap(),
-                    ])
+                    ))
                     .stdout(std::process::Stdio::piped())
                     .stderr(std::process::Stdio::piped())
                     .spawn()
@@ -415,9 +366,7 @@ fn stale_names_of_a_killed_new_are_not_adopted() {
     // What a `new --tasks names.txt` killed between its two writes leaves behind.
     std::fs::write(dir.join("names.json"), r#"["a","b","c"]"#).unwrap();
     let d = dir.to_str().unwrap();
-    ok(&[
-        "session", "new", "--tasks", "300", "-k", "3", "--steps", "30", "--out", d,
-    ]);
+    ok(&new_args("300", "3", "30", &[], d));
     assert!(
         !dir.join("names.json").exists(),
         "the stale names are removed"
@@ -433,18 +382,7 @@ fn stale_names_of_a_killed_new_are_not_adopted() {
     std::fs::write(dir.join("names.json"), r#"["x","y","z","w"]"#).unwrap();
     let list = dir.with_extension("tasks.txt");
     std::fs::write(&list, "a\nb\nc\nd\n").unwrap();
-    ok(&[
-        "session",
-        "new",
-        "--tasks",
-        list.to_str().unwrap(),
-        "-k",
-        "2",
-        "--steps",
-        "1",
-        "--out",
-        d,
-    ]);
+    ok(&new_args(list.to_str().unwrap(), "2", "1", &[], d));
     let text = ok(&["session", "next", d]);
     assert!(text.contains('a') && !text.contains('x'), "{text}");
 
@@ -552,22 +490,13 @@ fn readers_need_no_lock_and_work_on_read_only_sessions() {
 fn a_csv_report_of_10000_lines_is_linear() {
     let dir = tmpdir("csv-10000");
     let d = dir.to_str().unwrap();
-    ok(&[
-        "session",
-        "new",
-        "--tasks",
+    ok(&new_args(
         "60",
-        "-k",
         "3",
-        "--steps",
         "2",
-        "--subset-size",
-        "5",
-        "--subsets-per-step",
-        "10000",
-        "--out",
+        &["--subset-size", "5", "--subsets-per-step", "10000"],
         d,
-    ]);
+    ));
     let reqs = pending(&dir);
     assert_eq!(reqs.len(), 10_000);
     let mut csv = String::new();
@@ -588,22 +517,13 @@ fn a_csv_report_of_10000_lines_is_linear() {
 fn a_step_too_large_for_memory_is_an_error_that_saves_nothing() {
     let dir = tmpdir("oom");
     let d = dir.to_str().unwrap();
-    ok(&[
-        "session",
-        "new",
-        "--tasks",
+    ok(&new_args(
         "20000",
-        "-k",
         "3",
-        "--steps",
         "1",
-        "--subset-size",
-        "2",
-        "--subsets-per-step",
-        "1",
-        "--out",
+        &["--subset-size", "2", "--subsets-per-step", "1"],
         d,
-    ]);
+    ));
     let reqs = pending(&dir);
     let before = std::fs::read(dir.join("session.tgck")).unwrap();
     // The step-completing report needs n×n buffers of 3.2 GB: under a 3 GB address-space
@@ -637,18 +557,7 @@ fn a_step_too_large_for_memory_is_an_error_that_saves_nothing() {
 #[test]
 fn a_plan_of_too_many_subsets_is_refused() {
     let dir = tmpdir("huge-plan");
-    let o = tg(&[
-        "session",
-        "new",
-        "--tasks",
-        "100000",
-        "-k",
-        "3",
-        "--steps",
-        "1",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let o = tg(&new_args("100000", "3", "1", &[], dir.to_str().unwrap()));
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(code_of(&o), 2, "{err}");
     assert!(
