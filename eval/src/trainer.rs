@@ -136,24 +136,24 @@ impl SyntheticTrainer {
 
     /// The noise-free score of `task` trained on `subset` (the ground truth).
     pub fn expected_score(&self, task: usize, subset: &[usize]) -> Result<f64, Error> {
-        let key = canonical_subset(subset, self.settings.n)?;
-        if key.binary_search(&task).is_err() {
-            return Err(Error::InvalidSubset {
-                reason: "the task is not a member of the subset",
-            });
-        }
-        Ok(self.expected(task, &key))
+        Ok(self.expected(task, &self.member_key(task, subset)?))
     }
 
     /// The noisy score of `task` trained on `subset`: deterministic in (seed, subset, task).
     pub fn score(&self, task: usize, subset: &[usize]) -> Result<f64, Error> {
+        Ok(self.noisy(task, &self.member_key(task, subset)?))
+    }
+
+    /// The canonical (sorted) form of `subset`; an error when it is not a valid subset of the
+    /// n tasks or does not hold `task`.
+    fn member_key(&self, task: usize, subset: &[usize]) -> Result<Vec<usize>, Error> {
         let key = canonical_subset(subset, self.settings.n)?;
         if key.binary_search(&task).is_err() {
             return Err(Error::InvalidSubset {
                 reason: "the task is not a member of the subset",
             });
         }
-        Ok(self.noisy(task, &key))
+        Ok(key)
     }
 
     fn expected(&self, task: usize, key: &[usize]) -> f64 {

@@ -421,6 +421,14 @@ mod tests {
     use super::*;
     use crate::sdp::projection::project_c1;
 
+    /// The largest entrywise |a − b|.
+    fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max)
+    }
+
     #[test]
     fn matches_full_projection() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
@@ -452,11 +460,7 @@ mod tests {
             let mut lr = LowRank::new(n, k, 1);
             let mut low = alloc::vec![0.0; n * n];
             lr.project(&m, k, &mut low, 0.0, false).unwrap();
-            let err = full
-                .iter()
-                .zip(&low)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f64::max);
+            let err = max_abs_diff(&full, &low);
             assert!(err < 1e-8, "n={n} k={k}: max diff {err}");
             // Warm call on a perturbed M converges in few rounds.
             for x in m.iter_mut() {
@@ -464,11 +468,7 @@ mod tests {
             }
             lr.project(&m, k, &mut low, 0.0, false).unwrap();
             project_c1(&m, n, k, &mut full).unwrap();
-            let err = full
-                .iter()
-                .zip(&low)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f64::max);
+            let err = max_abs_diff(&full, &low);
             assert!(err < 1e-8, "warm n={n} k={k}: max diff {err}");
         }
     }

@@ -7,6 +7,7 @@
 //! direction 1 below every simplex threshold, so no basis Q of 1⊥ is formed.
 
 use alloc::vec::Vec;
+use core::ops::ControlFlow;
 
 use crate::eigen::sym_eigen;
 
@@ -58,13 +59,15 @@ pub fn project_c1(m: &[f64], n: usize, k: usize, out: &mut [f64]) -> Option<Proj
     project_c1_select(m, n, k, out)
 }
 
-/// k ≤ 1 (or n = 1): C1 is the single point 11ᵀ/n, written to `out`; `None` otherwise.
-fn single_point(n: usize, k: usize, out: &mut [f64]) -> Option<ProjectionInfo> {
+/// The start of every C1 projection of `m`: for k ≤ 1 (or n = 1) C1 is the single point 11ᵀ/n,
+/// written to `out`, and the answer is `Break`; otherwise `Continue` with
+/// B = [`centered_shifted`]`(m)`, the matrix whose eigenpairs the projection uses.
+fn start(m: &[f64], n: usize, k: usize, out: &mut [f64]) -> ControlFlow<ProjectionInfo, Vec<f64>> {
     if k > 1 && n > 1 {
-        return None;
+        return ControlFlow::Continue(centered_shifted(m, n));
     }
     out.iter_mut().for_each(|x| *x = 1.0 / n as f64);
-    Some(ProjectionInfo {
+    ControlFlow::Break(ProjectionInfo {
         rank: 0,
         theta: 0.0,
     })
@@ -82,12 +85,11 @@ pub(crate) fn project_c1_select(
     k: usize,
     out: &mut [f64],
 ) -> Option<ProjectionInfo> {
-    let nf = n as f64;
-    let j = 1.0 / nf;
-    if let Some(info) = single_point(n, k, out) {
-        return Some(info);
-    }
-    let b = centered_shifted(m, n);
+    let b = match start(m, n, k, out) {
+        ControlFlow::Continue(b) => b,
+        ControlFlow::Break(single_point) => return Some(single_point),
+    };
+    let j = 1.0 / n as f64;
     let mut theta = 0.0;
     let mut rank = 0;
     let (values, range, v) = crate::eigen::sym_eigen_select(&b, n, |vals| {
@@ -142,12 +144,11 @@ pub(crate) fn project_c1_with(
     out: &mut [f64],
     seen: impl FnOnce(&crate::eigen::Eigen),
 ) -> Option<ProjectionInfo> {
-    let nf = n as f64;
-    let j = 1.0 / nf;
-    if let Some(info) = single_point(n, k, out) {
-        return Some(info);
-    }
-    let b = centered_shifted(m, n);
+    let b = match start(m, n, k, out) {
+        ControlFlow::Continue(b) => b,
+        ControlFlow::Break(single_point) => return Some(single_point),
+    };
+    let j = 1.0 / n as f64;
     let e = sym_eigen(&b, n)?;
     let mut mu = alloc::vec![0.0; n];
     let theta = project_simplex(&e.values, k as f64 - 1.0, &mut mu);

@@ -364,6 +364,28 @@ pub struct GroupCountRow {
     pub effect: Option<f64>,
 }
 
+impl GroupCountRow {
+    /// The defaults of a fresh solve for k groups (`groups` kept): no warm start, in the
+    /// searched range, no elbow score or separation test yet; value 0, no bound and not
+    /// certified until the caller sets them.
+    fn fresh(k: usize, groups: usize) -> Self {
+        GroupCountRow {
+            k,
+            groups,
+            value: 0.0,
+            average_density: 0.0,
+            upper_bound: None,
+            certified_optimal: false,
+            from_warm_start: false,
+            elbow_score: None,
+            in_range: true,
+            separation: None,
+            critical_z: None,
+            effect: None,
+        }
+    }
+}
+
 /// What one step did: the record of [`AdaGroupSession::history`].
 #[derive(Debug, Clone, PartialEq, bincode::Encode, bincode::Decode)]
 pub struct StepSummary {
@@ -1164,18 +1186,11 @@ impl AdaGroupSession {
             let p = Partition::from_labels(&labels)?;
             let value = p.value(t)?;
             let row = GroupCountRow {
-                k,
-                groups: k,
                 value,
                 average_density: value / k as f64,
                 upper_bound: Some(value),
                 certified_optimal: true,
-                from_warm_start: false,
-                elbow_score: None,
-                in_range: true,
-                separation: None,
-                critical_z: None,
-                effect: None,
+                ..GroupCountRow::fresh(k, k)
             };
             return Ok((row, p));
         }
@@ -1185,18 +1200,11 @@ impl AdaGroupSession {
         };
         let r = group_with(t, k, &self.settings.group, start, None)?;
         let mut row = GroupCountRow {
-            k,
-            groups: r.partition.num_groups(),
             value: r.value,
             average_density: r.average_density,
             upper_bound: r.upper_bound,
             certified_optimal: r.certified_optimal,
-            from_warm_start: false,
-            elbow_score: None,
-            in_range: true,
-            separation: None,
-            critical_z: None,
-            effect: None,
+            ..GroupCountRow::fresh(k, r.partition.num_groups())
         };
         let mut part = r.partition;
         if let Some(w) = warm {

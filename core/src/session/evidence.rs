@@ -217,6 +217,16 @@ impl Separation {
     }
 }
 
+/// The number of groups `labels` names: one more than its largest label other than
+/// `usize::MAX` (tasks outside the partition), 0 when there is none.
+fn group_count(labels: &[usize]) -> usize {
+    labels
+        .iter()
+        .filter(|&&l| l != usize::MAX)
+        .max()
+        .map_or(0, |&m| m + 1)
+}
+
 /// The separation test of the module docs for `labels` (group of every task, `usize::MAX`
 /// for tasks outside the partition) on the observations of `fold`.
 pub fn separation(
@@ -226,11 +236,7 @@ pub fn separation(
     labels: &[usize],
 ) -> Result<Separation, Error> {
     let n = b.n();
-    let g = labels
-        .iter()
-        .filter(|&&l| l != usize::MAX)
-        .max()
-        .map_or(0, |&m| m + 1);
+    let g = group_count(labels);
     let o = observations(b, higher_is_better, fold);
     let cov = coverage_of(n, &o)?;
     let lab = |t: usize| labels.get(t).copied().unwrap_or(usize::MAX);
@@ -402,11 +408,7 @@ pub fn upper_quantile(p: f64) -> f64 {
 /// outside the partition; 0 when a margin cannot be measured (no observed partner).
 pub fn assignment_margins(est: &AffinityEstimate, labels: &[usize]) -> Vec<Option<f64>> {
     let n = est.n();
-    let g = labels
-        .iter()
-        .filter(|&&l| l != usize::MAX)
-        .max()
-        .map_or(0, |&m| m + 1);
+    let g = group_count(labels);
     let d = est.directed();
     let mut out = vec![None; n];
     let mut sum = vec![0.0; g];
@@ -485,11 +487,7 @@ pub fn assignment_stability(
 ) -> Vec<Option<f64>> {
     use rand_core::SeedableRng;
     let n = b.n();
-    let g = labels
-        .iter()
-        .filter(|&&l| l != usize::MAX)
-        .max()
-        .map_or(0, |&m| m + 1);
+    let g = group_count(labels);
     let lab = |t: usize| labels.get(t).copied().unwrap_or(usize::MAX);
     let mut out: Vec<Option<f64>> = (0..n)
         .map(|t| (lab(t) != usize::MAX).then_some(if g <= 1 { 1.0 } else { 0.0 }))
