@@ -40,20 +40,19 @@ pub struct ManifestEntry {
     pub val_y: String,
 }
 
-/// One task's arrays as read: features are `rows × d` row-major, labels one per row.
+/// One task's data: `train_x` is m×d row-major with `train_y` of length m; the same for the
+/// validation set (d: the data set's feature dimension, shared by every task).
 #[derive(Debug, Clone, PartialEq)]
-pub struct TaskArrays {
-    /// Task name.
+pub struct TaskSet {
+    /// Task name (used in messages and by the CLI; may be empty).
     pub name: String,
-    /// Feature dimension d (columns of both feature arrays).
-    pub dim: usize,
-    /// Training features, row-major.
+    /// Training features, m_train × d, row-major.
     pub train_x: Vec<f32>,
-    /// Training labels.
+    /// Training labels (m_train).
     pub train_y: Vec<f32>,
-    /// Validation features, row-major.
+    /// Validation features, m_val × d, row-major.
     pub val_x: Vec<f32>,
-    /// Validation labels.
+    /// Validation labels (m_val).
     pub val_y: Vec<f32>,
 }
 
@@ -124,9 +123,10 @@ fn labels(a: &NpyArray, file: &Path) -> Result<Vec<f32>, InputError> {
     Ok(a.to_f32())
 }
 
-/// Reads a manifest and every array it names; checks shapes and that every task has the same
-/// feature dimension d. Values are not checked here (the trainer's data type does).
-pub fn read_manifest(path: &Path) -> Result<Vec<TaskArrays>, InputError> {
+/// Reads a manifest and every array it names: (the feature dimension d, the tasks); checks
+/// shapes and that every task has the same d. Values are not checked here (the trainer's data
+/// type does).
+pub fn read_manifest(path: &Path) -> Result<(usize, Vec<TaskSet>), InputError> {
     let text = std::fs::read_to_string(path).map_err(|e| bad(path, format!("cannot read: {e}")))?;
     let entries = parse_manifest(&text, path)?;
     let base = path.parent().unwrap_or(Path::new("."));
@@ -156,21 +156,22 @@ pub fn read_manifest(path: &Path) -> Result<Vec<TaskArrays>, InputError> {
                 Some(_) => {}
             }
         }
-        tasks.push(TaskArrays {
+        tasks.push(TaskSet {
             name: e.name,
-            dim: d_train,
             train_x,
             train_y: labels(&read_npy_array(&ty)?, &ty)?,
             val_x,
             val_y: labels(&read_npy_array(&vy)?, &vy)?,
         });
     }
-    Ok(tasks)
+    // The manifest's task list is never empty (`parse_manifest`), so d was set.
+    Ok((dim.map_or(0, |(d, _)| d), tasks))
 }
 
 /// Writes every task's arrays as `.npy` files (`task{i}_train_x.npy`, …) into `dir` (created
-/// if needed) and a [`MANIFEST_FILE`] naming them; returns the manifest's path.
-pub fn write_manifest(dir: &Path, tasks: &[TaskArrays]) -> Result<PathBuf, InputError> {
+/// if needed) and a [`MANIFEST_FILE`] naming them, the features as rows × `dim`; returns the
+/// manifest's path.
+pub fn write_manifest(dir: &Path, dim: usize, tasks: &[TaskSet]) -> Result<PathBuf, InputError> {
     let io_err = |p: &Path, e: std::io::Error| bad(p, format!("cannot write: {e}"));
     std::fs::create_dir_all(dir).map_err(|e| bad(dir, format!("cannot create: {e}")))?;
     let mut list = Vec::with_capacity(tasks.len());
@@ -182,9 +183,9 @@ pub fn write_manifest(dir: &Path, tasks: &[TaskArrays]) -> Result<PathBuf, Input
             format!("task{i}_val_y.npy"),
         ];
         let arrays: [(&[f32], Vec<usize>); 4] = [
-            (&t.train_x, vec![t.train_y.len(), t.dim]),
+            (&t.train_x, vec![t.train_y.len(), dim]),
             (&t.train_y, vec![t.train_y.len()]),
-            (&t.val_x, vec![t.val_y.len(), t.dim]),
+            (&t.val_x, vec![t.val_y.len(), dim]),
             (&t.val_y, vec![t.val_y.len()]),
         ];
         for (name, (data, shape)) in names.iter().zip(arrays) {

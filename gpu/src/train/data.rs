@@ -3,21 +3,8 @@
 use crate::error::GpuError;
 use crate::train::Model;
 
-/// One task's data: `train_x` is m×d row-major with `train_y` of length m; the same for the
-/// validation set.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskSet {
-    /// Task name (used in messages and by the CLI; may be empty).
-    pub name: String,
-    /// Training features, m_train × d, row-major.
-    pub train_x: Vec<f32>,
-    /// Training labels (m_train).
-    pub train_y: Vec<f32>,
-    /// Validation features, m_val × d, row-major.
-    pub val_x: Vec<f32>,
-    /// Validation labels (m_val).
-    pub val_y: Vec<f32>,
-}
+/// One task's data (the type of [`taskgroup_io::manifest`], which reads and writes it).
+pub use taskgroup_io::manifest::TaskSet;
 
 /// A checked set of tasks sharing one feature dimension d; task i is index i of subsets.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,12 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use taskgroup_io::manifest::{self, TaskArrays};
+use taskgroup_io::manifest;
 
 pub use taskgroup_io::manifest::MANIFEST_FILE;
 
 use crate::error::GpuError;
-use crate::train::data::{TaskData, TaskSet};
+use crate::train::data::TaskData;
 
 fn invalid(e: impl std::fmt::Display) -> GpuError {
     GpuError::InvalidInput(e.to_string())
@@ -17,18 +17,7 @@ fn invalid(e: impl std::fmt::Display) -> GpuError {
 /// Reads a manifest and every array it names, and checks them ([`TaskData::new`]); errors name
 /// the file and the task.
 pub fn read_manifest(path: &Path) -> Result<TaskData, GpuError> {
-    let arrays = manifest::read_manifest(path).map_err(invalid)?;
-    let dim = arrays.first().map_or(0, |t| t.dim);
-    let tasks = arrays
-        .into_iter()
-        .map(|t| TaskSet {
-            name: t.name,
-            train_x: t.train_x,
-            train_y: t.train_y,
-            val_x: t.val_x,
-            val_y: t.val_y,
-        })
-        .collect();
+    let (dim, tasks) = manifest::read_manifest(path).map_err(invalid)?;
     TaskData::new(dim, tasks).map_err(|e| match e {
         GpuError::InvalidInput(m) => GpuError::InvalidInput(format!("{}: {m}", path.display())),
         other => other,
@@ -38,17 +27,5 @@ pub fn read_manifest(path: &Path) -> Result<TaskData, GpuError> {
 /// Writes every task's arrays as `.npy` files (`task{i}_train_x.npy`, …) into `dir` (created
 /// if needed) and a [`MANIFEST_FILE`] naming them; returns the manifest's path.
 pub fn write_manifest(dir: &Path, data: &TaskData) -> Result<PathBuf, GpuError> {
-    let tasks: Vec<TaskArrays> = data
-        .tasks()
-        .iter()
-        .map(|t| TaskArrays {
-            name: t.name.clone(),
-            dim: data.dim(),
-            train_x: t.train_x.clone(),
-            train_y: t.train_y.clone(),
-            val_x: t.val_x.clone(),
-            val_y: t.val_y.clone(),
-        })
-        .collect();
-    manifest::write_manifest(dir, &tasks).map_err(invalid)
+    manifest::write_manifest(dir, data.dim(), data.tasks()).map_err(invalid)
 }

@@ -14,14 +14,21 @@ pub fn device() -> bool {
     match Backend::Cuda.check() {
         Ok(()) => true,
         Err(e) => {
-            assert!(
-                std::env::var_os("TASKGROUP_REQUIRE_GPU").is_none(),
-                "TASKGROUP_REQUIRE_GPU is set but: {e}"
-            );
-            eprintln!("skipped: {e}");
+            let failure = format!("the device check failed: {e}");
+            skip("TASKGROUP_REQUIRE_GPU", &failure, &e.to_string());
             false
         }
     }
+}
+
+/// A test skips what it cannot run (`why`, said on stderr as `skipped: {why}`) unless the
+/// environment variable `require` is set: then it fails, saying `failure`.
+pub fn skip(require: &str, failure: &str, why: &str) {
+    assert!(
+        std::env::var_os(require).is_none(),
+        "{require} is set but {failure}"
+    );
+    eprintln!("skipped: {why}");
 }
 
 /// A seeded random symmetric row-major n×n matrix with N(0, scale²) entries.
