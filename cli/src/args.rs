@@ -98,6 +98,16 @@ impl Args {
         }
     }
 
+    /// [`Args::parsed`] with `default` when the option is absent.
+    pub fn parsed_or<T: std::str::FromStr>(
+        &self,
+        names: &[&str],
+        what: &str,
+        default: T,
+    ) -> Result<T, UsageError> {
+        Ok(self.parsed(names, what)?.unwrap_or(default))
+    }
+
     /// Option `name` as one of `choices` (spelling, value; several spellings may share a
     /// value): `None` when absent, a usage error naming the `expected` spellings otherwise.
     pub fn choice<T: Copy>(

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 use taskgroup_core::normalize::Normalization;
+use taskgroup_core::session::adagroup::{AdaGroupSettings, TaskOrder};
 use taskgroup_eval::benchmark::{icl_case, multitask_cases, paper_planted_cases, Case};
 use taskgroup_eval::methods::{run_case, Method};
 use taskgroup_eval::metrics::adjusted_rand_index;
@@ -373,25 +374,14 @@ pub fn run(mut a: Args, eval: bool) -> Result<(), CliError> {
         if let Some(o) = LINEAR_ONLY.iter().find(|o| a.value(&[o]).is_some()) {
             return Err(CliError::Usage(format!("{o} needs --trainer linear")));
         }
-        let n = a
-            .parsed::<usize>(&["--n"], "a positive integer")?
-            .unwrap_or(100);
-        let steps = a
-            .parsed::<usize>(&["--steps"], "a positive integer")?
-            .unwrap_or(10);
-        let groups = a
-            .parsed::<usize>(&["--groups"], "a positive integer")?
-            .unwrap_or(10);
-        let seed = a
-            .parsed::<u64>(&["--seed"], "a non-negative integer")?
-            .unwrap_or(0);
-        let max_k = a.parsed::<usize>(&["-k", "--max-groups"], "a positive integer")?;
-        // Default 20 subsets per new task: at the paper's 5 per new task, each pair of tasks is
-        // trained together about once and this trainer's noise hides the groups (see README).
-        let m = a
-            .parsed::<usize>(&["--subsets-per-step"], "a positive integer")?
-            .unwrap_or(20 * n.div_ceil(steps.max(1)));
-        return adagroup_demo(n, steps, groups, seed, max_k, m);
+        let n = a.parsed_or::<usize>(&["--n"], "a positive integer", 100)?;
+        let steps = a.parsed_or::<usize>(&["--steps"], "a positive integer", 10)?;
+        let groups = a.parsed_or::<usize>(&["--groups"], "a positive integer", 10)?;
+        let seed = a.parsed_or::<u64>(&["--seed"], "a non-negative integer", 0)?;
+        // Up to k groups (default: the planted count); AdaGroup finds the count itself.
+        let max_k = a.parsed_or(&["-k", "--max-groups"], "a positive integer", groups)?;
+        let settings = campaign_settings(&a, n, max_k.min(n), steps, seed)?;
+        return adagroup_demo(settings, groups);
     }
     let json_out = a.flag("--json");
     let quick = a.flag("--quick");
@@ -492,20 +482,37 @@ fn study(cfg: &StudyConfig, json_out: bool, dir: Option<&Path>) -> Result<(), Cl
     Ok(())
 }
 
-/// `taskgroup demo --adagroup`: a whole campaign with the synthetic trainer.
-fn adagroup_demo(
+/// The settings of a demo campaign: n tasks arriving in shuffled order over `steps` steps, up
+/// to `max_k` groups, `seed`, and `--subsets-per-step` subsets per step. Its default is 20
+/// per new task: at the paper's 5 per new task, each pair of tasks is trained together about
+/// once and the trainers' noise hides the groups (see README).
+fn campaign_settings(
+    a: &Args,
     n: usize,
+    max_k: usize,
     steps: usize,
-    groups: usize,
     seed: u64,
-    max_k: Option<usize>,
-    subsets_per_step: usize,
-) -> Result<(), CliError> {
-    use taskgroup_core::session::adagroup::{AdaGroupSettings, TaskOrder};
+) -> Result<AdaGroupSettings, CliError> {
+    let m = a.parsed_or(
+        &["--subsets-per-step"],
+        "a positive integer",
+        20 * n.div_ceil(steps.max(1)),
+    )?;
+    let mut settings = AdaGroupSettings::new(n, max_k, steps);
+    settings.seed = seed;
+    settings.task_order = TaskOrder::Shuffled;
+    settings.subsets_per_step = Some(m);
+    Ok(settings)
+}
+
+/// `taskgroup demo --adagroup`: a whole campaign with the synthetic trainer, whose `groups`
+/// planted groups the campaign should recover.
+fn adagroup_demo(settings: AdaGroupSettings, groups: usize) -> Result<(), CliError> {
     use taskgroup_core::session::trainer::run_step_with_trainer;
     use taskgroup_eval::trainer::{SyntheticTrainer, SyntheticTrainerSettings};
 
     let bad = |e: taskgroup_core::Error| CliError::Input(e.to_string());
+    let (n, seed, steps) = (settings.n, settings.seed, settings.steps);
     let trainer =
         SyntheticTrainer::new(SyntheticTrainerSettings::new(n, groups, seed)).map_err(bad)?;
     let truth: Vec<usize> = trainer
@@ -515,12 +522,8 @@ fn adagroup_demo(
         .iter()
         .map(|&l| l as usize)
         .collect();
-    // Up to k groups (default: the planted count); AdaGroup finds the count itself.
-    let mut settings = AdaGroupSettings::new(n, max_k.unwrap_or(groups).min(n), steps);
-    settings.seed = seed;
-    settings.task_order = TaskOrder::Shuffled;
-    settings.subsets_per_step = Some(subsets_per_step);
     let max_groups = settings.max_groups;
+    let subsets_per_step = settings.subsets_per_step.unwrap_or(0);
     println!(
         "AdaGroup: {n} tasks in {groups} planted groups (synthetic trainer, seed {seed}); {steps} steps, up to {max_groups} groups, {subsets_per_step} subsets per step"
     );
@@ -613,7 +616,6 @@ fn adagroup_campaign(
 /// subset (taskgroup-gpu), on synthetic features or on the tasks of a manifest.
 fn linear_demo(a: &Args) -> Result<(), CliError> {
     use std::path::Path;
-    use taskgroup_core::session::adagroup::{AdaGroupSettings, TaskOrder};
     use taskgroup_gpu::train::manifest::{read_manifest, write_manifest};
     use taskgroup_gpu::train::synthetic::{synthetic_features, SyntheticFeatureSettings};
     use taskgroup_gpu::train::{run_step_batched, LinearSettings, LinearTrainer, Model};
@@ -646,9 +648,7 @@ fn linear_demo(a: &Args) -> Result<(), CliError> {
         .unwrap_or("logistic")
         .parse()
         .map_err(|_| CliError::Usage("--model expects `logistic` or `ridge`".into()))?;
-    let seed = a
-        .parsed::<u64>(&["--seed"], "a non-negative integer")?
-        .unwrap_or(0);
+    let seed = a.parsed_or::<u64>(&["--seed"], "a non-negative integer", 0)?;
     let mut linear = LinearSettings {
         model,
         seed,
@@ -681,12 +681,8 @@ fn linear_demo(a: &Args) -> Result<(), CliError> {
             (data, None, groups)
         }
         None => {
-            let n = a
-                .parsed::<usize>(&["--n"], "a positive integer")?
-                .unwrap_or(40);
-            let groups = a
-                .parsed::<usize>(&["--groups"], "a positive integer")?
-                .unwrap_or(4);
+            let n = a.parsed_or::<usize>(&["--n"], "a positive integer", 40)?;
+            let groups = a.parsed_or::<usize>(&["--groups"], "a positive integer", 4)?;
             let mut fs = SyntheticFeatureSettings::new(n, groups, seed);
             fs.model = model;
             let syn = synthetic_features(&fs).map_err(gpu_err)?;
@@ -699,23 +695,20 @@ fn linear_demo(a: &Args) -> Result<(), CliError> {
     };
     let n = data.len();
     let steps = a
-        .parsed::<usize>(&["--steps"], "a positive integer")?
-        .unwrap_or(if truth.is_some() { 4 } else { 10 })
+        .parsed_or::<usize>(
+            &["--steps"],
+            "a positive integer",
+            if truth.is_some() { 4 } else { 10 },
+        )?
         .min(n);
     let max_k = a
-        .parsed::<usize>(&["-k", "--max-groups"], "a positive integer")?
-        .unwrap_or(groups)
+        .parsed_or::<usize>(&["-k", "--max-groups"], "a positive integer", groups)?
         .min(n);
-    let m = a
-        .parsed::<usize>(&["--subsets-per-step"], "a positive integer")?
-        .unwrap_or(20 * n.div_ceil(steps.max(1)));
+    let settings = campaign_settings(a, n, max_k, steps, seed)?;
+    let m = settings.subsets_per_step.unwrap_or(0);
     let names = data.names();
     let dim = data.dim();
     let trainer = LinearTrainer::new(data, linear, backend).map_err(gpu_err)?;
-    let mut settings = AdaGroupSettings::new(n, max_k, steps);
-    settings.seed = seed;
-    settings.task_order = TaskOrder::Shuffled;
-    settings.subsets_per_step = Some(m);
     let what = match (&truth, manifest) {
         (Some(_), _) => format!("{n} tasks in {groups} planted groups (synthetic features, "),
         (None, Some(f)) => format!("{n} tasks from {f} ("),

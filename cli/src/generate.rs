@@ -81,9 +81,7 @@ pub const OPTIONS: &[&str] = &[
 /// Runs `taskgroup generate` on its arguments (`--help` is handled before).
 pub fn run(a: Args) -> Result<(), CliError> {
     a.finish()?;
-    let seed = a
-        .parsed::<u64>(&["--seed"], "a non-negative integer")?
-        .unwrap_or(0);
+    let seed = a.parsed_or::<u64>(&["--seed"], "a non-negative integer", 0)?;
     let what = a
         .positionals()
         .first()
@@ -104,9 +102,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
             let n = a
                 .parsed::<usize>(&["--n", "-n"], "an integer ≥ the number of groups")?
                 .ok_or_else(|| UsageError("--n N is required".into()))?;
-            let groups = a
-                .parsed::<usize>(&["--groups"], "a positive integer")?
-                .unwrap_or(8);
+            let groups = a.parsed_or::<usize>(&["--groups"], "a positive integer", 8)?;
             if groups == 0 || n < 2 * groups + 2 {
                 return Err(
                     UsageError("--n must be at least 2·groups + 2, groups ≥ 1".into()).into(),

@@ -63,7 +63,10 @@ fn report_args<'a>(dir: &'a str, id: &'a str, scores: &'a str) -> [&'a str; 7] {
     ["session", "report", dir, "--id", id, "--scores", scores]
 }
 
-fn new_session(dir: &Path) {
+/// A new session (N tasks, up to K groups, STEPS steps, SEED) in the fresh folder `tmpdir(tag)`,
+/// which it returns.
+fn new_session(tag: &str) -> PathBuf {
+    let dir = tmpdir(tag);
     ok(&new_args(
         &N.to_string(),
         &K.to_string(),
@@ -71,6 +74,17 @@ fn new_session(dir: &Path) {
         &["--subset-size", "4", "--seed", &SEED.to_string()],
         dir.to_str().unwrap(),
     ));
+    dir
+}
+
+/// The fresh folder `tmpdir(tag)` holding `tasks.txt` with `names` (one task name per line):
+/// (the folder, the file).
+fn task_list(tag: &str, names: &str) -> (PathBuf, PathBuf) {
+    let dir = tmpdir(tag);
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("tasks.txt");
+    std::fs::write(&list, names).unwrap();
+    (dir, list)
 }
 
 fn pending(dir: &Path) -> Vec<(String, Vec<usize>)> {
@@ -89,6 +103,27 @@ fn pending(dir: &Path) -> Vec<(String, Vec<usize>)> {
         .collect()
 }
 
+/// A new session in the fresh folder `tmpdir(tag)` with `tasks` tasks, k = 3, `steps` steps and
+/// `subsets_per_step` subsets of `subset_size` tasks per step; and its first requests.
+fn planned_session(
+    tag: &str,
+    tasks: &str,
+    steps: &str,
+    subset_size: &str,
+    subsets_per_step: &str,
+) -> (PathBuf, Vec<(String, Vec<usize>)>) {
+    let dir = tmpdir(tag);
+    let plan = [
+        "--subset-size",
+        subset_size,
+        "--subsets-per-step",
+        subsets_per_step,
+    ];
+    ok(&new_args(tasks, "3", steps, &plan, dir.to_str().unwrap()));
+    let reqs = pending(&dir);
+    (dir, reqs)
+}
+
 fn scores_arg(s: &[f64]) -> String {
     s.iter()
         .map(|x| format!("{x:?}"))
@@ -102,8 +137,7 @@ fn status(dir: &Path) -> Value {
 
 #[test]
 fn cli_campaign_matches_in_process_run() {
-    let dir = tmpdir("campaign");
-    new_session(&dir);
+    let dir = new_session("campaign");
     let t = trainer();
     let mut rounds = 0;
     while !status(&dir)["done"].as_bool().unwrap() {
@@ -135,8 +169,7 @@ fn cli_campaign_matches_in_process_run() {
 
 #[test]
 fn concurrent_reports_are_not_lost() {
-    let dir = tmpdir("concurrent");
-    new_session(&dir);
+    let dir = new_session("concurrent");
     let t = trainer();
     let reqs = pending(&dir);
     let handles: Vec<_> = reqs
@@ -161,54 +194,23 @@ fn concurrent_reports_are_not_lost() {
 
 #[test]
 fn bad_reports_and_corrupt_checkpoints_change_nothing() {
-    let dir = tmpdir("bad");
-    new_session(&dir);
+    let dir = new_session("bad");
     let d = dir.to_str().unwrap();
     let ck = dir.join("session.tgck");
     let before = std::fs::read(&ck).unwrap();
     let reqs = pending(&dir);
     let (id, tasks) = &reqs[0];
     let good = vec![0.5; tasks.len()];
-    let cases: Vec<(Vec<String>, &str)> = vec![
-        (
-            vec![
-                "--id".into(),
-                "s0-9999".into(),
-                "--scores".into(),
-                scores_arg(&good),
-            ],
-            "s0-9999",
-        ),
-        (
-            vec![
-                "--id".into(),
-                "bogus".into(),
-                "--scores".into(),
-                scores_arg(&good),
-            ],
-            "bogus",
-        ),
-        (
-            vec!["--id".into(), id.clone(), "--scores".into(), "0.5".into()],
-            id,
-        ),
-        (
-            vec![
-                "--id".into(),
-                id.clone(),
-                "--scores".into(),
-                scores_arg(&vec![f64::NAN; tasks.len()]),
-            ],
-            "not finite",
-        ),
-        (
-            vec!["--id".into(), id.clone(), "--scores".into(), "a,b".into()],
-            "not a number",
-        ),
+    // (request id, scores, what the error names)
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("s0-9999", scores_arg(&good), "s0-9999"),
+        ("bogus", scores_arg(&good), "bogus"),
+        (id, "0.5".into(), id),
+        (id, scores_arg(&vec![f64::NAN; tasks.len()]), "not finite"),
+        (id, "a,b".into(), "not a number"),
     ];
-    for (extra, needle) in cases {
-        let mut args = vec!["session", "report", d];
-        args.extend(extra.iter().map(String::as_str));
+    for (request, scores, needle) in cases {
+        let args = report_args(d, request, &scores);
         let o = tg(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&o.stderr);
@@ -258,11 +260,8 @@ fn bad_reports_and_corrupt_checkpoints_change_nothing() {
 
 #[test]
 fn named_tasks_and_csv_reports() {
-    let dir = tmpdir("names");
-    std::fs::create_dir_all(&dir).unwrap();
-    let list = dir.join("tasks.txt");
     let names: Vec<String> = (0..8).map(|i| format!("task{i}")).collect();
-    std::fs::write(&list, names.join("\n")).unwrap();
+    let (dir, list) = task_list("names", &names.join("\n"));
     let sdir = dir.join("s");
     ok(&new_args(
         list.to_str().unwrap(),
@@ -295,10 +294,7 @@ fn named_tasks_and_csv_reports() {
 
 #[test]
 fn duplicate_task_names_are_refused() {
-    let dir = tmpdir("dupnames");
-    std::fs::create_dir_all(&dir).unwrap();
-    let list = dir.join("tasks.txt");
-    std::fs::write(&list, "a\nb\na\n").unwrap();
+    let (dir, list) = task_list("dupnames", "a\nb\na\n");
     let out = dir.join("s");
     let o = tg(&new_args(
         list.to_str().unwrap(),
@@ -397,8 +393,7 @@ fn stale_names_of_a_killed_new_are_not_adopted() {
 
 #[test]
 fn readers_need_no_lock_and_work_on_read_only_sessions() {
-    let dir = tmpdir("read-only");
-    new_session(&dir);
+    let dir = new_session("read-only");
     let d = dir.to_str().unwrap();
     // Readers never open the lock file for writing: without one they do not create it.
     std::fs::remove_file(dir.join("lock")).unwrap();
@@ -488,16 +483,8 @@ fn readers_need_no_lock_and_work_on_read_only_sessions() {
 
 #[test]
 fn a_csv_report_of_10000_lines_is_linear() {
-    let dir = tmpdir("csv-10000");
+    let (dir, reqs) = planned_session("csv-10000", "60", "2", "5", "10000");
     let d = dir.to_str().unwrap();
-    ok(&new_args(
-        "60",
-        "3",
-        "2",
-        &["--subset-size", "5", "--subsets-per-step", "10000"],
-        d,
-    ));
-    let reqs = pending(&dir);
     assert_eq!(reqs.len(), 10_000);
     let mut csv = String::new();
     for (id, tasks) in &reqs[..9_999] {
@@ -515,16 +502,8 @@ fn a_csv_report_of_10000_lines_is_linear() {
 
 #[test]
 fn a_step_too_large_for_memory_is_an_error_that_saves_nothing() {
-    let dir = tmpdir("oom");
+    let (dir, reqs) = planned_session("oom", "20000", "1", "2", "1");
     let d = dir.to_str().unwrap();
-    ok(&new_args(
-        "20000",
-        "3",
-        "1",
-        &["--subset-size", "2", "--subsets-per-step", "1"],
-        d,
-    ));
-    let reqs = pending(&dir);
     let before = std::fs::read(dir.join("session.tgck")).unwrap();
     // The step-completing report needs n×n buffers of 3.2 GB: under a 3 GB address-space
     // limit that is an error (exit 74), not an allocation abort, and nothing is saved.

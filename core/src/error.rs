@@ -301,3 +301,49 @@ impl Error {
             })
     }
 }
+
+/// For a fieldless enum `$t` whose variants have short names: `ALL` (every variant, in the
+/// order given), `as_str` (the name), `Display` (the name) and `FromStr` (a name, trimmed and
+/// ASCII case-insensitive, through [`Error::parse_name`]: an unknown one is
+/// [`Error::UnknownName`] for `$kind`, listing the names).
+#[macro_export]
+macro_rules! named_options {
+    ($t:ident, $kind:literal, $first:ident => $first_name:literal $(, $v:ident => $name:literal)* $(,)?) => {
+        impl $t {
+            /// Every option, in a fixed order (for tables that try them all).
+            pub const ALL: [$t; 1 $(+ $crate::named_options!(@one $v))*] = [$t::$first $(, $t::$v)*];
+
+            #[doc = concat!("The option's short name: `", $first_name, "`" $(, ", `", $name, "`")* , ".")]
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $t::$first => $first_name,
+                    $($t::$v => $name,)*
+                }
+            }
+        }
+
+        impl ::core::fmt::Display for $t {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::core::str::FromStr for $t {
+            type Err = $crate::Error;
+
+            /// Parses the names of `as_str` (trimmed, ASCII case-insensitive).
+            fn from_str(s: &str) -> ::core::result::Result<Self, $crate::Error> {
+                $crate::Error::parse_name(
+                    s,
+                    &$t::ALL,
+                    $t::as_str,
+                    $kind,
+                    concat!($first_name $(, ", ", $name)*),
+                )
+            }
+        }
+    };
+    (@one $v:ident) => {
+        1
+    };
+}

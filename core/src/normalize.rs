@@ -23,8 +23,6 @@
 //! (standardisation, relative scores) are meant for when the directed matrix is available.
 
 use alloc::vec::Vec;
-use core::fmt;
-use core::str::FromStr;
 
 use crate::affinity::Affinity;
 use crate::error::Error;
@@ -43,46 +41,14 @@ pub enum Normalization {
     RelativeToSingleTask,
 }
 
-impl Normalization {
-    /// Every option, in a fixed order (for tables that try them all).
-    pub const ALL: [Normalization; 4] = [
-        Normalization::None,
-        Normalization::SymmetricDegree,
-        Normalization::Standardize,
-        Normalization::RelativeToSingleTask,
-    ];
-
-    /// The option's short name: `none`, `degree`, `standardize` or `relative`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Normalization::None => "none",
-            Normalization::SymmetricDegree => "degree",
-            Normalization::Standardize => "standardize",
-            Normalization::RelativeToSingleTask => "relative",
-        }
-    }
-}
-
-impl fmt::Display for Normalization {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Normalization {
-    type Err = Error;
-
-    /// Parses the names of [`Normalization::as_str`] (ASCII case-insensitive).
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Error::parse_name(
-            s,
-            &Normalization::ALL,
-            Normalization::as_str,
-            "normalization",
-            "none, degree, standardize, relative",
-        )
-    }
-}
+crate::named_options!(
+    Normalization,
+    "normalization",
+    None => "none",
+    SymmetricDegree => "degree",
+    Standardize => "standardize",
+    RelativeToSingleTask => "relative",
+);
 
 /// Normalises the symmetric part of `t` (see the module docs); the result is a new affinity.
 pub fn normalize(t: &Affinity, how: Normalization) -> Result<Affinity, Error> {

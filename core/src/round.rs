@@ -104,16 +104,7 @@ pub fn round_partition(
     if k == 0 || k > n {
         return Err(Error::InvalidK { k, n });
     }
-    if x.len() != n * n {
-        return Err(Error::InvalidWarmStart {
-            reason: "X is not n×n",
-        });
-    }
-    if x.iter().any(|v| !v.is_finite()) {
-        return Err(Error::InvalidWarmStart {
-            reason: "X has a non-finite entry",
-        });
-    }
+    crate::sdp::admm::check_matrix(x, n, ["X is not n×n", "X has a non-finite entry"])?;
     settings.validate()?;
     Ok(round_centered(&t.centered(), x, k, settings))
 }
@@ -203,6 +194,15 @@ fn candidates(x: &[f64], n: usize, k: usize, settings: &RoundingSettings) -> Vec
 
 /// Connected components of the graph {u ~ v : X_uv > thr} (X symmetrised).
 pub(crate) fn threshold_components(x: &[f64], n: usize, thr: f64) -> Partition {
+    connected_components(n, |u, v| 0.5 * (x[u * n + v] + x[v * n + u]) > thr)
+}
+
+/// Connected components of the graph on tasks 0..n with an edge u ~ v (u < v) wherever
+/// `linked(u, v)`; each component is labelled by its smallest task (union–find).
+pub(crate) fn connected_components(
+    n: usize,
+    mut linked: impl FnMut(usize, usize) -> bool,
+) -> Partition {
     let mut parent: Vec<usize> = (0..n).collect();
     fn find(p: &mut [usize], mut a: usize) -> usize {
         while p[a] != a {
@@ -213,7 +213,7 @@ pub(crate) fn threshold_components(x: &[f64], n: usize, thr: f64) -> Partition {
     }
     for u in 0..n {
         for v in (u + 1)..n {
-            if 0.5 * (x[u * n + v] + x[v * n + u]) > thr {
+            if linked(u, v) {
                 let (a, b) = (find(&mut parent, u), find(&mut parent, v));
                 if a != b {
                     parent[a.max(b)] = a.min(b);

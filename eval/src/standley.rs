@@ -15,9 +15,6 @@
 //! containing i: the sum of the losses of the k networks trained on exactly the groups. Choose
 //! on the validation table, score on the test table ([`regret`]).
 
-use core::fmt;
-use core::str::FromStr;
-
 use taskgroup_core::session::aggregate::{AffinityBuilder, AggregateSettings};
 use taskgroup_core::Affinity;
 use taskgroup_core::Error;
@@ -54,42 +51,12 @@ pub enum LossTransform {
     RelativeImprovement,
 }
 
-impl LossTransform {
-    /// Both transforms, in a fixed order.
-    pub const ALL: [LossTransform; 2] = [
-        LossTransform::NegativeLoss,
-        LossTransform::RelativeImprovement,
-    ];
-
-    /// Short name: `neg-loss` or `relative`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LossTransform::NegativeLoss => "neg-loss",
-            LossTransform::RelativeImprovement => "relative",
-        }
-    }
-}
-
-impl fmt::Display for LossTransform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for LossTransform {
-    type Err = Error;
-
-    /// Parses `neg-loss` or `relative` (ASCII case-insensitive).
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Error::parse_name(
-            s,
-            &LossTransform::ALL,
-            LossTransform::as_str,
-            "loss transform",
-            "neg-loss, relative",
-        )
-    }
-}
+taskgroup_core::named_options!(
+    LossTransform,
+    "loss transform",
+    NegativeLoss => "neg-loss",
+    RelativeImprovement => "relative",
+);
 
 /// The directed Eq. 6 scores (row-major m×m, `[i*m + j]` = T_ij, see the module docs).
 /// Errors: [`Error::MissingSubset`] when a pair (or a task) is in no line, or a single-task line

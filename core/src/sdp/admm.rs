@@ -75,17 +75,24 @@ pub(crate) fn check_inputs(n: usize, k: usize, warm: &WarmStart<'_>) -> Result<(
             }
         }
         WarmStart::Matrix(m) => {
-            if m.len() != n * n {
-                return Err(Error::InvalidWarmStart {
-                    reason: "the matrix is not n×n",
-                });
-            }
-            if m.iter().any(|x| !x.is_finite()) {
-                return Err(Error::InvalidWarmStart {
-                    reason: "the matrix has a non-finite entry",
-                });
-            }
+            return check_matrix(
+                m,
+                n,
+                ["the matrix is not n×n", "the matrix has a non-finite entry"],
+            )
         }
+    }
+    Ok(())
+}
+
+/// Checks an n×n matrix handed in as a starting point: [`Error::InvalidWarmStart`] with
+/// `reasons[0]` when `m` does not hold n² values, with `reasons[1]` when one is not finite.
+pub(crate) fn check_matrix(m: &[f64], n: usize, reasons: [&'static str; 2]) -> Result<(), Error> {
+    if m.len() != n * n {
+        return Err(Error::InvalidWarmStart { reason: reasons[0] });
+    }
+    if m.iter().any(|x| !x.is_finite()) {
+        return Err(Error::InvalidWarmStart { reason: reasons[1] });
     }
     Ok(())
 }

@@ -306,27 +306,8 @@ fn partition_multipliers(cen: &Centered, p: &Partition) -> Vec<f64> {
 
 /// Connected components of {u ~ v : (UUᵀ)_uv > thr} for the row-major n×r factor U.
 fn threshold_factor(u: &[f64], n: usize, r: usize, thr: f64) -> Partition {
-    let mut parent: Vec<usize> = (0..n).collect();
-    fn find(p: &mut [usize], mut a: usize) -> usize {
-        while p[a] != a {
-            p[a] = p[p[a]];
-            a = p[a];
-        }
-        a
-    }
-    for a in 0..n {
-        let ra = &u[a * r..(a + 1) * r];
-        for b in (a + 1)..n {
-            if dot(ra, &u[b * r..(b + 1) * r]) > thr {
-                let (x, y) = (find(&mut parent, a), find(&mut parent, b));
-                if x != y {
-                    parent[x.max(y)] = x.min(y);
-                }
-            }
-        }
-    }
-    let labels: Vec<usize> = (0..n).map(|i| find(&mut parent, i)).collect();
-    Partition::from_dense(&labels)
+    let row = |a: usize| &u[a * r..(a + 1) * r];
+    crate::round::connected_components(n, |a, b| dot(row(a), row(b)) > thr)
 }
 
 /// The implicit dual operator x ↦ P(C + Z_d)P·x of the certificate (see [`PartitionDual`]).

@@ -586,15 +586,7 @@ impl AdaGroupSession {
             .requests
             .get(idx)
             .map_or(&[][..], |r| r.tasks.as_slice());
-        if scores.len() != tasks.len() {
-            return Err(Error::ScoreCountMismatch {
-                expected: tasks.len(),
-                found: scores.len(),
-            });
-        }
-        if let Some(index) = scores.iter().position(|s| !s.is_finite()) {
-            return Err(Error::NonFiniteScore { index });
-        }
+        super::aggregate::check_scores(scores, tasks.len())?;
         if let Some(prev) = self.reports.get(&id) {
             let same = prev.len() == scores.len()
                 && prev

@@ -198,15 +198,7 @@ impl AffinityBuilder {
     /// position p → `NonFiniteScore { index: p }`) nothing is recorded.
     pub fn add_subset(&mut self, subset: &[usize], scores: &[f64]) -> Result<(), Error> {
         let key = self.canonical(subset)?;
-        if scores.len() != subset.len() {
-            return Err(Error::ScoreCountMismatch {
-                expected: subset.len(),
-                found: scores.len(),
-            });
-        }
-        if let Some(index) = scores.iter().position(|s| !s.is_finite()) {
-            return Err(Error::NonFiniteScore { index });
-        }
+        check_scores(scores, subset.len())?;
         let len = key.len();
         let mut placed: Vec<(usize, f64)> = Vec::with_capacity(len);
         for (&t, &s) in subset.iter().zip(scores) {
@@ -452,6 +444,21 @@ impl AffinityBuilder {
     fn canonical(&self, subset: &[usize]) -> Result<Vec<usize>, Error> {
         canonical_subset(subset, self.n)
     }
+}
+
+/// Checks the scores of one subset: `expected` of them (one per member), every one finite
+/// (else `NonFiniteScore` with the first bad position).
+pub(crate) fn check_scores(scores: &[f64], expected: usize) -> Result<(), Error> {
+    if scores.len() != expected {
+        return Err(Error::ScoreCountMismatch {
+            expected,
+            found: scores.len(),
+        });
+    }
+    if let Some(index) = scores.iter().position(|s| !s.is_finite()) {
+        return Err(Error::NonFiniteScore { index });
+    }
+    Ok(())
 }
 
 /// Sorts a subset after checking it is non-empty, within 0..n and without repeats.
