@@ -22,12 +22,14 @@ crates already in Cargo.lock are built; offline, cargo needs them in its local c
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
@@ -42,12 +44,18 @@ PACKAGE = "taskgroup"
 CRATE = "taskgroup-ffi"
 
 
-def library_file_name() -> str:
-    if sys.platform == "darwin":
-        return "libtaskgroup.dylib"
-    if sys.platform.startswith("win"):
-        return "taskgroup.dll"
-    return "libtaskgroup.so"
+def _package_module(name: str) -> ModuleType:
+    """A module of the package loaded from its file alone (the package itself is not imported
+    while it is being built)."""
+    path = HERE / PACKAGE / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_taskgroup_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+library_file_name = _package_module("_platform").library_file_name
 
 
 def is_workspace(root: Path) -> bool:

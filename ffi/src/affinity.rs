@@ -1,10 +1,10 @@
 //! Affinity from subset training results (paper Eq. 6) behind an opaque builder handle.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use taskgroup_core::session::aggregate::{AffinityBuilder, AggregateSettings, FillRule};
 
-use crate::handle::{borrow, register, release, Tagged};
+use crate::handle::{borrow, release};
 use crate::memory::{borrow_slice, not_null, out_buffer, out_param, read_optional, write_optional};
 use crate::status::{tg_status, FfiError};
 
@@ -80,23 +80,7 @@ pub struct tg_affinity_builder {
     inner: Mutex<AffinityBuilder>,
 }
 
-impl Tagged for tg_affinity_builder {
-    const MAGIC: u64 = 0x7467_4146_4649_4E42; // "tgAFFINB"
-    const KIND: &'static str = "tg_affinity_builder";
-    fn magic(&self) -> u64 {
-        self.magic
-    }
-    fn magic_mut(&mut self) -> &mut u64 {
-        &mut self.magic
-    }
-}
-
-impl tg_affinity_builder {
-    fn lock(&self) -> MutexGuard<'_, AffinityBuilder> {
-        // `add_subset` is all-or-nothing, so a poisoned lock still guards consistent records.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
+tagged_handle!(tg_affinity_builder, AffinityBuilder, 0x7467_4146_4649_4E42); // "tgAFFINB"
 
 /// An empty collection for n ≥ 1 tasks (0-based indices). On success `*out` gets a new handle.
 ///
@@ -115,10 +99,7 @@ pub unsafe extern "C" fn tg_affinity_builder_new(
             )));
         }
         let b = AffinityBuilder::new(n)?;
-        let h = register(tg_affinity_builder {
-            magic: tg_affinity_builder::MAGIC,
-            inner: Mutex::new(b),
-        });
+        let h = tg_affinity_builder::new(b);
         // SAFETY: the caller's contract.
         unsafe { out.set(h) };
         Ok(())

@@ -66,6 +66,41 @@ macro_rules! ffi_boundary {
     }};
 }
 
+/// The handle code of an opaque struct `$handle { magic: u64, inner: Mutex<$inner> }`:
+/// [`handle::Tagged`] (tag `$magic`, kind name = the type's name), `new` (a registered handle
+/// owning the object) and `lock` (the object for this call). Every method of the objects behind
+/// handles leaves them unchanged on error, so a lock poisoned by a caught panic still guards a
+/// consistent object.
+macro_rules! tagged_handle {
+    ($handle:ident, $inner:ty, $magic:expr) => {
+        impl $crate::handle::Tagged for $handle {
+            const MAGIC: u64 = $magic;
+            const KIND: &'static str = stringify!($handle);
+            fn magic(&self) -> u64 {
+                self.magic
+            }
+            fn magic_mut(&mut self) -> &mut u64 {
+                &mut self.magic
+            }
+        }
+
+        impl $handle {
+            /// A new registered handle owning `inner`.
+            fn new(inner: $inner) -> *mut $handle {
+                $crate::handle::register($handle {
+                    magic: <$handle as $crate::handle::Tagged>::MAGIC,
+                    inner: ::std::sync::Mutex::new(inner),
+                })
+            }
+
+            /// The object, locked for this call.
+            fn lock(&self) -> ::std::sync::MutexGuard<'_, $inner> {
+                self.inner.lock().unwrap_or_else(|e| e.into_inner())
+            }
+        }
+    };
+}
+
 mod affinity;
 mod grouping;
 mod handle;

@@ -2,7 +2,7 @@
 //! checkpoints to and from caller memory.
 
 use std::ffi::c_char;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use taskgroup_core::session::adagroup::{
     AdaGroupSession, AdaGroupSettings, AffinityEstimator, ReportOutcome, RequestId, Sampling,
@@ -11,7 +11,7 @@ use taskgroup_core::session::adagroup::{
 use taskgroup_core::{Error, KRule};
 
 use crate::affinity::{fill_rule, tg_fill};
-use crate::handle::{borrow, register, release, Tagged};
+use crate::handle::{borrow, release};
 use crate::memory::{borrow_slice, out_buffer, out_param, read_optional, write_optional};
 use crate::options::tg_options;
 use crate::status::{tg_status, FfiError};
@@ -247,32 +247,7 @@ pub struct tg_session {
     inner: Mutex<AdaGroupSession>,
 }
 
-impl Tagged for tg_session {
-    const MAGIC: u64 = 0x7467_5345_5353_494F; // "tgSESSIO"
-    const KIND: &'static str = "tg_session";
-    fn magic(&self) -> u64 {
-        self.magic
-    }
-    fn magic_mut(&mut self) -> &mut u64 {
-        &mut self.magic
-    }
-}
-
-impl tg_session {
-    fn new(s: AdaGroupSession) -> *mut tg_session {
-        register(tg_session {
-            magic: Self::MAGIC,
-            inner: Mutex::new(s),
-        })
-    }
-
-    /// The session, locked for this call.
-    fn lock(&self) -> MutexGuard<'_, AdaGroupSession> {
-        // Every session method leaves the session unchanged on error, so a lock poisoned by
-        // a caught panic still guards a consistent session.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
+tagged_handle!(tg_session, AdaGroupSession, 0x7467_5345_5353_494F); // "tgSESSIO"
 
 /// The id of a request: step and index within the step (displayed as `s{step}-{index}`).
 #[repr(C)]

@@ -42,7 +42,6 @@ import ctypes
 import math
 import numbers
 import os
-import sys
 import threading
 from ctypes import (
     POINTER,
@@ -62,6 +61,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+from ._platform import library_file_name as _library_file_name
 
 try:  # numpy is optional
     import numpy as _np
@@ -501,14 +502,6 @@ _SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
 
 _LIB: Optional[ctypes.CDLL] = None
 _LIB_PATH: Optional[str] = None
-
-
-def _library_file_name() -> str:
-    if sys.platform == "darwin":
-        return "libtaskgroup.dylib"
-    if sys.platform.startswith("win"):
-        return "taskgroup.dll"
-    return "libtaskgroup.so"
 
 
 def _repository_targets(here: Path) -> List[Path]:
