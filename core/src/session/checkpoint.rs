@@ -476,13 +476,19 @@ impl AdaGroupSession {
 mod tests {
     use super::*;
 
-    fn session() -> AdaGroupSession {
-        let mut s = AdaGroupSession::new(AdaGroupSettings::new(12, 3, 3)).unwrap();
+    /// A session with `settings` after its first step (fixed scores for every request).
+    fn after_first_step(settings: AdaGroupSettings) -> AdaGroupSession {
+        let mut s = AdaGroupSession::new(settings).unwrap();
         for (i, r) in s.next_requests().into_iter().enumerate() {
             let sc: Vec<f64> = r.tasks.iter().map(|&t| (t * 7 + i) as f64 * 0.01).collect();
             s.report(r.id, &sc).unwrap();
         }
         s.advance().unwrap();
+        s
+    }
+
+    fn session() -> AdaGroupSession {
+        let mut s = after_first_step(AdaGroupSettings::new(12, 3, 3));
         let r = s.next_requests()[0].clone();
         s.report(r.id, &alloc::vec![0.5; r.tasks.len()]).unwrap();
         s
@@ -528,12 +534,7 @@ mod tests {
     fn format_1_checkpoints_still_load() {
         let mut st = AdaGroupSettings::paper(12, 3, 3);
         st.count_rule = KRule::Value;
-        let mut s = AdaGroupSession::new(st).unwrap();
-        for (i, r) in s.next_requests().into_iter().enumerate() {
-            let sc: Vec<f64> = r.tasks.iter().map(|&t| (t * 7 + i) as f64 * 0.01).collect();
-            s.report(r.id, &sc).unwrap();
-        }
-        s.advance().unwrap();
+        let s = after_first_step(st);
         let w = SettingsWire::from(&s.settings);
         let v1 = SessionWireV1 {
             settings: w.base,

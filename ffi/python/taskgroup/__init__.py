@@ -1184,6 +1184,31 @@ def normalize_affinity(T: Any, how: str = "degree", as_numpy: bool = False) -> A
     return rows
 
 
+def _square_rows(buf: Any, n: int, cast: Any, as_numpy: bool) -> Any:
+    """The row-major n×n ``buf`` as nested lists of ``cast`` values, or a numpy array."""
+    rows = [[cast(buf[i * n + j]) for j in range(n)] for i in range(n)]
+    if as_numpy:
+        if _np is None:
+            raise ImportError("as_numpy=True needs numpy")
+        return _np.array(rows)
+    return rows
+
+
+def _square_result(matrix: Any, coverage: Any, n: int, as_numpy: bool) -> Any:
+    """An n×n affinity (floats), or with a ``coverage`` buffer the pair (affinity, coverage
+    counts), as ``Session.affinity`` and ``AffinityBuilder.compute`` return them."""
+    if coverage is not None:
+        return _square_rows(matrix, n, float, as_numpy), _square_rows(coverage, n, int, as_numpy)
+    return _square_rows(matrix, n, float, as_numpy)
+
+
+def _check_length_query(status: int) -> None:
+    """Raises for the status of a call that only asked for the buffer length it needs (OK and
+    ``BUFFER_TOO_SMALL`` both answer that)."""
+    if status not in (_STATUS_OK, _STATUS_BUFFER_TOO_SMALL):
+        _raise_for(status)
+
+
 # --------------------------------------------------------------------------------------------
 # Handles
 
@@ -1571,18 +1596,7 @@ class Session(_HandleOwner):
         c = (c_uint32 * max(nn, 1))()
         with self._using() as h:
             _check(lib.tg_session_affinity(h, m, nn, c, nn, None))
-
-        def shape(buf: Any, cast: Any) -> Any:
-            rows = [[cast(buf[i * n + j]) for j in range(n)] for i in range(n)]
-            if as_numpy:
-                if _np is None:
-                    raise ImportError("as_numpy=True needs numpy")
-                return _np.array(rows)
-            return rows
-
-        if coverage:
-            return shape(m, float), shape(c, int)
-        return shape(m, float)
+        return _square_result(m, c if coverage else None, n, as_numpy)
 
     def results(self) -> List[Tuple[Any, Tuple[Any, ...], float]]:
         """Every reported result as (task, subset, score) rows, in request order (names when
@@ -1591,8 +1605,7 @@ class Session(_HandleOwner):
         needed = c_size_t(0)
         with self._using() as h:
             st = lib.tg_session_results(h, None, None, None, 0, byref(needed))
-            if st not in (_STATUS_OK, _STATUS_BUFFER_TOO_SMALL):
-                _raise_for(st)
+            _check_length_query(st)
             k = max(needed.value, 1)
             sub, task, score = (c_uint32 * k)(), (c_uint32 * k)(), (c_double * k)()
             _check(lib.tg_session_results(h, sub, task, score, needed.value, byref(needed)))
@@ -1636,8 +1649,7 @@ class Session(_HandleOwner):
         size = c_size_t(0)
         with self._using() as h:
             st = lib.tg_session_save(h, None, 0, byref(size))
-            if st not in (_STATUS_OK, _STATUS_BUFFER_TOO_SMALL):
-                _raise_for(st)
+            _check_length_query(st)
             buf = (c_uint8 * max(size.value, 1))()
             _check(lib.tg_session_save(h, buf, size.value, byref(size)))
         return bytes(buf[: size.value])
@@ -1725,18 +1737,7 @@ class AffinityBuilder(_HandleOwner):
                     h, byref(o), m, nn, c if coverage else None, nn if coverage else 0, None
                 )
             )
-
-        def shape(buf: Any, cast: Any) -> Any:
-            rows = [[cast(buf[i * self.n + j]) for j in range(self.n)] for i in range(self.n)]
-            if as_numpy:
-                if _np is None:
-                    raise ImportError("as_numpy=True needs numpy")
-                return _np.array(rows)
-            return rows
-
-        if coverage:
-            return shape(m, float), shape(c, int)
-        return shape(m, float)
+        return _square_result(m, c if coverage else None, self.n, as_numpy)
 
     def __enter__(self) -> "AffinityBuilder":
         return self
