@@ -95,7 +95,7 @@ pub fn run(mut a: Args) -> Result<(), CliError> {
                 ("relative", LossTransform::RelativeImprovement),
             ];
             let tr = a
-                .choice("--transform", &transforms, "neg-loss or relative")?
+                .choice("--transform", &transforms)?
                 .unwrap_or(LossTransform::NegativeLoss);
             let m = table.tasks();
             let d = higher_order_scores(&table, tr).map_err(|e| bad(format!("{input}: {e}")))?;

@@ -109,21 +109,31 @@ impl Args {
     }
 
     /// Option `name` as one of `choices` (spelling, value; several spellings may share a
-    /// value): `None` when absent, a usage error naming the `expected` spellings otherwise.
-    pub fn choice<T: Copy>(
+    /// value, the first one naming it): `None` when absent, a usage error listing the naming
+    /// spellings (`a, b or c`) otherwise.
+    pub fn choice<T: Copy + PartialEq>(
         &self,
         name: &str,
         choices: &[(&str, T)],
-        expected: &str,
     ) -> Result<Option<T>, UsageError> {
-        match self.value(&[name]) {
-            None => Ok(None),
-            Some(v) => choices
-                .iter()
-                .find(|(spelling, _)| *spelling == v)
-                .map(|&(_, t)| Some(t))
-                .ok_or_else(|| UsageError(format!("{name} expects {expected}, got {v:?}"))),
+        let Some(v) = self.value(&[name]) else {
+            return Ok(None);
+        };
+        if let Some(&(_, t)) = choices.iter().find(|(spelling, _)| *spelling == v) {
+            return Ok(Some(t));
         }
+        let naming: Vec<&str> = choices
+            .iter()
+            .enumerate()
+            .filter(|&(i, (_, t))| choices[..i].iter().all(|(_, u)| u != t))
+            .map(|(_, (spelling, _))| *spelling)
+            .collect();
+        let expected = match naming.split_last() {
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        Err(UsageError(format!("{name} expects {expected}, got {v:?}")))
     }
 
     /// Parses option `names` as T, with `what` naming the expected form in errors.
@@ -145,4 +155,36 @@ impl Args {
 
 fn is_number(s: &str) -> bool {
     s.parse::<f64>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(raw: &[&str]) -> Args {
+        let raw: Vec<String> = raw.iter().map(|s| s.to_string()).collect();
+        Args::parse(&raw, &["--pick"]).unwrap()
+    }
+
+    #[test]
+    fn choice_accepts_every_spelling_and_names_the_first_of_each_value() {
+        let table = [("one", 1), ("uno", 1), ("two", 2), ("three", 3)];
+        assert_eq!(args(&[]).choice("--pick", &table).unwrap(), None);
+        assert_eq!(
+            args(&["--pick", "uno"]).choice("--pick", &table).unwrap(),
+            Some(1)
+        );
+        assert_eq!(
+            args(&["--pick=three"]).choice("--pick", &table).unwrap(),
+            Some(3)
+        );
+        let e = args(&["--pick", "four"])
+            .choice("--pick", &table)
+            .unwrap_err();
+        assert_eq!(e.0, "--pick expects one, two or three, got \"four\"");
+        let e = args(&["--pick", "x"])
+            .choice("--pick", &table[..2])
+            .unwrap_err();
+        assert_eq!(e.0, "--pick expects one, got \"x\"");
+    }
 }

@@ -137,9 +137,7 @@ pub fn group_settings(a: &Args) -> Result<GroupSettings, UsageError> {
         ("admm", SolverPath::Admm),
         ("factored", SolverPath::Factored),
     ];
-    s.solver.path = a
-        .choice("--solver", &paths, "auto, admm or factored")?
-        .unwrap_or(SolverPath::Auto);
+    s.solver.path = a.choice("--solver", &paths)?.unwrap_or(SolverPath::Auto);
     s.validate().map_err(|e| UsageError(e.to_string()))?;
     Ok(s)
 }
@@ -248,7 +246,7 @@ pub fn run(mut a: Args) -> Result<(), CliError> {
     let range = range_spec.map(parse_range).transpose()?;
     let rules = [("density", KRule::AverageDensity), ("elbow", KRule::Elbow)];
     let rule = a
-        .choice("--k-rule", &rules, "density or elbow")?
+        .choice("--k-rule", &rules)?
         .unwrap_or(KRule::AverageDensity);
     let normalization = match a.value(&["--normalize"]) {
         None => Normalization::None,

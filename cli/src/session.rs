@@ -270,8 +270,7 @@ fn new(a: &Args, lower: bool, shuffle: bool, paper: bool) -> Result<(), CliError
         ("higher-order", E::HigherOrder),
         ("surrogate", E::Surrogate),
     ];
-    let expected = "standardized, eq6 or surrogate";
-    if let Some(e) = a.choice("--estimator", &estimators, expected)? {
+    if let Some(e) = a.choice("--estimator", &estimators)? {
         s.estimator = e;
     }
     let rules = [
@@ -280,8 +279,7 @@ fn new(a: &Args, lower: bool, shuffle: bool, paper: bool) -> Result<(), CliError
         ("density", KRule::AverageDensity),
         ("elbow", KRule::Elbow),
     ];
-    let expected = "significant, value, density or elbow";
-    if let Some(r) = a.choice("--count-rule", &rules, expected)? {
+    if let Some(r) = a.choice("--count-rule", &rules)? {
         s.count_rule = r;
     }
     if let Some(v) = a.value(&["--fill"]) {
@@ -292,8 +290,7 @@ fn new(a: &Args, lower: bool, shuffle: bool, paper: bool) -> Result<(), CliError
         ("uniform", Sampling::Uniform),
         ("paper", Sampling::Paper),
     ];
-    let expected = "adaptive, uniform or paper";
-    if let Some(m) = a.choice("--sampling", &samplings, expected)? {
+    if let Some(m) = a.choice("--sampling", &samplings)? {
         s.sampling = m;
     }
     if let Some(r) = a.parsed::<usize>(&["--replicates"], "a positive integer")? {
