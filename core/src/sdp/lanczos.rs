@@ -415,13 +415,7 @@ fn ritz(s: &[f64], as_: &[f64], n: usize, m: usize) -> Option<(Vec<f64>, Vec<f64
 /// a register-blocked kernel (4 rows × 4 columns of accumulators) over column panels of x
 /// packed 4 wide, tiled along v so that the rows and panels in use stay in L1/L2. Every entry
 /// of A is read from memory once per product (A is the only n×n operand).
-pub(crate) fn dense_apply<S: Copy + Into<f64>>(
-    a: &[S],
-    n: usize,
-    x: &[f64],
-    q: usize,
-    out: &mut [f64],
-) {
+pub(crate) fn dense_apply<S: Entry>(a: &[S], n: usize, x: &[f64], q: usize, out: &mut [f64]) {
     const TILE: usize = 256;
     let groups = q.div_ceil(4);
     // panel[g][v*4 + jj] = x[(4g + jj)·n + v] (zero past q).
@@ -439,6 +433,13 @@ pub(crate) fn dense_apply<S: Copy + Into<f64>>(
         }
     }
     let mut acc = alloc::vec![[0.0f64; 16]; groups];
+    // Narrow storage (f32): the four rows of a tile are widened once, then shared by every
+    // panel group (widening inside the kernel would redo it per group and stop vectorisation).
+    let mut wide = if S::WIDEN {
+        alloc::vec![0.0f64; 4 * TILE]
+    } else {
+        Vec::new()
+    };
     let mut u = 0;
     while u < n {
         let rows = (n - u).min(4);
@@ -446,9 +447,23 @@ pub(crate) fn dense_apply<S: Copy + Into<f64>>(
         let mut v0 = 0;
         while v0 < n {
             let v1 = (v0 + TILE).min(n);
+            let w = v1 - v0;
+            if S::WIDEN && rows == 4 {
+                for i in 0..4 {
+                    let src = &a[(u + i) * n + v0..(u + i) * n + v1];
+                    for (d, &c) in wide[i * w..(i + 1) * w].iter_mut().zip(src) {
+                        *d = c.into();
+                    }
+                }
+            }
             for (g, ac) in acc.iter_mut().enumerate() {
                 let pg = &panel[g * n * 4 + v0 * 4..g * n * 4 + v1 * 4];
-                if rows == 4 {
+                if rows == 4 && S::WIDEN {
+                    let (r0, rest) = wide[..4 * w].split_at(w);
+                    let (r1, rest) = rest.split_at(w);
+                    let (r2, r3) = rest.split_at(w);
+                    kernel4(r0, r1, r2, r3, pg, ac);
+                } else if rows == 4 {
                     let r0 = &a[u * n + v0..u * n + v1];
                     let r1 = &a[(u + 1) * n + v0..(u + 1) * n + v1];
                     let r2 = &a[(u + 2) * n + v0..(u + 2) * n + v1];
@@ -482,16 +497,23 @@ pub(crate) fn dense_apply<S: Copy + Into<f64>>(
     }
 }
 
+/// A stored matrix entry: f64, or f32 widened to f64 before any arithmetic.
+pub(crate) trait Entry: Copy + Into<f64> {
+    /// True when the entry is narrower than f64 (rows are widened once per tile).
+    const WIDEN: bool;
+}
+
+impl Entry for f64 {
+    const WIDEN: bool = false;
+}
+
+impl Entry for f32 {
+    const WIDEN: bool = true;
+}
+
 /// acc[i·4 + jj] += Σ_t r_i[t]·p[t·4 + jj] for four rows and one 4-wide panel.
 #[inline(always)]
-fn kernel4<S: Copy + Into<f64>>(
-    r0: &[S],
-    r1: &[S],
-    r2: &[S],
-    r3: &[S],
-    p: &[f64],
-    acc: &mut [f64; 16],
-) {
+fn kernel4<S: Entry>(r0: &[S], r1: &[S], r2: &[S], r3: &[S], p: &[f64], acc: &mut [f64; 16]) {
     let len = r0
         .len()
         .min(r1.len())
@@ -589,6 +611,34 @@ mod kernel_tests {
             for j in 0..q {
                 for u in 0..n {
                     let want: f64 = (0..n).map(|v| a[u * n + v] * x[j * n + v]).sum();
+                    assert!(
+                        (out[j * n + u] - want).abs() < 1e-9 * want.abs().max(1.0),
+                        "{n} {q} {u} {j}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod f32_kernel_tests {
+    use super::*;
+
+    /// The f32 path (rows widened once per tile) equals the naive sum over the widened entries
+    /// to rounding, for partial tiles and partial row blocks.
+    #[test]
+    fn dense_apply_f32_matches_naive_widened() {
+        for (n, q) in [(7, 3), (258, 5), (513, 9)] {
+            let a: Vec<f32> = (0..n * n)
+                .map(|i| ((i * 37 % 101) as f32) * 0.25 - 12.0)
+                .collect();
+            let x: Vec<f64> = (0..n * q).map(|i| ((i * 13 % 29) as f64) - 14.0).collect();
+            let mut out = alloc::vec![0.0; n * q];
+            dense_apply(&a, n, &x, q, &mut out);
+            for j in 0..q {
+                for u in 0..n {
+                    let want: f64 = (0..n).map(|v| f64::from(a[u * n + v]) * x[j * n + v]).sum();
                     assert!(
                         (out[j * n + u] - want).abs() < 1e-9 * want.abs().max(1.0),
                         "{n} {q} {u} {j}"
