@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (NVIDIA driver + nvcc, no cargo), from the repository root or anywhere:
 # validates the kernels with the machine's nvcc/ptxas, runs the prebuilt CUDA test binaries and
-# the bench binary from gpu/prebuilt/ (made here by gpu/build-device-check.sh), prints one
+# the bench binaries (gpu-bench; gpu-large, the large-n path with an n = 50 000 row; sizes from
+# TASKGROUP_LARGE_SIZES) from gpu/prebuilt/ (made here by gpu/build-device-check.sh), prints one
 # Markdown report and writes it to $OUT/RESULTS.md when OUT is set (logs next to it).
-# Exit status: 0 when every test binary passed, 1 otherwise.
+# Exit status: 0 when every test binary and gpu-large passed, 1 otherwise.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 pre="$here/prebuilt"
@@ -37,10 +38,10 @@ if command -v nvcc >/dev/null 2>&1; then
     done
 fi
 export TASKGROUP_REQUIRE_GPU=1
-for t in cuda_solve cuda_train; do
+for t in cuda_solve cuda_train cuda_large; do
     [ -x "$pre/$t" ] || continue
     t0=$(date +%s%N)
-    if timeout 420 "$pre/$t" --test-threads=1 >"$work/$t.log" 2>&1; then r=pass; else r="FAIL (see $t.log)"; fail=1; fi
+    if timeout 420 "$pre/$t" --test-threads=1 --nocapture >"$work/$t.log" 2>&1; then r=pass; else r="FAIL (see $t.log)"; fail=1; fi
     summary="$(grep -E '^test result' "$work/$t.log" | tail -1)"
     row "$t" "$r ${summary:+– $summary}" "$(secs "$t0")"
 done
@@ -53,12 +54,23 @@ if [ -x "$pre/gpu-bench" ]; then
     row "gpu-bench" "exit $rc" "$(secs "$t0")"
     { echo; echo "## Batched SDP (CPU vs CUDA)"; echo; cat "$work/bench.md"; } >>"$report"
 fi
+if [ -x "$pre/gpu-large" ]; then
+    # The large-n path (issue 17): n = 10 000 on CPU and CUDA, n = 50 000 on CUDA (f64, f32).
+    t0=$(date +%s%N)
+    timeout 480 "$pre/gpu-large" --sizes "${TASKGROUP_LARGE_SIZES:-10000,50000}" \
+        --cpu-max-n "${TASKGROUP_LARGE_CPU_MAX_N:-10000}" \
+        >"$work/large.md" 2>"$work/large.log"
+    rc=$?
+    [ "$rc" -eq 0 ] || fail=1
+    row "gpu-large" "exit $rc" "$(secs "$t0")"
+    { echo; echo "## Large-n path (factored, products on the device; target n = 50 000 under 60 s)"; echo; cat "$work/large.md"; } >>"$report"
+fi
 {
     echo
     echo "## Comparisons printed by the tests"
     echo
     echo '```'
-    grep -hE '^(n=|projection|TASKGROUP_SEED)' "$work"/cuda_solve.log 2>/dev/null | head -80
+    grep -hE '^(n=|projection|TASKGROUP_SEED|large)' "$work"/cuda_solve.log "$work"/cuda_large.log 2>/dev/null | head -80
     echo '```'
 } >>"$report"
 cat "$report"

@@ -9,11 +9,11 @@ use serde_json::{json, Value};
 use taskgroup_core::normalize::{normalize_scores, Normalization};
 use taskgroup_core::{
     group_with, search_k, Affinity, GroupResult, GroupSettings, KRule, Rounding, SolverPath,
-    WarmStart,
+    Storage, WarmStart,
 };
 
 use crate::args::{Args, UsageError};
-use crate::progress::ProgressLine;
+use crate::progress::{EtaRule, ProgressLine};
 use crate::svg::KPoint;
 use crate::CliError;
 use taskgroup_io::matrix::parse_matrix_bytes;
@@ -43,6 +43,11 @@ options:
   --solver auto|admm|factored
                           which solver (default auto: ADMM below 4000 tasks, else the
                           factored large-n path; the JSON field `solver_path` says which ran)
+  --storage f64|f32       how the factored path's block products store the centred matrix
+                          (default f64). f32: products read an f32 copy (less memory traffic,
+                          +0.5x the matrix in memory; the certificate is padded by
+                          k*|C - f32(C)|_F so it stays valid; cost measured in bench/LARGE.md);
+                          the JSON then has \"storage\": \"f32\". Ignored by ADMM
   --solve-to-tolerance    solve the SDP to the tolerance even when the rounded partition is
                           certified optimal earlier (default: stop there, status `certified`;
                           the partition and certificate are the same, sdp_value is the
@@ -55,6 +60,9 @@ options:
   --svg FILE              write an SVG heatmap of T reordered by the groups (with --k-range:
                           and the value of each k)
   --quiet                 no progress line on stderr
+  --progress              progress and ETA on stderr even when stderr is not a terminal (one
+                          line per second, for logs; by default only terminals get the line).
+                          Never changes stdout or the result
 
 Options that would do nothing (--k-rule with -k, --timing without --json, --seed with
 threshold rounding) are accepted with a warning. --k-range accepts at most 200 values of k
@@ -138,6 +146,8 @@ pub fn group_settings(a: &Args) -> Result<GroupSettings, UsageError> {
         ("factored", SolverPath::Factored),
     ];
     s.solver.path = a.choice("--solver", &paths)?.unwrap_or(SolverPath::Auto);
+    let storages = [("f64", Storage::F64), ("f32", Storage::F32)];
+    s.solver.storage = a.choice("--storage", &storages)?.unwrap_or_default();
     s.validate().map_err(|e| UsageError(e.to_string()))?;
     Ok(s)
 }
@@ -223,6 +233,7 @@ pub const OPTIONS: &[&str] = &[
     "-o",
     "--svg",
     "--solver",
+    "--storage",
 ];
 
 /// Runs `taskgroup cluster` on its arguments (`--help` is handled before).
@@ -231,6 +242,7 @@ pub fn run(mut a: Args) -> Result<(), CliError> {
     let solve_to_tolerance = a.flag("--solve-to-tolerance");
     let timing = a.flag("--timing");
     let quiet = a.flag("--quiet") | a.flag("-q");
+    let progress_forced = a.flag("--progress");
     let lower = a.flag("--lower-is-better");
     a.finish()?;
     if let Some(p) = a.positionals().first() {
@@ -325,7 +337,23 @@ pub fn run(mut a: Args) -> Result<(), CliError> {
         }
     };
 
-    let mut progress = ProgressLine::new(quiet);
+    let factored = settings.solver.path.resolve(n) == SolverPath::Factored;
+    let eta_rule = EtaRule {
+        tolerance: if factored {
+            settings.solver.tolerance.max(1e-6)
+        } else {
+            settings.solver.tolerance
+        },
+        budget: if factored {
+            settings
+                .solver
+                .max_iterations
+                .min(taskgroup_core::sdp::factored::FACTORED_MAX_ITERATIONS)
+        } else {
+            settings.solver.max_iterations
+        },
+    };
+    let mut progress = ProgressLine::new(quiet, progress_forced, eta_rule);
     let start = Instant::now();
     // From here on SIGINT/SIGTERM stop the solve (the callback returns false) instead of
     // killing the process: the best partition so far is printed, then exit 130.
@@ -573,6 +601,9 @@ pub fn result_json(
         "tolerance": s.solver.tolerance,
         "solver_path": r.sdp.path.as_str(),
     });
+    if r.sdp.path == SolverPath::Factored && s.solver.storage != Storage::F64 {
+        o["storage"] = json!(s.solver.storage.as_str());
+    }
     if let Some(names) = names {
         o["names"] = json!(names);
         o["group_names"] = json!(groups

@@ -338,3 +338,58 @@ fn a_huge_k_range_is_refused() {
     assert!(err.contains("at most 200"), "{err}");
     let _ = std::fs::remove_file(&f);
 }
+
+// ---- issue 17: --progress ----
+
+#[test]
+fn progress_flag_prints_lines_on_a_pipe_and_leaves_stdout_alone() {
+    let f = tmpfile("progress.npy");
+    generate_planted(300, &["--seed", "3"], &f);
+    // A quick solve: the same JSON with and without --progress.
+    let plain = run(&cluster_args(&f, &["-k", "3", "--json"]));
+    let with = run(&cluster_args(&f, &["-k", "3", "--json", "--progress"]));
+    assert_eq!((plain.0, with.0), (0, 0), "{}{}", plain.2, with.2);
+    assert_eq!(plain.1, with.1, "--progress changed stdout");
+    // A long one (never converges), stopped after 2.5 s: plain progress lines on stderr
+    // (not a terminal here), one per line, no carriage returns.
+    let child = bin()
+        .args(cluster_args(
+            &f,
+            &[
+                "-k",
+                "3",
+                "--json",
+                "--progress",
+                "--tolerance",
+                "1e-15",
+                "--max-iterations",
+                "100000000",
+            ],
+        ))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let k = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(k.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("iteration")).collect();
+    assert!(!lines.is_empty(), "no progress line: {stderr}");
+    assert!(lines.iter().all(|l| l.starts_with("k = 3: ")), "{stderr}");
+    assert!(
+        !stderr.contains('\r'),
+        "terminal escapes on a pipe: {stderr:?}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "interrupted");
+    // Without the flag a pipe gets none.
+    let (code, _, quiet) = run(&cluster_args(&f, &["-k", "3", "--json"]));
+    assert_eq!(code, 0);
+    assert!(!quiet.contains("iteration"), "{quiet}");
+    let _ = std::fs::remove_file(&f);
+}

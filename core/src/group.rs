@@ -11,7 +11,8 @@ use crate::sdp::admm::{is_trivial, solve_centered, solve_centered_checked, AdmmS
 use crate::sdp::certificate::{bound_centered, bound_estimate, VERIFIED_MIN_N};
 use crate::sdp::factored::solve_factored;
 use crate::sdp::{
-    Progress, SdpSolution, SolverPath, SolverSettings, SolverStatus, Stop, WarmStart,
+    BlockOp, DenseOp, DenseOpF32, Progress, SdpSolution, SolverPath, SolverSettings, SolverStatus,
+    Stop, Storage, WarmStart,
 };
 
 /// A partition is `certified_optimal` when its value is within this fraction of ‖T_c‖_F below
@@ -104,10 +105,20 @@ pub fn group_centered(
         && !is_trivial(cen.n, k, cen.s)
     {
         // The large-n path (method.md §3a): no n×n iterate; it rounds and certifies itself.
-        settings.solver.validate()?;
-        crate::sdp::admm::check_inputs(cen.n, k, &warm)?;
-        let f = solve_factored(cen, k, &settings.solver, &settings.rounding, warm, progress);
-        (f.partition, f.sdp)
+        let not_square = Error::NotSquare {
+            rows: cen.n,
+            len: cen.c.len(),
+        };
+        return match settings.solver.storage {
+            Storage::F64 => {
+                let mut op = DenseOp::new(&cen.c, cen.n).ok_or(not_square)?;
+                group_factored_with(t, cen, k, settings, warm, progress, &mut op)
+            }
+            Storage::F32 => {
+                let mut op = DenseOpF32::new(&cen.c, cen.n).ok_or(not_square)?;
+                group_factored_with(t, cen, k, settings, warm, progress, &mut op)
+            }
+        };
     } else if early {
         let mut checker = EarlyStop::new(cen, k, &settings.rounding);
         let sdp = solve_centered_checked(cen, k, &settings.solver, warm, progress, &mut |st| {
@@ -123,6 +134,56 @@ pub fn group_centered(
         let partition = round_centered(cen, &sdp.x, k, &settings.rounding);
         (partition, sdp)
     };
+    finish_group(t, cen, partition, sdp)
+}
+
+/// The factored large-n path (method.md §3a, §4a) whatever `settings.solver.path` says, with
+/// every product by C in its iterations done by `c_op` (an operator equal to C, e.g. taskgroup-gpu's
+/// CUDA op with C on the device; [`DenseOp`] on `cen.c` is what [`group_centered`] uses). The
+/// rounding still reads `cen.c` on the host. Trivial problems (k = 1, k = n, C = 0) take
+/// [`group_centered`]'s non-iterating path. Errors as [`group_centered`]'s, and
+/// `InvalidSetting` when `c_op.n()` is not the affinity's n.
+pub fn group_factored_with(
+    t: &Affinity,
+    cen: &Centered,
+    k: usize,
+    settings: &GroupSettings,
+    warm: WarmStart<'_>,
+    progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+    c_op: &mut dyn BlockOp,
+) -> Result<GroupResult, Error> {
+    if is_trivial(cen.n, k, cen.s) {
+        let mut s = settings.clone();
+        s.solver.path = SolverPath::Admm;
+        return group_centered(t, cen, k, &s, warm, progress);
+    }
+    if c_op.n() != cen.n {
+        return Err(Error::InvalidSetting {
+            name: "block operator",
+            reason: "its dimension is not the affinity's n",
+        });
+    }
+    settings.validate()?;
+    crate::sdp::admm::check_inputs(cen.n, k, &warm)?;
+    let f = solve_factored(
+        cen,
+        c_op,
+        k,
+        &settings.solver,
+        &settings.rounding,
+        warm,
+        progress,
+    );
+    finish_group(t, cen, f.partition, f.sdp)
+}
+
+/// [`certify`], then the overflow check every path shares.
+fn finish_group(
+    t: &Affinity,
+    cen: &Centered,
+    partition: Partition,
+    sdp: SdpSolution,
+) -> Result<GroupResult, Error> {
     let r = certify(t, cen, partition, sdp);
     // Values beyond the f64 range (entries near f64::MAX summed over a group) cannot be
     // reported: an error, never a silent Inf/NaN or a "certified" flag next to one.

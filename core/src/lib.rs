@@ -40,12 +40,13 @@ pub use affinity::{Affinity, Centered};
 pub use error::Error;
 pub use exact::{exact_partition, EXACT_MAX_N};
 pub use group::{
-    certify, group, group_centered, group_with, GroupResult, GroupSettings, CERTIFY_TOLERANCE,
+    certify, group, group_centered, group_factored_with, group_with, GroupResult, GroupSettings,
+    CERTIFY_TOLERANCE,
 };
 pub use ksearch::{elbow_score, search_k, KProgress, KRule, KSearch, KSearchRow};
 pub use partition::{block_value, Partition};
 pub use round::{round_partition, Rounding, RoundingSettings};
 pub use sdp::{
     solve_sdp, Progress, ProjectionMethod, SdpSolution, SolverPath, SolverSettings, SolverStatus,
-    Stop, WarmStart, FACTORED_MIN_N,
+    Stop, Storage, WarmStart, FACTORED_MIN_N,
 };

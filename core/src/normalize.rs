@@ -62,6 +62,11 @@ pub fn normalize(t: &Affinity, how: Normalization) -> Result<Affinity, Error> {
 /// the affinity of the result (its symmetric part). Errors as [`Affinity::from_row_major`], and
 /// [`Error::ZeroReference`] for [`Normalization::RelativeToSingleTask`] with a zero diagonal.
 pub fn normalize_scores(data: &[f64], n: usize, how: Normalization) -> Result<Affinity, Error> {
+    // No normalisation: the affinity is the one copy (a large input is held twice at most,
+    // the caller's data and the affinity, not three times).
+    if matches!(how, Normalization::None) {
+        return Affinity::from_row_major(data, n);
+    }
     // Validate shape and finiteness first, so the arithmetic below only sees good input.
     Affinity::from_row_major(data, n)?;
     let out = match how {

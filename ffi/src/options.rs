@@ -206,6 +206,7 @@ impl tg_options {
                 } else {
                     taskgroup_core::Stop::Certified
                 },
+                storage: SolverSettings::default().storage,
                 anderson: SolverSettings::default().anderson,
             },
             rounding: RoundingSettings {

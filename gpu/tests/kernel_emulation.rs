@@ -1,6 +1,7 @@
-//! The real CUDA kernels of `kernels/sdp.cu`, run on the CPU by `kernels/emu/sdp_emu.cpp` (one
-//! std::thread per CUDA thread, barriers for `__syncthreads` and warp shuffles), against core's
-//! projection and solver. Needs a C++17 compiler (`$CXX` or `g++`); without one every test says
+//! The real CUDA kernels of `kernels/sdp.cu` and `kernels/factored.cu`, run on the CPU by
+//! `kernels/emu/sdp_emu.cpp` and `kernels/emu/factored_emu.cpp` (one fiber per CUDA thread,
+//! barriers for `__syncthreads` and warp shuffles; `kernels/emu/harness.h`), against core's
+//! projection and solver, and against the twin `TiledOp` and core's dense product. Needs a C++17 compiler (`$CXX` or `g++`); without one every test says
 //! so on stderr and passes, unless TASKGROUP_REQUIRE_EMU=1 is set.
 
 mod common;
@@ -16,12 +17,25 @@ use taskgroup_core::sdp::{barycentre, finish_iterate, initial_rho, AdmmIterate};
 use taskgroup_core::{solve_sdp, Affinity, SolverStatus, WarmStart};
 use taskgroup_eval::synthetic::PlantedModel;
 
-/// Builds the emulator once; `None` when no C++ compiler is available.
+/// Builds the emulator of sdp.cu once; `None` when no C++ compiler is available.
 fn emulator() -> Option<&'static PathBuf> {
     static EXE: OnceLock<Option<PathBuf>> = OnceLock::new();
-    let exe = EXE.get_or_init(|| {
-        let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("kernels/emu/sdp_emu.cpp");
-        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sdp_emu");
+    build_emulator(&EXE, "sdp_emu")
+}
+
+/// Builds the emulator of factored.cu once; `None` when no C++ compiler is available.
+fn factored_emulator() -> Option<&'static PathBuf> {
+    static EXE: OnceLock<Option<PathBuf>> = OnceLock::new();
+    build_emulator(&EXE, "factored_emu")
+}
+
+fn build_emulator(
+    cell: &'static OnceLock<Option<PathBuf>>,
+    name: &str,
+) -> Option<&'static PathBuf> {
+    let exe = cell.get_or_init(|| {
+        let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("kernels/emu/{name}.cpp"));
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
         let cxx = std::env::var("CXX").unwrap_or_else(|_| "g++".into());
         let status = Command::new(&cxx)
             .args(["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
@@ -260,5 +274,85 @@ fn emulated_admm_kernels_match_core_solver() {
             sol.upper_bound
         );
         assert!((core.rho - sol.rho).abs() <= 1e-12 * core.rho, "rho");
+    }
+}
+
+/// Runs `fac_gemm_f64` (storage 0) or `fac_gemm_f32` (1) on the emulator: C·x and the number
+/// of blocks launched.
+fn run_gemm(
+    exe: &PathBuf,
+    storage: usize,
+    n: usize,
+    q: usize,
+    c: &[f64],
+    x: &[f64],
+) -> (Vec<f64>, usize) {
+    let mut input = format!("{storage} {n} {q}\n");
+    for v in c.iter().chain(x) {
+        input += &format!("{v:e} ");
+    }
+    input.push('\n');
+    let mut child = Command::new(exe)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("emulator starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write input");
+    let out = child.wait_with_output().expect("emulator runs");
+    assert!(out.status.success(), "emulator failed: {}", out.status);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let vals: Vec<f64> = text
+        .split_whitespace()
+        .map(|t| t.parse::<f64>().expect("a number"))
+        .collect();
+    assert_eq!(vals.len(), n * q + 1, "output size");
+    (vals[..n * q].to_vec(), vals[n * q] as usize)
+}
+
+/// The tiled GEMM of factored.cu (partial row and column tiles, several tiles each way, one
+/// column, n below one panel) gives the twin's sums bit for bit (same order; g++ does not
+/// contract to FMA here) and core's dense product to rounding, in f64 and f32 storage.
+#[test]
+fn emulated_gemm_kernels_match_twin_and_core() {
+    use taskgroup_core::sdp::{BlockOp, DenseOp};
+    use taskgroup_gpu::solve::twin::TiledOp;
+    use taskgroup_gpu::Storage;
+    let Some(exe) = factored_emulator() else {
+        return;
+    };
+    for (n, q) in [
+        (1usize, 1usize),
+        (7, 3),
+        (33, 16),
+        (129, 17),
+        (300, 33),
+        (260, 1),
+    ] {
+        let c = random_symmetric(n, n as u64 * 7 + q as u64, 1.0 / n as f64);
+        let x = random_symmetric(n.max(q), 100 + n as u64, 1.0)[..n * q].to_vec();
+        let mut core = vec![0.0; n * q];
+        DenseOp::new(&c, n).unwrap().apply(&x, q, &mut core);
+        for (storage, st) in [(0, Storage::F64), (1, Storage::F32)] {
+            let (emu, blocks) = run_gemm(exe, storage, n, q, &c, &x);
+            assert_eq!(blocks, n.div_ceil(128) * q.div_ceil(16), "grid");
+            let mut twin = vec![0.0; n * q];
+            let mut op = TiledOp::new(&c, n, st).unwrap();
+            op.apply(&x, q, &mut twin);
+            let mismatched = emu
+                .iter()
+                .zip(&twin)
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
+            assert_eq!(mismatched, 0, "n={n} q={q} {st}: emulated kernel vs twin");
+            let err = max_abs_diff(&emu, &core);
+            let tol = if st == Storage::F64 { 1e-12 } else { 1e-6 };
+            assert!(err < tol, "n={n} q={q} {st}: max diff to core {err:e}");
+            eprintln!("gemm n={n} q={q} {st}: {blocks} blocks, max diff to core {err:.1e}");
+        }
     }
 }

@@ -7,11 +7,13 @@
 //! - [`manifest`]: a JSON list of every task's feature and label `.npy` arrays (trainers).
 //!
 //! The CLI, the gpu crate and the fuzz targets (`fuzz/`) call these readers; every reader
-//! returns a clear error for malformed input and never panics.
-#![forbid(unsafe_code)]
+//! returns a clear error for malformed input and never panics. Large files are memory-mapped
+//! ([`mapped`]), the crate's only `unsafe` (one call, with its safety argument).
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod manifest;
+pub mod mapped;
 pub mod matrix;
 pub mod npy;
 pub mod standley;

@@ -217,7 +217,8 @@ pub fn read_matrix(path: &Path) -> Result<Matrix, InputError> {
         path: path.display().to_string(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|e| io_error(e.to_string()))?;
+    // Mapped from 64 MiB up: the parsers read the file's bytes with no second copy of them.
+    let bytes = crate::mapped::FileBytes::open(path).map_err(|e| io_error(e.to_string()))?;
     let is_npy = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));

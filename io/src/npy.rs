@@ -650,7 +650,7 @@ pub fn write_npy_f32(path: &Path, data: &[f32], shape: &[usize]) -> io::Result<(
 /// Reads a `.npy` array file ([`parse_npy_array`]); errors name the file.
 pub fn read_npy_array(path: &Path) -> Result<NpyArray, InputError> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| InputError::Io {
+    let bytes = crate::mapped::FileBytes::open(path).map_err(|e| InputError::Io {
         path: shown.clone(),
         message: e.to_string(),
     })?;

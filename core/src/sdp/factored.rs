@@ -18,7 +18,7 @@
 
 use alloc::vec::Vec;
 
-use super::lanczos::{deflate_ones, dense_apply, lobpcg_top, BlockOp};
+use super::lanczos::{deflate_ones, lobpcg_top, BlockOp, DenseOp};
 use super::lowrank::dot;
 use super::{Progress, SdpSolution, SolverPath, SolverSettings, SolverStatus, WarmStart};
 use crate::affinity::Centered;
@@ -26,20 +26,20 @@ use crate::kmeans::{kmeans, KMeansSettings};
 use crate::partition::{block_value, Partition};
 use crate::round::{local_search, Rounding, RoundingSettings};
 
-/// The centred affinity C (C·1 = 0) as a block operator on 1⊥.
+/// The centred affinity C (C·1 = 0) as a block operator on 1⊥: the products of `c`, deflated.
 struct COp<'a> {
-    c: &'a [f64],
-    n: usize,
+    c: &'a mut dyn BlockOp,
 }
 
 impl BlockOp for COp<'_> {
     fn n(&self) -> usize {
-        self.n
+        self.c.n()
     }
     fn apply(&mut self, x: &[f64], q: usize, out: &mut [f64]) {
-        dense_apply(self.c, self.n, x, q, out);
+        let n = self.c.n();
+        self.c.apply(x, q, out);
         for j in 0..q {
-            deflate_ones(&mut out[j * self.n..(j + 1) * self.n]);
+            deflate_ones(&mut out[j * n..(j + 1) * n]);
         }
     }
 }
@@ -122,8 +122,9 @@ fn project_sphere(u: &mut [f64], k: f64) -> bool {
     true
 }
 
-/// C·U for a row-major n×r U (returned row-major n×r), through the column-major kernel.
-fn c_times(c: &[f64], n: usize, u: &[f64], r: usize) -> Vec<f64> {
+/// C·U for a row-major n×r U (returned row-major n×r), through the column-major block op.
+fn c_times(c: &mut dyn BlockOp, u: &[f64], r: usize) -> Vec<f64> {
+    let n = c.n();
     let mut cm = alloc::vec![0.0; n * r];
     for i in 0..n {
         for j in 0..r {
@@ -131,7 +132,7 @@ fn c_times(c: &[f64], n: usize, u: &[f64], r: usize) -> Vec<f64> {
         }
     }
     let mut out = alloc::vec![0.0; n * r];
-    dense_apply(c, n, &cm, r, &mut out);
+    c.apply(&cm, r, &mut out);
     let mut rm = alloc::vec![0.0; n * r];
     for i in 0..n {
         for j in 0..r {
@@ -166,6 +167,7 @@ fn row_residual(u: &[f64], n: usize, r: usize) -> (Vec<f64>, Vec<f64>) {
 #[allow(clippy::too_many_arguments)]
 fn refine(
     cen: &Centered,
+    op: &mut dyn BlockOp,
     k: usize,
     mut u: Vec<f64>,
     y0: Vec<f64>,
@@ -182,7 +184,7 @@ fn refine(
     let mut sigma = 64.0 / nf;
     let mut y = y0;
     let mut step = 0.25;
-    let mut cu = c_times(&cen.c, n, &u, r);
+    let mut cu = c_times(op, &u, r);
     stats.products += 1;
     let (mut e, mut w) = row_residual(&u, n, r);
     let mut feas = libm::sqrt(e.iter().map(|x| x * x).sum::<f64>() / nf);
@@ -214,7 +216,7 @@ fn refine(
             .map(|(a, b)| (a - b) * (a - b))
             .sum::<f64>();
         change = libm::sqrt(diff / k as f64);
-        let next_cu = c_times(&cen.c, n, &next, r);
+        let next_cu = c_times(op, &next, r);
         stats.products += 1;
         let (ne, nw) = row_residual(&next, n, r);
         let nfeas = libm::sqrt(ne.iter().map(|x| x * x).sum::<f64>() / nf);
@@ -277,20 +279,14 @@ fn ritz_pad(values: &[f64], residuals: &[f64]) -> f64 {
 /// Row-sum multipliers of a partition's factor: y_u = 2·(C1_a)_u/n_a − 1_aᵀC1_a/n_a² for u ∈ a,
 /// the stationarity condition of ⟨C, UUᵀ⟩ − yᵀ(UUᵀ1 − 1) on the partition's support (up to the
 /// sphere's multiplier, which the projection absorbs).
-fn partition_multipliers(cen: &Centered, p: &Partition) -> Vec<f64> {
-    let n = cen.n;
+fn partition_multipliers(op: &mut dyn BlockOp, p: &Partition) -> Vec<f64> {
+    let n = op.n();
     let sizes = p.sizes();
     let lab = p.labels();
-    let mut own = alloc::vec![0.0; n];
-    for u in 0..n {
-        let row = &cen.c[u * n..(u + 1) * n];
-        own[u] = row
-            .iter()
-            .zip(lab)
-            .filter(|(_, &l)| l == lab[u])
-            .map(|(x, _)| x)
-            .sum::<f64>();
-    }
+    let k = p.num_groups();
+    let labels: Vec<usize> = lab.iter().map(|&l| l as usize).collect();
+    let m = op.indicator_product(&labels, k);
+    let own: Vec<f64> = (0..n).map(|u| m[u * k + labels[u]]).collect();
     let mut q = alloc::vec![0.0; p.num_groups()];
     for u in 0..n {
         q[lab[u] as usize] += own[u];
@@ -312,7 +308,7 @@ fn threshold_factor(u: &[f64], n: usize, r: usize, thr: f64) -> Partition {
 
 /// The implicit dual operator x ↦ P(C + Z_d)P·x of the certificate (see [`PartitionDual`]).
 struct DualOp<'a> {
-    c: &'a [f64],
+    c: &'a mut dyn BlockOp,
     dual: &'a PartitionDual,
 }
 
@@ -322,7 +318,7 @@ impl BlockOp for DualOp<'_> {
     }
     fn apply(&mut self, x: &[f64], q: usize, out: &mut [f64]) {
         let n = self.dual.n;
-        dense_apply(self.c, n, x, q, out);
+        self.c.apply(x, q, out);
         for j in 0..q {
             self.dual
                 .add_apply(&x[j * n..(j + 1) * n], &mut out[j * n..(j + 1) * n]);
@@ -469,11 +465,13 @@ pub fn partition_bound_with_trace(
     p: &Partition,
     trace: &mut dyn FnMut(&BoundTrial) -> bool,
 ) -> Option<f64> {
-    partition_bound_trace(cen, p, &mut FactoredStats::default(), trace)
+    let mut op = DenseOp::new(&cen.c, cen.n)?;
+    partition_bound_trace(cen, &mut op, p, &mut FactoredStats::default(), trace)
 }
 
 fn partition_bound_trace(
     cen: &Centered,
+    c_op: &mut dyn BlockOp,
     p: &Partition,
     stats: &mut FactoredStats,
     trace: &mut dyn FnMut(&BoundTrial) -> bool,
@@ -485,15 +483,8 @@ fn partition_bound_trace(
     }
     let labels: Vec<usize> = p.labels().iter().map(|&l| l as usize).collect();
     let sizes = p.sizes();
-    // m = C·H (one pass over C), Q_a, 1ᵀC1.
-    let mut m = alloc::vec![0.0; n * k];
-    for u in 0..n {
-        let row = &cen.c[u * n..(u + 1) * n];
-        let mu = &mut m[u * k..(u + 1) * k];
-        for (v, &x) in row.iter().enumerate() {
-            mu[labels[v]] += x;
-        }
-    }
+    // m = C·H (one indicator product), Q_a, 1ᵀC1.
+    let m = c_op.indicator_product(&labels, k);
     let mut q = alloc::vec![0.0; k];
     for u in 0..n {
         q[labels[u]] += m[u * k + labels[u]];
@@ -526,6 +517,9 @@ fn partition_bound_trace(
     let mut best_z = zstar;
     let mut best_gap_dir = 0.0;
     let mut mult = 0.5;
+    // A stored approximation Ã = C + E of C moves 1ᵀG1/n and λ_max by at most ‖E‖₂ each: the
+    // bound adds k·‖E‖₂ (every z alike, so the search stops within 1e-8 of value + pad).
+    let storage = k as f64 * c_op.storage_error();
     while tried < MAX_Z_TRIALS {
         tried += 1;
         let dual = PartitionDual::new(&labels, k, &m, &sizes, &q, z);
@@ -534,7 +528,7 @@ fn partition_bound_trace(
         dual.add_apply(&ones, &mut zd1);
         let total = (ones_c + zd1.iter().sum::<f64>()) / n as f64;
         let mut op = DualOp {
-            c: &cen.c,
+            c: &mut *c_op,
             dual: &dual,
         };
         let seed = 0x5eed + tried as u64;
@@ -545,7 +539,10 @@ fn partition_bound_trace(
         let res_f = ritz_pad(&e.values, &e.residuals);
         let lam = e.values[0] + res_f + 1e-13 * (1.0 + e.values[0].abs());
         let fro_g = 1.0 + dual.fro();
-        let b = total + (k as f64 - 1.0) * lam + super::certificate::rounding_pad(cen, k, fro_g);
+        let b = total
+            + (k as f64 - 1.0) * lam
+            + super::certificate::rounding_pad(cen, k, fro_g)
+            + storage;
         let go_on = trace(&BoundTrial {
             z,
             total,
@@ -568,7 +565,7 @@ fn partition_bound_trace(
         if improved {
             best = Some(b);
         }
-        if best.is_some_and(|bb| bb - v_c <= 1e-8) {
+        if best.is_some_and(|bb| bb - v_c <= 1e-8 + storage) {
             break;
         }
         // Accelerated search: step by mult·(θ − z) from the best z so far, doubling mult after
@@ -590,8 +587,12 @@ fn partition_bound_trace(
 
 /// The whole large-n pipeline for one k (spectral start, factored refinement, rounding,
 /// certificate). `warm` with k groups is one more candidate partition.
+///
+/// `c_op` computes the products with C (`cen.c` on the CPU through [`DenseOp`], or a device copy
+/// of it); `cen.c` itself is still read on the host by the rounding (local search, block values).
 pub(crate) fn solve_factored(
     cen: &Centered,
+    c_op: &mut dyn BlockOp,
     k: usize,
     settings: &SolverSettings,
     rounding: &RoundingSettings,
@@ -614,7 +615,7 @@ pub(crate) fn solve_factored(
     // 1. Spectral start.
     let d = k - 1;
     let pblock = (k + 4).min(n.saturating_sub(2)).max(d);
-    let mut op = COp { c: &cen.c, n };
+    let mut op = COp { c: &mut *c_op };
     if let Some(e) = lobpcg_top(&mut op, pblock, d, None, 0x7a5c_6e0d, 1e-6, 300) {
         stats.products += e.products;
         let mut emb = alloc::vec![0.0; n * d];
@@ -685,9 +686,10 @@ pub(crate) fn solve_factored(
             None => true,
         }
     };
-    let y0 = partition_multipliers(cen, &start);
+    let y0 = partition_multipliers(c_op, &start);
     let (u, feas, change, interrupted) = refine(
         cen,
+        c_op,
         k,
         u0,
         y0,
@@ -712,7 +714,7 @@ pub(crate) fn solve_factored(
         Rounding::Threshold { c } => threshold_factor(&u, n, r, c / n as f64),
         Rounding::Robust => pick(&cands),
     };
-    let cu = c_times(&cen.c, n, &u, r);
+    let cu = c_times(c_op, &u, r);
     stats.products += 1;
     let inner = objective(&u, &cu);
     // 4. Certificate of the chosen partition (≥ every partition's value, whatever X is).
@@ -729,7 +731,7 @@ pub(crate) fn solve_factored(
         }
         true
     };
-    let bound = partition_bound_trace(cen, &partition, &mut stats, &mut trace);
+    let bound = partition_bound_trace(cen, c_op, &partition, &mut stats, &mut trace);
     if stop_cert {
         status = SolverStatus::Interrupted;
     }

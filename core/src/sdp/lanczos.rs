@@ -17,12 +17,82 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
 /// A symmetric linear operator on Rⁿ applied to blocks: `out = A·x` for the q columns of `x`
-/// (column-major n×q). It must map 1⊥ to 1⊥ (the iteration deflates 1 anyway).
-pub(crate) trait BlockOp {
+/// (column-major n×q). The seam of the factored large-n path (method.md §3a): every product
+/// with the centred affinity C that its iterations need goes through one of these, so that
+/// another backend (taskgroup-gpu's CUDA op, with C resident on the device) runs the same host
+/// logic. [`DenseOp`] is the CPU one. Inside the eigen-solver the operator must map 1⊥ to 1⊥
+/// (the iteration deflates 1 anyway).
+pub trait BlockOp {
     /// The dimension n.
     fn n(&self) -> usize;
-    /// `out[:, j] = A·x[:, j]` for j < q.
+    /// `out[:, j] = A·x[:, j]` for j < q (`x` and `out` column-major n×q, q ≥ 1).
     fn apply(&mut self, x: &[f64], q: usize, out: &mut [f64]);
+    /// An upper bound on ‖A − C‖₂ for the exact matrix C this operator stands for: 0 (the
+    /// default) when A is C to rounding, e.g. ‖C − fl₃₂(C)‖_F when C is stored in f32. The
+    /// certificate adds k times this to its bound so that the bound holds for C (method.md §4a).
+    fn storage_error(&self) -> f64 {
+        0.0
+    }
+    /// `A·H`, row-major n×k, for the indicator H of `labels` (every label < k): entry (u, a)
+    /// is Σ_{v: labels[v] = a} A_uv. The default runs one [`apply`](Self::apply) on H.
+    fn indicator_product(&mut self, labels: &[usize], k: usize) -> Vec<f64> {
+        let n = self.n();
+        let mut h = alloc::vec![0.0; n * k];
+        for (v, &a) in labels.iter().enumerate().take(n) {
+            if a < k {
+                h[a * n + v] = 1.0;
+            }
+        }
+        let mut out = alloc::vec![0.0; n * k];
+        if k > 0 {
+            self.apply(&h, k, &mut out);
+        }
+        let mut m = alloc::vec![0.0; n * k];
+        for a in 0..k {
+            for u in 0..n {
+                m[u * k + a] = out[a * n + u];
+            }
+        }
+        m
+    }
+}
+
+/// The CPU [`BlockOp`] of a dense symmetric row-major n×n matrix (the factored path's default):
+/// products by a register-blocked kernel, indicator products by one pass over the rows.
+#[derive(Debug, Clone, Copy)]
+pub struct DenseOp<'a> {
+    a: &'a [f64],
+    n: usize,
+}
+
+impl<'a> DenseOp<'a> {
+    /// The operator of `a` (row-major n×n); `None` when `a.len() != n²`.
+    pub fn new(a: &'a [f64], n: usize) -> Option<Self> {
+        (n.checked_mul(n) == Some(a.len())).then_some(DenseOp { a, n })
+    }
+}
+
+impl BlockOp for DenseOp<'_> {
+    fn n(&self) -> usize {
+        self.n
+    }
+    fn apply(&mut self, x: &[f64], q: usize, out: &mut [f64]) {
+        dense_apply(self.a, self.n, x, q, out);
+    }
+    fn indicator_product(&mut self, labels: &[usize], k: usize) -> Vec<f64> {
+        let n = self.n;
+        let mut m = alloc::vec![0.0; n * k];
+        for u in 0..n {
+            let row = &self.a[u * n..(u + 1) * n];
+            let mu = &mut m[u * k..(u + 1) * k];
+            for (x, &l) in row.iter().zip(labels) {
+                if let Some(slot) = mu.get_mut(l) {
+                    *slot += x;
+                }
+            }
+        }
+        m
+    }
 }
 
 /// Top eigenpairs found by [`lobpcg_top`].
@@ -36,6 +106,57 @@ pub(crate) struct TopEigen {
     pub residuals: Vec<f64>,
     /// Operator products (counted in blocks of columns: a product of q columns counts q / p).
     pub products: usize,
+}
+
+/// The CPU [`BlockOp`] of an f32 copy of a dense symmetric row-major n×n matrix C
+/// (`Storage::F32`): products by the same register-blocked kernel as [`DenseOp`], each entry
+/// widened to f64; `storage_error` = ‖C − fl₃₂(C)‖_F.
+#[derive(Debug, Clone)]
+pub struct DenseOpF32 {
+    a: Vec<f32>,
+    n: usize,
+    error: f64,
+}
+
+impl DenseOpF32 {
+    /// The f32 copy of `a` (row-major n×n); `None` when `a.len() != n²`.
+    pub fn new(a: &[f64], n: usize) -> Option<Self> {
+        if n.checked_mul(n) != Some(a.len()) {
+            return None;
+        }
+        Some(DenseOpF32 {
+            a: a.iter().map(|&x| x as f32).collect(),
+            n,
+            error: f32_storage_error(a),
+        })
+    }
+}
+
+impl BlockOp for DenseOpF32 {
+    fn n(&self) -> usize {
+        self.n
+    }
+    fn apply(&mut self, x: &[f64], q: usize, out: &mut [f64]) {
+        dense_apply(&self.a, self.n, x, q, out);
+    }
+    fn storage_error(&self) -> f64 {
+        self.error
+    }
+}
+
+/// ‖C − fl₃₂(C)‖_F for the entries of `c` (f32 round to nearest), rounded up: the
+/// `storage_error` of an f32 copy of C.
+pub fn f32_storage_error(c: &[f64]) -> f64 {
+    let sq: f64 = c
+        .iter()
+        .map(|&x| {
+            let e = x - f64::from(x as f32);
+            e * e
+        })
+        .sum();
+    // Each term is exact to a relative 2⁻⁵², the f64 sum of m terms within (1 + m·2⁻⁵³); the
+    // factor covers m up to 10¹⁰ (n = 10⁵) and the square root halves the relative error.
+    libm::sqrt(sq) * (1.0 + 1e-5) + f64::MIN_POSITIVE
 }
 
 /// Removes the component along 1.
@@ -294,7 +415,7 @@ fn ritz(s: &[f64], as_: &[f64], n: usize, m: usize) -> Option<(Vec<f64>, Vec<f64
 /// a register-blocked kernel (4 rows × 4 columns of accumulators) over column panels of x
 /// packed 4 wide, tiled along v so that the rows and panels in use stay in L1/L2. Every entry
 /// of A is read from memory once per product (A is the only n×n operand).
-pub(crate) fn dense_apply(a: &[f64], n: usize, x: &[f64], q: usize, out: &mut [f64]) {
+pub(crate) fn dense_apply<S: Entry>(a: &[S], n: usize, x: &[f64], q: usize, out: &mut [f64]) {
     const TILE: usize = 256;
     let groups = q.div_ceil(4);
     // panel[g][v*4 + jj] = x[(4g + jj)·n + v] (zero past q).
@@ -312,6 +433,13 @@ pub(crate) fn dense_apply(a: &[f64], n: usize, x: &[f64], q: usize, out: &mut [f
         }
     }
     let mut acc = alloc::vec![[0.0f64; 16]; groups];
+    // Narrow storage (f32): the four rows of a tile are widened once, then shared by every
+    // panel group (widening inside the kernel would redo it per group and stop vectorisation).
+    let mut wide = if S::WIDEN {
+        alloc::vec![0.0f64; 4 * TILE]
+    } else {
+        Vec::new()
+    };
     let mut u = 0;
     while u < n {
         let rows = (n - u).min(4);
@@ -319,9 +447,23 @@ pub(crate) fn dense_apply(a: &[f64], n: usize, x: &[f64], q: usize, out: &mut [f
         let mut v0 = 0;
         while v0 < n {
             let v1 = (v0 + TILE).min(n);
+            let w = v1 - v0;
+            if S::WIDEN && rows == 4 {
+                for i in 0..4 {
+                    let src = &a[(u + i) * n + v0..(u + i) * n + v1];
+                    for (d, &c) in wide[i * w..(i + 1) * w].iter_mut().zip(src) {
+                        *d = c.into();
+                    }
+                }
+            }
             for (g, ac) in acc.iter_mut().enumerate() {
                 let pg = &panel[g * n * 4 + v0 * 4..g * n * 4 + v1 * 4];
-                if rows == 4 {
+                if rows == 4 && S::WIDEN {
+                    let (r0, rest) = wide[..4 * w].split_at(w);
+                    let (r1, rest) = rest.split_at(w);
+                    let (r2, r3) = rest.split_at(w);
+                    kernel4(r0, r1, r2, r3, pg, ac);
+                } else if rows == 4 {
                     let r0 = &a[u * n + v0..u * n + v1];
                     let r1 = &a[(u + 1) * n + v0..(u + 1) * n + v1];
                     let r2 = &a[(u + 2) * n + v0..(u + 2) * n + v1];
@@ -331,6 +473,7 @@ pub(crate) fn dense_apply(a: &[f64], n: usize, x: &[f64], q: usize, out: &mut [f
                     for i in 0..rows {
                         let r = &a[(u + i) * n + v0..(u + i) * n + v1];
                         for (t, &c) in r.iter().enumerate() {
+                            let c: f64 = c.into();
                             for jj in 0..4 {
                                 ac[i * 4 + jj] += c * pg[t * 4 + jj];
                             }
@@ -354,9 +497,23 @@ pub(crate) fn dense_apply(a: &[f64], n: usize, x: &[f64], q: usize, out: &mut [f
     }
 }
 
+/// A stored matrix entry: f64, or f32 widened to f64 before any arithmetic.
+pub(crate) trait Entry: Copy + Into<f64> {
+    /// True when the entry is narrower than f64 (rows are widened once per tile).
+    const WIDEN: bool;
+}
+
+impl Entry for f64 {
+    const WIDEN: bool = false;
+}
+
+impl Entry for f32 {
+    const WIDEN: bool = true;
+}
+
 /// acc[i·4 + jj] += Σ_t r_i[t]·p[t·4 + jj] for four rows and one 4-wide panel.
 #[inline(always)]
-fn kernel4(r0: &[f64], r1: &[f64], r2: &[f64], r3: &[f64], p: &[f64], acc: &mut [f64; 16]) {
+fn kernel4<S: Entry>(r0: &[S], r1: &[S], r2: &[S], r3: &[S], p: &[f64], acc: &mut [f64; 16]) {
     let len = r0
         .len()
         .min(r1.len())
@@ -366,7 +523,8 @@ fn kernel4(r0: &[f64], r1: &[f64], r2: &[f64], r3: &[f64], p: &[f64], acc: &mut 
     let (mut a0, mut a1, mut a2, mut a3) = ([0.0f64; 4], [0.0f64; 4], [0.0f64; 4], [0.0f64; 4]);
     for t in 0..len {
         let pv = [p[t * 4], p[t * 4 + 1], p[t * 4 + 2], p[t * 4 + 3]];
-        let (c0, c1, c2, c3) = (r0[t], r1[t], r2[t], r3[t]);
+        let (c0, c1, c2, c3): (f64, f64, f64, f64) =
+            (r0[t].into(), r1[t].into(), r2[t].into(), r3[t].into());
         for jj in 0..4 {
             a0[jj] += c0 * pv[jj];
             a1[jj] += c1 * pv[jj];
@@ -453,6 +611,34 @@ mod kernel_tests {
             for j in 0..q {
                 for u in 0..n {
                     let want: f64 = (0..n).map(|v| a[u * n + v] * x[j * n + v]).sum();
+                    assert!(
+                        (out[j * n + u] - want).abs() < 1e-9 * want.abs().max(1.0),
+                        "{n} {q} {u} {j}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod f32_kernel_tests {
+    use super::*;
+
+    /// The f32 path (rows widened once per tile) equals the naive sum over the widened entries
+    /// to rounding, for partial tiles and partial row blocks.
+    #[test]
+    fn dense_apply_f32_matches_naive_widened() {
+        for (n, q) in [(7, 3), (258, 5), (513, 9)] {
+            let a: Vec<f32> = (0..n * n)
+                .map(|i| ((i * 37 % 101) as f32) * 0.25 - 12.0)
+                .collect();
+            let x: Vec<f64> = (0..n * q).map(|i| ((i * 13 % 29) as f64) - 14.0).collect();
+            let mut out = alloc::vec![0.0; n * q];
+            dense_apply(&a, n, &x, q, &mut out);
+            for j in 0..q {
+                for u in 0..n {
+                    let want: f64 = (0..n).map(|v| f64::from(a[u * n + v]) * x[j * n + v]).sum();
                     assert!(
                         (out[j * n + u] - want).abs() < 1e-9 * want.abs().max(1.0),
                         "{n} {q} {u} {j}"

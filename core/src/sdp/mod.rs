@@ -17,6 +17,8 @@ pub mod projection;
 
 use alloc::vec::Vec;
 
+pub use lanczos::{f32_storage_error, BlockOp, DenseOp, DenseOpF32};
+
 pub use admm::{
     barycentre, converged, finish_iterate, initial_rho, is_trivial, rho_factor, run_admm,
     solve_centered_with, solve_sdp, AdmmIterate, AdmmState, FnProjector, FullProjector, Projector,
@@ -86,6 +88,11 @@ pub struct SolverSettings {
     /// [`Stop::Certified`]). [`solve_sdp`] alone has no partition and always runs to the
     /// tolerance.
     pub stop: Stop,
+    /// How the factored path stores C for its block products (default `F64`; ignored by ADMM).
+    /// `F32` reads an f32 copy of C in every product (half the memory traffic; on the CPU it
+    /// costs 0.5× the matrix more memory, since the rounding still reads the f64 C) and pads the
+    /// certificate by k·‖C − fl₃₂(C)‖_F so that it stays a bound for C (method.md §4a).
+    pub storage: Storage,
     /// Memory of the Anderson acceleration of the ADMM iteration (default 0: off; 1..=20).
     /// Applies for n ≤ [`admm::ANDERSON_MAX_N`]; costs 2m + 3 extra n×n matrices.
     pub anderson: usize,
@@ -149,6 +156,41 @@ impl SolverPath {
     }
 }
 
+/// How the factored path's block products store C (`SolverSettings::storage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Storage {
+    /// f64, the matrix itself (default).
+    #[default]
+    F64,
+    /// An f32 copy (products still accumulate in f64; the certificate is padded, method.md §4a).
+    F32,
+}
+
+impl Storage {
+    /// `f64` or `f32`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Storage::F64 => "f64",
+            Storage::F32 => "f32",
+        }
+    }
+
+    /// The storage named `f64` or `f32`; `None` otherwise.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "f64" => Some(Storage::F64),
+            "f32" => Some(Storage::F32),
+            _ => None,
+        }
+    }
+}
+
+impl core::fmt::Display for Storage {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Smallest n for which `SolverPath::Auto` runs the factored large-n path.
 pub const FACTORED_MIN_N: usize = 4000;
 
@@ -180,6 +222,7 @@ impl Default for SolverSettings {
             projection: ProjectionMethod::Auto,
             path: SolverPath::Auto,
             stop: Stop::Certified,
+            storage: Storage::F64,
             anderson: 0,
         }
     }

@@ -288,6 +288,8 @@ impl SettingsWire {
                     path: crate::sdp::SolverPath::Auto,
                     // Not stored (format unchanged): sessions use the default stopping rule.
                     stop: crate::sdp::Stop::default(),
+                    // Not stored: a loaded session's factored path stores C as f64.
+                    storage: crate::sdp::Storage::F64,
                     anderson: SolverSettings::default().anderson,
                 },
                 rounding: RoundingSettings {

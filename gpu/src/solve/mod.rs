@@ -23,6 +23,9 @@ use crate::error::GpuError;
 
 #[cfg(feature = "cuda")]
 pub mod cuda;
+#[cfg(feature = "cuda")]
+pub mod cuda_large;
+pub mod large;
 pub mod twin;
 
 /// Largest n the CUDA backend accepts (16-bit eigenpair indices in shared memory).

@@ -224,3 +224,72 @@ pub fn admm_twin(cen: &Centered, k: usize, settings: &SolverSettings) -> SdpSolu
     run_admm(&mut state, cen, settings, &mut jacobi, None);
     state.finish(cen)
 }
+
+/// The CPU model of `fac_gemm_f64` / `fac_gemm_f32` (`kernels/factored.cu`), as a core
+/// [`BlockOp`](taskgroup_core::sdp::BlockOp): C stored as the device stores it (f64 borrowed, or
+/// an f32 copy), every output `out[j·n + u] = Σ_v C_uv·x[j·n + v]` summed in f64 in the order
+/// v = 0, 1, …, n − 1 as each kernel thread does (so the emulated kernels give the same bits,
+/// and the device the same values up to FMA contraction). O(n²·q) per product, unblocked: a
+/// reference, not a fast path.
+pub struct TiledOp<'a> {
+    c: TiledStore<'a>,
+    n: usize,
+    error: f64,
+}
+
+enum TiledStore<'a> {
+    F64(&'a [f64]),
+    F32(Vec<f32>),
+}
+
+impl<'a> TiledOp<'a> {
+    /// The op of the row-major n×n `c` stored as `storage`; `None` when `c.len() != n²`.
+    pub fn new(c: &'a [f64], n: usize, storage: crate::solve::large::Storage) -> Option<Self> {
+        if n.checked_mul(n) != Some(c.len()) {
+            return None;
+        }
+        Some(match storage {
+            crate::solve::large::Storage::F64 => TiledOp {
+                c: TiledStore::F64(c),
+                n,
+                error: 0.0,
+            },
+            crate::solve::large::Storage::F32 => TiledOp {
+                c: TiledStore::F32(c.iter().map(|&x| x as f32).collect()),
+                n,
+                error: taskgroup_core::sdp::f32_storage_error(c),
+            },
+        })
+    }
+}
+
+impl taskgroup_core::sdp::BlockOp for TiledOp<'_> {
+    fn n(&self) -> usize {
+        self.n
+    }
+    fn apply(&mut self, x: &[f64], q: usize, out: &mut [f64]) {
+        let n = self.n;
+        for j in 0..q {
+            let xj = &x[j * n..(j + 1) * n];
+            for u in 0..n {
+                let mut s = 0.0;
+                match &self.c {
+                    TiledStore::F64(c) => {
+                        for (a, b) in c[u * n..(u + 1) * n].iter().zip(xj) {
+                            s += a * b;
+                        }
+                    }
+                    TiledStore::F32(c) => {
+                        for (a, b) in c[u * n..(u + 1) * n].iter().zip(xj) {
+                            s += f64::from(*a) * b;
+                        }
+                    }
+                }
+                out[j * n + u] = s;
+            }
+        }
+    }
+    fn storage_error(&self) -> f64 {
+        self.error
+    }
+}
