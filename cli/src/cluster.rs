@@ -55,6 +55,9 @@ options:
   --svg FILE              write an SVG heatmap of T reordered by the groups (with --k-range:
                           and the value of each k)
   --quiet                 no progress line on stderr
+  --threads N             threads for the solver's n² passes (default: TASKGROUP_THREADS, else
+                          the available cores, at most 8); results are bit-identical for
+                          every N
 
 Options that would do nothing (--k-rule with -k, --timing without --json, --seed with
 threshold rounding) are accepted with a warning. --k-range accepts at most 200 values of k
@@ -230,6 +233,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             "-o",
             "--svg",
             "--solver",
+            "--threads",
         ],
     )?;
     let json_out = a.flag("--json");
@@ -268,6 +272,8 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             ))
         })?,
     };
+    let threads = a.parsed::<usize>(&["--threads"], "a positive integer")?;
+    taskgroup_core::par::set_threads(crate::solver_threads(threads)?);
     let mut settings = group_settings(&a)?;
     if solve_to_tolerance {
         settings.solver.stop = taskgroup_core::Stop::Converged;
@@ -351,7 +357,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
     let (best_groups, curve) = match (k, range) {
         (Some(k), None) => {
             let mut cb = |p: &taskgroup_core::Progress| {
-                progress.update(&format!("k = {k}"), p);
+                progress.update(|| format!("k = {k}"), p);
                 !crate::interrupted()
             };
             let r =
@@ -379,7 +385,7 @@ pub fn run(raw: &[String]) -> Result<(), CliError> {
             let last = (hi + 1).min(n);
             let mut cb = |k: usize, p: &taskgroup_core::Progress| {
                 progress.update(
-                    &format!("k = {k} ({} of {})", k - first + 1, last - first + 1),
+                    || format!("k = {k} ({} of {})", k - first + 1, last - first + 1),
                     p,
                 );
                 !crate::interrupted()

@@ -24,8 +24,9 @@ impl ProgressLine {
         }
     }
 
-    /// Reports one solver iteration; `label` says which solve (e.g. "k = 3").
-    pub fn update(&mut self, label: &str, p: &taskgroup_core::Progress) {
+    /// Reports one solver iteration; `label` says which solve (e.g. "k = 3"), built only when
+    /// the line is printed (this runs every iteration).
+    pub fn update(&mut self, label: impl FnOnce() -> String, p: &taskgroup_core::Progress) {
         if !self.enabled || self.start.elapsed() < self.delay {
             return;
         }
@@ -41,11 +42,12 @@ impl ProgressLine {
         let mut e = std::io::stderr().lock();
         let _ = write!(
             e,
-            "\r\x1b[2K{label}: iteration {:>6}  primal {:.1e}  dual {:.1e}  objective {:.6}  {:.1} s",
+            "\r\x1b[2K{}: iteration {:>6}  primal {:.1e}  dual {:.1e}  objective {:.6}  {:.1} s",
+            label(),
             p.iteration,
             p.primal_residual,
             p.dual_residual,
-            p.objective,
+            p.objective(),
             self.start.elapsed().as_secs_f64()
         );
         let _ = e.flush();
