@@ -24,6 +24,7 @@ THREAD_VARS = (
     "NUMEXPR_NUM_THREADS",
     "BLIS_NUM_THREADS",
     "RAYON_NUM_THREADS",
+    "TASKGROUP_THREADS",
 )
 for _v in THREAD_VARS:
     os.environ[_v] = "1"
@@ -903,7 +904,8 @@ def run_profile():
         "Table 1: iterations and seconds per solve with `Stop::Converged` (the SDP to 1e-6) and "
         "the default `Stop::Certified`. Table 2: the default run split into iterations (timed "
         "in the converged run, same iterates), early-stop checks (round + certificate on the "
-        "iterate) and the final rounding + certificate. Table 3: one eigendecomposition "
+        "iterate) and the final rounding + certificate, with the low-rank rounds and the mean "
+        "iteration against one n²·r multiply-add pass (r = k + 4) at that n. Table 3: one eigendecomposition "
         "(nalgebra) against the tridiagonal path (values only, and the whole projection), one "
         "n²·r multiply-add pass (the arithmetic of one low-rank round) and one robust rounding.",
     ]
@@ -952,7 +954,7 @@ def machine_info(tg, origin):
         f"- {tgv} ({origin}, built {built}, copied for this run); {rustc}",
         f"- Python {platform.python_version()}; "
         + "; ".join(f"{p} {pkg_version(p)}" for p in PINS),
-        "- threads: 1 for everything (OMP/OpenBLAS/MKL/BLIS/RAYON_NUM_THREADS=1)",
+        "- threads: 1 for everything (OMP/OpenBLAS/MKL/BLIS/RAYON/TASKGROUP_THREADS=1)",
     ]
     return lines
 

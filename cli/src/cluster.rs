@@ -63,6 +63,9 @@ options:
   --progress              progress and ETA on stderr even when stderr is not a terminal (one
                           line per second, for logs; by default only terminals get the line).
                           Never changes stdout or the result
+  --threads N             threads for the solver's n² passes (default: TASKGROUP_THREADS, else
+                          the available cores, at most 8); results are bit-identical for
+                          every N
 
 Options that would do nothing (--k-rule with -k, --timing without --json, --seed with
 threshold rounding) are accepted with a warning. --k-range accepts at most 200 values of k
@@ -234,6 +237,7 @@ pub const OPTIONS: &[&str] = &[
     "--svg",
     "--solver",
     "--storage",
+    "--threads",
 ];
 
 /// Runs `taskgroup cluster` on its arguments (`--help` is handled before).
@@ -268,6 +272,8 @@ pub fn run(mut a: Args) -> Result<(), CliError> {
             ))
         })?,
     };
+    let threads = a.parsed::<usize>(&["--threads"], "a positive integer")?;
+    taskgroup_core::par::set_threads(crate::solver_threads(threads)?);
     let mut settings = group_settings(&a)?;
     if solve_to_tolerance {
         settings.solver.stop = taskgroup_core::Stop::Converged;
@@ -367,7 +373,7 @@ pub fn run(mut a: Args) -> Result<(), CliError> {
     let (best_groups, curve) = match (k, range) {
         (Some(k), None) => {
             let mut cb = |p: &taskgroup_core::Progress| {
-                progress.update(&format!("k = {k}"), p);
+                progress.update(|| format!("k = {k}"), p);
                 !crate::interrupted()
             };
             let r =
@@ -395,7 +401,7 @@ pub fn run(mut a: Args) -> Result<(), CliError> {
             let last = (hi + 1).min(n);
             let mut cb = |k: usize, p: &taskgroup_core::Progress| {
                 progress.update(
-                    &format!("k = {k} ({} of {})", k - first + 1, last - first + 1),
+                    || format!("k = {k} ({} of {})", k - first + 1, last - first + 1),
                     p,
                 );
                 !crate::interrupted()

@@ -86,6 +86,41 @@ pub fn default_sigpipe() {
     }
 }
 
+/// Most threads the default thread count takes (beyond this the n² passes gain little at the
+/// sizes the dense solver handles).
+pub const MAX_DEFAULT_THREADS: usize = 8;
+
+/// The solver's thread count: `flag` (`--threads`), else the environment variable
+/// `TASKGROUP_THREADS`, else the available cores up to [`MAX_DEFAULT_THREADS`]. 0 or a value
+/// that is not a positive integer is a usage error.
+pub fn solver_threads(flag: Option<usize>) -> Result<usize, CliError> {
+    let bad = |what: &str| {
+        CliError::Usage(format!(
+            "{what} expects a positive integer (threads for the solver)"
+        ))
+    };
+    let n = match flag {
+        Some(n) => n,
+        None => match std::env::var("TASKGROUP_THREADS") {
+            Ok(v) => v
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| bad("TASKGROUP_THREADS"))?,
+            Err(_) => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(MAX_DEFAULT_THREADS),
+        },
+    };
+    if n == 0 {
+        return Err(bad(if flag.is_some() {
+            "--threads"
+        } else {
+            "TASKGROUP_THREADS"
+        }));
+    }
+    Ok(n)
+}
+
 /// Set by the SIGINT/SIGTERM handler of [`catch_interrupts`].
 pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 

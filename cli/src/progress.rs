@@ -97,15 +97,18 @@ impl ProgressLine {
         }
     }
 
-    /// Reports one solver iteration; `label` says which solve (e.g. "k = 3").
-    pub fn update(&mut self, label: &str, p: &taskgroup_core::Progress) {
+    /// Reports one solver iteration; `label` says which solve (e.g. "k = 3"), built only when
+    /// the line is printed (this runs every iteration).
+    pub fn update(&mut self, label: impl FnOnce() -> String, p: &taskgroup_core::Progress) {
         if !self.enabled || self.start.elapsed() < self.delay {
             return;
         }
+        // Built from here on only: solves shorter than the delay never format it.
+        let label = label();
         let now = Instant::now();
         let elapsed = (now - self.start).as_secs_f64();
         let eta = self.eta.update(
-            label,
+            &label,
             elapsed,
             p.iteration,
             p.primal_residual.max(p.dual_residual),
@@ -127,13 +130,15 @@ impl ProgressLine {
         let line = if p.primal_residual.is_finite() {
             format!(
                 "{label}: iteration {:>6}  primal {:.1e}  dual {:.1e}  objective {:.6}  {:.1} s{eta}",
-                p.iteration, p.primal_residual, p.dual_residual, p.objective, elapsed
+                p.iteration, p.primal_residual, p.dual_residual, p.objective(), elapsed
             )
         } else {
             // The factored path's spectral start and certificate report no residuals.
             format!(
                 "{label}: step {:>6}  objective {:.6}  {:.1} s",
-                p.iteration, p.objective, elapsed
+                p.iteration,
+                p.objective(),
+                elapsed
             )
         };
         let mut e = std::io::stderr().lock();

@@ -250,6 +250,46 @@ fn json_is_bit_identical_across_runs_without_timing() {
     let _ = std::fs::remove_file(&f);
 }
 
+#[test]
+fn json_is_bit_identical_for_any_thread_count() {
+    // Issue 16: --threads only changes the time. n = 260 takes the low-rank path (block
+    // products and X split over threads).
+    let f = tmp("cluster-planted260-threads.npy");
+    generate_planted(260, &["--seed", "3"], &f);
+    let mut outs = Vec::new();
+    for threads in ["1", "2", "4"] {
+        let args = cluster_args(&f, &["-k", "3", "--json", "--quiet", "--threads", threads]);
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        outs.push(out);
+    }
+    assert_eq!(outs[0], outs[1], "--threads 2 differs from --threads 1");
+    assert_eq!(outs[0], outs[2], "--threads 4 differs from --threads 1");
+    assert_bad(
+        &cluster_args(&f, &["-k", "3", "--threads", "0"]),
+        "--threads",
+    );
+    assert_bad(
+        &cluster_args(&f, &["-k", "3", "--threads", "x"]),
+        "--threads",
+    );
+    let (code, _, err) = {
+        let out = bin()
+            .args(cluster_args(&f, &["-k", "3", "--quiet"]))
+            .env("TASKGROUP_THREADS", "many")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("TASKGROUP_THREADS"), "{err}");
+    let _ = std::fs::remove_file(&f);
+}
+
 // ---- issue 18, "Reliability, round two" ----
 
 fn tmpfile(tag: &str) -> PathBuf {

@@ -396,6 +396,19 @@ impl TriLu {
     }
 }
 
+/// √(a² + b²): the plain formula where neither square can overflow or lose precision to
+/// underflow (max(|a|, |b|) in (1e-150, 1e150), relative error ≤ 1.5 ulp), libm's careful
+/// `hypot` elsewhere. The QL sweeps call it once per rotation; libm's version dominated them.
+#[inline]
+fn hypot(a: f64, b: f64) -> f64 {
+    let m = a.abs().max(b.abs());
+    if m > 1e-150 && m < 1e150 {
+        libm::sqrt(a * a + b * b)
+    } else {
+        libm::hypot(a, b)
+    }
+}
+
 /// Eigenvalues of the symmetric tridiagonal (d, e) by implicit QL with Wilkinson shifts
 /// (EISPACK tql1 / Numerical Recipes tqli, no vectors); `e` has n values, the last unused.
 /// Overwrites d with the eigenvalues (unsorted). `None` when an eigenvalue takes more than 64
@@ -421,7 +434,7 @@ fn tql_values(d: &mut [f64], e: &mut [f64]) -> Option<()> {
                 return None;
             }
             let mut g = (d[l + 1] - d[l]) / (2.0 * e[l]);
-            let mut r = libm::hypot(g, 1.0);
+            let mut r = hypot(g, 1.0);
             g = d[m] - d[l] + e[l] / (g + if g >= 0.0 { r.abs() } else { -r.abs() });
             let (mut s, mut c, mut p) = (1.0, 1.0, 0.0);
             let mut i = m;
@@ -430,7 +443,7 @@ fn tql_values(d: &mut [f64], e: &mut [f64]) -> Option<()> {
                 i -= 1;
                 let f = s * e[i];
                 let b = c * e[i];
-                r = libm::hypot(f, g);
+                r = hypot(f, g);
                 e[i + 1] = r;
                 if r == 0.0 {
                     d[i + 1] -= p;

@@ -141,8 +141,7 @@ pub fn search_k(
             Some(p) => WarmStart::Partition(p),
             None => WarmStart::Cold,
         };
-        // Only hand the solver a callback when the caller has one: it costs an O(n²)
-        // objective evaluation per iteration.
+        // Only hand the solver a callback when the caller has one.
         let r = match progress.as_mut() {
             Some(f) => {
                 let mut cb = |p: &Progress| f(k, p);

@@ -7,7 +7,9 @@
 //! a partition with exactly k groups, and reports a certified upper bound on the best partition's
 //! value, so the user knows how far the answer can be from optimal.
 //!
-//! `#![no_std]` + `alloc`: no I/O, no threads, no panics on bad input (errors are [`Error`]).
+//! `#![no_std]` + `alloc`: no I/O, no panics on bad input (errors are [`Error`]). The `std`
+//! feature (off by default) lets the O(n²·r) passes use threads ([`par::set_threads`]; results
+//! are bit-identical for every thread count).
 //!
 //! Entry points: [`Affinity`] (validated input), [`group`] (solve + round + certify for one k),
 //! [`search_k`] (a range of k), [`solve_sdp`] (the relaxation alone), [`exact_partition`]
@@ -20,6 +22,8 @@
 #![warn(missing_docs)]
 
 extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
 mod affinity;
 pub mod eigen;
@@ -30,6 +34,7 @@ pub mod kmeans;
 mod ksearch;
 pub mod memory;
 pub mod normalize;
+pub mod par;
 mod partition;
 pub mod random;
 mod round;

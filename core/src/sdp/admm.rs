@@ -31,8 +31,8 @@
 use alloc::vec::Vec;
 
 use super::certificate::bound_centered;
-use super::lowrank::{dot, was_expensive, LowRank};
-use super::projection::{project_c1_select, project_c1_with};
+use super::lowrank::{dot, was_expensive, LowRank, OVERSAMPLE};
+use super::projection::{project_c1_select, project_c1_top};
 use super::{
     Progress, ProjectionMethod, SdpSolution, SolverSettings, SolverStatus, WarmStart,
     LOW_RANK_MIN_N,
@@ -286,15 +286,16 @@ impl Projector for CoreProjector {
         if self.low_rank.is_none() {
             return project_c1_select(m, n, k, out).is_some();
         }
-        let low_rank = &mut self.low_rank;
-        project_c1_with(m, n, k, out, |e| {
-            if let Some(lr) = low_rank.as_mut() {
-                let mut mu = alloc::vec![0.0; n];
-                let theta = super::projection::project_simplex(&e.values, k as f64 - 1.0, &mut mu);
-                lr.reset_from(e, theta);
-            }
-        })
-        .is_some()
+        // The fallback: the tridiagonal projection, with the top eigenvectors the low-rank
+        // block restarts from (its current size, or the active ones + oversampling).
+        let min_top = self.low_rank.as_ref().map_or(0, |lr| lr.block());
+        let Some((info, top)) = project_c1_top(m, n, k, out, min_top, OVERSAMPLE) else {
+            return false;
+        };
+        if let (Some(lr), Some(top)) = (self.low_rank.as_mut(), top) {
+            lr.reset_from(&top, info.theta);
+        }
+        true
     }
 }
 
@@ -557,13 +558,13 @@ pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
             return None;
         }
         if let Some(cb) = progress.as_mut() {
-            let p = Progress {
-                iteration: state.iterations,
-                primal_residual: state.primal_residual,
-                dual_residual: state.dual_residual,
-                rho: state.rho,
-                objective: cen.to_value(dot(&cen.c, &state.x), state.k),
-            };
+            let p = Progress::of_iterate(
+                state.iterations,
+                state.primal_residual,
+                state.dual_residual,
+                state.rho,
+                (cen, &state.x, state.k),
+            );
             if !cb(&p) {
                 state.status = SolverStatus::Interrupted;
                 return None;

@@ -654,13 +654,13 @@ pub(crate) fn solve_factored(
      -> bool {
         *shown += 1;
         match progress.as_mut() {
-            Some(cb) => cb(&Progress {
-                iteration: *shown,
-                primal_residual: f64::NAN,
-                dual_residual: f64::NAN,
-                rho: 0.0,
-                objective: cen.to_value(obj, k),
-            }),
+            Some(cb) => cb(&Progress::with_objective(
+                *shown,
+                f64::NAN,
+                f64::NAN,
+                0.0,
+                cen.to_value(obj, k),
+            )),
             None => true,
         }
     };
@@ -676,13 +676,13 @@ pub(crate) fn solve_factored(
     };
     let mut keep_going = |it: usize, feas: f64, change: f64, obj: f64| -> bool {
         match progress.as_mut() {
-            Some(cb) => cb(&Progress {
-                iteration: it,
-                primal_residual: feas,
-                dual_residual: change,
-                rho: 0.0,
-                objective: cen.to_value(obj, k),
-            }),
+            Some(cb) => cb(&Progress::with_objective(
+                it,
+                feas,
+                change,
+                0.0,
+                cen.to_value(obj, k),
+            )),
             None => true,
         }
     };

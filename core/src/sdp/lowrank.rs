@@ -33,7 +33,7 @@ pub(crate) const EIG_TOL: f64 = 1e-9;
 /// much as a full decomposition and the caller falls back to it.
 const MAX_BLOCK_FRACTION: usize = 8;
 /// Extra block vectors kept beyond those above θ, so that the next eigenvalue is watched.
-const OVERSAMPLE: usize = 4;
+pub(crate) const OVERSAMPLE: usize = 4;
 
 /// Dot product with four accumulators (vectorises without fast-math).
 #[inline]
@@ -56,12 +56,77 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     t
 }
 
+/// The four dot products of `a` with `b0..b3`, each summed exactly as [`dot`] sums it (same
+/// lanes, same order: bit-identical results), sharing the loads of `a`.
+#[inline]
+fn dot4(a: &[f64], b: [&[f64]; 4]) -> [f64; 4] {
+    let n = b.iter().fold(a.len(), |m, x| m.min(x.len()));
+    let a = &a[..n];
+    let whole = n - n % 4;
+    let mut s = [[0.0f64; 4]; 4];
+    let mut i = 0;
+    while i < whole {
+        let x = &a[i..i + 4];
+        for (sc, bc) in s.iter_mut().zip(&b) {
+            let y = &bc[i..i + 4];
+            sc[0] += x[0] * y[0];
+            sc[1] += x[1] * y[1];
+            sc[2] += x[2] * y[2];
+            sc[3] += x[3] * y[3];
+        }
+        i += 4;
+    }
+    let mut out = [0.0f64; 4];
+    for ((o, sc), bc) in out.iter_mut().zip(&s).zip(&b) {
+        let mut t = (sc[0] + sc[1]) + (sc[2] + sc[3]);
+        for (x, y) in a[whole..].iter().zip(&bc[whole..n]) {
+            t += x * y;
+        }
+        *o = t;
+    }
+    out
+}
+
+/// The q products of `row` with the columns of `s` (column-major n×q), handed to `put(j, x)`:
+/// four columns share each pass over the row; every value is the [`dot`] of the row with a
+/// column (bit-identical to computing it alone).
+#[inline]
+fn row_products(row: &[f64], s: &[f64], n: usize, q: usize, mut put: impl FnMut(usize, f64)) {
+    let quads = q / 4;
+    for g in 0..quads {
+        let j = 4 * g;
+        let col = |c: usize| &s[c * n..(c + 1) * n];
+        let d = dot4(row, [col(j), col(j + 1), col(j + 2), col(j + 3)]);
+        for (c, x) in d.iter().enumerate() {
+            put(j + c, *x);
+        }
+    }
+    for j in 4 * quads..q {
+        put(j, dot(row, &s[j * n..(j + 1) * n]));
+    }
+}
+
 /// out[:, j] = P·M·s_j for the q columns of `s` (column-major n×q); M symmetric row-major n×n.
+/// Rows of M are split over [`crate::par::threads`] (each output value is computed the same
+/// way on any thread: bit-identical for every thread count).
 pub(crate) fn apply_pmp(m: &[f64], n: usize, s: &[f64], q: usize, out: &mut [f64]) {
-    for i in 0..n {
-        let row = &m[i * n..(i + 1) * n];
-        for j in 0..q {
-            out[j * n + i] = dot(row, &s[j * n..(j + 1) * n]);
+    if crate::par::threads() > 1 {
+        // Row-major scratch (whole rows per thread), then transposed into `out`.
+        let mut tmp = alloc::vec![0.0; n * q];
+        crate::par::rows_mut(&mut tmp, q, n * q, |first, block| {
+            for (r, t) in block.chunks_mut(q).enumerate() {
+                let i = first + r;
+                row_products(&m[i * n..(i + 1) * n], s, n, q, |j, x| t[j] = x);
+            }
+        });
+        for (i, t) in tmp.chunks(q).enumerate() {
+            for (j, &x) in t.iter().enumerate() {
+                out[j * n + i] = x;
+            }
+        }
+    } else {
+        for i in 0..n {
+            row_products(&m[i * n..(i + 1) * n], s, n, q, |j, x| out[j * n + i] = x);
         }
     }
     for j in 0..q {
@@ -78,8 +143,15 @@ fn deflate_ones(v: &mut [f64]) {
 /// Orthonormalises the q columns of `s` (column-major, n rows) in 1⊥ by modified Gram–Schmidt,
 /// twice; drops columns that become dependent. Returns the number of columns kept (packed first).
 fn orthonormalise(s: &mut [f64], n: usize, q: usize) -> usize {
-    let mut kept = 0;
-    for j in 0..q {
+    orthonormalise_after(s, n, 0, q)
+}
+
+/// [`orthonormalise`] for columns `fixed..q` against the first `fixed` columns, which are taken
+/// as orthonormal in 1⊥ and left unchanged. Returns the number of columns kept, `fixed`
+/// included.
+fn orthonormalise_after(s: &mut [f64], n: usize, fixed: usize, q: usize) -> usize {
+    let mut kept = fixed;
+    for j in fixed..q {
         let (head, tail) = s.split_at_mut(j * n);
         let col = &mut tail[..n];
         let norm0 = libm::sqrt(dot(col, col));
@@ -104,6 +176,32 @@ fn orthonormalise(s: &mut [f64], n: usize, q: usize) -> usize {
     kept
 }
 
+/// Re-orthonormalises the p columns of `v` (column-major, in 1⊥ and orthonormal up to rounding)
+/// by one pass of modified Gram–Schmidt, applying the same column operations to `w` = B·V so
+/// that it stays B times the new V. The operations are a near-identity (V is already
+/// orthonormal), so no error is amplified; `false` when a column has drifted far from unit
+/// length (the caller then orthonormalises afresh and recomputes B·V).
+fn reorthonormalise_tracked(v: &mut [f64], w: &mut [f64], n: usize, p: usize) -> bool {
+    for j in 0..p {
+        let (vh, vt) = v.split_at_mut(j * n);
+        let (wh, wt) = w.split_at_mut(j * n);
+        let (vc, wc) = (&mut vt[..n], &mut wt[..n]);
+        for i in 0..j {
+            let (vi, wi) = (&vh[i * n..(i + 1) * n], &wh[i * n..(i + 1) * n]);
+            let c = dot(vc, vi);
+            vc.iter_mut().zip(vi).for_each(|(x, y)| *x -= c * y);
+            wc.iter_mut().zip(wi).for_each(|(x, y)| *x -= c * y);
+        }
+        let norm = libm::sqrt(dot(vc, vc));
+        if !(norm > 0.5 && norm < 2.0) {
+            return false;
+        }
+        vc.iter_mut().for_each(|x| *x /= norm);
+        wc.iter_mut().for_each(|x| *x /= norm);
+    }
+    true
+}
+
 /// Warm-startable state of the low-rank projection.
 #[derive(Debug, Clone)]
 pub(crate) struct LowRank {
@@ -112,7 +210,10 @@ pub(crate) struct LowRank {
     p: usize,
     /// p orthonormal columns in 1⊥ (column-major n×p): the previous call's Ritz vectors.
     v: Vec<f64>,
-    /// M·V for the current `v` when known (column-major n×p); recomputed otherwise.
+    /// B·V (B = P·M·P) for the current `v` and the matrix of the current call (column-major
+    /// n×p), when `bv_valid`; the next round reuses it instead of multiplying again.
+    bv: Vec<f64>,
+    bv_valid: bool,
     rng: ChaCha8Rng,
     /// The block before the last Rayleigh–Ritz update (LOBPCG's search direction lives in
     /// span(V, prev)); empty when unknown.
@@ -131,6 +232,8 @@ impl LowRank {
             n,
             p: 0,
             v: Vec::new(),
+            bv: Vec::new(),
+            bv_valid: false,
             rng: ChaCha8Rng::seed_from_u64(seed),
             prev: Vec::new(),
             s: Vec::new(),
@@ -165,6 +268,7 @@ impl LowRank {
         self.s = alloc::vec![0.0; n * 3 * p];
         self.bs = alloc::vec![0.0; n * 3 * p];
         self.prev.clear();
+        self.bv_valid = false;
     }
 
     /// Current block size p.
@@ -172,18 +276,17 @@ impl LowRank {
         self.p
     }
 
-    /// Restarts the block from a full decomposition (values descending, vectors as columns):
-    /// the top p eigenvectors, p = max(current block, #values above `theta` + OVERSAMPLE).
-    pub fn reset_from(&mut self, e: &crate::eigen::Eigen, theta: f64) {
+    /// Restarts the block from the top eigenpairs of a full projection (values descending,
+    /// vectors column-major): the top p eigenvectors, p = max(current block, #values above
+    /// `theta` + OVERSAMPLE), or as many as `top` holds when fewer.
+    pub fn reset_from(&mut self, top: &super::projection::TopPairs, theta: f64) {
         let n = self.n;
-        let above = e.values.iter().filter(|&&l| l > theta).count();
-        let p = self.p.max(above + OVERSAMPLE).min(n - 1);
-        let mut v = alloc::vec![0.0; n * p];
-        for j in 0..p {
-            for i in 0..n {
-                v[j * n + i] = e.vectors[(i, j)];
-            }
+        let above = top.values.iter().filter(|&&l| l > theta).count();
+        let p = self.p.max(above + OVERSAMPLE).min(n - 1).min(top.count);
+        if p == 0 || top.vectors.len() < n * p {
+            return;
         }
+        let mut v = top.vectors[..n * p].to_vec();
         // The eigenvectors of P·M·P − c·11ᵀ/n above θ are ⟂ 1; re-orthonormalise in 1⊥ anyway.
         let kept = orthonormalise(&mut v, n, p);
         if kept < p {
@@ -194,23 +297,41 @@ impl LowRank {
         self.s = alloc::vec![0.0; n * 3 * p];
         self.bs = alloc::vec![0.0; n * 3 * p];
         self.prev.clear();
+        self.bv_valid = false;
     }
 
-    /// One Rayleigh–Ritz round on P·M·P over span(V, residuals, previous V): updates V to the
-    /// top p Ritz vectors and returns (all Ritz values descending, residual norm of each of the p
-    /// kept pairs). `None` when the basis degenerates or the small eigenproblem fails.
+    /// One Rayleigh–Ritz round on B = P·M·P over span(V, residuals, previous V): updates V to
+    /// the top p Ritz vectors and returns (all Ritz values descending, residual norm of each of
+    /// the p kept pairs). `None` when the basis degenerates or the small eigenproblem fails.
+    ///
+    /// Products with B: p for B·V (none when the previous round of the same call left it in
+    /// `bv`) and one per new basis direction (≤ 2p); B·S for the V part of the basis is B·V.
     fn ritz_round(&mut self, m: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
         let n = self.n;
         let p = self.p;
-        // S = orth([V, R]) with the residuals R = P·M·V − V·diag(vᵀ·P·M·v), each scaled to
-        // unit norm first: same span as [V, P·M·V], but the new directions do not vanish
-        // in the orthogonalisation as V converges.
+        if self.bv.len() != n * p {
+            self.bv = alloc::vec![0.0; n * p];
+            self.bv_valid = false;
+        }
+        if self.bv_valid && !reorthonormalise_tracked(&mut self.v, &mut self.bv, n, p) {
+            self.bv_valid = false;
+        }
+        if !self.bv_valid {
+            if orthonormalise(&mut self.v, n, p) < p {
+                return None;
+            }
+            apply_pmp(m, n, &self.v, p, &mut self.bv);
+        }
+        // S = [V, orth(R, previous V)] with the residuals R = B·V − V·diag(vᵀ·B·v), each scaled
+        // to unit norm first: same span as [V, B·V], but the new directions do not vanish in
+        // the orthogonalisation as V converges.
         self.s[..n * p].copy_from_slice(&self.v);
+        self.bs[..n * p].copy_from_slice(&self.bv);
         {
             let (sv, sw) = self.s.split_at_mut(n * p);
-            apply_pmp(m, n, sv, p, &mut sw[..n * p]);
             for j in 0..p {
                 let (vj, wj) = (&sv[j * n..(j + 1) * n], &mut sw[j * n..(j + 1) * n]);
+                wj.copy_from_slice(&self.bv[j * n..(j + 1) * n]);
                 let l = dot(vj, wj);
                 wj.iter_mut().zip(vj).for_each(|(w, v)| *w -= l * v);
                 let nr = libm::sqrt(dot(wj, wj));
@@ -227,11 +348,11 @@ impl LowRank {
             self.s[2 * n * p..3 * n * p].copy_from_slice(&self.prev);
             cols = 3 * p;
         }
-        let q = orthonormalise(&mut self.s, n, cols);
-        if q < p {
-            return None;
+        let q = orthonormalise_after(&mut self.s, n, p, cols);
+        {
+            let (_, bnew) = self.bs.split_at_mut(n * p);
+            apply_pmp(m, n, &self.s[n * p..n * q], q - p, &mut bnew[..n * (q - p)]);
         }
-        apply_pmp(m, n, &self.s[..n * q], q, &mut self.bs[..n * q]);
         // H = Sᵀ·B·S (q×q, symmetrised), Ritz pairs.
         let mut h = alloc::vec![0.0; q * q];
         for a in 0..q {
@@ -247,10 +368,13 @@ impl LowRank {
         // New V = S·Y (top p), B·V = BS·Y.
         self.prev.clear();
         self.prev.extend_from_slice(&self.v);
-        let mut bv = alloc::vec![0.0; n * p];
         for j in 0..p {
-            let (vj, bvj) = (&mut self.v[j * n..(j + 1) * n], &mut bv[j * n..(j + 1) * n]);
+            let (vj, bvj) = (
+                &mut self.v[j * n..(j + 1) * n],
+                &mut self.bv[j * n..(j + 1) * n],
+            );
             vj.iter_mut().for_each(|x| *x = 0.0);
+            bvj.iter_mut().for_each(|x| *x = 0.0);
             for a in 0..q {
                 let y = e.vectors[(a, j)];
                 if y != 0.0 {
@@ -262,9 +386,10 @@ impl LowRank {
                 }
             }
         }
+        self.bv_valid = true;
         let mut res = alloc::vec![0.0; p];
         for (j, r) in res.iter_mut().enumerate() {
-            let (vj, bvj) = (&self.v[j * n..(j + 1) * n], &bv[j * n..(j + 1) * n]);
+            let (vj, bvj) = (&self.v[j * n..(j + 1) * n], &self.bv[j * n..(j + 1) * n]);
             let l = e.values[j];
             *r = libm::sqrt(
                 bvj.iter()
@@ -296,6 +421,8 @@ impl LowRank {
         let n = self.n;
         let total = k as f64 - 1.0;
         let mut rounds = 0;
+        // A new matrix: B·V from the last call is stale.
+        self.bv_valid = false;
         loop {
             rounds += 1;
             if rounds > max_rounds(n, self.p) {
@@ -339,7 +466,7 @@ impl LowRank {
             self.last_rounds = rounds;
             form_x(&self.v, n, &mu, out);
             let want = (active + OVERSAMPLE).max(k + OVERSAMPLE).min(n - 1);
-            if p > 2 * want {
+            if p > want + OVERSAMPLE {
                 self.resize(want);
             }
             return Some(ProjectionInfo {
@@ -406,14 +533,9 @@ fn form_x(v: &[f64], n: usize, mu: &[f64], out: &mut [f64]) {
         }
     }
     let j0 = 1.0 / n as f64;
-    for i in 0..n {
-        let ai = &a[i * r..(i + 1) * r];
-        for j in i..n {
-            let x = j0 + dot(ai, &a[j * r..(j + 1) * r]);
-            out[i * n + j] = x;
-            out[j * n + i] = x;
-        }
-    }
+    crate::par::fill_symmetric(out, n, n * r, |i, j| {
+        j0 + dot(&a[i * r..(i + 1) * r], &a[j * r..(j + 1) * r])
+    });
 }
 
 #[cfg(test)]
@@ -427,6 +549,27 @@ mod tests {
             .zip(b)
             .map(|(x, y)| (x - y).abs())
             .fold(0.0, f64::max)
+    }
+
+    /// The four-column kernel gives every product exactly as `dot` does (any n mod 4).
+    #[test]
+    fn apply_pmp_equals_single_dots() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for (n, q) in [(13, 7), (16, 4), (30, 9), (5, 3)] {
+            let m: Vec<f64> = (0..n * n).map(|_| normal(&mut rng)).collect();
+            let s: Vec<f64> = (0..n * q).map(|_| normal(&mut rng)).collect();
+            let mut out = alloc::vec![0.0; n * q];
+            apply_pmp(&m, n, &s, q, &mut out);
+            for j in 0..q {
+                let mut col: Vec<f64> = (0..n)
+                    .map(|i| dot(&m[i * n..(i + 1) * n], &s[j * n..(j + 1) * n]))
+                    .collect();
+                deflate_ones(&mut col);
+                for i in 0..n {
+                    assert_eq!(out[j * n + i].to_bits(), col[i].to_bits(), "n={n} q={q}");
+                }
+            }
+        }
     }
 
     #[test]

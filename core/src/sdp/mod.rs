@@ -25,6 +25,7 @@ pub use admm::{
     StepContext, RHO_RANGE,
 };
 
+use crate::affinity::Centered;
 use crate::error::Error;
 use crate::partition::Partition;
 
@@ -268,8 +269,12 @@ pub enum WarmStart<'a> {
 }
 
 /// One line of solver progress, handed to the callback every iteration.
+///
+/// The objective is evaluated only when asked ([`Progress::objective`]): on the ADMM path it is
+/// an O(n²) pass over the iterate, which a callback that only polls for interruption (the CLI's
+/// Ctrl-C check) should not pay every iteration.
 #[derive(Debug, Clone, Copy)]
-pub struct Progress {
+pub struct Progress<'a> {
     /// Iterations done so far (1-based).
     pub iteration: usize,
     /// Relative primal residual.
@@ -278,8 +283,64 @@ pub struct Progress {
     pub dual_residual: f64,
     /// Current penalty ρ (units of the unit-norm centred affinity).
     pub rho: f64,
-    /// ⟨T, X⟩ of the current iterate, in T's units.
-    pub objective: f64,
+    objective: Objective<'a>,
+}
+
+/// Where [`Progress::objective`] comes from: a value the solver already has, or the iterate.
+#[derive(Debug, Clone, Copy)]
+enum Objective<'a> {
+    Value(f64),
+    Iterate {
+        cen: &'a Centered,
+        x: &'a [f64],
+        k: usize,
+    },
+}
+
+impl<'a> Progress<'a> {
+    /// A progress line whose objective (T's units) is already known.
+    pub fn with_objective(
+        iteration: usize,
+        primal_residual: f64,
+        dual_residual: f64,
+        rho: f64,
+        objective: f64,
+    ) -> Self {
+        Progress {
+            iteration,
+            primal_residual,
+            dual_residual,
+            rho,
+            objective: Objective::Value(objective),
+        }
+    }
+
+    /// A progress line whose objective is ⟨T, X⟩ for the row-major n×n iterate `x` of the
+    /// centred affinity `cen` and k groups, computed only when [`Progress::objective`] is called.
+    pub(crate) fn of_iterate(
+        iteration: usize,
+        primal_residual: f64,
+        dual_residual: f64,
+        rho: f64,
+        (cen, x, k): (&'a Centered, &'a [f64], usize),
+    ) -> Self {
+        Progress {
+            iteration,
+            primal_residual,
+            dual_residual,
+            rho,
+            objective: Objective::Iterate { cen, x, k },
+        }
+    }
+
+    /// ⟨T, X⟩ of the current iterate, in T's units (O(n²) on the ADMM path: call it only when
+    /// the value is shown).
+    pub fn objective(&self) -> f64 {
+        match self.objective {
+            Objective::Value(v) => v,
+            Objective::Iterate { cen, x, k } => cen.to_value(lowrank::dot(&cen.c, x), k),
+        }
+    }
 }
 
 /// The result of [`solve_sdp`].

@@ -9,8 +9,6 @@
 use alloc::vec::Vec;
 use core::ops::ControlFlow;
 
-use crate::eigen::sym_eigen;
-
 /// Euclidean projection of `values` onto {μ ≥ 0, Σμ = total} (total ≥ 0); writes μ into `out`
 /// (same order as `values`) and returns the threshold θ with μ_i = max(λ_i − θ, 0).
 ///
@@ -85,11 +83,37 @@ pub(crate) fn project_c1_select(
     k: usize,
     out: &mut [f64],
 ) -> Option<ProjectionInfo> {
+    project_c1_top(m, n, k, out, 0, 0).map(|(info, _)| info)
+}
+
+/// The top eigenpairs a projection computed: values descending (all n), and the unit
+/// eigenvectors of the first `count` of them (column-major n×count).
+pub(crate) struct TopPairs {
+    /// Every eigenvalue of `P·sym(M)·P − c·11ᵀ/n`, descending.
+    pub values: Vec<f64>,
+    /// Column-major n×`count`: the eigenvectors of `values[..count]`.
+    pub vectors: Vec<f64>,
+    /// Number of vectors.
+    pub count: usize,
+}
+
+/// [`project_c1_select`] that, when the active side is the smaller one (r ≤ n/2), computes the
+/// top `max(r + extra, min_top)` eigenvectors (capped at n) and hands them back (to warm-start
+/// the low-rank projection after a fallback); `None` for them on the complement side.
+pub(crate) fn project_c1_top(
+    m: &[f64],
+    n: usize,
+    k: usize,
+    out: &mut [f64],
+    min_top: usize,
+    extra: usize,
+) -> Option<(ProjectionInfo, Option<TopPairs>)> {
+    let nf = n as f64;
+    let j = 1.0 / nf;
     let b = match start(m, n, k, out) {
         ControlFlow::Continue(b) => b,
-        ControlFlow::Break(single_point) => return Some(single_point),
+        ControlFlow::Break(single_point) => return Some((single_point, None)),
     };
-    let j = 1.0 / n as f64;
     let mut theta = 0.0;
     let mut rank = 0;
     let (values, range, v) = crate::eigen::sym_eigen_select(&b, n, |vals| {
@@ -97,79 +121,45 @@ pub(crate) fn project_c1_select(
         theta = project_simplex(vals, k as f64 - 1.0, &mut mu);
         rank = mu.iter().filter(|&&w| w > 0.0).count();
         if 2 * rank <= n {
-            0..rank
+            0..(rank + extra).max(min_top).min(n)
         } else {
             rank..n
         }
     })?;
     let complement = 2 * rank > n;
-    if complement {
-        for (o, &bv) in out.iter_mut().zip(&b) {
-            *o = j + bv;
-        }
-        for i in 0..n {
-            out[i * n + i] -= theta;
-        }
-    } else {
-        out.iter_mut().for_each(|x| *x = j);
-    }
-    // out += Σ w_c·v_c·v_cᵀ over the computed vectors (w = μ = λ − θ on the active side,
-    // w = θ − λ ≥ 0 on the inactive side), symmetric fill from the upper triangle.
-    let cnt = range.len();
+    // out = 11ᵀ/n (+ B − θ·I on the complement side) + Σ w_c·v_c·v_cᵀ over the vectors of the
+    // side used (w = μ = λ − θ on the active side, w = θ − λ ≥ 0 on the inactive side), from
+    // the upper triangle (mirrored).
+    let used = if complement { range.clone() } else { 0..rank };
+    let cnt = used.len();
     let mut a = alloc::vec![0.0; n * cnt];
-    for (c, idx) in range.clone().enumerate() {
+    for (c, idx) in used.enumerate() {
         let w = values[idx] - theta;
         let s = libm::sqrt(if complement { -w } else { w }.max(0.0));
+        let col = &v[(idx - range.start) * n..(idx - range.start + 1) * n];
         for i in 0..n {
-            a[i * cnt + c] = s * v[c * n + i];
+            a[i * cnt + c] = s * col[i];
         }
     }
-    for i in 0..n {
-        let ai = &a[i * cnt..(i + 1) * cnt];
-        for jj in i..n {
-            let x = out[i * n + jj] + super::lowrank::dot(ai, &a[jj * cnt..(jj + 1) * cnt]);
-            out[i * n + jj] = x;
-            out[jj * n + i] = x;
+    let init = |u: usize, w: usize| {
+        if !complement {
+            j
+        } else if u == w {
+            (j + b[u * n + w]) - theta
+        } else {
+            j + b[u * n + w]
         }
-    }
-    Some(ProjectionInfo { rank, theta })
-}
-
-/// [`project_c1`] that also hands the eigendecomposition to `seen` (to warm-start the low-rank
-/// projection after a fallback).
-pub(crate) fn project_c1_with(
-    m: &[f64],
-    n: usize,
-    k: usize,
-    out: &mut [f64],
-    seen: impl FnOnce(&crate::eigen::Eigen),
-) -> Option<ProjectionInfo> {
-    let b = match start(m, n, k, out) {
-        ControlFlow::Continue(b) => b,
-        ControlFlow::Break(single_point) => return Some(single_point),
     };
-    let j = 1.0 / n as f64;
-    let e = sym_eigen(&b, n)?;
-    let mut mu = alloc::vec![0.0; n];
-    let theta = project_simplex(&e.values, k as f64 - 1.0, &mut mu);
-    seen(&e);
-    out.iter_mut().for_each(|x| *x = j);
-    let mut rank = 0;
-    for (i, &w) in mu.iter().enumerate() {
-        if w <= 0.0 {
-            continue;
-        }
-        rank += 1;
-        let v = e.vectors.column(i);
-        for r in 0..n {
-            let a = w * v[r];
-            let row = &mut out[r * n..(r + 1) * n];
-            for (c, o) in row.iter_mut().enumerate() {
-                *o += a * v[c];
-            }
-        }
-    }
-    Some(ProjectionInfo { rank, theta })
+    crate::par::fill_symmetric(out, n, n * cnt, |u, w| {
+        init(u, w) + super::lowrank::dot(&a[u * cnt..(u + 1) * cnt], &a[w * cnt..(w + 1) * cnt])
+    });
+    let info = ProjectionInfo { rank, theta };
+    let top = (!complement).then(|| TopPairs {
+        count: range.len(),
+        values,
+        vectors: v,
+    });
+    Some((info, top))
 }
 
 /// `P·sym(M)·P − c·11ᵀ/n` with c = ‖P·sym(M)·P‖_F + 2 (row-major, n×n), P = I − 11ᵀ/n: the
@@ -208,6 +198,42 @@ pub fn centered_shifted(m: &[f64], n: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fallback's variant returns the same X as the plain projection (bit for bit) and the
+    /// top eigenpairs it was asked for (residuals small, values descending).
+    #[test]
+    fn top_pairs_variant_matches() {
+        let n = 40;
+        let mut m = alloc::vec![0.0; n * n];
+        for u in 0..n {
+            for v in 0..n {
+                let same = if u * 3 / n == v * 3 / n { 10.0 } else { 0.0 };
+                m[u * n + v] = same / n as f64 + 1e-3 * libm::sin((u * 7 + v * 7) as f64);
+            }
+        }
+        let (mut a, mut b) = (alloc::vec![0.0; n * n], alloc::vec![0.0; n * n]);
+        let info = project_c1_select(&m, n, 3, &mut a).unwrap();
+        let (info2, top) = project_c1_top(&m, n, 3, &mut b, 6, 4).unwrap();
+        assert_eq!(
+            (info.rank, info.theta.to_bits()),
+            (info2.rank, info2.theta.to_bits())
+        );
+        assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+        let top = top.unwrap();
+        assert_eq!(top.count, (info.rank + 4).max(6));
+        let bm = centered_shifted(&m, n);
+        for c in 0..top.count {
+            let z = &top.vectors[c * n..(c + 1) * n];
+            let lam = top.values[c];
+            let r = (0..n)
+                .map(|i| {
+                    let bz: f64 = (0..n).map(|j| bm[i * n + j] * z[j]).sum();
+                    (bz - lam * z[i]).abs()
+                })
+                .fold(0.0, f64::max);
+            assert!(r < 1e-10, "pair {c}: residual {r}");
+        }
+    }
 
     #[test]
     fn simplex_basic_and_edges() {
