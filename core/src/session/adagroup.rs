@@ -352,15 +352,16 @@ pub struct GroupCountRow {
     pub elbow_score: Option<f64>,
     /// Whether k is in the searched range (rows outside it are only the elbow's neighbours).
     pub in_range: bool,
-    /// [`KRule::Significant`] only: the smallest held-out separation z of the groups over both
-    /// folds (`None` for k = 1 or when a pair of groups was never measured); k is supported
-    /// when it reaches `critical_z`.
+    /// [`KRule::Significant`] only: over the pairs of groups, the smallest held-out separation
+    /// z combined over the [`super::evidence::FOLDS`] folds (Σ_f z_f / √K; `None` for k = 1,
+    /// when a pair of groups was never measured on a fold, or when a fold's groups do not match
+    /// the groups one to one); k is supported when it reaches `critical_z`.
     pub separation: Option<f64>,
     /// The critical z for k groups ([`super::evidence::critical_z`]; `None` for other rules).
     pub critical_z: Option<f64>,
-    /// [`KRule::Significant`] only: the smallest held-out contrast between two groups over the
-    /// spread of pair effects inside groups ([`super::evidence::Separation::min_effect`]);
-    /// k is supported only when it is at least 1.
+    /// [`KRule::Significant`] only: the smallest held-out contrast between two groups (averaged
+    /// over the folds) over the folds' average spread of pair effects inside groups
+    /// ([`super::evidence::Separation::pair_spread`]); k is supported only when it is at least 1.
     pub effect: Option<f64>,
 }
 
@@ -989,9 +990,11 @@ impl AdaGroupSession {
         })
     }
 
-    /// [`KRule::Significant`]: counts 1, 2, … are solved on all subsets and on each fold; a
-    /// count is supported when its fold partitions separate every pair of groups on the other
-    /// fold at the critical z; the search stops after two unsupported counts in a row.
+    /// [`KRule::Significant`] (method.md §6): counts 1, 2, … are solved on all subsets and, for
+    /// each of the K folds, on the other K − 1; a count is supported when those partitions,
+    /// matched to the all-subset groups, separate every pair of groups on the held-out folds
+    /// (combined z at the critical value, effect ≥ 1); the search stops after
+    /// [`UNSUPPORTED_IN_A_ROW`] unsupported counts in a row.
     fn solve_step_significant(
         &self,
         est: &AffinityEstimate,
