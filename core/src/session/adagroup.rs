@@ -49,7 +49,8 @@ const STEP_BUFFERS: usize = 20;
 /// (the step asks for fewer subsets rather than the same one twice).
 const DRAW_ATTEMPTS: usize = 64;
 
-/// [`KRule::Significant`] stops searching after this many unsupported counts in a row.
+/// [`KRule::Significant`] stops searching after this many counts in a row tested and rejected
+/// (counts whose fold groups cannot be matched do not count).
 const UNSUPPORTED_IN_A_ROW: usize = 3;
 
 /// Largest [`AdaGroupSettings::replicates`].
@@ -994,7 +995,8 @@ impl AdaGroupSession {
     /// each of the K folds, on the other K − 1; a count is supported when those partitions,
     /// matched to the all-subset groups, separate every pair of groups on the held-out folds
     /// (combined z at the critical value, effect ≥ 1); the search stops after
-    /// [`UNSUPPORTED_IN_A_ROW`] unsupported counts in a row.
+    /// [`UNSUPPORTED_IN_A_ROW`] counts in a row tested and rejected (unmatched counts are
+    /// skipped, not counted).
     fn solve_step_significant(
         &self,
         est: &AffinityEstimate,
@@ -1021,6 +1023,7 @@ impl AdaGroupSession {
             (current.saturating_sub(1).max(1), (current + 1).min(hi))
         };
         let mut best = 0usize; // index into table
+        let mut rejected = 0usize; // counts tested and rejected since the best
         for k in lo..=top {
             let (mut row, p) = self.solve_count(t, k, warm)?;
             if k >= 2 && k > lo {
@@ -1114,8 +1117,15 @@ impl AdaGroupSession {
                 parts.push(p);
                 if supported {
                     best = table.len() - 1;
-                } else if table.len() > best + UNSUPPORTED_IN_A_ROW {
-                    break;
+                    rejected = 0;
+                } else if sep.is_some() {
+                    // Tested and rejected. A count whose fold groups do not match (`None`:
+                    // e.g. 2 groups when 5 are planted, merged differently on each fold) is
+                    // ambiguous, not evidence against larger counts: it does not stop the search.
+                    rejected += 1;
+                    if rejected >= UNSUPPORTED_IN_A_ROW {
+                        break;
+                    }
                 }
             } else {
                 table.push(row);
