@@ -545,3 +545,55 @@ fn a_plan_of_too_many_subsets_is_refused() {
     );
     assert!(!dir.exists());
 }
+
+/// A campaign driven only through the CLI, with max_groups (6) above the planted count (3):
+/// the session's defaults must return the planted groups, not max_groups. The trainer is the
+/// study's scaled-scores family (scores of 30 tasks differing 30×, `eval::study`), each step's
+/// results reported in one `--from-csv` call, out of order.
+#[test]
+fn cli_campaign_recovers_planted_groups_when_max_groups_exceeds_them() {
+    use taskgroup_eval::study::{Family, SimTrainer};
+    let n = 30;
+    let t = SimTrainer::new(Family::Scales.settings(n, 3, 2)).unwrap();
+    let dir = tmpdir("recover");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sdir = dir.join("s");
+    ok(&[
+        "session",
+        "new",
+        "--tasks",
+        &n.to_string(),
+        "-k",
+        "6",
+        "--steps",
+        "5",
+        "--seed",
+        "1",
+        "--out",
+        sdir.to_str().unwrap(),
+    ]);
+    let mut rounds = 0;
+    while !status(&sdir)["done"].as_bool().unwrap() {
+        let mut csv = String::from("id,scores\n");
+        let mut reqs = pending(&sdir);
+        reqs.reverse();
+        for (id, tasks) in reqs {
+            csv.push_str(&format!("{id},{}\n", scores_arg(&t.train(&tasks).unwrap())));
+        }
+        let f = dir.join("results.csv");
+        std::fs::write(&f, csv).unwrap();
+        ok(&[
+            "session",
+            "report",
+            sdir.to_str().unwrap(),
+            "--from-csv",
+            f.to_str().unwrap(),
+        ]);
+        rounds += 1;
+        assert!(rounds <= 5);
+    }
+    let st = status(&sdir);
+    let truth = t.truth().unwrap().groups();
+    assert_eq!(st["groups"], serde_json::json!(truth), "{st}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

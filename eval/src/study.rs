@@ -354,7 +354,10 @@ impl StudyConfig {
         }
     }
 
-    /// The full grid: n up to 200, 1–10 groups, budgets 1–20 × n, 5 seeds (long).
+    /// The full grid: n up to 200, 1–10 groups, budgets 1–20 × n, 5 seeds. Long: 2 880
+    /// campaigns; one at n = 100 took 30–120 s on two shared cores (issue 13's measurement,
+    /// load ≈ 8) and the SDP solves grow like n³, so it is days of CPU there and was not run
+    /// for the README (which shows a reduced grid at n = 60 and 100, one seed).
     pub fn full() -> Self {
         StudyConfig {
             sizes: vec![(40, 4), (60, 2), (100, 5), (100, 10), (200, 5), (200, 1)],

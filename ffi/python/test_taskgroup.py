@@ -323,6 +323,31 @@ def test_session_defaults_recover_groups_with_names_and_export():
         tg.Session(5, 2, 2, sampling="nope")
 
 
+def test_session_defaults_recover_groups_with_negative_pairs_inside_groups():
+    # 30 tasks in 3 planted groups, max_groups 6 > 3, each ordered pair with its own fixed
+    # transfer effect (sd 0.08 around +0.1 within and -0.05 across: some pairs inside a group
+    # transfer negatively), scores scaled per task: the defaults still find the 3 groups.
+    import random
+
+    n = 30
+    lab = [(7 * i) % 3 for i in range(n)]
+    rng = random.Random(3)
+    scale = [rng.uniform(1, 10) for _ in range(n)]
+    effect = [[(0.1 if lab[i] == lab[j] else -0.05) + rng.gauss(0, 0.08) for j in range(n)]
+              for i in range(n)]
+    assert sum(effect[i][j] < 0 for i in range(n) for j in range(n)
+               if i != j and lab[i] == lab[j]) > 0
+    with tg.Session(n, 6, 5, seed=2) as s:
+        while not s.done:
+            for r in s.next_requests():
+                t = r.tasks
+                s.report(r, [scale[i] * (0.5 + sum(effect[i][j] for j in t if j != i)
+                                         / (len(t) - 1) + rng.gauss(0, 0.01)) for i in t])
+            s.advance()
+        truth = sorted([[i for i in range(n) if lab[i] == c] for c in range(3)])
+        assert sorted(s.groups()) == truth
+
+
 def test_session_errors_change_nothing():
     with new_session() as s:
         reqs = s.next_requests()

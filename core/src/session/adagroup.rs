@@ -49,7 +49,8 @@ const STEP_BUFFERS: usize = 20;
 /// (the step asks for fewer subsets rather than the same one twice).
 const DRAW_ATTEMPTS: usize = 64;
 
-/// [`KRule::Significant`] stops searching after this many unsupported counts in a row.
+/// [`KRule::Significant`] stops searching after this many counts in a row tested and rejected
+/// (counts whose fold groups cannot be matched do not count).
 const UNSUPPORTED_IN_A_ROW: usize = 3;
 
 /// Largest [`AdaGroupSettings::replicates`].
@@ -352,15 +353,16 @@ pub struct GroupCountRow {
     pub elbow_score: Option<f64>,
     /// Whether k is in the searched range (rows outside it are only the elbow's neighbours).
     pub in_range: bool,
-    /// [`KRule::Significant`] only: the smallest held-out separation z of the groups over both
-    /// folds (`None` for k = 1 or when a pair of groups was never measured); k is supported
-    /// when it reaches `critical_z`.
+    /// [`KRule::Significant`] only: over the pairs of groups, the smallest held-out separation
+    /// z combined over the [`super::evidence::FOLDS`] folds (Σ_f z_f / √K; `None` for k = 1,
+    /// when a pair of groups was never measured on a fold, or when a fold's groups do not match
+    /// the groups one to one); k is supported when it reaches `critical_z`.
     pub separation: Option<f64>,
     /// The critical z for k groups ([`super::evidence::critical_z`]; `None` for other rules).
     pub critical_z: Option<f64>,
-    /// [`KRule::Significant`] only: the smallest held-out contrast between two groups over the
-    /// spread of pair effects inside groups ([`super::evidence::Separation::min_effect`]);
-    /// k is supported only when it is at least 1.
+    /// [`KRule::Significant`] only: the smallest held-out contrast between two groups (averaged
+    /// over the folds) over the folds' average spread of pair effects inside groups
+    /// ([`super::evidence::Separation::pair_spread`]); k is supported only when it is at least 1.
     pub effect: Option<f64>,
 }
 
@@ -678,19 +680,19 @@ impl AdaGroupSession {
         }
     }
 
-    /// The current affinity estimated from one fold of the trained subsets only.
-    fn fold_affinity(&self, fold: u8) -> Result<AffinityEstimate, Error> {
+    /// The current affinity estimated from the trained subsets `fold` admits only.
+    fn fold_affinity(&self, fold: Fold) -> Result<AffinityEstimate, Error> {
         match self.settings.estimator {
             AffinityEstimator::Standardized => evidence::standardized(
                 &self.records,
                 self.settings.higher_is_better,
                 self.settings.fill,
-                Fold::Only(fold),
+                fold,
             ),
             _ => {
                 let mut b = AffinityBuilder::new(self.settings.n)?;
                 for e in self.records.entries() {
-                    if evidence::fold_of(e.subset) == fold {
+                    if fold.admits(e.subset) {
                         b.add(e.subset, e.task, e.mean)?;
                     }
                 }
@@ -1003,9 +1005,12 @@ impl AdaGroupSession {
         })
     }
 
-    /// [`KRule::Significant`]: counts 1, 2, … are solved on all subsets and on each fold; a
-    /// count is supported when its fold partitions separate every pair of groups on the other
-    /// fold at the critical z; the search stops after two unsupported counts in a row.
+    /// [`KRule::Significant`] (method.md §6): counts 1, 2, … are solved on all subsets and, for
+    /// each of the K folds, on the other K − 1; a count is supported when those partitions,
+    /// matched to the all-subset groups, separate every pair of groups on the held-out folds
+    /// (combined z at the critical value, effect ≥ 1); the search stops after
+    /// [`UNSUPPORTED_IN_A_ROW`] counts in a row tested and rejected (unmatched counts are
+    /// skipped, not counted).
     fn solve_step_significant(
         &self,
         est: &AffinityEstimate,
@@ -1015,10 +1020,11 @@ impl AdaGroupSession {
         hi: usize,
     ) -> Result<StepSummary, Error> {
         let ns = seen.len();
-        let folds = [
-            self.fold_affinity(0)?.restrict(seen)?,
-            self.fold_affinity(1)?.restrict(seen)?,
-        ];
+        // Fit affinities: every fold but f (the groups tested on fold f are found on them).
+        let mut fits = Vec::with_capacity(usize::from(evidence::FOLDS));
+        for f in 0..evidence::FOLDS {
+            fits.push(self.fold_affinity(Fold::Except(f))?.restrict(seen)?);
+        }
         let mut table: Vec<GroupCountRow> = Vec::new();
         let mut parts: Vec<Partition> = Vec::new();
         // Before the last step the groups only steer the sampling: the count moves by at most
@@ -1031,13 +1037,19 @@ impl AdaGroupSession {
             (current.saturating_sub(1).max(1), (current + 1).min(hi))
         };
         let mut best = 0usize; // index into table
+        let mut rejected = 0usize; // counts tested and rejected since the best
         for k in lo..=top {
             let (mut row, p) = self.solve_count(t, k, warm)?;
             if k >= 2 && k > lo {
                 let crit = evidence::critical_z(k);
-                let mut sep = Some(0.0);
-                let mut effect = Some(f64::INFINITY);
-                for (f, tf) in folds.iter().enumerate() {
+                // Per pair of groups of p (each fold's groups matched to p's by their largest
+                // overlap): the sum of held-out z and of held-out δ over the folds, so that the
+                // smallest pair is taken once over pooled evidence, not once per fold.
+                let g = p.num_groups();
+                let mut zsum = alloc::vec![Some(0.0); g * g];
+                let mut dsum = alloc::vec![Some(0.0); g * g];
+                let mut spread = 0.0;
+                for (f, tf) in (0..evidence::FOLDS).zip(&fits) {
                     let fp = if k == ns {
                         p.clone()
                     } else {
@@ -1046,27 +1058,71 @@ impl AdaGroupSession {
                     };
                     let mut labels = alloc::vec![usize::MAX; self.settings.n];
                     for (a, &l) in fp.labels().iter().enumerate() {
-                        if let Some(&g) = seen.get(a) {
-                            labels[g] = l as usize;
+                        if let Some(&gl) = seen.get(a) {
+                            labels[gl] = l as usize;
                         }
                     }
-                    let other = Fold::Only(1 - f as u8);
                     let test = evidence::separation(
                         &self.records,
                         self.settings.higher_is_better,
-                        other,
+                        Fold::Only(f),
                         &labels,
                     )?;
-                    let z = test.min_z();
-                    effect = match (effect, test.min_effect()) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        _ => None,
-                    };
-                    sep = match (sep, z) {
-                        (Some(a), Some(b)) => Some(a + b / core::f64::consts::SQRT_2),
-                        _ => None,
-                    };
+                    spread += test.pair_spread;
+                    let map = match_groups(&fp, &p);
+                    for a in 0..test.groups {
+                        for b in a + 1..test.groups {
+                            let at = |tab: &[Option<f64>]| tab.get(a * test.groups + b).copied();
+                            // Unmatched folds count as an untestable pair (unsupported).
+                            let slot = map
+                                .as_ref()
+                                .and_then(|m| Some((*m.get(a)?, *m.get(b)?)))
+                                .map(|(x, y)| x.min(y) * g + x.max(y));
+                            let add = |sum: &mut [Option<f64>], v: Option<Option<f64>>| {
+                                if let Some(cell) = slot.and_then(|i| sum.get_mut(i)) {
+                                    *cell = match (*cell, v.flatten()) {
+                                        (Some(x), Some(y)) => Some(x + y),
+                                        _ => None,
+                                    };
+                                } else {
+                                    sum.iter_mut().for_each(|c| *c = None);
+                                }
+                            };
+                            add(&mut zsum, at(&test.z));
+                            add(&mut dsum, at(&test.delta));
+                        }
+                    }
                 }
+                let kf = f64::from(evidence::FOLDS);
+                let mut sep: Option<f64> = None;
+                let mut delta: Option<f64> = None;
+                let mut untestable = g < 2;
+                for a in 0..g {
+                    for b in a + 1..g {
+                        match (zsum[a * g + b], dsum[a * g + b]) {
+                            (Some(z), Some(d)) => {
+                                let z = z / libm::sqrt(kf);
+                                sep = Some(sep.map_or(z, |s: f64| s.min(z)));
+                                delta = Some(delta.map_or(d / kf, |s: f64| s.min(d / kf)));
+                            }
+                            _ => untestable = true,
+                        }
+                    }
+                }
+                if untestable {
+                    sep = None;
+                    delta = None;
+                }
+                let spread = spread / kf;
+                let effect = delta.map(|d| {
+                    if spread > 0.0 {
+                        d / spread
+                    } else if d > 0.0 {
+                        f64::INFINITY
+                    } else {
+                        0.0
+                    }
+                });
                 row.separation = sep;
                 row.critical_z = Some(crit);
                 row.effect = effect;
@@ -1075,8 +1131,15 @@ impl AdaGroupSession {
                 parts.push(p);
                 if supported {
                     best = table.len() - 1;
-                } else if table.len() > best + UNSUPPORTED_IN_A_ROW {
-                    break;
+                    rejected = 0;
+                } else if sep.is_some() {
+                    // Tested and rejected. A count whose fold groups do not match (`None`:
+                    // e.g. 2 groups when 5 are planted, merged differently on each fold) is
+                    // ambiguous, not evidence against larger counts: it does not stop the search.
+                    rejected += 1;
+                    if rejected >= UNSUPPORTED_IN_A_ROW {
+                        break;
+                    }
                 }
             } else {
                 table.push(row);
@@ -1219,6 +1282,37 @@ impl AdaGroupSession {
         }
         Ok((row, part))
     }
+}
+
+/// For every group of `fold` (by label), the group of `all` it overlaps most (ties: the
+/// first); `None` unless this matches the groups one to one.
+fn match_groups(fold: &Partition, all: &Partition) -> Option<Vec<usize>> {
+    let (gf, ga) = (fold.num_groups(), all.num_groups());
+    if gf != ga || fold.n() != all.n() {
+        return None;
+    }
+    let mut overlap = alloc::vec![0usize; gf * ga];
+    for (&x, &y) in fold.labels().iter().zip(all.labels()) {
+        if let Some(c) = overlap.get_mut(x as usize * ga + y as usize) {
+            *c += 1;
+        }
+    }
+    let mut map = Vec::with_capacity(gf);
+    let mut used = alloc::vec![false; ga];
+    for a in 0..gf {
+        let row = overlap.get(a * ga..(a + 1) * ga)?;
+        let mut best = 0;
+        for (b, &c) in row.iter().enumerate() {
+            if c > row[best] {
+                best = b;
+            }
+        }
+        if core::mem::replace(used.get_mut(best)?, true) {
+            return None;
+        }
+        map.push(best);
+    }
+    Some(map)
 }
 
 /// A uniform sample of `size` members of `pool` (partial Fisher–Yates), sorted.

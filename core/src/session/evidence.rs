@@ -9,17 +9,27 @@
 //! `D_ii = 0`. Per-task offsets and scales (a task whose scores are 30× larger) disappear, and
 //! every entry is in units of the task's own spread, so one noise model fits all rows.
 //!
-//! **Folds.** Every distinct trained subset belongs to fold 0 or 1 by a hash of its members
-//! ([`fold_of`]): deterministic, independent of the scores and of the order results arrived in.
+//! **Folds.** Every distinct trained subset belongs to one of [`FOLDS`] = 4 folds by a hash of
+//! its members ([`fold_of`]): deterministic, independent of the scores and of the order results
+//! arrived in. The groups tested on fold f are found on the other three (cross-fitting): groups
+//! found on half of the subsets were often wrong at the paper's budget (5n subsets), so a
+//! two-fold test under-split structures that all the subsets together showed clearly
+//! (method.md §6). Each task's mean
+//! and sd in z_i(S) come from all its subsets whatever the fold (a quarter of a task's subsets
+//! gives a noisy sd that would rescale its whole row).
 //!
-//! **Separation test** ([`separation`]). For a partition P (found on one fold) and two of its
+//! **Separation test** ([`separation`]). For a partition P (found on the other folds) and two of its
 //! groups a, b, the contrast δ_ab = mean of D over the directed pairs inside a or inside b minus
-//! the mean over the pairs across a and b, both on the *other* fold. δ is a linear combination
+//! the mean over the pairs across a and b, both on the held-out fold. δ is a linear combination
 //! of independent observations z_i(S), so its variance is `Σ w_iS²·σ²` with the exact weights;
 //! σ² = 1 bounds the variance of a standardised score (signal included), so the z-statistic
-//! `δ / sd(δ)` is conservative. A split is supported when every pair of groups is separated at
+//! `δ / sd(δ)` is conservative. Over the folds, the smallest z of each fold are combined as
+//! Σ_f z_f / √K, and the smallest δ of each fold and their τ̂ are averaged before the ratio.
+//! A split is supported when every pair of groups is separated at
 //! a one-sided family level of 1% (Bonferroni over the pairs, [`critical_z`]) **and** by more
-//! than the spread τ̂ of the pair effects inside the groups (δ_ab ≥ τ̂, [`Separation::min_effect`]):
+//! than the spread τ̂ of the pair effects inside the groups (δ_ab ≥ τ̂, [`Separation::min_effect`];
+//! τ̂ subtracts the estimation noise of each entry, measured on every subset, from the spread
+//! of the fold's within-group entries):
 //! groups must differ by more than pairs of one group differ from each other. Without this,
 //! fixed pair-to-pair differences with no group structure (which replicate across folds, so no
 //! significance test removes them) would always support some split once enough is trained.
@@ -33,31 +43,39 @@ use crate::error::Error;
 /// One-sided family-wise level of the separation test (Bonferroni over pairs of groups).
 pub const FAMILY_LEVEL: f64 = 0.01;
 
+/// Number of folds K of the cross-fitted separation test: each fold's groups are found on the
+/// other K − 1 folds (3/4 of the subsets) and tested on it.
+pub const FOLDS: u8 = 4;
+
 /// Which distinct subsets an estimate uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fold {
     /// Every subset.
     All,
-    /// Only the subsets of fold 0 or 1 ([`fold_of`]).
+    /// Only the subsets of fold f (0..[`FOLDS`], [`fold_of`]).
     Only(u8),
+    /// Every subset but those of fold f.
+    Except(u8),
 }
 
 impl Fold {
-    fn admits(self, subset: &[usize]) -> bool {
+    /// Whether this selection uses `subset`.
+    pub fn admits(self, subset: &[usize]) -> bool {
         match self {
             Fold::All => true,
             Fold::Only(f) => fold_of(subset) == f,
+            Fold::Except(f) => fold_of(subset) != f,
         }
     }
 }
 
-/// The fold (0 or 1) of a subset: a hash of its sorted members.
+/// The fold (0..[`FOLDS`]) of a subset: a hash of its sorted members.
 pub fn fold_of(subset: &[usize]) -> u8 {
     let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
     for &t in subset {
         h = crate::random::splitmix64(h ^ t as u64);
     }
-    (h >> 63) as u8
+    ((h >> 32) % u64::from(FOLDS)) as u8
 }
 
 /// Standardised observations z_i(S) of one fold: (subset, task, z), in the builder's order.
@@ -77,10 +95,10 @@ pub(crate) fn observations(
     let mut sq = vec![0.0; n];
     let mut cnt = vec![0usize; n];
     let mut raw: Vec<(&[usize], usize, f64)> = Vec::new();
+    // Every task's mean and sd come from all its subsets, whatever the fold: a fold holds a
+    // few observations per task, and standardising by their own sd would rescale whole rows by
+    // a noisy factor (spread that the pair-spread τ̂ would mistake for pair effects).
     for e in b.entries() {
-        if !fold.admits(e.subset) {
-            continue;
-        }
         let v = sign * e.mean;
         if let (Some(s), Some(c)) = (sum.get_mut(e.task), cnt.get_mut(e.task)) {
             *s += v;
@@ -112,6 +130,7 @@ pub(crate) fn observations(
         .collect();
     let obs = raw
         .into_iter()
+        .filter(|&(s, _, _)| fold.admits(s))
         .map(|(s, i, v)| {
             let m = mean.get(i).copied().unwrap_or(0.0);
             let d = sd.get(i).copied().unwrap_or(1.0);
@@ -193,6 +212,12 @@ impl Separation {
                 0.0
             }
         })
+    }
+
+    /// The smallest contrast δ_ab over all pairs of groups, in standardised units (`None` when
+    /// a pair is untestable or g < 2).
+    pub fn min_delta(&self) -> Option<f64> {
+        self.min_over_pairs(&self.delta, |d| d)
     }
 
     /// The smallest z over all pairs of groups (`None` when a pair is untestable or g < 2).
@@ -303,20 +328,18 @@ pub fn separation(
     }
     // The spread of the pair effects inside groups: the variance of the within-group entries
     // D_ij (each the mean of c_ij observations) minus their mean estimation variance s²/c_ij,
-    // s² the pooled variance of observations around their entry (entries with c_ij ≥ 2).
+    // s² the pooled variance of observations around their entry, measured on every subset
+    // (not only this fold's: a fold holds few entries measured twice, [`noise_variance`]).
     let mut dsum = vec![0.0; n * n];
-    let mut dsq = vec![0.0; n * n];
     for &(s, i, z) in &o.obs {
         for &j in s {
             if j != i {
-                if let (Some(a), Some(b)) = (dsum.get_mut(i * n + j), dsq.get_mut(i * n + j)) {
+                if let Some(a) = dsum.get_mut(i * n + j) {
                     *a += z;
-                    *b += z * z;
                 }
             }
         }
     }
-    let (mut pool_ss, mut pool_df) = (0.0, 0.0);
     let (mut w_sum, mut w_sq, mut w_cnt, mut w_inv) = (0.0, 0.0, 0.0, 0.0);
     for i in 0..n {
         let li = lab(i);
@@ -327,10 +350,6 @@ pub fn separation(
             }
             let cf = f64::from(c);
             let mean = dsum[i * n + j] / cf;
-            if c >= 2 {
-                pool_ss += (dsq[i * n + j] - cf * mean * mean).max(0.0);
-                pool_df += cf - 1.0;
-            }
             if li != usize::MAX && li == lab(j) {
                 w_sum += mean;
                 w_sq += mean * mean;
@@ -339,11 +358,7 @@ pub fn separation(
             }
         }
     }
-    let noise_var = if pool_df > 0.0 {
-        pool_ss / pool_df
-    } else {
-        1.0
-    };
+    let noise_var = noise_variance(&observations(b, higher_is_better, Fold::All), n)?;
     let pair_spread = if w_cnt >= 2.0 {
         let m = w_sum / w_cnt;
         let total = (w_sq - w_cnt * m * m) / (w_cnt - 1.0);
@@ -377,6 +392,36 @@ pub fn separation(
         delta: deltas,
         pair_spread,
     })
+}
+
+/// The pooled variance of standardised observations around the mean of their entry D_ij, over
+/// the entries measured at least twice (the estimation noise of one observation); 0 when no
+/// entry is measured twice, so that the pair spread τ̂ is then the raw spread of the entries
+/// (an upper bound: conservative for the effect criterion).
+fn noise_variance(o: &Observations<'_>, n: usize) -> Result<f64, Error> {
+    let cov = coverage_of(n, o)?;
+    let mut dsum: Vec<f64> = crate::memory::try_square(n)?;
+    let mut dsq: Vec<f64> = crate::memory::try_square(n)?;
+    for &(s, i, z) in &o.obs {
+        for &j in s {
+            if j != i {
+                if let (Some(a), Some(b)) = (dsum.get_mut(i * n + j), dsq.get_mut(i * n + j)) {
+                    *a += z;
+                    *b += z * z;
+                }
+            }
+        }
+    }
+    let (mut ss, mut df) = (0.0, 0.0);
+    for ((&c, &a), &q) in cov.iter().zip(&dsum).zip(&dsq) {
+        if c >= 2 {
+            let cf = f64::from(c);
+            let m = a / cf;
+            ss += (q - cf * m * m).max(0.0);
+            df += cf - 1.0;
+        }
+    }
+    Ok(if df > 0.0 { ss / df } else { 0.0 })
 }
 
 /// The one-sided critical value for g groups: Φ⁻¹(1 − [`FAMILY_LEVEL`] / pairs), pairs =
@@ -607,12 +652,13 @@ mod tests {
 
     #[test]
     fn folds_are_balanced_and_order_free() {
-        let mut c = [0usize; 2];
+        let mut c = [0usize; FOLDS as usize];
         for a in 0..30 {
             for b in a + 1..30 {
                 c[fold_of(&[a, b]) as usize] += 1;
             }
         }
-        assert!(c[0] > 150 && c[1] > 150, "{c:?}");
+        // 435 pairs: about 109 a fold.
+        assert!(c.iter().all(|&x| x > 80), "{c:?}");
     }
 }
