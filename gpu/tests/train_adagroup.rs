@@ -15,11 +15,10 @@ use taskgroup_gpu::train::{run_batched, LinearSettings, LinearTrainer, Model};
 use taskgroup_gpu::Backend;
 
 fn session(seed: u64) -> AdaGroupSession {
-    let mut s = AdaGroupSettings::new(24, 4, 4);
-    // max_groups equals the planted count here, so the value rule is the right count rule:
-    // this test checks the trainer + session pipeline. (The default significance rule
-    // recovers 7 of these 8 runs; on Logistic seed 1 it keeps one group: issue 13 is open.)
-    s.count_rule = taskgroup_core::KRule::Value;
+    // 4 planted groups, up to 8 allowed, the session's default count rule (the 4-fold
+    // separation test, method.md §6): the count must come from the evidence, not from
+    // max_groups.
+    let mut s = AdaGroupSettings::new(24, 8, 4);
     s.seed = seed;
     s.task_order = TaskOrder::Shuffled;
     s.subsets_per_step = Some(60);
@@ -44,7 +43,7 @@ fn trainer(model: Model, seed: u64) -> (LinearTrainer, Partition) {
 #[test]
 fn adagroup_recovers_planted_groups_with_both_models() {
     for model in [Model::Logistic, Model::Ridge] {
-        for seed in [0, 1] {
+        for seed in [0, 1, 2, 3] {
             let (t, truth) = trainer(model, seed);
             let mut s = session(seed);
             run_batched(&mut s, &t).unwrap();

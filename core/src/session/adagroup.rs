@@ -42,8 +42,10 @@ pub const MAX_SUBSETS_PER_STEP: usize = 1_000_000;
 /// Largest number of tasks a session accepts (the SDP at n = 100 000 would need ~1 TB).
 pub const MAX_TASKS: usize = 100_000;
 
-/// n×n f64 buffers a step's aggregation and SDP solves hold at once (an upper estimate).
-const STEP_BUFFERS: usize = 20;
+/// n×n f64 buffers a step's aggregation and SDP solves hold at once (an upper estimate: the
+/// solver's ~7, the all-subset estimate and the [`super::evidence::FOLDS`] = 4 fold fits at
+/// ~2.5 each — directed scores, coverage, affinity — and the held-out fold's working copies).
+const STEP_BUFFERS: usize = 25;
 
 /// Attempts to draw a subset not requested before in the step; after them the draw is dropped
 /// (the step asks for fewer subsets rather than the same one twice).
