@@ -95,7 +95,10 @@ def test_local_engine_recovers_planted_groups_with_retries(tmp_path):
     assert r.progress.done and r.progress.total_reported == 60
     events = cs.read_log(log)
     fails = [e for e in events if e[0] == "fail"]
-    assert len(fails) == 2 * 2 * cs.STEPS + 1  # two requests × two attempts per step, a crash
+    # two requests × two attempts per step, and the crash; one fewer when the pool break kills
+    # a scripted-failing attempt in flight beside the crash before it logs (that attempt is
+    # then retried and r.failures still counts it)
+    assert 2 * 2 * cs.STEPS <= len(fails) <= 2 * 2 * cs.STEPS + 1
     assert len(fails) <= r.failures <= len(fails) + 1  # + the call in flight beside the crash
     ends = [e[1] for e in events if e[0] == "end"]
     assert sorted(ends) == sorted(all_request_ids(ckpt)), "each subset trained exactly once"
