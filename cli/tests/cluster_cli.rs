@@ -292,6 +292,15 @@ fn json_is_bit_identical_for_any_thread_count() {
 
 // ---- issue 18, "Reliability, round two" ----
 
+/// Sends SIGINT to `child` with `kill -INT`, as Ctrl-C in a terminal would.
+fn send_sigint(child: &std::process::Child) {
+    let k = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(k.success());
+}
+
 fn tmpfile(tag: &str) -> PathBuf {
     tmp(&format!("cluster-{tag}"))
 }
@@ -323,11 +332,7 @@ fn sigint_stops_a_long_solve_with_the_best_partition_and_exit_130() {
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(1500));
         let t0 = std::time::Instant::now();
-        let k = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(k.success());
+        send_sigint(&child);
         let out = child.wait_with_output().unwrap();
         let stop = t0.elapsed();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -411,11 +416,7 @@ fn progress_flag_prints_lines_on_a_pipe_and_leaves_stdout_alone() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(2500));
-    let k = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(k.success());
+    send_sigint(&child);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("iteration")).collect();

@@ -131,6 +131,28 @@ fn scores_arg(s: &[f64]) -> String {
         .join(",")
 }
 
+/// Reports `train`'s scores for every request of `reqs`, in that order, to the session in
+/// `sdir` with one `session report --from-csv` call through the CSV file `f`.
+fn report_via_csv(
+    sdir: &Path,
+    f: &Path,
+    reqs: Vec<(String, Vec<usize>)>,
+    train: impl Fn(&[usize]) -> Vec<f64>,
+) {
+    let mut csv = String::from("id,scores\n");
+    for (id, tasks) in reqs {
+        csv.push_str(&format!("{id},{}\n", scores_arg(&train(&tasks))));
+    }
+    std::fs::write(f, csv).unwrap();
+    ok(&[
+        "session",
+        "report",
+        sdir.to_str().unwrap(),
+        "--from-csv",
+        f.to_str().unwrap(),
+    ]);
+}
+
 fn status(dir: &Path) -> Value {
     serde_json::from_str(&ok(&["session", "status", dir.to_str().unwrap(), "--json"])).unwrap()
 }
@@ -273,19 +295,8 @@ fn named_tasks_and_csv_reports() {
     let text = ok(&["session", "next", sdir.to_str().unwrap()]);
     assert!(text.contains("task"), "{text}");
     let t = SyntheticTrainer::new(SyntheticTrainerSettings::new(8, 2, 3)).unwrap();
-    let mut csv = String::from("id,scores\n");
-    for (id, tasks) in pending(&sdir) {
-        csv.push_str(&format!("{id},{}\n", scores_arg(&t.train(&tasks).unwrap())));
-    }
     let f = dir.join("results.csv");
-    std::fs::write(&f, csv).unwrap();
-    ok(&[
-        "session",
-        "report",
-        sdir.to_str().unwrap(),
-        "--from-csv",
-        f.to_str().unwrap(),
-    ]);
+    report_via_csv(&sdir, &f, pending(&sdir), |tasks| t.train(tasks).unwrap());
     let st = status(&sdir);
     assert_eq!(st["step"], 1);
     assert!(st["group_names"].is_array());
@@ -574,21 +585,10 @@ fn cli_campaign_recovers_planted_groups_when_max_groups_exceeds_them() {
     ]);
     let mut rounds = 0;
     while !status(&sdir)["done"].as_bool().unwrap() {
-        let mut csv = String::from("id,scores\n");
         let mut reqs = pending(&sdir);
         reqs.reverse();
-        for (id, tasks) in reqs {
-            csv.push_str(&format!("{id},{}\n", scores_arg(&t.train(&tasks).unwrap())));
-        }
         let f = dir.join("results.csv");
-        std::fs::write(&f, csv).unwrap();
-        ok(&[
-            "session",
-            "report",
-            sdir.to_str().unwrap(),
-            "--from-csv",
-            f.to_str().unwrap(),
-        ]);
+        report_via_csv(&sdir, &f, reqs, |tasks| t.train(tasks).unwrap());
         rounds += 1;
         assert!(rounds <= 5);
     }

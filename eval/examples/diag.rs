@@ -12,17 +12,12 @@ use taskgroup_core::session::adagroup::*;
 use taskgroup_core::session::evidence::{self, Fold};
 use taskgroup_core::session::trainer::*;
 use taskgroup_eval::study::*;
+
+mod common;
+
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let fam = Family::ALL
-        .iter()
-        .copied()
-        .find(|f| f.name() == a[1])
-        .unwrap();
-    let n: usize = a[2].parse().unwrap();
-    let g: usize = a[3].parse().unwrap();
-    let b: usize = a[4].parse().unwrap();
-    let seeds: u64 = a[5].parse().unwrap();
+    let (fam, n, g, b, seeds) = common::campaign_args(&a);
     for seed in 0..seeds {
         for uni in [false, true] {
             let sim = fam.settings(n, g, seed);

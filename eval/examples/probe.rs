@@ -1,15 +1,13 @@
+//! Exact recovery, found group count, ARI and regret per seed for the study's methods:
+//! `cargo run --release -p taskgroup-eval --example probe FAMILY N GROUPS BUDGET SEEDS
+//! [METHOD,...]` (budget in multiples of N subsets; all methods when none are named).
 use taskgroup_eval::study::*;
+
+mod common;
+
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let fam = Family::ALL
-        .iter()
-        .copied()
-        .find(|f| f.name() == a[1])
-        .unwrap();
-    let n: usize = a[2].parse().unwrap();
-    let g: usize = a[3].parse().unwrap();
-    let b: usize = a[4].parse().unwrap();
-    let seeds: u64 = a[5].parse().unwrap();
+    let (fam, n, g, b, seeds) = common::campaign_args(&a);
     let cfg = StudyConfig::default_study();
     for m in StudyMethod::ALL {
         if a.len() > 6 && !a[6].split(',').any(|x| x == m.name()) {
@@ -31,5 +29,3 @@ fn main() {
         }
     }
 }
-#[allow(dead_code)]
-fn dummy() {}

@@ -24,6 +24,7 @@ use taskgroup_core::Partition;
 use taskgroup_core::SolverStatus;
 use taskgroup_core::{group, GroupSettings};
 use taskgroup_core::{Rounding, RoundingSettings};
+use taskgroup_core::{SolverPath, Stop};
 
 /// A grouping method.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -300,6 +301,18 @@ pub fn run_normalized(
 ) -> Result<MethodOutcome, Error> {
     let g = normalize(t, how)?;
     run_method(&g, k, method, seed)
+}
+
+/// Default settings on solver `path`; ADMM solves the SDP to its tolerance
+/// ([`Stop::Converged`]), so that its objective is the relaxation's value that every valid
+/// bound must reach (an early-stopped iterate's is not).
+pub fn path_settings(path: SolverPath) -> GroupSettings {
+    let mut s = GroupSettings::default();
+    s.solver.path = path;
+    if path == SolverPath::Admm {
+        s.solver.stop = Stop::Converged;
+    }
+    s
 }
 
 #[cfg(test)]

@@ -31,13 +31,14 @@ use std::fmt::Write as _;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-use taskgroup_core::random::{below, normal, stream_seed, uniform};
+use taskgroup_core::random::{normal, shuffle, stream_seed, uniform};
 use taskgroup_core::session::adagroup::{AdaGroupSession, AdaGroupSettings, Sampling};
 use taskgroup_core::session::aggregate::canonical_subset;
 use taskgroup_core::session::trainer::{run_with_trainer, SubsetTrainer};
 use taskgroup_core::{Error, Partition};
 
 use crate::metrics::agreement;
+use crate::synthetic::block_labels;
 
 /// How partner effects combine into a score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,15 +137,9 @@ impl SimTrainer {
                 .map(|g| n / s.groups + usize::from(g < n % s.groups))
                 .collect()
         };
-        let mut labels: Vec<usize> = sizes
-            .iter()
-            .enumerate()
-            .flat_map(|(g, &c)| std::iter::repeat_n(g, c))
-            .collect();
-        for i in (1..n).rev() {
-            let j = below(&mut rng, i + 1);
-            labels.swap(i, j);
-        }
+        let mut labels = block_labels(&sizes);
+        // The first n labels are the tasks' (unequal sizes of ≥ 2 overshoot n when 2·groups > n).
+        shuffle(&mut labels[..n], &mut rng);
         let base = (0..n).map(|_| 0.5 + 0.4 * uniform(&mut rng)).collect();
         let lr = s.scale_ratio.max(1.0).ln();
         let scale = (0..n).map(|_| (lr * uniform(&mut rng)).exp()).collect();

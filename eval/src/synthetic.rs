@@ -9,7 +9,7 @@ use taskgroup_core::Error;
 use taskgroup_core::Partition;
 
 /// The labels of consecutive blocks of `sizes[0]`, `sizes[1]`, ... items: block b's items get b.
-pub(crate) fn block_labels(sizes: &[usize]) -> Vec<usize> {
+pub fn block_labels(sizes: &[usize]) -> Vec<usize> {
     sizes
         .iter()
         .enumerate()
@@ -127,39 +127,85 @@ pub fn unequal_offsets(n: usize, seed: u64) -> Result<(Affinity, Partition), Err
     Ok((Affinity::from_row_major(&data, n)?, m.truth()?))
 }
 
-/// Issue 17's large instance: `groups` planted groups of sizes ∝ 2, 3, …, groups + 1, mean 1
-/// within a group and U(0, 0.5) between each pair of groups, a per-task offset U(−5, 5) on every
-/// row and N(0, sd²) noise on every entry. Returns the row-major n×n scores (not symmetric) and
-/// the planted labels. Needs `groups ≥ 1` and `n ≥ 2·groups + 2` (every group non-empty).
-pub fn large_offsets(n: usize, groups: usize, sd: f64, seed: u64) -> (Vec<f64>, Vec<usize>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let weights: Vec<usize> = (2..groups + 2).collect();
-    let total: usize = weights.iter().sum::<usize>().max(1);
-    let mut sizes: Vec<usize> = weights.iter().map(|w| n * w / total).collect();
-    let short = n.saturating_sub(sizes.iter().sum::<usize>());
-    if let Some(last) = sizes.last_mut() {
-        *last += short;
-    }
-    let labels: Vec<usize> = sizes
-        .iter()
-        .enumerate()
-        .flat_map(|(g, &size)| std::iter::repeat_n(g, size))
-        .collect();
-    let mut mean = vec![1.0; groups * groups];
-    for a in 0..groups {
-        for b in (a + 1)..groups {
-            let m = 0.5 * uniform(&mut rng);
-            mean[a * groups + b] = m;
-            mean[b * groups + a] = m;
+/// Issue 17's large model without its noise: `groups` planted groups of sizes ∝ 2, 3, …,
+/// groups + 1, mean 1 within a group and U(0, 0.5) between each pair of groups, and a per-task
+/// offset U(−5, 5) on every row. Shared by [`large_offsets`] and gpu's `gpu-large`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LargeModel {
+    // The group count, every task's label, the groups×groups row-major block means (symmetric,
+    // 1 on the diagonal) and every task's row offset.
+    groups: usize,
+    labels: Vec<usize>,
+    mean: Vec<f64>,
+    offsets: Vec<f64>,
+}
+
+impl LargeModel {
+    /// Draws the model for n tasks from `rng`: the block means first, then the offsets.
+    /// Needs `groups ≥ 1` and `n ≥ 2·groups + 2` (every group non-empty).
+    pub fn draw(n: usize, groups: usize, rng: &mut ChaCha8Rng) -> Self {
+        let weights: Vec<usize> = (2..groups + 2).collect();
+        let total: usize = weights.iter().sum::<usize>().max(1);
+        let mut sizes: Vec<usize> = weights.iter().map(|w| n * w / total).collect();
+        let short = n.saturating_sub(sizes.iter().sum::<usize>());
+        if let Some(last) = sizes.last_mut() {
+            *last += short;
+        }
+        let labels = block_labels(&sizes);
+        let mut mean = vec![1.0; groups * groups];
+        for a in 0..groups {
+            for b in (a + 1)..groups {
+                let m = 0.5 * uniform(rng);
+                mean[a * groups + b] = m;
+                mean[b * groups + a] = m;
+            }
+        }
+        let offsets: Vec<f64> = (0..n).map(|_| 10.0 * uniform(rng) - 5.0).collect();
+        LargeModel {
+            groups,
+            labels,
+            mean,
+            offsets,
         }
     }
-    let offsets: Vec<f64> = (0..n).map(|_| 10.0 * uniform(&mut rng) - 5.0).collect();
+
+    /// The planted labels, one per task in 0..groups.
+    pub fn into_labels(self) -> Vec<usize> {
+        self.labels
+    }
+
+    /// Entry (u, v) without noise: task u's offset plus the mean of (u's group, v's group).
+    pub fn expected(&self, u: usize, v: usize) -> f64 {
+        self.offsets[u] + self.mean[self.labels[u] * self.groups + self.labels[v]]
+    }
+}
+
+/// Issue 17's large instance: [`LargeModel`] plus N(0, sd²) noise on every entry, all from one
+/// stream seeded by `seed`. Returns the row-major n×n scores (not symmetric) and the planted
+/// labels. Needs `groups ≥ 1` and `n ≥ 2·groups + 2` (every group non-empty).
+pub fn large_offsets(n: usize, groups: usize, sd: f64, seed: u64) -> (Vec<f64>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let model = LargeModel::draw(n, groups, &mut rng);
     let mut t = vec![0.0; n * n];
     for u in 0..n {
         for v in 0..n {
-            t[u * n + v] =
-                offsets[u] + mean[labels[u] * groups + labels[v]] + sd * normal(&mut rng);
+            t[u * n + v] = model.expected(u, v) + sd * normal(&mut rng);
         }
     }
-    (t, labels)
+    (t, model.into_labels())
+}
+
+/// [`large_offsets`] as an [`Affinity`] and its planted [`Partition`]; errors as
+/// [`Affinity::from_row_major`] and [`Partition::from_labels`] do.
+pub fn large_instance(
+    n: usize,
+    groups: usize,
+    sd: f64,
+    seed: u64,
+) -> Result<(Affinity, Partition), Error> {
+    let (t, labels) = large_offsets(n, groups, sd, seed);
+    Ok((
+        Affinity::from_row_major(&t, n)?,
+        Partition::from_labels(&labels)?,
+    ))
 }

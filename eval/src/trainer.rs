@@ -14,7 +14,7 @@
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-use taskgroup_core::random::{below, normal, stream_seed};
+use taskgroup_core::random::{normal, shuffle, stream_seed};
 use taskgroup_core::session::aggregate::canonical_subset;
 use taskgroup_core::session::trainer::SubsetTrainer;
 use taskgroup_core::{Error, Partition};
@@ -90,10 +90,7 @@ impl SyntheticTrainer {
         }
         let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(s.seed, 0x5EED_0001));
         let mut labels: Vec<usize> = (0..s.n).map(|i| i % s.groups).collect();
-        for i in (1..labels.len()).rev() {
-            let j = below(&mut rng, i + 1);
-            labels.swap(i, j);
-        }
+        shuffle(&mut labels, &mut rng);
         let base = (0..s.n)
             .map(|_| lo + (hi - lo) * taskgroup_core::random::uniform(&mut rng))
             .collect();

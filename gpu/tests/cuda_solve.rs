@@ -43,6 +43,16 @@ fn seed() -> u64 {
     s
 }
 
+/// [`compare`] at batch sizes 1 and 4 with one fresh seed (nothing without a device).
+fn compare_one_and_four(n: usize, max_iterations: usize) {
+    if !device() {
+        return;
+    }
+    let s = seed();
+    compare(n, 1, max_iterations, s);
+    compare(n, 4, max_iterations, s);
+}
+
 fn compare(n: usize, b: usize, max_iterations: usize, seed: u64) {
     let ts: Vec<(Affinity, usize)> = (0..b)
         .map(|i| {
@@ -93,34 +103,19 @@ fn compare(n: usize, b: usize, max_iterations: usize, seed: u64) {
 
 #[test]
 fn cuda_solve_matches_cpu_n16() {
-    if !device() {
-        return;
-    }
-    let s = seed();
-    compare(16, 1, 10_000, s);
-    compare(16, 4, 10_000, s);
+    compare_one_and_four(16, 10_000);
 }
 
 #[test]
 fn cuda_solve_matches_cpu_n128() {
-    if !device() {
-        return;
-    }
-    let s = seed();
-    compare(128, 1, 10_000, s);
-    compare(128, 4, 10_000, s);
+    compare_one_and_four(128, 10_000);
 }
 
 /// n = 512 with a budget of 30 iterations (status MaxIterations on both sides; the one-block
 /// Jacobi is slow at this size): the same iterate after 30 steps.
 #[test]
 fn cuda_solve_matches_cpu_n512_capped() {
-    if !device() {
-        return;
-    }
-    let s = seed();
-    compare(512, 1, 30, s);
-    compare(512, 4, 30, s);
+    compare_one_and_four(512, 30);
 }
 
 #[test]

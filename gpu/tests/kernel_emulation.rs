@@ -83,6 +83,25 @@ struct Run<'a> {
     z: &'a [f64],
 }
 
+/// Runs the emulator `exe` with the environment `env` on `input`; its standard output.
+fn emulate(exe: &PathBuf, env: &[(&str, &str)], input: &str) -> String {
+    let mut child = Command::new(exe)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("emulator starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write input");
+    let out = child.wait_with_output().expect("emulator runs");
+    assert!(out.status.success(), "emulator failed: {}", out.status);
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
 fn run(exe: &PathBuf, r: &Run<'_>) -> Vec<Emulated> {
     let mut input = String::new();
     let mode = usize::from(r.solve.is_some());
@@ -97,21 +116,8 @@ fn run(exe: &PathBuf, r: &Run<'_>) -> Vec<Emulated> {
         input += &format!("{v:e} ");
     }
     input.push('\n');
-    let mut child = Command::new(exe)
-        .env("EMU_REVERSE", if r.reverse { "1" } else { "0" })
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("emulator starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write input");
-    let out = child.wait_with_output().expect("emulator runs");
-    assert!(out.status.success(), "emulator failed: {}", out.status);
-    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let reverse = if r.reverse { "1" } else { "0" };
+    let text = emulate(exe, &[("EMU_REVERSE", reverse)], &input);
     let mut it = text.split_whitespace();
     let mut num = || {
         it.next()
@@ -292,20 +298,7 @@ fn run_gemm(
         input += &format!("{v:e} ");
     }
     input.push('\n');
-    let mut child = Command::new(exe)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("emulator starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write input");
-    let out = child.wait_with_output().expect("emulator runs");
-    assert!(out.status.success(), "emulator failed: {}", out.status);
-    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let text = emulate(exe, &[], &input);
     let vals: Vec<f64> = text
         .split_whitespace()
         .map(|t| t.parse::<f64>().expect("a number"))

@@ -5,28 +5,12 @@
 
 use taskgroup_core::sdp::{BlockOp, DenseOp};
 use taskgroup_core::{
-    group, group_factored_with, Affinity, GroupSettings, Partition, SolverPath, Stop, WarmStart,
+    group, group_factored_with, Affinity, GroupResult, GroupSettings, SolverPath, WarmStart,
 };
+use taskgroup_eval::methods::path_settings;
+use taskgroup_eval::synthetic::large_instance;
 use taskgroup_gpu::solve::twin::TiledOp;
 use taskgroup_gpu::{group_large, Backend, GpuError, Storage};
-
-fn settings(path: SolverPath) -> GroupSettings {
-    let mut s = GroupSettings::default();
-    s.solver.path = path;
-    if path == SolverPath::Admm {
-        s.solver.stop = Stop::Converged;
-    }
-    s
-}
-
-/// g planted groups of unequal sizes with per-task offsets (bench/large.py's model, small).
-fn large_like(n: usize, g: usize, sd: f64, seed: u64) -> (Affinity, Partition) {
-    let (t, labels) = taskgroup_eval::synthetic::large_offsets(n, g, sd, seed);
-    (
-        Affinity::from_row_major(&t, n).unwrap(),
-        Partition::from_labels(&labels).unwrap(),
-    )
-}
 
 fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / a.abs().max(b.abs()).max(1e-300)
@@ -83,23 +67,28 @@ fn tiled_op_products_match_core_dense_op() {
     assert!(TiledOp::new(&c, n + 1, Storage::F64).is_none());
 }
 
+/// Core's factored path on `t` with default settings, cold, products by the twin with `storage`.
+fn twin_path(t: &Affinity, g: usize, storage: Storage) -> GroupResult {
+    let cen = t.centered();
+    let mut op = TiledOp::new(&cen.c, t.n(), storage).unwrap();
+    group_factored_with(
+        t,
+        &cen,
+        g,
+        &GroupSettings::default(),
+        WarmStart::Cold,
+        None,
+        &mut op,
+    )
+    .unwrap()
+}
+
 #[test]
 fn twin_path_matches_core_cpu_path() {
     for (n, g, sd, seed) in [(150, 3, 0.3, 1), (260, 4, 0.4, 2), (330, 5, 0.4, 3)] {
-        let (t, truth) = large_like(n, g, sd, seed);
-        let cpu = group(&t, g, &settings(SolverPath::Factored)).unwrap();
-        let cen = t.centered();
-        let mut op = TiledOp::new(&cen.c, n, Storage::F64).unwrap();
-        let twin = group_factored_with(
-            &t,
-            &cen,
-            g,
-            &GroupSettings::default(),
-            WarmStart::Cold,
-            None,
-            &mut op,
-        )
-        .unwrap();
+        let (t, truth) = large_instance(n, g, sd, seed).unwrap();
+        let cpu = group(&t, g, &path_settings(SolverPath::Factored)).unwrap();
+        let twin = twin_path(&t, g, Storage::F64);
         assert_eq!(twin.sdp.path, SolverPath::Factored);
         assert_eq!(twin.partition, cpu.partition, "n = {n}");
         assert_eq!(twin.partition, truth, "n = {n}");
@@ -123,20 +112,9 @@ fn twin_path_matches_core_cpu_path() {
 #[test]
 fn f32_storage_keeps_the_partition_and_a_valid_bound() {
     for (n, g, sd, seed) in [(200, 3, 0.3, 4), (300, 4, 0.4, 5)] {
-        let (t, truth) = large_like(n, g, sd, seed);
-        let admm = group(&t, g, &settings(SolverPath::Admm)).unwrap();
-        let cen = t.centered();
-        let mut op = TiledOp::new(&cen.c, n, Storage::F32).unwrap();
-        let r = group_factored_with(
-            &t,
-            &cen,
-            g,
-            &GroupSettings::default(),
-            WarmStart::Cold,
-            None,
-            &mut op,
-        )
-        .unwrap();
+        let (t, truth) = large_instance(n, g, sd, seed).unwrap();
+        let admm = group(&t, g, &path_settings(SolverPath::Admm)).unwrap();
+        let r = twin_path(&t, g, Storage::F32);
         assert_eq!(r.partition, truth, "n = {n}");
         // Valid: above the relaxation's value (ADMM solved to the tolerance) and the partition's.
         let ub = r.upper_bound.unwrap();
@@ -154,16 +132,16 @@ fn f32_storage_keeps_the_partition_and_a_valid_bound() {
 
 #[test]
 fn group_large_cpu_is_core_factored_path() {
-    let (t, _) = large_like(180, 3, 0.3, 7);
+    let (t, _) = large_instance(180, 3, 0.3, 7).unwrap();
     let s = GroupSettings::default();
     let a = group_large(Backend::Cpu, &t, 3, &s).unwrap();
-    let b = group(&t, 3, &settings(SolverPath::Factored)).unwrap();
+    let b = group(&t, 3, &path_settings(SolverPath::Factored)).unwrap();
     assert_eq!(a.partition, b.partition);
     assert_eq!(a.value.to_bits(), b.value.to_bits());
     assert_eq!(a.upper_bound, b.upper_bound);
     assert_eq!(a.sdp.path, SolverPath::Factored);
     // f32 storage on the CPU: core's DenseOpF32, the products of the f32 twin to rounding.
-    let mut s32 = settings(SolverPath::Factored);
+    let mut s32 = path_settings(SolverPath::Factored);
     s32.solver.storage = Storage::F32;
     let a32 = group_large(Backend::Cpu, &t, 3, &s32).unwrap();
     let b32 = group(&t, 3, &s32).unwrap();

@@ -6,27 +6,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 use taskgroup_core::random::normal;
 use taskgroup_core::*;
-use taskgroup_eval::synthetic::PlantedModel;
-
-/// Settings for `path`; ADMM solves the SDP to the tolerance, so that its objective is the
-/// relaxation's value that every valid bound must reach (an early-stopped iterate's is not).
-fn settings(path: SolverPath) -> GroupSettings {
-    let mut s = GroupSettings::default();
-    s.solver.path = path;
-    if path == SolverPath::Admm {
-        s.solver.stop = Stop::Converged;
-    }
-    s
-}
-
-/// g planted groups of unequal sizes with per-task offsets (the instance, small).
-fn large_like(n: usize, g: usize, sd: f64, seed: u64) -> (Affinity, Partition) {
-    let (t, labels) = taskgroup_eval::synthetic::large_offsets(n, g, sd, seed);
-    (
-        Affinity::from_row_major(&t, n).unwrap(),
-        Partition::from_labels(&labels).unwrap(),
-    )
-}
+use taskgroup_eval::methods::path_settings;
+use taskgroup_eval::synthetic::{large_instance, PlantedModel};
 
 #[test]
 fn auto_keeps_admm_below_the_threshold() {
@@ -38,7 +19,7 @@ fn auto_keeps_admm_below_the_threshold() {
         SolverPath::Auto.resolve(FACTORED_MIN_N),
         SolverPath::Factored
     );
-    let (t, _) = large_like(60, 3, 0.3, 1);
+    let (t, _) = large_instance(60, 3, 0.3, 1).unwrap();
     let r = group(&t, 3, &GroupSettings::default()).unwrap();
     assert_eq!(r.sdp.path, SolverPath::Admm);
     assert!(r.sdp.factor.is_empty() && !r.sdp.x.is_empty());
@@ -47,9 +28,9 @@ fn auto_keeps_admm_below_the_threshold() {
 #[test]
 fn same_partitions_as_admm_on_planted_instances() {
     for (n, g, sd, seed) in [(120, 3, 0.3, 1), (240, 4, 0.4, 2), (360, 5, 0.4, 3)] {
-        let (t, truth) = large_like(n, g, sd, seed);
-        let a = group(&t, g, &settings(SolverPath::Admm)).unwrap();
-        let f = group(&t, g, &settings(SolverPath::Factored)).unwrap();
+        let (t, truth) = large_instance(n, g, sd, seed).unwrap();
+        let a = group(&t, g, &path_settings(SolverPath::Admm)).unwrap();
+        let f = group(&t, g, &path_settings(SolverPath::Factored)).unwrap();
         assert_eq!(f.sdp.path, SolverPath::Factored);
         assert!(f.sdp.x.is_empty(), "no n×n iterate on the factored path");
         assert_eq!(f.sdp.factor.len(), n * f.sdp.rank);
@@ -66,8 +47,8 @@ fn same_partitions_as_admm_on_planted_instances() {
     // The paper's planted model (3 groups of 50).
     for seed in 0..3 {
         let t = PlantedModel::paper(50).sample(seed).unwrap();
-        let a = group(&t, 3, &settings(SolverPath::Admm)).unwrap();
-        let f = group(&t, 3, &settings(SolverPath::Factored)).unwrap();
+        let a = group(&t, 3, &path_settings(SolverPath::Admm)).unwrap();
+        let f = group(&t, 3, &path_settings(SolverPath::Factored)).unwrap();
         assert_eq!(f.partition, a.partition, "seed {seed}");
         assert!(f.sdp.upper_bound >= a.sdp.objective - 1e-6 * a.sdp.objective.abs());
     }
@@ -86,7 +67,7 @@ fn bound_is_never_below_the_exhaustive_optimum() {
         }
         let t = Affinity::from_row_major(&m, n).unwrap();
         let (_, opt) = exact_partition(&t, k).unwrap();
-        let f = group(&t, k, &settings(SolverPath::Factored)).unwrap();
+        let f = group(&t, k, &path_settings(SolverPath::Factored)).unwrap();
         let ub = f.upper_bound.expect("robust rounding gives k groups");
         let tol = 1e-9 * opt.abs().max(1.0);
         assert!(ub >= opt - tol, "case {case}: bound {ub} < optimum {opt}");
@@ -101,8 +82,8 @@ fn bound_is_never_below_the_exhaustive_optimum() {
 fn small_groups_stay_valid_when_not_tight() {
     // 8 groups at n = 400 (smallest 18 tasks): ADMM certifies, the factored path's dual family
     // does not (documented limitation); its bound must still be valid.
-    let (t, truth) = large_like(400, 8, 0.5, 3);
-    let f = group(&t, 8, &settings(SolverPath::Factored)).unwrap();
+    let (t, truth) = large_instance(400, 8, 0.5, 3).unwrap();
+    let f = group(&t, 8, &path_settings(SolverPath::Factored)).unwrap();
     assert_eq!(f.partition, truth);
     assert!(f.upper_bound.unwrap() >= f.value);
 }
@@ -113,8 +94,8 @@ fn unstructured_bound_stays_above_admm() {
     let n = 150;
     let m: Vec<f64> = (0..n * n).map(|_| normal(&mut rng)).collect();
     let t = Affinity::from_row_major(&m, n).unwrap();
-    let a = group(&t, 5, &settings(SolverPath::Admm)).unwrap();
-    let f = group(&t, 5, &settings(SolverPath::Factored)).unwrap();
+    let a = group(&t, 5, &path_settings(SolverPath::Admm)).unwrap();
+    let f = group(&t, 5, &path_settings(SolverPath::Factored)).unwrap();
     // Not tight here; valid: above ADMM's SDP value (≈ the SDP optimum) and every value found.
     assert!(f.sdp.upper_bound >= a.sdp.objective - 1e-6 * a.sdp.objective.abs());
     assert!(f.sdp.upper_bound >= a.value.max(f.value));
@@ -122,8 +103,8 @@ fn unstructured_bound_stays_above_admm() {
 
 #[test]
 fn factored_path_is_deterministic() {
-    let (t, _) = large_like(300, 6, 0.5, 9);
-    let s = settings(SolverPath::Factored);
+    let (t, _) = large_instance(300, 6, 0.5, 9).unwrap();
+    let s = path_settings(SolverPath::Factored);
     let a = group(&t, 6, &s).unwrap();
     let b = group(&t, 6, &s).unwrap();
     assert_eq!(a.partition, b.partition);
@@ -134,12 +115,12 @@ fn factored_path_is_deterministic() {
 
 #[test]
 fn trivial_and_bad_inputs_on_the_factored_path() {
-    let (t, _) = large_like(40, 3, 0.3, 4);
-    let s = settings(SolverPath::Factored);
+    let (t, _) = large_instance(40, 3, 0.3, 4).unwrap();
+    let s = path_settings(SolverPath::Factored);
     assert!(matches!(group(&t, 0, &s), Err(Error::InvalidK { .. })));
     assert!(matches!(group(&t, 41, &s), Err(Error::InvalidK { .. })));
     // k = 1 and k = n are closed form on every path (the ADMM path's trivial solutions).
-    let admm = settings(SolverPath::Admm);
+    let admm = path_settings(SolverPath::Admm);
     for k in [1, 40] {
         let f = group(&t, k, &s).unwrap();
         let a = group(&t, k, &admm).unwrap();
@@ -159,8 +140,8 @@ fn trivial_and_bad_inputs_on_the_factored_path() {
 
 #[test]
 fn threshold_rounding_on_the_factored_path() {
-    let (t, truth) = large_like(120, 3, 0.3, 1);
-    let mut s = settings(SolverPath::Factored);
+    let (t, truth) = large_instance(120, 3, 0.3, 1).unwrap();
+    let mut s = path_settings(SolverPath::Factored);
     s.rounding.mode = Rounding::Threshold { c: 1.0 };
     let f = group(&t, 3, &s).unwrap();
     assert_eq!(f.partition, truth);

@@ -18,10 +18,11 @@
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
-use taskgroup_core::random::{normal, splitmix64, stream_seed, uniform};
+use taskgroup_core::random::{normal, shuffle, splitmix64, stream_seed, uniform};
 use taskgroup_core::session::adagroup::{AdaGroupSession, AdaGroupSettings, Sampling};
 use taskgroup_core::session::trainer::{run_with_trainer, SubsetTrainer};
 use taskgroup_core::{Error, Partition};
+use taskgroup_eval::synthetic::block_labels;
 
 const N: usize = 32;
 const SIZES: [usize; 4] = [5, 7, 9, 11];
@@ -36,15 +37,8 @@ struct LossTrainer {
 impl LossTrainer {
     fn new(seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(seed, 0x1055));
-        let mut labels: Vec<usize> = SIZES
-            .iter()
-            .enumerate()
-            .flat_map(|(g, &c)| std::iter::repeat_n(g, c))
-            .collect();
-        for i in (1..N).rev() {
-            let j = taskgroup_core::random::below(&mut rng, i + 1);
-            labels.swap(i, j);
-        }
+        let mut labels = block_labels(&SIZES);
+        shuffle(&mut labels, &mut rng);
         let base = (0..N)
             .map(|_| (100f64.ln() * uniform(&mut rng)).exp() / 10.0)
             .collect();

@@ -263,6 +263,12 @@ impl LowRank {
         if kept < p {
             orthonormalise(&mut v, n, p);
         }
+        self.install(v, p);
+    }
+
+    /// Makes the n×p column-major `v` the block, with fresh workspaces and no history.
+    fn install(&mut self, v: Vec<f64>, p: usize) {
+        let n = self.n;
         self.v = v;
         self.p = p;
         self.s = alloc::vec![0.0; n * 3 * p];
@@ -292,12 +298,7 @@ impl LowRank {
         if kept < p {
             return;
         }
-        self.v = v;
-        self.p = p;
-        self.s = alloc::vec![0.0; n * 3 * p];
-        self.bs = alloc::vec![0.0; n * 3 * p];
-        self.prev.clear();
-        self.bv_valid = false;
+        self.install(v, p);
     }
 
     /// One Rayleigh–Ritz round on B = P·M·P over span(V, residuals, previous V): updates V to

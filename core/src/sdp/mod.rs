@@ -298,6 +298,22 @@ enum Objective<'a> {
 }
 
 impl<'a> Progress<'a> {
+    fn new(
+        iteration: usize,
+        primal_residual: f64,
+        dual_residual: f64,
+        rho: f64,
+        objective: Objective<'a>,
+    ) -> Self {
+        Progress {
+            iteration,
+            primal_residual,
+            dual_residual,
+            rho,
+            objective,
+        }
+    }
+
     /// A progress line whose objective (T's units) is already known.
     pub fn with_objective(
         iteration: usize,
@@ -306,13 +322,8 @@ impl<'a> Progress<'a> {
         rho: f64,
         objective: f64,
     ) -> Self {
-        Progress {
-            iteration,
-            primal_residual,
-            dual_residual,
-            rho,
-            objective: Objective::Value(objective),
-        }
+        let objective = Objective::Value(objective);
+        Progress::new(iteration, primal_residual, dual_residual, rho, objective)
     }
 
     /// A progress line whose objective is ⟨T, X⟩ for the row-major n×n iterate `x` of the
@@ -324,13 +335,8 @@ impl<'a> Progress<'a> {
         rho: f64,
         (cen, x, k): (&'a Centered, &'a [f64], usize),
     ) -> Self {
-        Progress {
-            iteration,
-            primal_residual,
-            dual_residual,
-            rho,
-            objective: Objective::Iterate { cen, x, k },
-        }
+        let objective = Objective::Iterate { cen, x, k };
+        Progress::new(iteration, primal_residual, dual_residual, rho, objective)
     }
 
     /// ⟨T, X⟩ of the current iterate, in T's units (O(n²) on the ADMM path: call it only when

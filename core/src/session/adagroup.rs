@@ -33,7 +33,7 @@ use crate::error::Error;
 use crate::group::{group_with, GroupSettings};
 use crate::ksearch::{elbow_score, KRule};
 use crate::partition::Partition;
-use crate::random::{below, stream_seed, uniform};
+use crate::random::{below, shuffle, stream_seed, uniform};
 use crate::sdp::WarmStart;
 
 /// Largest number of subsets per step that [`AdaGroupSettings::validate`] accepts.
@@ -230,10 +230,7 @@ impl AdaGroupSettings {
             TaskOrder::Shuffled => {
                 let mut o: Vec<usize> = (0..self.n).collect();
                 let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(self.seed, u64::MAX));
-                for i in (1..o.len()).rev() {
-                    let j = below(&mut rng, i + 1);
-                    o.swap(i, j);
-                }
+                shuffle(&mut o, &mut rng);
                 o
             }
         }

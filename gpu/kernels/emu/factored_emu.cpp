@@ -14,15 +14,6 @@
 
 #include "../factored.cu"
 
-static double rd_num() {
-    double x;
-    if (std::scanf("%lf", &x) != 1) {
-        std::fprintf(stderr, "bad input\n");
-        std::exit(2);
-    }
-    return x;
-}
-
 int main() {
     const int storage = (int)rd_num(), n = (int)rd_num(), q = (int)rd_num();
     if (n < 1 || q < 1 || storage < 0 || storage > 1) {

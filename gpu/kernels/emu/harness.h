@@ -1,7 +1,8 @@
 // The CUDA emulation harness shared by the emulators of this folder (sdp_emu.cpp runs
 // ../sdp.cu, factored_emu.cpp runs ../factored.cu): one fiber (ucontext) per CUDA thread,
 // barriers for __syncthreads and warp shuffles, dynamic shared memory filled with NaN before
-// every block, and emu_launch. See sdp_emu.cpp for what is and is not emulated.
+// every block, emu_launch, and rd_num (the stdin reader). See sdp_emu.cpp for what is and is
+// not emulated.
 
 #pragma once
 
@@ -151,4 +152,14 @@ void emu_launch(void (*kernel)(P...), unsigned grid, unsigned threads, size_t sh
         blockIdx.x = b;
         emu_run_block(threads);
     }
+}
+
+// The next whitespace-separated number on stdin; exits with status 2 on bad or missing input.
+static double rd_num() {
+    double x;
+    if (std::scanf("%lf", &x) != 1) {
+        std::fprintf(stderr, "bad input\n");
+        std::exit(2);
+    }
+    return x;
 }

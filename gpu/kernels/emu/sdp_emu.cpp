@@ -24,15 +24,6 @@
 
 #include "../sdp.cu"
 
-static double rd_num() {
-    double x;
-    if (std::scanf("%lf", &x) != 1) {
-        std::fprintf(stderr, "bad input\n");
-        std::exit(2);
-    }
-    return x;
-}
-
 int main() {
     const int mode = (int)rd_num(), n = (int)rd_num(), B = (int)rd_num();
     const unsigned threads = (unsigned)rd_num();

@@ -10,6 +10,8 @@
 //! B > 4 are extrapolated from the first 4 problems (the CPU backend is sequential: time is
 //! linear in B); cases whose estimated time exceeds the remaining budget are skipped and say so.
 
+mod common;
+
 use std::time::Instant;
 
 use rand_chacha::ChaCha8Rng;
@@ -199,17 +201,7 @@ fn print_solve_table(args: &Args) -> Result<(), GpuError> {
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("gpu-bench: {e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = Backend::Cuda.check() {
-        eprintln!("gpu-bench: {e}");
-        std::process::exit(1);
-    }
+    let args = common::args_with_cuda("gpu-bench", parse_args);
     if let Err(e) = print_solve_table(&args) {
         eprintln!("gpu-bench: {e}");
         std::process::exit(1);

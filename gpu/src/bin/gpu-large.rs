@@ -8,18 +8,22 @@
 //!
 //! Instance: bench/large.py's model (`taskgroup generate large`: k planted groups of sizes
 //! ∝ 2..k+1, per-task offsets in [−5, 5), block means 1 inside and U[0, 0.5) across, noise
-//! sd 0.5), but every row drawn from its own seeded stream so that the 16 cores of a device
-//! machine generate n = 50 000 (2.5·10⁹ entries) in seconds; so the matrices are not those of
-//! `eval::synthetic::large_offsets` for the same seed. "solve s" is `group_large` as a caller
+//! sd 0.5), drawn by `eval::synthetic::LargeModel`, but every row's noise drawn from its own
+//! seeded stream so that the 16 cores of a device machine generate n = 50 000 (2.5·10⁹
+//! entries) in seconds; so the matrices are not those of `eval::synthetic::large_offsets` for
+//! the same seed. "solve s" is `group_large` as a caller
 //! sees it: centring C on the host, the upload, the whole factored path (its rounding and
 //! block values on the host), the certificate.
+
+mod common;
 
 use std::time::Instant;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
-use taskgroup_core::random::{normal, stream_seed, uniform};
+use taskgroup_core::random::{normal, stream_seed};
 use taskgroup_core::{Affinity, GroupResult, GroupSettings, Partition};
+use taskgroup_eval::synthetic::LargeModel;
 use taskgroup_gpu::{group_large, Backend, Storage};
 
 struct Args {
@@ -69,46 +73,25 @@ fn parse_args() -> Result<Args, String> {
 fn instance(n: usize, groups: usize, seed: u64) -> (Vec<f64>, Vec<usize>) {
     let sd = 0.5;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let weights: Vec<usize> = (2..groups + 2).collect();
-    let total: usize = weights.iter().sum::<usize>().max(1);
-    let mut sizes: Vec<usize> = weights.iter().map(|w| n * w / total).collect();
-    let short = n.saturating_sub(sizes.iter().sum::<usize>());
-    if let Some(last) = sizes.last_mut() {
-        *last += short;
-    }
-    let labels: Vec<usize> = sizes
-        .iter()
-        .enumerate()
-        .flat_map(|(g, &size)| std::iter::repeat_n(g, size))
-        .collect();
-    let mut mean = vec![1.0; groups * groups];
-    for a in 0..groups {
-        for b in (a + 1)..groups {
-            let m = 0.5 * uniform(&mut rng);
-            mean[a * groups + b] = m;
-            mean[b * groups + a] = m;
-        }
-    }
-    let offsets: Vec<f64> = (0..n).map(|_| 10.0 * uniform(&mut rng) - 5.0).collect();
+    let model = LargeModel::draw(n, groups, &mut rng);
     let mut t = vec![0.0; n * n];
     let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
     let rows_per = n.div_ceil(threads).max(1);
     std::thread::scope(|s| {
         for (chunk, block) in t.chunks_mut(rows_per * n).enumerate() {
-            let (labels, mean, offsets) = (&labels, &mean, &offsets);
+            let model = &model;
             s.spawn(move || {
                 for (i, row) in block.chunks_mut(n).enumerate() {
                     let u = chunk * rows_per + i;
                     let mut r = ChaCha8Rng::seed_from_u64(stream_seed(seed, u as u64));
                     for (v, x) in row.iter_mut().enumerate() {
-                        *x =
-                            offsets[u] + mean[labels[u] * groups + labels[v]] + sd * normal(&mut r);
+                        *x = model.expected(u, v) + sd * normal(&mut r);
                     }
                 }
             });
         }
     });
-    (t, labels)
+    (t, model.into_labels())
 }
 
 fn row(n: usize, what: &str, secs: f64, r: &GroupResult, truth: &Partition) -> String {
@@ -125,17 +108,7 @@ fn row(n: usize, what: &str, secs: f64, r: &GroupResult, truth: &Partition) -> S
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("gpu-large: {e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = Backend::Cuda.check() {
-        eprintln!("gpu-large: {e}");
-        std::process::exit(1);
-    }
+    let args = common::args_with_cuda("gpu-large", parse_args);
     let settings = GroupSettings::default();
     println!("| n | backend | solve s | products | planted groups | certified | gap_normalized | status | value | upper bound |");
     println!("|---|---|---|---|---|---|---|---|---|---|");

@@ -25,6 +25,20 @@ enum DeviceC {
     F32(DeviceBuffer<f32>),
 }
 
+/// An element type of C on the device, with the kernel of factored.cu that reads it.
+trait GemmElement: cust::memory::DeviceCopy {
+    /// The name of the GEMM kernel whose C is an array of Self.
+    const KERNEL: &'static str;
+}
+
+impl GemmElement for f64 {
+    const KERNEL: &'static str = "fac_gemm_f64";
+}
+
+impl GemmElement for f32 {
+    const KERNEL: &'static str = "fac_gemm_f32";
+}
+
 /// The CUDA [`BlockOp`] of a symmetric row-major n×n C (see the module docs).
 pub struct CudaOp {
     c: DeviceC,
@@ -92,6 +106,37 @@ impl CudaOp {
             .map_err(|e| GpuError::Cuda(format!("kernel {name} not found: {e:?}")))
     }
 
+    /// Launches T's GEMM kernel on the stream: dout = c·dx with c the n×n C (n = `ni`) and dx,
+    /// dout n×q (q = `qi`).
+    fn launch_gemm<T: GemmElement>(
+        &self,
+        c: &DeviceBuffer<T>,
+        dx: &DeviceBuffer<f64>,
+        dout: &DeviceBuffer<f64>,
+        grid: u32,
+        ni: i32,
+        qi: i32,
+    ) -> Result<(), GpuError> {
+        let name = T::KERNEL;
+        let f = self.function(name)?;
+        let stream = &self.gpu.stream;
+        // SAFETY: c holds n² T (uploaded in `new`), the element type of kernel T::KERNEL; dx and
+        // dout hold n·q f64 (checked by `try_apply`); the kernel reads
+        // C[u·n + v] and x[j·n + v] and writes out[j·n + u] only for u, v < n, j < q, with the
+        // launch shape and shared size documented in factored.cu.
+        unsafe {
+            launch!(f<<<grid, FAC_THREADS, FAC_SHARED_BYTES, stream>>>(
+                c.as_device_ptr(),
+                dx.as_device_ptr(),
+                dout.as_device_ptr(),
+                ni,
+                qi
+            ))
+            .map_err(|e| GpuError::Cuda(format!("launch of {name}: {e:?}")))?;
+        }
+        Ok(())
+    }
+
     /// out = C·x on the device (x column-major n×q).
     fn try_apply(&mut self, x: &[f64], q: usize, out: &mut [f64]) -> Result<(), GpuError> {
         let n = self.n;
@@ -109,39 +154,11 @@ impl CudaOp {
         let dout = DeviceBuffer::from_slice(&out[..len]).map_err(cuda_err("output buffer"))?;
         // The copies above are synchronous on the legacy stream, which our blocking stream
         // waits for.
-        let stream = &self.gpu.stream;
         match &self.c {
-            DeviceC::F64(c) => {
-                let f = self.function("fac_gemm_f64")?;
-                // SAFETY: c holds n² f64, dx and dout n·q f64; the kernel reads C[u·n + v] and
-                // x[j·n + v] and writes out[j·n + u] only for u, v < n, j < q, with the launch
-                // shape and shared size documented in factored.cu.
-                unsafe {
-                    launch!(f<<<grid, FAC_THREADS, FAC_SHARED_BYTES, stream>>>(
-                        c.as_device_ptr(),
-                        dx.as_device_ptr(),
-                        dout.as_device_ptr(),
-                        ni,
-                        qi
-                    ))
-                    .map_err(cuda_err("launch of fac_gemm_f64"))?;
-                }
-            }
-            DeviceC::F32(c) => {
-                let f = self.function("fac_gemm_f32")?;
-                // SAFETY: as above, with c holding n² f32.
-                unsafe {
-                    launch!(f<<<grid, FAC_THREADS, FAC_SHARED_BYTES, stream>>>(
-                        c.as_device_ptr(),
-                        dx.as_device_ptr(),
-                        dout.as_device_ptr(),
-                        ni,
-                        qi
-                    ))
-                    .map_err(cuda_err("launch of fac_gemm_f32"))?;
-                }
-            }
+            DeviceC::F64(c) => self.launch_gemm(c, &dx, &dout, grid, ni, qi)?,
+            DeviceC::F32(c) => self.launch_gemm(c, &dx, &dout, grid, ni, qi)?,
         }
+        let stream = &self.gpu.stream;
         stream
             .synchronize()
             .map_err(cuda_err("fac_gemm (stream synchronize)"))?;

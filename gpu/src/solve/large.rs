@@ -90,14 +90,8 @@ mod tests {
     #[test]
     fn launch_constants_are_the_kernel_constants() {
         let cu = include_str!("../../kernels/factored.cu");
-        let define = |name: &str| -> usize {
-            cu.lines()
-                .find_map(|l| {
-                    let rest = l.strip_prefix("#define ")?.strip_prefix(name)?;
-                    rest.starts_with(' ').then(|| rest.trim().parse().ok())?
-                })
-                .unwrap_or_else(|| panic!("factored.cu has no numeric #define {name}"))
-        };
+        let define =
+            |name: &str| -> usize { crate::solve::tests::cu_define("factored.cu", cu, name) };
         assert_eq!(define("FAC_BM"), super::FAC_BM);
         assert_eq!(define("FAC_BN"), super::FAC_BN);
         assert_eq!(define("FAC_THREADS"), super::FAC_THREADS as usize);

@@ -247,19 +247,23 @@ pub fn project_batch(
 
 #[cfg(test)]
 mod tests {
+    /// The value of `#define NAME value` in the CUDA source `cu` (the file `file`), parsed as T;
+    /// panics when there is no such numeric `#define`.
+    pub(crate) fn cu_define<T: core::str::FromStr>(file: &str, cu: &str, name: &str) -> T {
+        cu.lines()
+            .find_map(|l| {
+                let rest = l.strip_prefix("#define ")?.strip_prefix(name)?;
+                rest.starts_with(' ').then(|| rest.trim().parse().ok())?
+            })
+            .unwrap_or_else(|| panic!("{file} has no numeric #define {name}"))
+    }
+
     /// Device code cannot import Rust constants: the kernels' `#define`s must equal core's
     /// (`RHO_RANGE`) and the twin's (Jacobi tolerance and sweeps).
     #[test]
     fn kernel_constants_are_core_and_twin_constants() {
         let cu = include_str!("../../kernels/sdp.cu");
-        let define = |name: &str| -> f64 {
-            cu.lines()
-                .find_map(|l| {
-                    let rest = l.strip_prefix("#define ")?.strip_prefix(name)?;
-                    rest.starts_with(' ').then(|| rest.trim().parse().ok())?
-                })
-                .unwrap_or_else(|| panic!("sdp.cu has no numeric #define {name}"))
-        };
+        let define = |name: &str| -> f64 { cu_define("sdp.cu", cu, name) };
         assert_eq!(define("RHO_RANGE"), taskgroup_core::sdp::RHO_RANGE);
         assert_eq!(define("JACOBI_TOL"), super::twin::JACOBI_TOL);
         assert_eq!(

@@ -9,7 +9,7 @@
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
-use taskgroup_core::random::{below, normal};
+use taskgroup_core::random::{normal, shuffle};
 
 use crate::error::GpuError;
 use crate::train::data::{TaskData, TaskSet};
@@ -83,10 +83,7 @@ pub fn synthetic_features(s: &SyntheticFeatureSettings) -> Result<SyntheticFeatu
     let d = s.dim;
     let mut rng = ChaCha8Rng::seed_from_u64(subset_seed(s.seed, &[usize::MAX]));
     let mut labels: Vec<usize> = (0..s.tasks).map(|i| i % s.groups).collect();
-    for i in (1..labels.len()).rev() {
-        let j = below(&mut rng, i + 1);
-        labels.swap(i, j);
-    }
+    shuffle(&mut labels, &mut rng);
     let centres: Vec<Vec<f64>> = (0..s.groups)
         .map(|_| (0..d).map(|_| normal(&mut rng)).collect())
         .collect();
