@@ -118,13 +118,15 @@ impl SimTrainer {
             let w: Vec<f64> = (0..s.groups)
                 .map(|_| 1.0 + 2.0 * uniform(&mut rng))
                 .collect();
-            let free = n.saturating_sub(2 * s.groups);
+            // Every group gets at least 2 tasks (1 when 2·groups > n), the rest by weight.
+            let least = if 2 * s.groups <= n { 2 } else { 1 };
+            let free = n - least * s.groups;
             let tot: f64 = w.iter().sum();
             let mut sz: Vec<usize> = w
                 .iter()
-                .map(|x| 2 + (x / tot * free as f64).floor() as usize)
+                .map(|x| least + (x / tot * free as f64).floor() as usize)
                 .collect();
-            let mut left = n - sz.iter().sum::<usize>().min(n);
+            let mut left = n - sz.iter().sum::<usize>();
             let mut i = 0;
             while left > 0 {
                 sz[i % s.groups] += 1;
@@ -138,8 +140,7 @@ impl SimTrainer {
                 .collect()
         };
         let mut labels = block_labels(&sizes);
-        // The first n labels are the tasks' (unequal sizes of ≥ 2 overshoot n when 2·groups > n).
-        shuffle(&mut labels[..n], &mut rng);
+        shuffle(&mut labels, &mut rng);
         let base = (0..n).map(|_| 0.5 + 0.4 * uniform(&mut rng)).collect();
         let lr = s.scale_ratio.max(1.0).ln();
         let scale = (0..n).map(|_| (lr * uniform(&mut rng)).exp()).collect();
@@ -699,5 +700,19 @@ mod tests {
         assert!(p.sizes().iter().all(|&s| s >= 2));
         let one = Partition::from_labels(&[0; 30]).unwrap();
         assert!(t.true_value(&p) > t.true_value(&one));
+    }
+
+    /// Unequal sizes with 2·groups > n: every planted group still gets a task.
+    #[test]
+    fn unequal_sizes_keep_every_group_when_groups_are_many() {
+        for (n, groups) in [(5, 4), (7, 4), (9, 9), (8, 4)] {
+            let t = SimTrainer::new(Family::Unequal.settings(n, groups, 3)).unwrap();
+            let p = t.truth().unwrap();
+            assert_eq!(
+                (p.n(), p.num_groups()),
+                (n, groups),
+                "n {n} groups {groups}"
+            );
+        }
     }
 }
