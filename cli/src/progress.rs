@@ -98,21 +98,12 @@ impl ProgressLine {
     }
 
     /// Reports one solver iteration; `label` says which solve (e.g. "k = 3"), built only when
-    /// the line is printed (this runs every iteration).
+    /// the line is printed (this runs every iteration; the ETA is sampled at printed lines).
     pub fn update(&mut self, label: impl FnOnce() -> String, p: &taskgroup_core::Progress) {
         if !self.enabled || self.start.elapsed() < self.delay {
             return;
         }
-        // Built from here on only: solves shorter than the delay never format it.
-        let label = label();
         let now = Instant::now();
-        let elapsed = (now - self.start).as_secs_f64();
-        let eta = self.eta.update(
-            &label,
-            elapsed,
-            p.iteration,
-            p.primal_residual.max(p.dual_residual),
-        );
         let every = if self.terminal {
             Duration::from_millis(100)
         } else {
@@ -121,6 +112,16 @@ impl ProgressLine {
         if self.last.is_some_and(|l| now - l < every) {
             return;
         }
+        // From here on at most once per `every`: the label and the ETA sample cost nothing on
+        // the iterations in between.
+        let label = label();
+        let elapsed = (now - self.start).as_secs_f64();
+        let eta = self.eta.update(
+            &label,
+            elapsed,
+            p.iteration,
+            p.primal_residual.max(p.dual_residual),
+        );
         self.last = Some(now);
         self.shown = true;
         let eta = match eta {
