@@ -41,8 +41,8 @@ pub enum KRule {
     /// (see [`elbow_score`]); needs the counts on each side of the range solved too.
     Elbow,
     /// AdaGroup sessions only: the largest count whose groups are all separated on held-out
-    /// subsets (a split found on one half of the trained subsets is tested on the other half,
-    /// and vice versa; [`crate::session::evidence`]); one group when no split is supported.
+    /// subsets (4 folds: the groups found on three of them are tested on the fourth, in turn;
+    /// [`crate::session::evidence`]); one group when no split is supported.
     /// [`search_k`] has no subsets and refuses it.
     Significant,
 }
