@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 # (phase, regex on the symbol); first match wins, in this order.
 PHASES = [
     ("full projection: tridiagonalisation", r"Tridiagonal::new"),
-    ("full projection: QL eigenvalues", r"Tridiagonal::eigenvalues|tql_values"),
+    ("full projection: eigenvalues (QL or Sturm + Laguerre)",
+     r"Tridiagonal::eigenvalues|tql_values|Spectrum|simplex_threshold"),
     ("full projection: vectors + X", r"Tridiagonal::|TriLu|project_c1_top|centered_shifted|"
      r"sym_eigen_select|par::fill_symmetric"),
     ("low-rank: block products", r"lowrank::dot4|lowrank::apply_pmp|lowrank::row_products"),

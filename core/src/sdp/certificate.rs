@@ -85,7 +85,9 @@ pub(crate) const VERIFIED_MIN_N: usize = 200;
 pub(crate) fn lambda_max_1perp(g: Vec<f64>, n: usize) -> Option<f64> {
     if n < VERIFIED_MIN_N {
         let b = centered_shifted(&g, n);
-        return Some(crate::eigen::sym_eigenvalues(&b, n)?[0]);
+        return crate::eigen::sym_eigenvalues_top(&b, n, 1)?
+            .first()
+            .copied();
     }
     // P·G·P exactly (centered_shifted subtracts c/n everywhere; undo it).
     let mut pgp = centered_shifted(&g, n);
