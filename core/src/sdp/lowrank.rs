@@ -569,18 +569,16 @@ pub(crate) fn top_eigen_1perp_from(
 fn form_x(v: &[f64], n: usize, mu: &[f64], out: &mut [f64]) {
     let act: Vec<usize> = (0..mu.len()).filter(|&j| mu[j] > 0.0).collect();
     let r = act.len();
-    // A: row-major n×r with A[i][t] = √μ_t · v_t[i].
+    // A: column-major n×r with column t = √μ_t · v_t.
     let mut a = alloc::vec![0.0; n * r];
     for (t, &j) in act.iter().enumerate() {
         let s = libm::sqrt(mu[j]);
         for i in 0..n {
-            a[i * r + t] = s * v[j * n + i];
+            a[t * n + i] = s * v[j * n + i];
         }
     }
     let j0 = 1.0 / n as f64;
-    crate::par::fill_symmetric(out, n, n * r, |i, j| {
-        j0 + dot(&a[i * r..(i + 1) * r], &a[j * r..(j + 1) * r])
-    });
+    crate::par::fill_gram(out, n, &a, r, |_, _| j0);
 }
 
 #[cfg(test)]

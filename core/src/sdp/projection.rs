@@ -178,13 +178,14 @@ fn project_c1_top_limit(
     // the upper triangle (mirrored).
     let used = if complement { range.clone() } else { 0..rank };
     let cnt = used.len();
+    // Column-major n×cnt: column c = √w_c · v_c.
     let mut a = alloc::vec![0.0; n * cnt];
     for (c, idx) in used.enumerate() {
         let w = values[idx - range.start] - theta;
         let s = libm::sqrt(if complement { -w } else { w }.max(0.0));
         let col = &v[(idx - range.start) * n..(idx - range.start + 1) * n];
-        for i in 0..n {
-            a[i * cnt + c] = s * col[i];
+        for (x, y) in a[c * n..(c + 1) * n].iter_mut().zip(col) {
+            *x = s * y;
         }
     }
     let init = |u: usize, w: usize| {
@@ -196,9 +197,7 @@ fn project_c1_top_limit(
             j + b[u * n + w]
         }
     };
-    crate::par::fill_symmetric(out, n, n * cnt, |u, w| {
-        init(u, w) + super::lowrank::dot(&a[u * cnt..(u + 1) * cnt], &a[w * cnt..(w + 1) * cnt])
-    });
+    crate::par::fill_gram(out, n, &a, cnt, init);
     let info = ProjectionInfo { rank, theta };
     let top = (!complement).then(|| TopPairs {
         count: range.len(),
