@@ -305,12 +305,20 @@ mod tests {
         use rand_chacha::ChaCha8Rng;
         use rand_core::SeedableRng;
         let mut rng = ChaCha8Rng::seed_from_u64(3);
+        // Noise 0: exact blocks, so exactly repeated eigenvalues (and a bulk of zeros); k close
+        // to n: more than n/2 eigenvalues active (the complement side, whose inactive
+        // eigenvalues come from the bottom of the spectrum).
         for (n, k, noise) in [
             (2, 2, 0.1),
             (7, 3, 1.0),
             (40, 3, 0.01),
             (90, 4, 0.3),
             (120, 5, 3.0),
+            (60, 4, 0.0),
+            (30, 7, 0.0),
+            (12, 10, 0.5),
+            (9, 8, 0.0),
+            (64, 50, 0.2),
         ] {
             let mut m = alloc::vec![0.0; n * n];
             for u in 0..n {
