@@ -252,6 +252,8 @@ pub(crate) struct LowRank {
     bs: Vec<f64>,
     /// Ritz rounds used by the last call.
     pub last_rounds: usize,
+    /// Calls accepted by the span check alone ([`Self::ritz_span`]).
+    pub span_accepted: usize,
 }
 
 impl LowRank {
@@ -268,6 +270,7 @@ impl LowRank {
             s: Vec::new(),
             bs: Vec::new(),
             last_rounds: 0,
+            span_accepted: 0,
         };
         lr.resize((k + OVERSAMPLE).min(n - 1).max(1));
         lr
@@ -328,6 +331,71 @@ impl LowRank {
             return;
         }
         self.install(v, p);
+    }
+
+    /// Rayleigh–Ritz on span(V) alone (no new directions): B·V (p products), then V and B·V
+    /// rotated to the Ritz vectors of Vᵀ·B·V (p×p). Returns as [`Self::ritz_round`] (the scale from
+    /// the p Ritz values). The cheap first look of a call: when the warm-started V already
+    /// spans the wanted eigenvectors of the new matrix to the tolerance, the expansion (2p more
+    /// products) is not needed; otherwise the rounds continue from the rotated V and its B·V.
+    fn ritz_span(&mut self, m: &[f64]) -> Option<(Vec<f64>, Vec<f64>, f64)> {
+        let n = self.n;
+        let p = self.p;
+        if self.bv.len() != n * p {
+            self.bv = alloc::vec![0.0; n * p];
+        }
+        self.bv_valid = false;
+        if orthonormalise(&mut self.v, n, p) < p {
+            return None;
+        }
+        apply_pmp(m, n, &self.v, p, &mut self.bv);
+        self.bv_valid = true;
+        let mut h = alloc::vec![0.0; p * p];
+        for a in 0..p {
+            let va = &self.v[a * n..(a + 1) * n];
+            row_products(va, &self.bv[a * n..p * n], n, p - a, |c, x| {
+                h[a * p + a + c] = x;
+                h[(a + c) * p + a] = x;
+            });
+        }
+        let (values, _, y) = crate::eigen::select_with_limit(&h, p, |_| 0..p, 0)?;
+        let scale = values
+            .iter()
+            .fold(0.0f64, |s, x| s.max(x.abs()))
+            .max(f64::MIN_POSITIVE);
+        if values.len() < p || !scale.is_finite() {
+            self.bv_valid = false;
+            return None;
+        }
+        let mut nv = alloc::vec![0.0; n * p];
+        let mut nbv = alloc::vec![0.0; n * p];
+        for j in 0..p {
+            let (vj, bvj) = (&mut nv[j * n..(j + 1) * n], &mut nbv[j * n..(j + 1) * n]);
+            for a in 0..p {
+                let c = y[j * p + a];
+                if c != 0.0 {
+                    let (sa, ba) = (&self.v[a * n..(a + 1) * n], &self.bv[a * n..(a + 1) * n]);
+                    for i in 0..n {
+                        vj[i] += c * sa[i];
+                        bvj[i] += c * ba[i];
+                    }
+                }
+            }
+        }
+        self.v = nv;
+        self.bv = nbv;
+        let mut res = alloc::vec![0.0; p];
+        for (j, r) in res.iter_mut().enumerate() {
+            let (vj, bvj) = (&self.v[j * n..(j + 1) * n], &self.bv[j * n..(j + 1) * n]);
+            let l = values[j];
+            *r = libm::sqrt(
+                bvj.iter()
+                    .zip(vj)
+                    .map(|(b, v)| (b - l * v) * (b - l * v))
+                    .sum::<f64>(),
+            );
+        }
+        Some((values, res, scale))
     }
 
     /// One Rayleigh–Ritz round on B = P·M·P over span(V, residuals, previous V): updates V to
@@ -474,8 +542,26 @@ impl LowRank {
         let n = self.n;
         let total = k as f64 - 1.0;
         let mut rounds = 0;
-        // A new matrix: B·V from the last call is stale.
+        // A new matrix: B·V from the last call is stale. First look: Rayleigh–Ritz on span(V)
+        // alone, accepted under the rules of a full round (enough inactive vectors, active
+        // residuals within the tolerance; it counts as one round then).
         self.bv_valid = false;
+        if let Some((values, res, scale)) = self.ritz_span(m) {
+            let p = self.p;
+            let mut mu = alloc::vec![0.0; p];
+            let theta = project_simplex(&values[..p], total, &mut mu);
+            let active = mu.iter().filter(|&&w| w > 0.0).count();
+            let max_res = res[..active].iter().fold(0.0f64, |a, &b| a.max(b));
+            if active + 2 <= p && max_res <= eig_tol * scale {
+                self.last_rounds = 1;
+                self.span_accepted += 1;
+                form_x(&self.v, n, &mu, out);
+                return Some(ProjectionInfo {
+                    rank: active,
+                    theta,
+                });
+            }
+        }
         loop {
             rounds += 1;
             if rounds > max_rounds(n, self.p) {
@@ -684,6 +770,21 @@ mod tests {
             project_c1(&m, n, k, &mut full).unwrap();
             let err = max_abs_diff(&full, &low);
             assert!(err < 1e-8, "warm n={n} k={k}: max diff {err}");
+            // M scaled by 1.001 has the same eigenvectors: the span check accepts the warm
+            // block without new directions (one round, p products), and it is exact.
+            for x in m.iter_mut() {
+                *x *= 1.001;
+            }
+            let before = lr.span_accepted;
+            lr.project(&m, k, &mut low, 0.0, false).unwrap();
+            assert_eq!(
+                (lr.last_rounds, lr.span_accepted),
+                (1, before + 1),
+                "n={n} k={k}"
+            );
+            project_c1(&m, n, k, &mut full).unwrap();
+            let err = max_abs_diff(&full, &low);
+            assert!(err < 1e-8, "span check n={n} k={k}: max diff {err}");
         }
     }
 }
