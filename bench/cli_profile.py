@@ -21,10 +21,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-# (phase, regex on the symbol); first match wins, in this order.
+# (phase, regex on the symbol); first match wins, in this order. Symbols, not callers: the
+# low-rank path's small q×q Rayleigh–Ritz eigenproblem runs through eigen::Tridiagonal and
+# eigen::Spectrum too and counts under the full-projection columns.
 PHASES = [
+    ("forming X = 11ᵀ/n + A·Aᵀ (both paths)", r"par::fill_gram"),
     ("full projection: tridiagonalisation", r"Tridiagonal::new"),
-    ("full projection: QL eigenvalues", r"Tridiagonal::eigenvalues|tql_values"),
+    ("full projection: eigenvalues (QL or Sturm + Laguerre)",
+     r"Tridiagonal::eigenvalues|tql_values|Spectrum|simplex_threshold"),
     ("full projection: vectors + X", r"Tridiagonal::|TriLu|project_c1_top|centered_shifted|"
      r"sym_eigen_select|par::fill_symmetric"),
     ("low-rank: block products", r"lowrank::dot4|lowrank::apply_pmp|lowrank::row_products"),

@@ -176,6 +176,25 @@ impl Tridiagonal {
         }
     }
 
+    /// [`Tridiagonal::back_transform`] of each of the `cnt` columns of `z` (column-major n×cnt),
+    /// reflector by reflector so that each reflector is read once for all columns (the same
+    /// operations per column: bit-identical to transforming them one by one).
+    pub fn back_transform_columns(&self, z: &mut [f64], cnt: usize) {
+        let n = self.n;
+        for i in (0..n.saturating_sub(1)).rev() {
+            let b = self.beta[i];
+            if b == 0.0 {
+                continue;
+            }
+            let v = &self.v[i * n + i + 1..i * n + n];
+            for col in z.chunks_exact_mut(n).take(cnt) {
+                let zt = &mut col[i + 1..n];
+                let s = b * crate::sdp::lowrank::dot(v, zt);
+                zt.iter_mut().zip(v).for_each(|(z, v)| *z -= s * v);
+            }
+        }
+    }
+
     /// Every eigenvalue of T (= of A), descending; `None` when the implicit QL iteration does
     /// not converge.
     pub fn eigenvalues(&self) -> Option<Vec<f64>> {
@@ -187,13 +206,13 @@ impl Tridiagonal {
         Some(d)
     }
 
-    /// Unit eigenvectors of A for the (descending) eigenvalues `values[range]` by inverse
-    /// iteration on T (clusters re-orthogonalised, as LAPACK's dstein) and back-transformation:
-    /// column-major n×len. `None` when a vector fails its residual check (callers then fall back
-    /// to a full decomposition).
-    pub fn eigenvectors(&self, values: &[f64], range: core::ops::Range<usize>) -> Option<Vec<f64>> {
+    /// Unit eigenvectors of A for the eigenvalues `values` (descending, consecutive in the
+    /// spectrum) by inverse iteration on T (clusters re-orthogonalised, as LAPACK's dstein) and
+    /// back-transformation: column-major n×len. `None` when a vector fails its residual check
+    /// (callers then fall back to a full decomposition).
+    pub fn eigenvectors(&self, values: &[f64]) -> Option<Vec<f64>> {
         let n = self.n;
-        let cnt = range.len();
+        let cnt = values.len();
         let mut out = alloc::vec![0.0; n * cnt];
         if cnt == 0 {
             return Some(out);
@@ -216,16 +235,15 @@ impl Tridiagonal {
         let tiny = f64::EPSILON * tnorm;
         let mut lu = TriLu::new(n);
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut cluster_start = range.start;
+        let mut cluster_start = 0;
         let mut prev_shift = f64::INFINITY;
-        for (c, j) in range.clone().enumerate() {
-            let lam = values[j];
-            if j > range.start && values[j - 1] - lam > ortol {
-                cluster_start = j;
+        for (c, &lam) in values.iter().enumerate() {
+            if c > 0 && values[c - 1] - lam > ortol {
+                cluster_start = c;
             }
             // Separate equal (or nearly equal) eigenvalues so that the factorisations differ.
             let mut shift = lam;
-            if j > cluster_start && prev_shift - shift < pertol {
+            if c > cluster_start && prev_shift - shift < pertol {
                 shift = prev_shift - pertol;
             }
             prev_shift = shift;
@@ -238,7 +256,7 @@ impl Tridiagonal {
                     .wrapping_add(1_442_695_040_888_963_407);
                 *x = ((seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5;
             }
-            let members = (cluster_start - range.start)..c;
+            let members = cluster_start..c;
             let mut ok = false;
             for _ in 0..8 {
                 normalise(z);
@@ -261,9 +279,7 @@ impl Tridiagonal {
                 return None;
             }
         }
-        for c in 0..cnt {
-            self.back_transform(&mut out[c * n..(c + 1) * n]);
-        }
+        self.back_transform_columns(&mut out, cnt);
         Some(out)
     }
 }
@@ -396,6 +412,292 @@ impl TriLu {
     }
 }
 
+/// Smallest pivot magnitude of the Sturm recurrence relative to max(1, max e_i²) (LAPACK
+/// dstebz's PIVMIN = safe minimum × max(1, max e_i²)): smaller pivots are replaced by −pivmin.
+const PIVMIN_FACTOR: f64 = f64::MIN_POSITIVE;
+
+/// Sturm evaluations allowed per eigenvalue before [`Spectrum`] gives up on bisection and
+/// computes every eigenvalue by QL instead (bisection alone needs ≈ 2 + log2(‖T‖/tol) ≈ 55).
+const EVALS_PER_VALUE: usize = 120;
+
+/// Laguerre steps tried per eigenvalue before the search continues by plain bisection (cubic
+/// convergence needs 3–6 for a simple eigenvalue; multiple ones converge only linearly).
+const LAGUERRE_STEPS: usize = 12;
+
+/// The spectrum of a [`Tridiagonal`], computed on demand: single eigenvalues by Sturm-count
+/// bisection accelerated by Laguerre steps, counts of eigenvalues above a point by one Sturm
+/// sequence (O(n) each), and every eigenvalue by QL once more than `bisect_limit` are asked
+/// for (QL costs about as much as bisection for n/4–n/8 eigenvalues).
+///
+/// Tolerances (as LAPACK's dstebz with ABSTOL = 0): an eigenvalue is returned as the midpoint
+/// of a bracket [lo, hi] with Sturm counts on both ends proving it inside and
+/// hi − lo ≤ max(2·ε·‖T‖, pivmin) (‖T‖ the largest Gershgorin radius), so its error is
+/// ≈ 2·ε·‖T‖ plus the Sturm count's backward error (a few ε·‖T‖) — the accuracy of QL.
+pub struct Spectrum<'t> {
+    /// None: built from known values ([`Spectrum::from_values`]).
+    t: Option<&'t Tridiagonal>,
+    n: usize,
+    /// e_i², pivmin, Gershgorin bounds [glo, ghi], ‖T‖.
+    e2: Vec<f64>,
+    pivmin: f64,
+    glo: f64,
+    ghi: f64,
+    tol: f64,
+    /// Eigenvalues known so far by descending index (NaN: not yet).
+    values: Vec<f64>,
+    known: usize,
+    /// Every value known (QL ran).
+    all: bool,
+    /// At most this many values by bisection before QL takes over.
+    bisect_limit: usize,
+    /// Sturm evaluations so far: (σ, number of eigenvalues < σ).
+    evals: Vec<(f64, usize)>,
+    /// Bisection and QL both failed: every answer is NaN.
+    failed: bool,
+}
+
+impl<'t> Spectrum<'t> {
+    /// The spectrum of `t`; at most `bisect_limit` eigenvalues by bisection (0: QL at once).
+    pub fn new(t: &'t Tridiagonal, bisect_limit: usize) -> Self {
+        let n = t.n;
+        let e2: Vec<f64> = t.e.iter().map(|e| e * e).collect();
+        let pivmin = PIVMIN_FACTOR * e2.iter().fold(1.0f64, |m, &x| m.max(x));
+        let (mut glo, mut ghi, mut tnorm) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
+        for i in 0..n {
+            let r = if i > 0 { t.e[i - 1].abs() } else { 0.0 }
+                + if i + 1 < n { t.e[i].abs() } else { 0.0 };
+            glo = glo.min(t.d[i] - r);
+            ghi = ghi.max(t.d[i] + r);
+            tnorm = tnorm.max(t.d[i].abs() + r);
+        }
+        let tol = (2.0 * f64::EPSILON * tnorm).max(pivmin);
+        // Widen the Gershgorin interval as dstebz does, so that its ends count correctly.
+        let pad = 2.0 * f64::EPSILON * tnorm * n as f64 + 2.0 * pivmin;
+        let mut s = Spectrum {
+            t: Some(t),
+            n,
+            e2,
+            pivmin,
+            glo: glo - pad,
+            ghi: ghi + pad,
+            tol,
+            values: alloc::vec![f64::NAN; n],
+            known: 0,
+            all: false,
+            bisect_limit,
+            evals: Vec::new(),
+            failed: false,
+        };
+        if bisect_limit == 0 {
+            s.compute_all();
+        }
+        s
+    }
+
+    /// A spectrum whose eigenvalues (descending) are all known already.
+    pub fn from_values(values: Vec<f64>) -> Spectrum<'static> {
+        Spectrum {
+            t: None,
+            n: values.len(),
+            e2: Vec::new(),
+            pivmin: 0.0,
+            glo: 0.0,
+            ghi: 0.0,
+            tol: 0.0,
+            known: values.len(),
+            values,
+            all: true,
+            bisect_limit: 0,
+            evals: Vec::new(),
+            failed: false,
+        }
+    }
+
+    /// Matrix dimension n.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Whether a computation failed (every answer is then NaN and callers must fall back).
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// The Sturm count (number of eigenvalues < σ; a zero pivot counts as negative), and
+    /// S1 = Σ 1/(σ − λ_i), S2 = Σ 1/(σ − λ_i)² from the derivatives of the LDLᵀ pivots
+    /// q_i of T − σI (det = Π q_i), all in one O(n) pass.
+    fn eval(&self, t: &Tridiagonal, sigma: f64) -> (usize, f64, f64) {
+        let d = &t.d;
+        let (mut q, mut dq, mut ddq) = (d[0] - sigma, -1.0, 0.0);
+        let (mut neg, mut s1, mut s2) = (0usize, 0.0, 0.0);
+        let mut r = 0.0;
+        for (i, &di) in d.iter().enumerate() {
+            if i > 0 {
+                // q_i = d_i − σ − e²/q, q_i' = −1 + e²·q'/q², q_i'' = e²·(q''/q² − 2q'²/q³).
+                let t = self.e2[i - 1] * r;
+                let dqo = dq;
+                q = di - sigma - t;
+                dq = -1.0 + t * r * dqo;
+                ddq = t * r * (ddq - 2.0 * dqo * dqo * r);
+            }
+            if q.abs() < self.pivmin {
+                q = -self.pivmin;
+            }
+            neg += usize::from(q <= 0.0);
+            r = 1.0 / q;
+            let g = dq * r;
+            s1 += g;
+            s2 += g * g - ddq * r;
+        }
+        (neg, s1, s2)
+    }
+
+    /// Number of eigenvalues < σ (one Sturm sequence, no derivatives).
+    fn count_below(&mut self, t: &Tridiagonal, sigma: f64) -> usize {
+        let d = &t.d;
+        let mut q = d[0] - sigma;
+        let mut neg = 0usize;
+        for (i, &di) in d.iter().enumerate() {
+            if i > 0 {
+                q = di - sigma - self.e2[i - 1] / q;
+            }
+            if q.abs() < self.pivmin {
+                q = -self.pivmin;
+            }
+            neg += usize::from(q <= 0.0);
+        }
+        self.evals.push((sigma, neg));
+        neg
+    }
+
+    /// Number of eigenvalues above `x` (by the known values when QL ran, else one Sturm count:
+    /// exact for a matrix within a few ε·‖T‖ of T). n when `x` is NaN.
+    pub fn count_above(&mut self, x: f64) -> usize {
+        let n = self.n();
+        if x.is_nan() || n == 0 {
+            return n;
+        }
+        match self.t {
+            Some(t) if !self.all => n - self.count_below(t, x),
+            _ => self.values.iter().filter(|&&v| v > x).count(),
+        }
+    }
+
+    /// Every eigenvalue by QL (descending); marks the spectrum failed when QL does not converge.
+    fn compute_all(&mut self) {
+        match self.t.and_then(|t| t.eigenvalues()) {
+            Some(v) => {
+                self.values = v;
+                self.known = self.values.len();
+                self.all = true;
+            }
+            None => {
+                self.failed = true;
+                self.values.iter_mut().for_each(|v| *v = f64::NAN);
+            }
+        }
+    }
+
+    /// The j-th largest eigenvalue (j = 0: λ_max); NaN when j ≥ n or the computation failed.
+    pub fn value(&mut self, j: usize) -> f64 {
+        let n = self.n();
+        if j >= n || self.failed {
+            return f64::NAN;
+        }
+        if !self.values[j].is_nan() {
+            return self.values[j];
+        }
+        if self.all || self.known >= self.bisect_limit {
+            self.compute_all();
+            return self.values[j];
+        }
+        match self.bisect(n - 1 - j) {
+            Some(v) => {
+                self.values[j] = v;
+                self.known += 1;
+                v
+            }
+            None => {
+                self.compute_all();
+                self.values[j]
+            }
+        }
+    }
+
+    /// The eigenvalue with exactly `a` eigenvalues below it (ascending index a), by bisection
+    /// on Sturm counts, each trial point proposed by a Laguerre step on det(T − σI) with the
+    /// eigenvalues already found divided out (Maehly's implicit deflation) when it falls inside
+    /// the bracket. `None` when it does not converge in [`EVALS_PER_VALUE`] evaluations.
+    fn bisect(&mut self, a: usize) -> Option<f64> {
+        let n = self.n();
+        let t = self.t?;
+        if n == 1 {
+            return Some(t.d[0]);
+        }
+        // Bracket from every earlier evaluation: count(lo) ≤ a < count(hi).
+        let (mut lo, mut hi) = (self.glo, self.ghi);
+        for &(s, c) in &self.evals {
+            if c <= a {
+                lo = lo.max(s);
+            } else {
+                hi = hi.min(s);
+            }
+        }
+        let width = |lo: f64, hi: f64, tol: f64| hi - lo <= tol;
+        // Start near the end of the bracket whose side holds the fewer unknown eigenvalues, but
+        // 1e-3 of its width inside: an end is often a found eigenvalue ± tol, where dividing
+        // that eigenvalue out would cancel catastrophically.
+        let inset = 1e-3 * (hi - lo);
+        let mut sigma = if 2 * a >= n { hi - inset } else { lo + inset };
+        let mut laguerre = 0usize;
+        for _ in 0..EVALS_PER_VALUE {
+            if width(lo, hi, self.tol) {
+                return Some(0.5 * (lo + hi));
+            }
+            let (c, s1, s2) = self.eval(t, sigma);
+            self.evals.push((sigma, c));
+            if c <= a {
+                lo = lo.max(sigma);
+            } else {
+                hi = hi.min(sigma);
+            }
+            if width(lo, hi, self.tol) {
+                return Some(0.5 * (lo + hi));
+            }
+            let mut next = f64::NAN;
+            if laguerre < LAGUERRE_STEPS {
+                laguerre += 1;
+                // Divide out the known eigenvalues: degree m, S1 and S2 of the quotient.
+                let (mut g, mut h, mut m) = (s1, s2, n);
+                for &v in self.values.iter().filter(|v| !v.is_nan()) {
+                    let r = 1.0 / (sigma - v);
+                    g -= r;
+                    h -= r * r;
+                    m -= 1;
+                }
+                let mf = m.max(1) as f64;
+                let disc = libm::sqrt(((mf - 1.0) * (mf * h - g * g)).max(0.0));
+                let den = if g >= 0.0 { g + disc } else { g - disc };
+                let step = mf / den;
+                if step.is_finite() {
+                    next = sigma - step;
+                    // A step below the tolerance: overshoot by half of it, so that the next
+                    // count lands on the other side of the eigenvalue and closes the bracket.
+                    if step.abs() < 0.5 * self.tol {
+                        next -= 0.5 * self.tol * step.signum();
+                    }
+                }
+            }
+            sigma = if next > lo && next < hi {
+                next
+            } else {
+                0.5 * (lo + hi)
+            };
+        }
+        None
+    }
+}
+
 /// √(a² + b²): the plain formula where neither square can overflow or lose precision to
 /// underflow (max(|a|, |b|) in (1e-150, 1e150), relative error ≤ 1.5 ulp), libm's careful
 /// `hypot` elsewhere. The QL sweeps call it once per rotation; libm's version dominated them.
@@ -474,6 +776,13 @@ fn tql_values(d: &mut [f64], e: &mut [f64]) -> Option<()> {
     }
 }
 
+/// Largest number of eigenvalues [`Spectrum`] finds by bisection before it computes all of
+/// them by QL instead, for an n×n matrix: bisection costs ≈ 8 Sturm passes (O(n) each) per
+/// eigenvalue, QL ≈ 2–3 sweeps per eigenvalue over the unreduced part (`bench/PROFILE.md`).
+pub fn bisect_limit(n: usize) -> usize {
+    n / 6 + 4
+}
+
 /// Eigenvalues of a symmetric row-major n×n matrix (both triangles read), descending, through
 /// [`Tridiagonal`]; falls back to [`sym_eigen`] when the QL iteration fails.
 pub fn sym_eigenvalues(a: &[f64], n: usize) -> Option<Vec<f64>> {
@@ -483,45 +792,70 @@ pub fn sym_eigenvalues(a: &[f64], n: usize) -> Option<Vec<f64>> {
     sym_eigen(a, n).map(|e| e.values)
 }
 
-/// All eigenvalues (descending) and the unit eigenvectors of `values[range]` chosen by `pick`
-/// from the eigenvalues (column-major n×len), of a symmetric row-major n×n matrix (both
-/// triangles read): Householder tridiagonalisation, QL for the values, inverse iteration for
-/// the chosen vectors only. Falls back to [`sym_eigen`] when any step fails its checks.
+/// The `count` largest eigenvalues (descending; fewer when count > n) of a symmetric row-major
+/// n×n matrix (both triangles read): Householder tridiagonalisation, then [`Spectrum`]
+/// (Sturm bisection with Laguerre steps, or QL when many are asked for), falling back to
+/// [`sym_eigen`] when both fail. `None` for a non-finite entry.
+pub fn sym_eigenvalues_top(a: &[f64], n: usize, count: usize) -> Option<Vec<f64>> {
+    if a.len() < n * n || a[..n * n].iter().any(|x| !x.is_finite()) {
+        return None;
+    }
+    let count = count.min(n);
+    let t = Tridiagonal::new(a[..n * n].to_vec(), n)?;
+    let mut spec = Spectrum::new(&t, bisect_limit(n));
+    let v: Vec<f64> = (0..count).map(|j| spec.value(j)).collect();
+    if !spec.failed() {
+        return Some(v);
+    }
+    sym_eigen(a, n).map(|e| e.values[..count].to_vec())
+}
+
+/// Selected eigenpairs of a symmetric row-major n×n matrix (both triangles read): `pick` looks
+/// at the spectrum (computing only the eigenvalues and Sturm counts it asks for) and names a
+/// range of descending indices; the answer is the eigenvalues of that range (descending), the
+/// range (clamped to 0..n) and their unit eigenvectors (column-major n×len). Householder
+/// tridiagonalisation, [`Spectrum`] for the values, inverse iteration for the chosen vectors
+/// only. Falls back to [`sym_eigen`] (and calls `pick` again, on its values) when any step fails
+/// its checks. `None` for a non-finite entry.
 pub fn sym_eigen_select(
     a: &[f64],
     n: usize,
-    pick: impl FnOnce(&[f64]) -> core::ops::Range<usize>,
+    pick: impl FnMut(&mut Spectrum<'_>) -> core::ops::Range<usize>,
+) -> Option<(Vec<f64>, core::ops::Range<usize>, Vec<f64>)> {
+    select_with_limit(a, n, pick, bisect_limit(n))
+}
+
+/// [`sym_eigen_select`] with at most `limit` eigenvalues by bisection (0: every eigenvalue by
+/// QL, the path before bisection existed; kept for tests).
+pub(crate) fn select_with_limit(
+    a: &[f64],
+    n: usize,
+    mut pick: impl FnMut(&mut Spectrum<'_>) -> core::ops::Range<usize>,
+    limit: usize,
 ) -> Option<(Vec<f64>, core::ops::Range<usize>, Vec<f64>)> {
     if a.len() < n * n || a[..n * n].iter().any(|x| !x.is_finite()) {
         return None;
     }
+    let clamp = |r: core::ops::Range<usize>| r.start.min(n)..r.end.min(n).max(r.start.min(n));
     let t = Tridiagonal::new(a[..n * n].to_vec(), n)?;
-    if let Some(values) = t.eigenvalues() {
-        let range = pick(&values);
-        let range = range.start.min(n)..range.end.min(n).max(range.start.min(n));
-        if let Some(v) = t.eigenvectors(&values, range.clone()) {
+    let mut spec = Spectrum::new(&t, limit);
+    let range = clamp(pick(&mut spec));
+    let values: Vec<f64> = range.clone().map(|j| spec.value(j)).collect();
+    if !spec.failed() {
+        if let Some(v) = t.eigenvectors(&values) {
             return Some((values, range, v));
         }
-        // Fallback below recomputes with nalgebra (same selection rule on its values).
-        let e = sym_eigen(a, n)?;
-        let mut v = alloc::vec![0.0; n * range.len()];
-        for (c, j) in range.clone().enumerate() {
-            for i in 0..n {
-                v[c * n + i] = e.vectors[(i, j)];
-            }
-        }
-        return Some((e.values, range, v));
     }
+    // Fallback: nalgebra's complete decomposition, the same selection rule on its values.
     let e = sym_eigen(a, n)?;
-    let range = pick(&e.values);
-    let range = range.start.min(n)..range.end.min(n).max(range.start.min(n));
+    let range = clamp(pick(&mut Spectrum::from_values(e.values.clone())));
     let mut v = alloc::vec![0.0; n * range.len()];
     for (c, j) in range.clone().enumerate() {
         for i in 0..n {
             v[c * n + i] = e.vectors[(i, j)];
         }
     }
-    Some((e.values, range, v))
+    Some((e.values[range.clone()].to_vec(), range, v))
 }
 
 #[cfg(test)]
@@ -592,5 +926,173 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Symmetric matrices with the given spectrum: Q·diag(λ)·Qᵀ for a random orthogonal Q
+    /// (Householder product), row-major.
+    fn with_spectrum(lams: &[f64], seed: u64) -> Vec<f64> {
+        use rand_chacha::ChaCha8Rng;
+        use rand_core::SeedableRng;
+        let n = lams.len();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut a = alloc::vec![0.0; n * n];
+        for i in 0..n {
+            a[i * n + i] = lams[i];
+        }
+        for _ in 0..3 {
+            let mut v: Vec<f64> = (0..n).map(|_| crate::random::normal(&mut rng)).collect();
+            let nv = libm::sqrt(v.iter().map(|x| x * x).sum::<f64>());
+            v.iter_mut().for_each(|x| *x /= nv);
+            // A ← H·A·H, H = I − 2vvᵀ.
+            let av: Vec<f64> = (0..n)
+                .map(|i| (0..n).map(|j| a[i * n + j] * v[j]).sum())
+                .collect();
+            let vav: f64 = (0..n).map(|i| v[i] * av[i]).sum();
+            for i in 0..n {
+                for j in 0..n {
+                    a[i * n + j] +=
+                        -2.0 * v[i] * av[j] - 2.0 * av[i] * v[j] + 4.0 * vav * v[i] * v[j];
+                }
+            }
+        }
+        for i in 0..n {
+            for j in 0..i {
+                let m = 0.5 * (a[i * n + j] + a[j * n + i]);
+                a[i * n + j] = m;
+                a[j * n + i] = m;
+            }
+        }
+        a
+    }
+
+    /// Every eigenvalue by bisection (limit above n) against nalgebra's decomposition.
+    fn check_bisection(a: &[f64], n: usize, what: &str) {
+        let full = sym_eigen(a, n).unwrap();
+        let t = Tridiagonal::new(a.to_vec(), n).unwrap();
+        let mut spec = Spectrum::new(&t, n + 1);
+        let scale = full
+            .values
+            .iter()
+            .fold(f64::MIN_POSITIVE, |s, x| s.max(x.abs()));
+        for (j, want) in full.values.iter().enumerate() {
+            let got = spec.value(j);
+            assert!(
+                (got - want).abs() <= 1e-13 * scale * (1.0 + n as f64).sqrt() + 1e-300,
+                "{what} n={n} j={j}: {got} vs {want}"
+            );
+        }
+        assert!(
+            !spec.all && !spec.failed(),
+            "{what}: bisection fell back to QL"
+        );
+        // Sturm counts agree with the values away from them.
+        for j in 0..n.saturating_sub(1) {
+            let (hi, lo) = (full.values[j], full.values[j + 1]);
+            if hi - lo > 1e-10 * scale {
+                assert_eq!(
+                    spec.count_above(0.5 * (hi + lo)),
+                    j + 1,
+                    "{what} count at gap {j}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bisection_matches_full_decomposition() {
+        check_bisection(&[2.5], 1, "n=1");
+        check_bisection(&[1.0, 2.0, 2.0, -3.0], 2, "n=2");
+        check_bisection(&[1.0, 1.0, 1.0, 1.0], 2, "eigenvalue exactly 0");
+        check_bisection(&[0.0; 9], 3, "zero matrix");
+        for (n, seed, clusters) in [(17, 3, false), (60, 4, true), (100, 5, false)] {
+            check_bisection(&random_sym(n, seed, clusters), n, "random");
+        }
+        // Block of ones per group: eigenvalue 0 with multiplicity n − 4 and 4 repeated ones.
+        let n = 40;
+        let mut a = alloc::vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                a[i * n + j] = if i % 4 == j % 4 { 1.0 } else { 0.0 };
+            }
+        }
+        check_bisection(&a, n, "degenerate blocks");
+        // Graded (1 … 1e-12), clustered (pairs 1e-9 apart), repeated, exact zeros and a tail.
+        let graded: Vec<f64> = (0..30)
+            .map(|i| libm::pow(10.0, -(i as f64) * 0.4))
+            .collect();
+        check_bisection(&with_spectrum(&graded, 7), 30, "graded");
+        let clustered: Vec<f64> = (0..30)
+            .map(|i| (i / 2) as f64 + if i % 2 == 1 { 1e-9 } else { 0.0 })
+            .collect();
+        check_bisection(&with_spectrum(&clustered, 8), 30, "clustered");
+        let repeated: Vec<f64> = (0..30)
+            .map(|i| match i {
+                0..=9 => 3.0,
+                10..=19 => 0.0,
+                _ => -1.0 - i as f64,
+            })
+            .collect();
+        check_bisection(&with_spectrum(&repeated, 9), 30, "repeated");
+    }
+
+    #[test]
+    fn top_values_select_and_non_finite() {
+        let n = 100;
+        let a = random_sym(n, 11, false);
+        let full = sym_eigen(&a, n).unwrap();
+        let top = sym_eigenvalues_top(&a, n, 3).unwrap();
+        assert_eq!(top.len(), 3);
+        for (x, y) in top.iter().zip(&full.values) {
+            assert!((x - y).abs() < 1e-12 * full.values[0].abs(), "{x} vs {y}");
+        }
+        assert_eq!(sym_eigenvalues_top(&a, n, 500).unwrap().len(), n);
+        // A complement-side range and an empty one.
+        let (v, range, vec) = sym_eigen_select(&a, n, |_| 90..100).unwrap();
+        assert_eq!((v.len(), range, vec.len()), (10, 90..100, 10 * n));
+        for (x, y) in v.iter().zip(&full.values[90..]) {
+            assert!((x - y).abs() < 1e-12 * full.values[0].abs(), "{x} vs {y}");
+        }
+        assert_eq!(sym_eigen_select(&a, n, |_| 3..3).unwrap().1, 3..3);
+        let mut bad = a.clone();
+        bad[5] = f64::NAN;
+        assert!(sym_eigenvalues_top(&bad, n, 1).is_none());
+        assert!(sym_eigen_select(&bad, n, |_| 0..1).is_none());
+        bad[5] = f64::INFINITY;
+        assert!(sym_eigen_select(&bad, n, |_| 0..1).is_none());
+        assert!(sym_eigen_select(&a[..10], n, |_| 0..1).is_none());
+    }
+
+    /// The Laguerre steps do their job: the top eigenvalues take a handful of Sturm passes each
+    /// (plain bisection would need ≈ 55).
+    #[test]
+    fn top_values_need_few_sturm_passes() {
+        for (n, seed, clusters) in [(100, 5, false), (100, 6, true), (150, 7, false)] {
+            let a = random_sym(n, seed, clusters);
+            let t = Tridiagonal::new(a, n).unwrap();
+            let mut spec = Spectrum::new(&t, n + 1);
+            for j in 0..6 {
+                spec.value(j);
+            }
+            assert!(!spec.all);
+            assert!(
+                spec.evals.len() <= 6 * 10,
+                "n={n}: {} passes",
+                spec.evals.len()
+            );
+        }
+    }
+
+    /// The blocked back-transformation equals transforming each column alone, bit for bit.
+    #[test]
+    fn back_transform_columns_is_columnwise() {
+        let n = 37;
+        let t = Tridiagonal::new(random_sym(n, 13, false), n).unwrap();
+        let mut z: Vec<f64> = (0..3 * n).map(|i| libm::sin(i as f64 * 0.7)).collect();
+        let mut one = z.clone();
+        t.back_transform_columns(&mut z, 3);
+        for c in 0..3 {
+            t.back_transform(&mut one[c * n..(c + 1) * n]);
+        }
+        assert!(z.iter().zip(&one).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 }

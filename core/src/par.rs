@@ -94,6 +94,7 @@ where
     f(0, out);
 }
 
+#[cfg(test)]
 /// Fills the symmetric row-major n×n `out` with `out[u][v] = out[v][u] = value(u, v)` for
 /// u ≤ v (`value` is only called with u ≤ v; `work_per_row`: its multiply-adds times n). One
 /// thread: the upper triangle, mirrored; several: whole rows in parallel, the lower half from
@@ -120,6 +121,95 @@ where
             }
         }
     });
+}
+
+/// Fills the symmetric row-major n×n `out` with
+/// `out[u][v] = init(min(u, v), max(u, v)) + Σ_t a_t[u]·a_t[v]` for the r columns a_t of the
+/// column-major n×r `a`, every sum formed exactly as [`crate::sdp::lowrank::dot`] forms it over
+/// the rows (four lanes t mod 4 over the whole quadruples, combined as (l0 + l1) + (l2 + l3),
+/// then the rest in order): bit-identical to filling the upper triangle with
+/// `init(u, v) + dot(a_row(u), a_row(v))`. Computed row by row as r contiguous multiply-add
+/// passes over the columns (vectorised, contiguous writes; no strided mirror), whole rows in
+/// parallel where [`threads`] allow.
+pub(crate) fn fill_gram<F>(out: &mut [f64], n: usize, a: &[f64], r: usize, init: F)
+where
+    F: Fn(usize, usize) -> f64 + Sync,
+{
+    let whole = r - r % 4;
+    rows_mut(&mut out[..n * n], n, n * r, |first, block| {
+        let mut lanes = alloc::vec![0.0; if whole > 0 { 4 * n } else { 0 }];
+        let mut tot = alloc::vec![0.0; n];
+        for (i, row) in block.chunks_mut(n).enumerate() {
+            let u = first + i;
+            if whole > 0 {
+                lanes.iter_mut().for_each(|x| *x = 0.0);
+                for t in 0..whole {
+                    let col = &a[t * n..(t + 1) * n];
+                    let c = col[u];
+                    let lane = &mut lanes[(t % 4) * n..(t % 4 + 1) * n];
+                    lane.iter_mut().zip(col).for_each(|(l, y)| *l += c * y);
+                }
+                let (l01, l23) = lanes.split_at(2 * n);
+                let (l0, l1) = l01.split_at(n);
+                let (l2, l3) = l23.split_at(n);
+                for (v, t) in tot.iter_mut().enumerate() {
+                    *t = (l0[v] + l1[v]) + (l2[v] + l3[v]);
+                }
+            } else {
+                tot.iter_mut().for_each(|x| *x = 0.0);
+            }
+            for t in whole..r {
+                let col = &a[t * n..(t + 1) * n];
+                let c = col[u];
+                tot.iter_mut().zip(col).for_each(|(s, y)| *s += c * y);
+            }
+            for (v, (o, t)) in row.iter_mut().zip(&tot).enumerate() {
+                *o = init(u.min(v), u.max(v)) + t;
+            }
+        }
+    });
+}
+
+/// [`fill_gram`] against the upper-triangle fill with `dot` it replaced, bit for bit.
+#[cfg(test)]
+mod gram_tests {
+    use super::*;
+
+    pub(super) fn check_gram(threads: usize) {
+        set_threads(threads);
+        let n = 29;
+        for r in 0..10 {
+            let a: alloc::vec::Vec<f64> = (0..n * r)
+                .map(|i| libm::sin(i as f64 * 0.37) * 1e3)
+                .collect();
+            // Row-major copy for the reference dot products.
+            let mut rm = alloc::vec![0.0; n * r];
+            for t in 0..r {
+                for i in 0..n {
+                    rm[i * r + t] = a[t * n + i];
+                }
+            }
+            let init = |u: usize, v: usize| 0.1 * u as f64 - 0.3 * v as f64;
+            let (mut want, mut got) = (alloc::vec![0.0; n * n], alloc::vec![0.0; n * n]);
+            fill_symmetric(&mut want, n, 1000, |u, v| {
+                init(u, v)
+                    + crate::sdp::lowrank::dot(&rm[u * r..(u + 1) * r], &rm[v * r..(v + 1) * r])
+            });
+            fill_gram(&mut got, n, &a, r, init);
+            assert!(
+                want.iter()
+                    .zip(&got)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "r={r} threads={threads}"
+            );
+        }
+        set_threads(1);
+    }
+
+    #[test]
+    fn gram_matches_dot_fill() {
+        check_gram(1);
+    }
 }
 
 #[cfg(all(test, feature = "std"))]
@@ -173,6 +263,11 @@ mod tests {
             }
             assert!(runs[0].sdp.iterations > 1, "n={n}: the solve must iterate");
         }
+    }
+
+    #[test]
+    fn gram_matches_dot_fill_threaded() {
+        super::gram_tests::check_gram(3);
     }
 
     /// The helpers themselves: a threaded fill and row pass equal the serial ones bit for bit,

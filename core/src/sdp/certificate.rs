@@ -8,7 +8,6 @@ use alloc::vec::Vec;
 
 use super::projection::centered_shifted;
 use crate::affinity::Centered;
-use crate::eigen::sym_eigen;
 
 /// `max_{X∈C1} ⟨C + Z_d, X⟩` in centred units with Z_d = max(−ρU, 0) for `dual = Some((U, ρ))`
 /// (Z_d = 0 for `None`), plus a rounding pad (see [`rounding_pad`]). `None` when the
@@ -77,15 +76,18 @@ pub(crate) const VERIFIED_MIN_N: usize = 200;
 
 /// An upper bound on λ_max(Qᵀ·G·Q) (G symmetric row-major n×n).
 ///
-/// Small n: the full eigendecomposition. Large n: a block-iteration estimate λ̂ (residual r), then
+/// Small n: λ_max alone by tridiagonalisation and Sturm bisection with Laguerre steps
+/// ([`crate::eigen::sym_eigenvalues_top`]). Large n: a block-iteration estimate λ̂ (residual r), then
 /// β = λ̂ + max(2r, 1e-12·|λ̂|, tiny) is *verified* by a Cholesky factorisation of β·I − P·G·P
 /// (plus (|β| + 1)·11ᵀ/n so that the direction 1 is positive: positive definite ⇔ β > λ_max on 1⊥). On failure
-/// β grows (β − λ̂ ×10, at most 8 times) before falling back to the full decomposition.
+/// β grows (β − λ̂ ×10, at most 8 times) before falling back to the small-n computation.
 /// Takes G by value so that its memory is reused: at most two n×n buffers live at once.
 pub(crate) fn lambda_max_1perp(g: Vec<f64>, n: usize) -> Option<f64> {
     if n < VERIFIED_MIN_N {
         let b = centered_shifted(&g, n);
-        return Some(crate::eigen::sym_eigenvalues(&b, n)?[0]);
+        return crate::eigen::sym_eigenvalues_top(&b, n, 1)?
+            .first()
+            .copied();
     }
     // P·G·P exactly (centered_shifted subtracts c/n everywhere; undo it).
     let mut pgp = centered_shifted(&g, n);
@@ -121,10 +123,15 @@ pub(crate) fn lambda_max_1perp(g: Vec<f64>, n: usize) -> Option<f64> {
             slack *= 10.0;
         }
     }
-    // Fallback: the full decomposition with the direction 1 pushed below every eigenvalue.
-    let c = libm::sqrt(pgp.iter().map(|x| x * x).sum::<f64>()) + 2.0;
+    // Fallback: λ_max of the tridiagonal path with the direction 1 pushed below every
+    // eigenvalue (no eigenvectors needed), padded by 4·n·ε·(‖PGP‖_F + 1) so that it is an
+    // upper bound: the bisection's bracket (2ε‖T‖) plus the backward error of the reduction
+    // and of the Sturm counts (a few n·ε·‖T‖ at most, ‖T‖ ≤ ‖PGP‖_F + c).
+    let fro = libm::sqrt(pgp.iter().map(|x| x * x).sum::<f64>());
+    let c = fro + 2.0;
     pgp.iter_mut().for_each(|x| *x -= c / n as f64);
-    Some(sym_eigen(&pgp, n)?.values[0])
+    let lam = *crate::eigen::sym_eigenvalues_top(&pgp, n, 1)?.first()?;
+    Some(lam + 4.0 * n as f64 * f64::EPSILON * (fro + 1.0))
 }
 
 /// (P·G·P)_{uv} computed directly (for checking the shift of `centered_shifted`).
@@ -211,7 +218,9 @@ mod tests {
                 }
             }
             let ub = lambda_max_1perp(g.clone(), n).unwrap();
-            let full = sym_eigen(&centered_shifted(&g, n), n).unwrap().values[0];
+            let full = crate::eigen::sym_eigen(&centered_shifted(&g, n), n)
+                .unwrap()
+                .values[0];
             assert!(ub >= full, "bound {ub} below λ_max {full}");
             assert!(ub - full < 1e-8 * full.abs(), "bound {ub} loose vs {full}");
         }

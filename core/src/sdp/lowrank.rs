@@ -9,7 +9,6 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
 use super::projection::{project_simplex, ProjectionInfo};
-use crate::eigen::sym_eigen;
 use crate::random::normal;
 
 /// Rayleigh–Ritz rounds allowed per projection before giving up (then the caller falls back to
@@ -101,8 +100,19 @@ fn row_products(row: &[f64], s: &[f64], n: usize, q: usize, mut put: impl FnMut(
             put(j + c, *x);
         }
     }
-    for j in 4 * quads..q {
-        put(j, dot(row, &s[j * n..(j + 1) * n]));
+    // Two or three columns left: one four-column pass with the last column repeated (shares
+    // the loads of the row; each value still exactly the `dot`).
+    let j = 4 * quads;
+    let col = |c: usize| &s[c.min(q - 1) * n..(c.min(q - 1) + 1) * n];
+    match q - j {
+        0 => {}
+        1 => put(j, dot(row, col(j))),
+        rem => {
+            let d = dot4(row, [col(j), col(j + 1), col(j + 2), col(j + 3)]);
+            for (c, x) in d.iter().enumerate().take(rem) {
+                put(j + c, *x);
+            }
+        }
     }
 }
 
@@ -149,18 +159,37 @@ fn orthonormalise(s: &mut [f64], n: usize, q: usize) -> usize {
 /// [`orthonormalise`] for columns `fixed..q` against the first `fixed` columns, which are taken
 /// as orthonormal in 1⊥ and left unchanged. Returns the number of columns kept, `fixed`
 /// included.
+///
+/// Each column is projected out of the kept ones by classical Gram–Schmidt applied twice
+/// ("twice is enough": orthogonal to working precision unless the column is numerically
+/// dependent, and those are dropped): the coefficients against all kept columns come from one
+/// [`row_products`] pass, and the update subtracts four columns per pass over the column.
 fn orthonormalise_after(s: &mut [f64], n: usize, fixed: usize, q: usize) -> usize {
     let mut kept = fixed;
+    let mut coef = alloc::vec![0.0; q];
     for j in fixed..q {
         let (head, tail) = s.split_at_mut(j * n);
         let col = &mut tail[..n];
         let norm0 = libm::sqrt(dot(col, col));
         for _pass in 0..2 {
             deflate_ones(col);
-            for i in 0..kept {
-                let b = &head[i * n..(i + 1) * n];
-                let c = dot(col, b);
-                col.iter_mut().zip(b).for_each(|(x, y)| *x -= c * y);
+            let c = &mut coef[..kept];
+            row_products(col, head, n, kept, |i, x| c[i] = x);
+            let mut i = 0;
+            while i + 4 <= kept {
+                let b = |t: usize| &head[(i + t) * n..(i + t + 1) * n];
+                let (b0, b1, b2, b3) = (b(0), b(1), b(2), b(3));
+                let (c0, c1, c2, c3) = (c[i], c[i + 1], c[i + 2], c[i + 3]);
+                for (x, (((y0, y1), y2), y3)) in
+                    col.iter_mut().zip(b0.iter().zip(b1).zip(b2).zip(b3))
+                {
+                    *x -= (c0 * y0 + c1 * y1) + (c2 * y2 + c3 * y3);
+                }
+                i += 4;
+            }
+            for (t, &ct) in c.iter().enumerate().skip(i) {
+                let b = &head[t * n..(t + 1) * n];
+                col.iter_mut().zip(b).for_each(|(x, y)| *x -= ct * y);
             }
         }
         let norm = libm::sqrt(dot(col, col));
@@ -223,6 +252,8 @@ pub(crate) struct LowRank {
     bs: Vec<f64>,
     /// Ritz rounds used by the last call.
     pub last_rounds: usize,
+    /// Calls accepted by the span check alone ([`Self::ritz_span`]).
+    pub span_accepted: usize,
 }
 
 impl LowRank {
@@ -239,6 +270,7 @@ impl LowRank {
             s: Vec::new(),
             bs: Vec::new(),
             last_rounds: 0,
+            span_accepted: 0,
         };
         lr.resize((k + OVERSAMPLE).min(n - 1).max(1));
         lr
@@ -301,13 +333,79 @@ impl LowRank {
         self.install(v, p);
     }
 
+    /// Rayleigh–Ritz on span(V) alone (no new directions): B·V (p products), then V and B·V
+    /// rotated to the Ritz vectors of Vᵀ·B·V (p×p). Returns as [`Self::ritz_round`] (the scale from
+    /// the p Ritz values). The cheap first look of a call: when the warm-started V already
+    /// spans the wanted eigenvectors of the new matrix to the tolerance, the expansion (2p more
+    /// products) is not needed; otherwise the rounds continue from the rotated V and its B·V.
+    fn ritz_span(&mut self, m: &[f64]) -> Option<(Vec<f64>, Vec<f64>, f64)> {
+        let n = self.n;
+        let p = self.p;
+        if self.bv.len() != n * p {
+            self.bv = alloc::vec![0.0; n * p];
+        }
+        self.bv_valid = false;
+        if orthonormalise(&mut self.v, n, p) < p {
+            return None;
+        }
+        apply_pmp(m, n, &self.v, p, &mut self.bv);
+        self.bv_valid = true;
+        let mut h = alloc::vec![0.0; p * p];
+        for a in 0..p {
+            let va = &self.v[a * n..(a + 1) * n];
+            row_products(va, &self.bv[a * n..p * n], n, p - a, |c, x| {
+                h[a * p + a + c] = x;
+                h[(a + c) * p + a] = x;
+            });
+        }
+        let (values, _, y) = crate::eigen::select_with_limit(&h, p, |_| 0..p, 0)?;
+        let scale = values
+            .iter()
+            .fold(0.0f64, |s, x| s.max(x.abs()))
+            .max(f64::MIN_POSITIVE);
+        if values.len() < p || !scale.is_finite() {
+            self.bv_valid = false;
+            return None;
+        }
+        let mut nv = alloc::vec![0.0; n * p];
+        let mut nbv = alloc::vec![0.0; n * p];
+        for j in 0..p {
+            let (vj, bvj) = (&mut nv[j * n..(j + 1) * n], &mut nbv[j * n..(j + 1) * n]);
+            for a in 0..p {
+                let c = y[j * p + a];
+                if c != 0.0 {
+                    let (sa, ba) = (&self.v[a * n..(a + 1) * n], &self.bv[a * n..(a + 1) * n]);
+                    for i in 0..n {
+                        vj[i] += c * sa[i];
+                        bvj[i] += c * ba[i];
+                    }
+                }
+            }
+        }
+        self.v = nv;
+        self.bv = nbv;
+        let mut res = alloc::vec![0.0; p];
+        for (j, r) in res.iter_mut().enumerate() {
+            let (vj, bvj) = (&self.v[j * n..(j + 1) * n], &self.bv[j * n..(j + 1) * n]);
+            let l = values[j];
+            *r = libm::sqrt(
+                bvj.iter()
+                    .zip(vj)
+                    .map(|(b, v)| (b - l * v) * (b - l * v))
+                    .sum::<f64>(),
+            );
+        }
+        Some((values, res, scale))
+    }
+
     /// One Rayleigh–Ritz round on B = P·M·P over span(V, residuals, previous V): updates V to
-    /// the top p Ritz vectors and returns (all Ritz values descending, residual norm of each of
-    /// the p kept pairs). `None` when the basis degenerates or the small eigenproblem fails.
+    /// the top p Ritz vectors and returns (the top p Ritz values descending, residual norm of
+    /// each of them, the largest |Ritz value|). `None` when the basis degenerates or the small
+    /// eigenproblem fails.
     ///
     /// Products with B: p for B·V (none when the previous round of the same call left it in
     /// `bv`) and one per new basis direction (≤ 2p); B·S for the V part of the basis is B·V.
-    fn ritz_round(&mut self, m: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
+    fn ritz_round(&mut self, m: &[f64]) -> Option<(Vec<f64>, Vec<f64>, f64)> {
         let n = self.n;
         let p = self.p;
         if self.bv.len() != n * p {
@@ -355,17 +453,39 @@ impl LowRank {
             apply_pmp(m, n, &self.s[n * p..n * q], q - p, &mut bnew[..n * (q - p)]);
         }
         // H = Sᵀ·B·S (q×q, symmetrised), Ritz pairs.
+        // Upper triangle h_ab = s_a·(B·s_b), a ≤ b (four products per pass over s_a), mirrored:
+        // exactly symmetric; the two one-sided products differ by rounding (≈ ε·‖B‖) only.
         let mut h = alloc::vec![0.0; q * q];
         for a in 0..q {
-            for b in a..q {
-                let x = 0.5
-                    * (dot(&self.s[a * n..(a + 1) * n], &self.bs[b * n..(b + 1) * n])
-                        + dot(&self.s[b * n..(b + 1) * n], &self.bs[a * n..(a + 1) * n]));
-                h[a * q + b] = x;
-                h[b * q + a] = x;
-            }
+            let sa = &self.s[a * n..(a + 1) * n];
+            row_products(sa, &self.bs[a * n..q * n], n, q - a, |c, x| {
+                h[a * q + a + c] = x;
+                h[(a + c) * q + a] = x;
+            });
         }
-        let e = sym_eigen(&h, q)?;
+        // Top p Ritz pairs (tridiagonal path: Sturm/QL values, inverse-iteration vectors for
+        // the p kept ones only) and λ_min, for the scale max|λ|.
+        let mut lmin = f64::NAN;
+        // p + 1 values: by bisection only when that is cheaper than QL for all q of them.
+        let limit = crate::eigen::bisect_limit(q);
+        let limit = if p < limit { limit } else { 0 };
+        let (values, _, y) = crate::eigen::select_with_limit(
+            &h,
+            q,
+            |spec| {
+                lmin = spec.value(q - 1);
+                0..p
+            },
+            limit,
+        )?;
+        let scale = values
+            .iter()
+            .chain(core::iter::once(&lmin))
+            .fold(0.0f64, |s, x| s.max(x.abs()))
+            .max(f64::MIN_POSITIVE);
+        if values.len() < p || !scale.is_finite() {
+            return None;
+        }
         // New V = S·Y (top p), B·V = BS·Y.
         self.prev.clear();
         self.prev.extend_from_slice(&self.v);
@@ -377,7 +497,7 @@ impl LowRank {
             vj.iter_mut().for_each(|x| *x = 0.0);
             bvj.iter_mut().for_each(|x| *x = 0.0);
             for a in 0..q {
-                let y = e.vectors[(a, j)];
+                let y = y[j * q + a];
                 if y != 0.0 {
                     let (sa, ba) = (&self.s[a * n..(a + 1) * n], &self.bs[a * n..(a + 1) * n]);
                     for i in 0..n {
@@ -391,7 +511,7 @@ impl LowRank {
         let mut res = alloc::vec![0.0; p];
         for (j, r) in res.iter_mut().enumerate() {
             let (vj, bvj) = (&self.v[j * n..(j + 1) * n], &self.bv[j * n..(j + 1) * n]);
-            let l = e.values[j];
+            let l = values[j];
             *r = libm::sqrt(
                 bvj.iter()
                     .zip(vj)
@@ -399,7 +519,7 @@ impl LowRank {
                     .sum::<f64>(),
             );
         }
-        Some((e.values, res))
+        Some((values, res, scale))
     }
 
     /// Writes `Proj_C1(M)` into `out` (M symmetric, row-major n×n). `None` when the iteration did
@@ -422,8 +542,26 @@ impl LowRank {
         let n = self.n;
         let total = k as f64 - 1.0;
         let mut rounds = 0;
-        // A new matrix: B·V from the last call is stale.
+        // A new matrix: B·V from the last call is stale. First look: Rayleigh–Ritz on span(V)
+        // alone, accepted under the rules of a full round (enough inactive vectors, active
+        // residuals within the tolerance; it counts as one round then).
         self.bv_valid = false;
+        if let Some((values, res, scale)) = self.ritz_span(m) {
+            let p = self.p;
+            let mut mu = alloc::vec![0.0; p];
+            let theta = project_simplex(&values[..p], total, &mut mu);
+            let active = mu.iter().filter(|&&w| w > 0.0).count();
+            let max_res = res[..active].iter().fold(0.0f64, |a, &b| a.max(b));
+            if active + 2 <= p && max_res <= eig_tol * scale {
+                self.last_rounds = 1;
+                self.span_accepted += 1;
+                form_x(&self.v, n, &mu, out);
+                return Some(ProjectionInfo {
+                    rank: active,
+                    theta,
+                });
+            }
+        }
         loop {
             rounds += 1;
             if rounds > max_rounds(n, self.p) {
@@ -431,15 +569,11 @@ impl LowRank {
                 return None;
             }
             let p = self.p;
-            let (values, res) = self.ritz_round(m)?;
+            let (values, res, scale) = self.ritz_round(m)?;
             let lam = &values[..p];
             let mut mu = alloc::vec![0.0; p];
             let theta = project_simplex(lam, total, &mut mu);
             let active = mu.iter().filter(|&&w| w > 0.0).count();
-            let scale = values
-                .iter()
-                .fold(0.0f64, |s, x| s.max(x.abs()))
-                .max(f64::MIN_POSITIVE);
             // Residuals of the pairs that matter: the active ones.
             let max_res = res[..active].iter().fold(0.0f64, |a, &b| a.max(b));
             // The block must reach well below θ: keep at least two inactive Ritz vectors.
@@ -509,11 +643,7 @@ pub(crate) fn top_eigen_1perp_from(
     }
     lr.resize((count + OVERSAMPLE).min(n - 1));
     for _ in 0..max_rounds(n, lr.p).max(30) {
-        let (values, res) = lr.ritz_round(a)?;
-        let scale = values
-            .iter()
-            .fold(0.0f64, |s, x| s.max(x.abs()))
-            .max(f64::MIN_POSITIVE);
+        let (values, res, scale) = lr.ritz_round(a)?;
         if res[..count].iter().all(|&r| r <= tol * scale) {
             return Some((values[..count].to_vec(), lr.v[..n * count].to_vec()));
         }
@@ -525,18 +655,16 @@ pub(crate) fn top_eigen_1perp_from(
 fn form_x(v: &[f64], n: usize, mu: &[f64], out: &mut [f64]) {
     let act: Vec<usize> = (0..mu.len()).filter(|&j| mu[j] > 0.0).collect();
     let r = act.len();
-    // A: row-major n×r with A[i][t] = √μ_t · v_t[i].
+    // A: column-major n×r with column t = √μ_t · v_t.
     let mut a = alloc::vec![0.0; n * r];
     for (t, &j) in act.iter().enumerate() {
         let s = libm::sqrt(mu[j]);
         for i in 0..n {
-            a[i * r + t] = s * v[j * n + i];
+            a[t * n + i] = s * v[j * n + i];
         }
     }
     let j0 = 1.0 / n as f64;
-    crate::par::fill_symmetric(out, n, n * r, |i, j| {
-        j0 + dot(&a[i * r..(i + 1) * r], &a[j * r..(j + 1) * r])
-    });
+    crate::par::fill_gram(out, n, &a, r, |_, _| j0);
 }
 
 #[cfg(test)]
@@ -556,7 +684,7 @@ mod tests {
     #[test]
     fn apply_pmp_equals_single_dots() {
         let mut rng = ChaCha8Rng::seed_from_u64(9);
-        for (n, q) in [(13, 7), (16, 4), (30, 9), (5, 3)] {
+        for (n, q) in [(13, 7), (16, 4), (30, 9), (5, 3), (11, 6), (9, 2), (7, 1)] {
             let m: Vec<f64> = (0..n * n).map(|_| normal(&mut rng)).collect();
             let s: Vec<f64> = (0..n * q).map(|_| normal(&mut rng)).collect();
             let mut out = alloc::vec![0.0; n * q];
@@ -569,6 +697,34 @@ mod tests {
                 for i in 0..n {
                     assert_eq!(out[j * n + i].to_bits(), col[i].to_bits(), "n={n} q={q}");
                 }
+            }
+        }
+    }
+
+    /// Classical Gram–Schmidt twice: the kept columns are orthonormal in 1⊥ to working
+    /// precision, the fixed ones untouched, and a dependent column is dropped.
+    #[test]
+    fn orthonormalise_after_keeps_an_orthonormal_basis() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let n = 50;
+        let q = 11;
+        let mut s: Vec<f64> = (0..n * q).map(|_| normal(&mut rng)).collect();
+        assert_eq!(orthonormalise(&mut s, n, 5), 5);
+        let fixed = s[..5 * n].to_vec();
+        // Column 7 a combination of columns 0 and 6 (plus 1, which is projected out anyway).
+        for i in 0..n {
+            s[7 * n + i] = 2.0 * s[i] - 0.5 * s[6 * n + i] + 3.0;
+        }
+        let kept = orthonormalise_after(&mut s, n, 5, q);
+        assert_eq!(kept, q - 1);
+        assert_eq!(&s[..5 * n], &fixed[..]);
+        for a in 0..kept {
+            let ca = &s[a * n..(a + 1) * n];
+            assert!(ca.iter().sum::<f64>().abs() < 1e-13, "column {a} not ⟂ 1");
+            for b in 0..=a {
+                let d = dot(ca, &s[b * n..(b + 1) * n]);
+                let want = if a == b { 1.0 } else { 0.0 };
+                assert!((d - want).abs() < 1e-14, "<s{a}, s{b}> = {d}");
             }
         }
     }
@@ -614,6 +770,21 @@ mod tests {
             project_c1(&m, n, k, &mut full).unwrap();
             let err = max_abs_diff(&full, &low);
             assert!(err < 1e-8, "warm n={n} k={k}: max diff {err}");
+            // M scaled by 1.001 has the same eigenvectors: the span check accepts the warm
+            // block without new directions (one round, p products), and it is exact.
+            for x in m.iter_mut() {
+                *x *= 1.001;
+            }
+            let before = lr.span_accepted;
+            lr.project(&m, k, &mut low, 0.0, false).unwrap();
+            assert_eq!(
+                (lr.last_rounds, lr.span_accepted),
+                (1, before + 1),
+                "n={n} k={k}"
+            );
+            project_c1(&m, n, k, &mut full).unwrap();
+            let err = max_abs_diff(&full, &low);
+            assert!(err < 1e-8, "span check n={n} k={k}: max diff {err}");
         }
     }
 }

@@ -42,6 +42,34 @@ pub fn project_simplex(values: &[f64], total: f64, out: &mut [f64]) -> f64 {
     theta
 }
 
+/// [`project_simplex`] of the eigenvalues of `spec` onto {μ ≥ 0, Σμ = total} (total > 0),
+/// computing only the eigenvalues above the threshold: (θ, r) with μ_i = max(λ_i − θ, 0) and r
+/// eigenvalues above θ. θ = t_j = (λ_1 + … + λ_j − total)/j for the largest j with λ_j > t_j;
+/// since λ_{j+1} > t_{j+1} ⇔ λ_{j+1} > t_j, one Sturm count at t_j tells whether λ_{j+1} is
+/// needed. A failed spectrum gives (NaN, 0); its caller falls back.
+pub(crate) fn simplex_threshold(spec: &mut crate::eigen::Spectrum<'_>, total: f64) -> (f64, usize) {
+    let n = spec.n();
+    let (mut cum, mut theta, mut j) = (0.0, f64::NAN, 0);
+    while j < n {
+        let l = spec.value(j);
+        if l.is_nan() {
+            return (f64::NAN, 0);
+        }
+        cum += l;
+        let t = (cum - total) / (j as f64 + 1.0);
+        if l - t > 0.0 {
+            theta = t;
+            j += 1;
+        } else {
+            break;
+        }
+        if j < n && spec.count_above(theta) <= j {
+            break;
+        }
+    }
+    (theta, j)
+}
+
 /// Result of one projection: the rank of W and the simplex threshold.
 #[derive(Debug, Clone, Copy)]
 pub struct ProjectionInfo {
@@ -71,9 +99,10 @@ fn start(m: &[f64], n: usize, k: usize, out: &mut [f64]) -> ControlFlow<Projecti
     })
 }
 
-/// [`project_c1`] through the tridiagonal path of [`crate::eigen::sym_eigen_select`]: all
-/// eigenvalues by Householder + QL, eigenvectors by inverse iteration for only the side of
-/// the threshold that has fewer of them. With r active eigenpairs,
+/// [`project_c1`] through the tridiagonal path of [`crate::eigen::sym_eigen_select`]: the
+/// eigenvalues above the simplex threshold by Sturm bisection ([`simplex_threshold`]; QL when
+/// many are needed), eigenvectors by inverse iteration for only the side of the threshold that
+/// has fewer of them. With r active eigenpairs,
 /// `W = Σ_active (λ_i − θ)·v_i·v_iᵀ`, or, when r > n/2, the same matrix written through the
 /// inactive ones: `W = B − θ·I − Σ_inactive (λ_i − θ)·v_i·v_iᵀ` (B = Σ_all λ_i·v_i·v_iᵀ,
 /// I = Σ_all v_i·v_iᵀ; the direction 1, eigenvalue −c of B, is among the inactive).
@@ -86,10 +115,11 @@ pub(crate) fn project_c1_select(
     project_c1_top(m, n, k, out, 0, 0).map(|(info, _)| info)
 }
 
-/// The top eigenpairs a projection computed: values descending (all n), and the unit
-/// eigenvectors of the first `count` of them (column-major n×count).
+/// The top eigenpairs a projection computed: the `count` largest values descending, and their
+/// unit eigenvectors (column-major n×count).
 pub(crate) struct TopPairs {
-    /// Every eigenvalue of `P·sym(M)·P − c·11ᵀ/n`, descending.
+    /// The `count` largest eigenvalues of `P·sym(M)·P − c·11ᵀ/n`, descending (every one above
+    /// the simplex threshold is among them).
     pub values: Vec<f64>,
     /// Column-major n×`count`: the eigenvectors of `values[..count]`.
     pub vectors: Vec<f64>,
@@ -108,6 +138,19 @@ pub(crate) fn project_c1_top(
     min_top: usize,
     extra: usize,
 ) -> Option<(ProjectionInfo, Option<TopPairs>)> {
+    project_c1_top_limit(m, n, k, out, min_top, extra, crate::eigen::bisect_limit(n))
+}
+
+/// [`project_c1_top`] with at most `limit` eigenvalues by bisection (0: all by QL).
+fn project_c1_top_limit(
+    m: &[f64],
+    n: usize,
+    k: usize,
+    out: &mut [f64],
+    min_top: usize,
+    extra: usize,
+    limit: usize,
+) -> Option<(ProjectionInfo, Option<TopPairs>)> {
     let nf = n as f64;
     let j = 1.0 / nf;
     let b = match start(m, n, k, out) {
@@ -116,29 +159,33 @@ pub(crate) fn project_c1_top(
     };
     let mut theta = 0.0;
     let mut rank = 0;
-    let (values, range, v) = crate::eigen::sym_eigen_select(&b, n, |vals| {
-        let mut mu = alloc::vec![0.0; n];
-        theta = project_simplex(vals, k as f64 - 1.0, &mut mu);
-        rank = mu.iter().filter(|&&w| w > 0.0).count();
-        if 2 * rank <= n {
-            0..(rank + extra).max(min_top).min(n)
-        } else {
-            rank..n
-        }
-    })?;
+    let (values, range, v) = crate::eigen::select_with_limit(
+        &b,
+        n,
+        |spec| {
+            (theta, rank) = simplex_threshold(spec, k as f64 - 1.0);
+            if 2 * rank <= n {
+                0..(rank + extra).max(min_top).min(n)
+            } else {
+                rank..n
+            }
+        },
+        limit,
+    )?;
     let complement = 2 * rank > n;
     // out = 11ᵀ/n (+ B − θ·I on the complement side) + Σ w_c·v_c·v_cᵀ over the vectors of the
     // side used (w = μ = λ − θ on the active side, w = θ − λ ≥ 0 on the inactive side), from
     // the upper triangle (mirrored).
     let used = if complement { range.clone() } else { 0..rank };
     let cnt = used.len();
+    // Column-major n×cnt: column c = √w_c · v_c.
     let mut a = alloc::vec![0.0; n * cnt];
     for (c, idx) in used.enumerate() {
-        let w = values[idx] - theta;
+        let w = values[idx - range.start] - theta;
         let s = libm::sqrt(if complement { -w } else { w }.max(0.0));
         let col = &v[(idx - range.start) * n..(idx - range.start + 1) * n];
-        for i in 0..n {
-            a[i * cnt + c] = s * col[i];
+        for (x, y) in a[c * n..(c + 1) * n].iter_mut().zip(col) {
+            *x = s * y;
         }
     }
     let init = |u: usize, w: usize| {
@@ -150,9 +197,7 @@ pub(crate) fn project_c1_top(
             j + b[u * n + w]
         }
     };
-    crate::par::fill_symmetric(out, n, n * cnt, |u, w| {
-        init(u, w) + super::lowrank::dot(&a[u * cnt..(u + 1) * cnt], &a[w * cnt..(w + 1) * cnt])
-    });
+    crate::par::fill_gram(out, n, &a, cnt, init);
     let info = ProjectionInfo { rank, theta };
     let top = (!complement).then(|| TopPairs {
         count: range.len(),
@@ -251,5 +296,60 @@ mod tests {
         // total 0 (k - 1 = 0)
         project_simplex(&[5.0, 1.0, 0.0], 0.0, &mut out);
         assert_eq!(out, [0.0; 3]);
+    }
+
+    /// The projection with eigenvalues by bisection equals the one with every eigenvalue by QL
+    /// (the path before bisection) up to rounding, on iterates of both sides of θ.
+    #[test]
+    fn bisection_projection_matches_ql_projection() {
+        use rand_chacha::ChaCha8Rng;
+        use rand_core::SeedableRng;
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        // Noise 0: exact blocks, so exactly repeated eigenvalues (and a bulk of zeros); k close
+        // to n: more than n/2 eigenvalues active (the complement side, whose inactive
+        // eigenvalues come from the bottom of the spectrum).
+        for (n, k, noise) in [
+            (2, 2, 0.1),
+            (7, 3, 1.0),
+            (40, 3, 0.01),
+            (90, 4, 0.3),
+            (120, 5, 3.0),
+            (60, 4, 0.0),
+            (30, 7, 0.0),
+            (12, 10, 0.5),
+            (9, 8, 0.0),
+            (64, 50, 0.2),
+        ] {
+            let mut m = alloc::vec![0.0; n * n];
+            for u in 0..n {
+                for v in 0..n {
+                    let same = if u * k / n == v * k / n { 1.0 } else { 0.0 };
+                    m[u * n + v] = same + noise * crate::random::normal(&mut rng);
+                }
+            }
+            let (mut a, mut b) = (alloc::vec![0.0; n * n], alloc::vec![0.0; n * n]);
+            let (ia, ta) = project_c1_top_limit(&m, n, k, &mut a, 0, 2, n + 1).unwrap();
+            let (ib, tb) = project_c1_top_limit(&m, n, k, &mut b, 0, 2, 0).unwrap();
+            assert_eq!(ia.rank, ib.rank, "n={n}");
+            let scale = m.iter().fold(1.0f64, |s, x| s.max(x.abs()));
+            assert!(
+                (ia.theta - ib.theta).abs() < 1e-12 * scale * n as f64,
+                "n={n}"
+            );
+            let d = a
+                .iter()
+                .zip(&b)
+                .fold(0.0f64, |s, (x, y)| s.max((x - y).abs()));
+            assert!(d < 1e-10, "n={n}: max |X_bisect − X_ql| = {d}");
+            if let (Some(ta), Some(tb)) = (ta, tb) {
+                assert_eq!(ta.count, tb.count);
+                for (x, y) in ta.values.iter().zip(&tb.values) {
+                    assert!(
+                        (x - y).abs() < 1e-12 * scale * n as f64,
+                        "n={n}: {x} vs {y}"
+                    );
+                }
+            }
+        }
     }
 }
