@@ -29,7 +29,7 @@
 //! a one-sided family level of 1% (Bonferroni over the pairs, [`critical_z`]) **and** by more
 //! than the spread τ̂ of the pair effects inside the groups (δ_ab ≥ τ̂, [`Separation::min_effect`];
 //! τ̂ subtracts the estimation noise of each entry, measured on every subset, from the spread
-//! of the fold's within-group entries):
+//! of the fold's within-group entries around their own group's mean):
 //! groups must differ by more than pairs of one group differ from each other. Without this,
 //! fixed pair-to-pair differences with no group structure (which replicate across folds, so no
 //! significance test removes them) would always support some split once enough is trained.
@@ -192,8 +192,9 @@ pub struct Separation {
     pub z: Vec<Option<f64>>,
     /// The contrast δ_ab of every pair (same layout), in standardised units.
     pub delta: Vec<Option<f64>>,
-    /// τ̂: the spread (standard deviation) of the pair effects D_ij inside the groups, with the
-    /// estimation noise of each entry removed (0 when the noise explains all of it).
+    /// τ̂: the spread (standard deviation) of the pair effects D_ij inside the groups, each
+    /// around its own group's mean, with the estimation noise of each entry removed (0 when the
+    /// noise explains all of it).
     pub pair_spread: f64,
 }
 
@@ -340,7 +341,8 @@ pub fn separation(
             }
         }
     }
-    let (mut w_sum, mut w_sq, mut w_cnt, mut w_inv) = (0.0, 0.0, 0.0, 0.0);
+    let (mut g_sum, mut g_sq, mut g_cnt) = (vec![0.0; g], vec![0.0; g], vec![0.0; g]);
+    let mut w_inv = 0.0;
     for i in 0..n {
         let li = lab(i);
         for j in 0..n {
@@ -351,17 +353,30 @@ pub fn separation(
             let cf = f64::from(c);
             let mean = dsum[i * n + j] / cf;
             if li != usize::MAX && li == lab(j) {
-                w_sum += mean;
-                w_sq += mean * mean;
-                w_cnt += 1.0;
-                w_inv += 1.0 / cf;
+                if let (Some(a), Some(q), Some(k)) =
+                    (g_sum.get_mut(li), g_sq.get_mut(li), g_cnt.get_mut(li))
+                {
+                    *a += mean;
+                    *q += mean * mean;
+                    *k += 1.0;
+                    w_inv += 1.0 / cf;
+                }
             }
         }
     }
     let noise_var = noise_variance(&observations(b, higher_is_better, Fold::All), n)?;
-    let pair_spread = if w_cnt >= 2.0 {
-        let m = w_sum / w_cnt;
-        let total = (w_sq - w_cnt * m * m) / (w_cnt - 1.0);
+    // Spread around each group's own mean (pooled, N − G degrees of freedom): a difference
+    // between the groups' within-group levels is group structure, not pair-to-pair spread.
+    let (mut ss, mut w_cnt, mut used) = (0.0, 0.0, 0.0);
+    for ((&a, &q), &k) in g_sum.iter().zip(&g_sq).zip(&g_cnt) {
+        if k > 0.0 {
+            ss += (q - a * a / k).max(0.0);
+            w_cnt += k;
+            used += 1.0;
+        }
+    }
+    let pair_spread = if w_cnt - used >= 1.0 {
+        let total = ss / (w_cnt - used);
         libm::sqrt((total - noise_var * w_inv / w_cnt).max(0.0))
     } else {
         0.0
@@ -660,5 +675,31 @@ mod tests {
         }
         // 435 pairs: about 109 a fold.
         assert!(c.iter().all(|&x| x > 80), "{c:?}");
+    }
+
+    /// Two groups of 3 and 9 tasks, every pair trained once, score +1 with a partner of the
+    /// same group and 0 otherwise, no pair effects and no noise. After standardisation the small
+    /// group's within-group entries sit higher than the large group's (each task is centred on
+    /// its mostly cross-group subsets), but no two pairs of one group differ: τ̂ = 0 up to
+    /// rounding. Measured around one mean over both groups, τ̂ was the gap between the levels.
+    #[test]
+    fn pair_spread_ignores_differences_between_group_levels() -> Result<(), Error> {
+        let n = 12;
+        let labels: Vec<usize> = (0..n).map(|t| usize::from(t >= 3)).collect();
+        let mut b = AffinityBuilder::new(n)?;
+        for i in 0..n {
+            for j in i + 1..n {
+                let s = if labels[i] == labels[j] { 1.0 } else { 0.0 };
+                b.add_subset(&[i, j], &[s, s])?;
+            }
+        }
+        let sep = separation(&b, true, Fold::All, &labels)?;
+        // Entries are O(1); the variance cancels to ~1e-16, so τ̂ is ~1e-8 from rounding.
+        assert!(sep.pair_spread < 1e-6, "τ̂ = {}", sep.pair_spread);
+        let effect = sep.min_effect().ok_or(Error::Empty)?;
+        assert!(effect > 1e5, "effect {effect}");
+        let z = sep.z.get(1).copied().flatten().ok_or(Error::Empty)?;
+        assert!(z > 0.0, "z = {z}");
+        Ok(())
     }
 }
