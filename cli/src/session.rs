@@ -582,7 +582,7 @@ fn status(dir: &Path, json_out: bool) -> Result<(), CliError> {
             }
             match needed {
                 Some(0) => {}
-                Some(m) => println!("estimated subsets still needed to settle every task: about {m}"),
+                Some(m) => println!("estimated subsets still needed to settle every task and test the next count: about {m}"),
                 None => println!("estimated subsets still needed: unknown (some task is closer to another group than to its own)"),
             }
         }

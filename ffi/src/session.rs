@@ -671,8 +671,8 @@ pub unsafe extern "C" fn tg_session_affinity(
 /// Per task, how settled its group is: `margin[t]` the assignment margin z (NaN for tasks not
 /// grouped yet, +inf with one group) and `stability[t]` the fraction of `resamples` bootstrap
 /// resamples of the trained subsets in which it stays closest to its own group (NaN when not
-/// grouped); `*still_needed` an estimate of the subsets still needed to settle every task
-/// (`SIZE_MAX` when unknown). Buffers of length ≥ n (or NULL with length 0 to skip).
+/// grouped); `*still_needed` an estimate of the subsets still needed to settle every task and
+/// to test a larger count rejected for lack of data (`SIZE_MAX` when unknown). Buffers of length ≥ n (or NULL with length 0 to skip).
 ///
 /// # Safety
 /// `session` a live handle; buffers NULL (length 0) or valid for writes of their lengths;

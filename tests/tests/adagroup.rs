@@ -334,3 +334,77 @@ fn short_session_history_snapshot() {
     }
     insta::assert_snapshot!("adagroup_history", out);
 }
+
+/// Two groups of 6 with no per-pair effects (+1 for each partner of the same group, 0 across,
+/// averaged) and N(0, `noise`²) noise fixed by (seed, subset, task): the groups differ by far
+/// more than pairs inside them (effect ≫ 1), so with few subsets only the held-out z decides.
+struct TwoGroups {
+    noise: f64,
+    seed: u64,
+}
+
+impl SubsetTrainer for TwoGroups {
+    fn train(&self, subset: &[usize]) -> Result<Vec<f64>, Error> {
+        use rand_core::SeedableRng;
+        let mut key = self.seed;
+        for &t in subset {
+            key = taskgroup_core::random::splitmix64(key ^ t as u64);
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(key);
+        Ok(subset
+            .iter()
+            .map(|&i| {
+                let same = subset.iter().filter(|&&j| j != i && j / 6 == i / 6).count();
+                let mean = same as f64 / (subset.len() - 1).max(1) as f64;
+                mean + self.noise * taskgroup_core::random::normal(&mut rng)
+            })
+            .collect())
+    }
+}
+
+/// "Subsets still needed" (issue 13): unknown before anything is grouped; when the last step
+/// rejected a larger count only for lack of evidence (effect ≥ 1, combined z in (0, critical)),
+/// at least the subsets that count's z needs, `total·((z*/z)² − 1)` (z grows like the square
+/// root of the subsets); zero once the planted groups are found with every margin above 3.
+#[test]
+fn subsets_still_needed_sees_counts_rejected_for_lack_of_data() {
+    let tr = TwoGroups {
+        noise: 0.6,
+        seed: 7,
+    };
+    let fresh = AdaGroupSession::new(AdaGroupSettings::new(12, 4, 1)).unwrap();
+    assert_eq!(fresh.subsets_still_needed(), None);
+    let mut short = 0;
+    for budget in [12usize, 18, 24] {
+        let mut st = AdaGroupSettings::new(12, 4, 1);
+        st.subset_size = 4;
+        st.subsets_per_step = Some(budget);
+        let mut s = AdaGroupSession::new(st).unwrap();
+        run_with_trainer(&mut s, &tr).unwrap();
+        let h = s.history().last().unwrap();
+        let chosen = h.table[h.chosen].k;
+        let need = s.subsets_still_needed().unwrap();
+        let row = h.table.iter().find(|r| r.k > chosen && r.effect.is_some());
+        if let Some((z, c, e)) = row.and_then(|r| Some((r.separation?, r.critical_z?, r.effect?))) {
+            if e >= 1.0 && z > 0.0 && z < c {
+                let total = s.total_reported() as f64;
+                assert!(need as f64 >= total * ((c / z).powi(2) - 1.0) - 1e-9);
+                assert!(need > 0, "budget {budget}");
+                short += 1;
+            }
+        }
+    }
+    // With no pair effects and few subsets this happens (measured: all three budgets).
+    assert!(short >= 2, "{short} short campaigns");
+    let tr = TwoGroups {
+        noise: 0.1,
+        seed: 7,
+    };
+    let mut st = AdaGroupSettings::new(12, 4, 1);
+    st.subset_size = 4;
+    st.subsets_per_step = Some(120);
+    let mut s = AdaGroupSession::new(st).unwrap();
+    run_with_trainer(&mut s, &tr).unwrap();
+    assert_eq!(s.partition().unwrap().num_groups(), 2, "{:?}", s.groups());
+    assert_eq!(s.subsets_still_needed(), Some(0));
+}

@@ -29,7 +29,8 @@
 //! a one-sided family level of 1% (Bonferroni over the pairs, [`critical_z`]) **and** by more
 //! than the spread τ̂ of the pair effects inside the groups (δ_ab ≥ τ̂, [`Separation::min_effect`];
 //! τ̂ subtracts the estimation noise of each entry, measured on every subset, from the spread
-//! of the fold's within-group entries):
+//! of the fold's within-group entries around their task's level in its group, pooled over the
+//! folds, [`Separation::pooled_spread`]):
 //! groups must differ by more than pairs of one group differ from each other. Without this,
 //! fixed pair-to-pair differences with no group structure (which replicate across folds, so no
 //! significance test removes them) would always support some split once enough is trained.
@@ -192,12 +193,35 @@ pub struct Separation {
     pub z: Vec<Option<f64>>,
     /// The contrast δ_ab of every pair (same layout), in standardised units.
     pub delta: Vec<Option<f64>>,
-    /// τ̂: the spread (standard deviation) of the pair effects D_ij inside the groups, with the
+    /// τ̂: the spread (standard deviation) of the pair effects D_ij inside the groups, each
+    /// around its task's level in its group (the mean of row i over i's group), with the
     /// estimation noise of each entry removed (0 when the noise explains all of it).
     pub pair_spread: f64,
+    /// The parts of τ̂² = max(0, (spread_ss − spread_noise) / spread_df), so that folds can be
+    /// pooled ([`Separation::pooled_spread`]): the within-group entries' squared deviations
+    /// from their task's level in its group, the estimation noise expected in them, and their
+    /// degrees of freedom (0 when no task has two partners of its group measured).
+    pub spread_ss: f64,
+    /// See [`Separation::spread_ss`].
+    pub spread_noise: f64,
+    /// See [`Separation::spread_ss`].
+    pub spread_df: f64,
 }
 
 impl Separation {
+    /// τ̂ over several folds' separations: sums of squares, noise and degrees of freedom pooled
+    /// before the square root (per-fold τ̂ from a few noisy entries, each truncated at 0 and
+    /// then averaged, is biased upwards where noise dominates); 0 with no degrees of freedom.
+    pub fn pooled_spread<'a>(folds: impl IntoIterator<Item = &'a Separation>) -> f64 {
+        let (mut ss, mut noise, mut df) = (0.0, 0.0, 0.0);
+        for f in folds {
+            ss += f.spread_ss;
+            noise += f.spread_noise;
+            df += f.spread_df;
+        }
+        spread_from(ss, noise, df)
+    }
+
     /// The smallest δ_ab / τ̂ over all pairs of groups: how far apart the groups are in units
     /// of how much pairs inside a group differ (`None` when a pair is untestable or g < 2;
     /// +inf when τ̂ = 0).
@@ -326,10 +350,9 @@ pub fn separation(
             uc[h] = 0.0;
         }
     }
-    // The spread of the pair effects inside groups: the variance of the within-group entries
-    // D_ij (each the mean of c_ij observations) minus their mean estimation variance s²/c_ij,
-    // s² the pooled variance of observations around their entry, measured on every subset
-    // (not only this fold's: a fold holds few entries measured twice, [`noise_variance`]).
+    // The fold's entries D_ij (each the mean of c_ij observations); s² below is measured on
+    // every subset, not only this fold's (a fold holds few entries measured twice,
+    // [`noise_variance`]).
     let mut dsum = vec![0.0; n * n];
     for &(s, i, z) in &o.obs {
         for &j in s {
@@ -340,32 +363,41 @@ pub fn separation(
             }
         }
     }
-    let (mut w_sum, mut w_sq, mut w_cnt, mut w_inv) = (0.0, 0.0, 0.0, 0.0);
+    // The spread of the pair effects inside groups, around each task's own level in its group
+    // (pooled over the rows, Σ (m_i − 1) degrees of freedom for a row of m_i within-group
+    // entries): how far one task's partners in its group differ from each other. A task's
+    // level (its own benefit from its group; after standardisation also the offset and scale
+    // of a task trained in few subsets, and the level of its group) is not pair-to-pair spread.
+    // The estimation noise removed is what it adds to those residuals, (1 − 1/m_i)·Σ_j s²/c_ij
+    // per row, s² the pooled variance of observations around their entry.
+    let (mut ss, mut df, mut inv) = (0.0, 0.0, 0.0);
     for i in 0..n {
         let li = lab(i);
+        if li == usize::MAX {
+            continue;
+        }
+        let (mut sum, mut sq, mut cnt, mut row_inv) = (0.0, 0.0, 0.0, 0.0);
         for j in 0..n {
             let c = cov.get(i * n + j).copied().unwrap_or(0);
-            if i == j || c == 0 {
+            if i == j || c == 0 || lab(j) != li {
                 continue;
             }
             let cf = f64::from(c);
-            let mean = dsum[i * n + j] / cf;
-            if li != usize::MAX && li == lab(j) {
-                w_sum += mean;
-                w_sq += mean * mean;
-                w_cnt += 1.0;
-                w_inv += 1.0 / cf;
-            }
+            let mean = dsum.get(i * n + j).copied().unwrap_or(0.0) / cf;
+            sum += mean;
+            sq += mean * mean;
+            cnt += 1.0;
+            row_inv += 1.0 / cf;
+        }
+        if cnt >= 2.0 {
+            ss += (sq - sum * sum / cnt).max(0.0);
+            df += cnt - 1.0;
+            inv += (1.0 - 1.0 / cnt) * row_inv;
         }
     }
     let noise_var = noise_variance(&observations(b, higher_is_better, Fold::All), n)?;
-    let pair_spread = if w_cnt >= 2.0 {
-        let m = w_sum / w_cnt;
-        let total = (w_sq - w_cnt * m * m) / (w_cnt - 1.0);
-        libm::sqrt((total - noise_var * w_inv / w_cnt).max(0.0))
-    } else {
-        0.0
-    };
+    let spread_noise = noise_var * inv;
+    let pair_spread = spread_from(ss, spread_noise, df);
     let mut zs = vec![None; g * g];
     let mut deltas = vec![None; g * g];
     for a in 0..g {
@@ -391,7 +423,19 @@ pub fn separation(
         z: zs,
         delta: deltas,
         pair_spread,
+        spread_ss: ss,
+        spread_noise,
+        spread_df: df,
     })
+}
+
+/// τ̂ = √max(0, (ss − noise) / df); 0 when df < 1.
+fn spread_from(ss: f64, noise: f64, df: f64) -> f64 {
+    if df >= 1.0 {
+        libm::sqrt(((ss - noise) / df).max(0.0))
+    } else {
+        0.0
+    }
 }
 
 /// The pooled variance of standardised observations around the mean of their entry D_ij, over
@@ -660,5 +704,31 @@ mod tests {
         }
         // 435 pairs: about 109 a fold.
         assert!(c.iter().all(|&x| x > 80), "{c:?}");
+    }
+
+    /// Two groups of 3 and 9 tasks, every pair trained once, score +1 with a partner of the
+    /// same group and 0 otherwise, no pair effects and no noise. After standardisation the small
+    /// group's within-group entries sit higher than the large group's (each task is centred on
+    /// its mostly cross-group subsets), but no two pairs of one group differ: τ̂ = 0 up to
+    /// rounding. Measured around one mean over both groups, τ̂ was the gap between the levels.
+    #[test]
+    fn pair_spread_ignores_differences_between_group_levels() -> Result<(), Error> {
+        let n = 12;
+        let labels: Vec<usize> = (0..n).map(|t| usize::from(t >= 3)).collect();
+        let mut b = AffinityBuilder::new(n)?;
+        for i in 0..n {
+            for j in i + 1..n {
+                let s = if labels[i] == labels[j] { 1.0 } else { 0.0 };
+                b.add_subset(&[i, j], &[s, s])?;
+            }
+        }
+        let sep = separation(&b, true, Fold::All, &labels)?;
+        // Entries are O(1); the variance cancels to ~1e-16, so τ̂ is ~1e-8 from rounding.
+        assert!(sep.pair_spread < 1e-6, "τ̂ = {}", sep.pair_spread);
+        let effect = sep.min_effect().ok_or(Error::Empty)?;
+        assert!(effect > 1e5, "effect {effect}");
+        let z = sep.z.get(1).copied().flatten().ok_or(Error::Empty)?;
+        assert!(z > 0.0, "z = {z}");
+        Ok(())
     }
 }
