@@ -365,7 +365,8 @@ impl<'a> EarlyStop<'a> {
         if gap > CERTIFY_TOLERANCE {
             // The partition's own certificate (a valid bound too; the smaller one counts),
             // once per new partition.
-            if self.tried.as_ref() != Some(p) {
+            // (Only a partition into k groups: its bound is for partitions into its own count.)
+            if p.num_groups() == k && self.tried.as_ref() != Some(p) {
                 self.tried = Some(p.clone());
                 if let Some(b) = partition_bound(cen, p, CERTIFY_TOLERANCE, &mut self.warm_p) {
                     if b - v <= CERTIFY_TOLERANCE {
