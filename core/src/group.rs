@@ -8,7 +8,7 @@ use crate::partition::{block_value, Partition};
 use crate::round::Rounding;
 use crate::round::{round_centered, RoundingSettings};
 use crate::sdp::admm::{is_trivial, solve_centered, solve_centered_checked, AdmmState};
-use crate::sdp::certificate::{bound_centered, bound_estimate, VERIFIED_MIN_N};
+use crate::sdp::certificate::{bound_centered, bound_estimate, partition_bound, VERIFIED_MIN_N};
 use crate::sdp::factored::solve_factored;
 use crate::sdp::{
     BlockOp, DenseOp, DenseOpF32, Progress, SdpSolution, SolverPath, SolverSettings, SolverStatus,
@@ -252,7 +252,9 @@ const MAX_INTERVAL: usize = 40;
 
 /// The early-stopping rule of [`Stop::Certified`]: every few iterations, round the iterate's X
 /// (robust rounding, as at the end of a solve) and compare the partition's value with the
-/// iterate's dual bound (method.md §4: valid from any iterate). The cheap estimate of the bound
+/// iterate's dual bound (method.md §4: valid from any iterate), and each new partition once
+/// against its own certificate (method.md §4, partition certificate; also valid, and tight
+/// without a converged iterate when P's groups admit it). The cheap estimate of the bound
 /// is computed first; the certified bound (and, from n = 200, its Cholesky verification) only
 /// when the estimate already certifies. Checks are spaced by extrapolating the gap's linear
 /// decrease to the tolerance.
@@ -274,6 +276,11 @@ struct EarlyStop<'a> {
     /// Checks so far, and how many consecutive roundings gave the same partition.
     checks: usize,
     stable: usize,
+    /// The last partition whose own certificate (method.md §4, partition certificate) was
+    /// tried: it depends on the partition alone, so it is not tried twice in a row.
+    tried: Option<Partition>,
+    /// Warm start of that certificate's eigenvector (n ≥ 200).
+    warm_p: Option<Vec<f64>>,
 }
 
 impl<'a> EarlyStop<'a> {
@@ -291,6 +298,8 @@ impl<'a> EarlyStop<'a> {
             warm: None,
             checks: 0,
             stable: 0,
+            tried: None,
+            warm_p: None,
         }
     }
 
@@ -354,6 +363,19 @@ impl<'a> EarlyStop<'a> {
         let (p, v) = self.last.as_ref()?;
         let gap = est - v;
         if gap > CERTIFY_TOLERANCE {
+            // The partition's own certificate (a valid bound too; the smaller one counts),
+            // once per new partition.
+            // (Only a partition into k groups: its bound is for partitions into its own count.)
+            if p.num_groups() == k && self.tried.as_ref() != Some(p) {
+                self.tried = Some(p.clone());
+                if let Some(b) = partition_bound(cen, p, CERTIFY_TOLERANCE, &mut self.warm_p) {
+                    if b - v <= CERTIFY_TOLERANCE {
+                        self.certified = Some(p.clone());
+                        self.bound = Some(b);
+                        return Some((b - v).max(0.0));
+                    }
+                }
+            }
             return Some(gap);
         }
         let b = if n < VERIFIED_MIN_N {

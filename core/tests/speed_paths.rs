@@ -92,6 +92,36 @@ fn early_stop_never_certifies_a_suboptimal_partition() {
     assert!(certified > 10, "only {certified} certified");
 }
 
+/// A clearly planted instance (unequal groups) is certified at the first early-stop check by
+/// the rounded partition's own certificate (method.md §4), long before ADMM's dual bound could:
+/// the planted partition, the full solve's certificate, a bound above the SDP optimum.
+#[test]
+fn partition_certificate_stops_at_the_first_check() {
+    let m = PlantedModel {
+        sizes: vec![30, 20, 15],
+        mean: vec![10.0, 5.0, 5.0, 5.0, 11.0, 5.0, 5.0, 5.0, 9.0],
+        sd: vec![1.0; 9],
+    };
+    let t = m.sample(2).unwrap();
+    let full = group(&t, 3, &settings(Stop::Converged, 0)).unwrap();
+    let fast = group(&t, 3, &settings(Stop::Certified, 0)).unwrap();
+    assert_eq!(fast.sdp.status, SolverStatus::Certified);
+    assert!(
+        fast.sdp.iterations <= 10,
+        "{} iterations",
+        fast.sdp.iterations
+    );
+    assert!(full.sdp.iterations > 2 * fast.sdp.iterations);
+    assert_eq!(fast.partition, m.truth().unwrap());
+    assert_eq!(fast.partition, full.partition);
+    assert!(fast.certified_optimal && full.certified_optimal);
+    let ub = fast.upper_bound.unwrap();
+    // The converged iterate's objective may exceed the SDP optimum by its residual (X is
+    // only 1e-6 from X ≥ 0; here by 1.6e-7 relative, above ADMM's own bound too).
+    assert!(ub >= fast.value && ub >= full.sdp.objective - 1e-6 * full.value.abs());
+    assert!(ub <= full.upper_bound.unwrap() + 1e-9 * full.value.abs());
+}
+
 /// `Stop::Converged` (what `--solve-to-tolerance` selects) runs the SDP to the tolerance.
 #[test]
 fn solve_to_tolerance_reaches_the_tolerance() {

@@ -331,7 +331,7 @@ impl BlockOp for DualOp<'_> {
 /// `Z_d(u, v) = r⁺_{u,a}·r⁺_{v,b} / d_ab`, zero inside groups, where r_{u,a} is the row sum over
 /// a that makes S·1_a = 0 for the dual slack S (method.md §4a) and d_ab the larger of the two
 /// block sums of r⁺ (so every entry is ≥ 0, whatever z and whatever the signs of r).
-struct PartitionDual {
+pub(crate) struct PartitionDual {
     n: usize,
     k: usize,
     labels: Vec<usize>,
@@ -342,7 +342,14 @@ struct PartitionDual {
 }
 
 impl PartitionDual {
-    fn new(labels: &[usize], k: usize, m: &[f64], sizes: &[usize], q: &[f64], z: f64) -> Self {
+    pub(crate) fn new(
+        labels: &[usize],
+        k: usize,
+        m: &[f64],
+        sizes: &[usize],
+        q: &[f64],
+        z: f64,
+    ) -> Self {
         let n = labels.len();
         let mut rplus = alloc::vec![0.0; n * k];
         let mut colsum = alloc::vec![0.0; k * k]; // colsum[b*k + a] = Σ_{u∈b} r⁺_{u,a}
@@ -403,6 +410,22 @@ impl PartitionDual {
         }
     }
 
+    /// g += Z_d for the row-major n×n `g` (the dense form, for the early stop's certificate).
+    pub(crate) fn add_dense(&self, g: &mut [f64]) {
+        let (n, k) = (self.n, self.k);
+        for u in 0..n {
+            let b = self.labels[u];
+            let ru = &self.rplus[u * k..(u + 1) * k];
+            let row = &mut g[u * n..(u + 1) * n];
+            for (v, x) in row.iter_mut().enumerate() {
+                let a = self.labels[v];
+                if a != b {
+                    *x += ru[a] * self.rplus[v * k + b] * self.inv_d[a * k + b];
+                }
+            }
+        }
+    }
+
     /// ‖Z_d‖_F.
     fn fro(&self) -> f64 {
         let k = self.k;
@@ -431,7 +454,16 @@ impl PartitionDual {
 /// r_{u,a} at z = 0 for u ∈ b ≠ a: `(n_a/n_b)·m_{u,b} − m_{u,a} + Q_a/(2n_a) − n_a·Q_b/(2n_b²)`
 /// with m = C·H (H the group indicators) and Q_a = 1_aᵀC1_a.
 #[allow(clippy::too_many_arguments)]
-fn r0(m: &[f64], k: usize, u: usize, a: usize, b: usize, na: f64, nb: f64, q: &[f64]) -> f64 {
+pub(crate) fn r0(
+    m: &[f64],
+    k: usize,
+    u: usize,
+    a: usize,
+    b: usize,
+    na: f64,
+    nb: f64,
+    q: &[f64],
+) -> f64 {
     (na / nb) * m[u * k + b] - m[u * k + a] + q[a] / (2.0 * na) - na * q[b] / (2.0 * nb * nb)
 }
 
