@@ -360,7 +360,9 @@ pub struct SdpSolution {
     pub k: usize,
     /// X, row-major n×n: satisfies X·1 = 1, Tr X = k, X ⪰ 0 to rounding; X ≥ 0 to the primal residual.
     pub x: Vec<f64>,
-    /// ⟨T, X⟩ in T's units (the SDP value at convergence).
+    /// ⟨T, X⟩ in T's units (the SDP value at convergence; with status `Certified` the
+    /// iterate's, which may lie outside [partition value, certified bound], the interval that
+    /// holds the SDP's optimum).
     pub objective: f64,
     /// A valid upper bound on the value of every partition into k groups (and on the SDP optimum),
     /// padded for rounding error; from any iterate, tight at convergence.
