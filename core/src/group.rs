@@ -242,6 +242,9 @@ pub fn certify(
 
 /// First iteration at which [`Stop::Certified`] checks the iterate.
 const FIRST_CHECK: usize = 10;
+/// Iteration of one earlier check of the rounded partition against its own certificate only
+/// (method.md §4, partition certificate); it leaves the schedule of the full checks alone.
+const FIRST_PARTITION_CHECK: usize = 5;
 /// k-means restarts of the rounding inside a check.
 const CHECK_RESTARTS: usize = 2;
 /// Fewest iterations between two checks ...
@@ -305,6 +308,9 @@ impl<'a> EarlyStop<'a> {
 
     fn check(&mut self, st: &AdmmState) -> Option<f64> {
         if st.iterations() < self.next {
+            if st.iterations() >= FIRST_PARTITION_CHECK && self.tried.is_none() {
+                return self.try_partition(st);
+            }
             return None;
         }
         let it = st.iterations();
@@ -333,6 +339,35 @@ impl<'a> EarlyStop<'a> {
         None
     }
 
+    /// The early partition-only check: round the iterate (the checks' lighter rounding) and
+    /// stop with its own certificate when that certifies it; the partition is remembered as
+    /// tried either way (its certificate depends on it alone).
+    fn try_partition(&mut self, st: &AdmmState) -> Option<f64> {
+        let (cen, k) = (self.cen, self.k);
+        let p = round_centered(cen, st.x(), k, &self.quick_rounding());
+        let v = block_value(&cen.c, &p);
+        self.tried = Some(p.clone());
+        if p.num_groups() != k {
+            return None;
+        }
+        let b = partition_bound(cen, &p, CERTIFY_TOLERANCE, &mut self.warm_p)?;
+        if b - v <= CERTIFY_TOLERANCE {
+            self.certified = Some(p);
+            self.bound = Some(b);
+            return Some(b);
+        }
+        None
+    }
+
+    /// A lighter robust rounding (2 k-means restarts instead of the settings' count): whatever
+    /// partition passes a check is optimal up to the tolerance, however it was found.
+    fn quick_rounding(&self) -> RoundingSettings {
+        RoundingSettings {
+            kmeans_restarts: self.rounding.kmeans_restarts.min(CHECK_RESTARTS),
+            ..*self.rounding
+        }
+    }
+
     /// One check: the gap (centred units) of the best partition at hand against the bound
     /// estimate, or against the certified bound when the estimate passes (then `certified`
     /// and `bound` are set when it passes too). `None` when an eigen-solver failed.
@@ -346,13 +381,7 @@ impl<'a> EarlyStop<'a> {
         let passes = matches!(&self.last, Some((_, v)) if est - v <= CERTIFY_TOLERANCE);
         let settled = self.stable >= 2 && !self.checks.is_multiple_of(4);
         if !passes && !settled {
-            // A lighter robust rounding (2 k-means restarts instead of the settings' count):
-            // whatever partition passes the test below is optimal up to the tolerance.
-            let quick = RoundingSettings {
-                kmeans_restarts: self.rounding.kmeans_restarts.min(CHECK_RESTARTS),
-                ..*self.rounding
-            };
-            let p = round_centered(cen, st.x(), k, &quick);
+            let p = round_centered(cen, st.x(), k, &self.quick_rounding());
             let v = block_value(&cen.c, &p);
             match &self.last {
                 Some((q, _)) if *q == p => self.stable += 1,
