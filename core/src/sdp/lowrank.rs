@@ -384,17 +384,7 @@ impl LowRank {
         }
         self.v = nv;
         self.bv = nbv;
-        let mut res = alloc::vec![0.0; p];
-        for (j, r) in res.iter_mut().enumerate() {
-            let (vj, bvj) = (&self.v[j * n..(j + 1) * n], &self.bv[j * n..(j + 1) * n]);
-            let l = values[j];
-            *r = libm::sqrt(
-                bvj.iter()
-                    .zip(vj)
-                    .map(|(b, v)| (b - l * v) * (b - l * v))
-                    .sum::<f64>(),
-            );
-        }
+        let res = residual_norms(&self.v, &self.bv, &values, n, p);
         Some((values, res, scale))
     }
 
@@ -508,17 +498,7 @@ impl LowRank {
             }
         }
         self.bv_valid = true;
-        let mut res = alloc::vec![0.0; p];
-        for (j, r) in res.iter_mut().enumerate() {
-            let (vj, bvj) = (&self.v[j * n..(j + 1) * n], &self.bv[j * n..(j + 1) * n]);
-            let l = values[j];
-            *r = libm::sqrt(
-                bvj.iter()
-                    .zip(vj)
-                    .map(|(b, v)| (b - l * v) * (b - l * v))
-                    .sum::<f64>(),
-            );
-        }
+        let res = residual_norms(&self.v, &self.bv, &values, n, p);
         Some((values, res, scale))
     }
 
@@ -665,6 +645,23 @@ fn form_x(v: &[f64], n: usize, mu: &[f64], out: &mut [f64]) {
     }
     let j0 = 1.0 / n as f64;
     crate::par::fill_gram(out, n, &a, r, |_, _| j0);
+}
+
+/// ‖B·v_j − λ_j·v_j‖ for the first p columns v_j (length n, stored one after another in `v`,
+/// their products in `bv`) and values λ_j (`values` holds at least p).
+fn residual_norms(v: &[f64], bv: &[f64], values: &[f64], n: usize, p: usize) -> Vec<f64> {
+    (0..p)
+        .map(|j| {
+            let l = values.get(j).copied().unwrap_or(0.0);
+            let (vj, bvj) = (&v[j * n..(j + 1) * n], &bv[j * n..(j + 1) * n]);
+            libm::sqrt(
+                bvj.iter()
+                    .zip(vj)
+                    .map(|(b, v)| (b - l * v) * (b - l * v))
+                    .sum::<f64>(),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
