@@ -242,9 +242,10 @@ pub fn certify(
 
 /// First iteration at which [`Stop::Certified`] checks the iterate.
 const FIRST_CHECK: usize = 10;
-/// Iteration of one earlier check of the rounded partition against its own certificate only
-/// (method.md §4, partition certificate); it leaves the schedule of the full checks alone.
-const FIRST_PARTITION_CHECK: usize = 5;
+/// Iterations of the earlier checks of the rounded partition against its own certificate only
+/// (method.md §4, partition certificate; a partition already tried is not tried again); they
+/// leave the schedule of the full checks alone.
+const PARTITION_CHECKS: [usize; 2] = [1, 5];
 /// k-means restarts of the rounding inside a check.
 const CHECK_RESTARTS: usize = 2;
 /// Fewest iterations between two checks ...
@@ -308,7 +309,7 @@ impl<'a> EarlyStop<'a> {
 
     fn check(&mut self, st: &AdmmState) -> Option<f64> {
         if st.iterations() < self.next {
-            if st.iterations() >= FIRST_PARTITION_CHECK && self.tried.is_none() {
+            if PARTITION_CHECKS.contains(&st.iterations()) {
                 return self.try_partition(st);
             }
             return None;
@@ -345,11 +346,11 @@ impl<'a> EarlyStop<'a> {
     fn try_partition(&mut self, st: &AdmmState) -> Option<f64> {
         let (cen, k) = (self.cen, self.k);
         let p = round_centered(cen, st.x(), k, &self.quick_rounding());
-        let v = block_value(&cen.c, &p);
-        self.tried = Some(p.clone());
-        if p.num_groups() != k {
+        if p.num_groups() != k || self.tried.as_ref() == Some(&p) {
             return None;
         }
+        let v = block_value(&cen.c, &p);
+        self.tried = Some(p.clone());
         let b = partition_bound(cen, &p, CERTIFY_TOLERANCE, &mut self.warm_p)?;
         if b - v <= CERTIFY_TOLERANCE {
             self.certified = Some(p);

@@ -209,3 +209,23 @@ fn anderson_keeps_the_answer() {
         assert_eq!(s.status, SolverStatus::Converged);
     }
 }
+
+/// The paper's planted model at n = 300 (the bench's instance, the n ≥ 200 path with its
+/// Cholesky-verified bound): the partition's own certificate (the cancelling Z_d of method.md
+/// §4) certifies the first projection's rounding, so the solve stops after one iteration with
+/// the converged solve's partition and a bound at least as tight as the certification test.
+#[test]
+fn planted_n300_is_certified_after_one_iteration() {
+    let m = PlantedModel::paper(100);
+    let t = m.sample(0).unwrap();
+    let full = group(&t, 3, &settings(Stop::Converged, 0)).unwrap();
+    let fast = group(&t, 3, &settings(Stop::Certified, 0)).unwrap();
+    assert_eq!(fast.sdp.status, SolverStatus::Certified);
+    assert_eq!(fast.sdp.iterations, 1);
+    assert_eq!(fast.partition, m.truth().unwrap());
+    assert_eq!(fast.partition, full.partition);
+    assert!(fast.certified_optimal && full.certified_optimal);
+    let ub = fast.upper_bound.unwrap();
+    assert!(ub >= fast.value);
+    assert!(fast.gap_normalized.unwrap() <= 1e-5);
+}
