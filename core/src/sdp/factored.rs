@@ -410,7 +410,19 @@ impl PartitionDual {
         }
     }
 
-    /// g += Z_d for the row-major n×n `g` (the dense form, for the early stop's certificate).
+    /// Z_d(u, v) (0 inside groups).
+    pub(crate) fn entry(&self, u: usize, v: usize) -> f64 {
+        let (a, b) = (self.labels[v], self.labels[u]);
+        if a == b {
+            return 0.0;
+        }
+        let k = self.k;
+        self.rplus[u * k + a] * self.rplus[v * k + b] * self.inv_d[a * k + b]
+    }
+
+    /// g += Z_d for the row-major n×n `g` (the dense form; the certificate's tests compare the
+    /// early stop's cancelling Z_d with it).
+    #[cfg(test)]
     pub(crate) fn add_dense(&self, g: &mut [f64]) {
         let (n, k) = (self.n, self.k);
         for u in 0..n {
