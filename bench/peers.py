@@ -905,7 +905,8 @@ def run_profile():
         "the default `Stop::Certified`. Table 2: the default run split into iterations (timed "
         "in the converged run, same iterates), early-stop checks (round + certificate on the "
         "iterate) and the final rounding + certificate, with the low-rank rounds and the mean "
-        "iteration against one n²·r multiply-add pass (r = k + 4) at that n. Table 3: one eigendecomposition "
+        "iteration against one n²·r multiply-add pass (r = k + 4) at that n, and the converged run's "
+        "median iteration after the first 10 (the steady state) against the same pass. Table 3: one eigendecomposition "
         "(nalgebra) against the tridiagonal path (values only, and the whole projection), one "
         "n²·r multiply-add pass (the arithmetic of one low-rank round) and one robust rounding.",
     ]
