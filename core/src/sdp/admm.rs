@@ -31,7 +31,7 @@
 use alloc::vec::Vec;
 
 use super::certificate::bound_centered;
-use super::lowrank::{dot, was_expensive, LowRank, OVERSAMPLE};
+use super::lowrank::{dot, was_expensive, LowRank, MAX_BLOCK_FRACTION, OVERSAMPLE};
 use super::projection::{project_c1_select, project_c1_top};
 use super::{
     Progress, ProjectionMethod, SdpSolution, SolverSettings, SolverStatus, WarmStart,
@@ -293,7 +293,14 @@ impl Projector for CoreProjector {
             return false;
         };
         if let (Some(lr), Some(top)) = (self.low_rank.as_mut(), top) {
-            lr.reset_from(&top, info.theta);
+            if top.vectors.len() / n.max(1) * MAX_BLOCK_FRACTION > n {
+                // A high-rank iterate: a low-rank round would cost about as much as this
+                // decomposition, several rounds more (measured: 4.7× at n = 300, rank 48), so
+                // the next iteration is a full one too; low-rank resumes once the rank drops.
+                self.skip_low_rank = self.skip_low_rank.max(1);
+            } else {
+                lr.reset_from(&top, info.theta);
+            }
         }
         true
     }

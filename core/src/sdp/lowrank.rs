@@ -30,7 +30,7 @@ pub(crate) fn was_expensive(n: usize, p: usize, rounds: usize) -> bool {
 pub(crate) const EIG_TOL: f64 = 1e-9;
 /// The block never exceeds n / MAX_BLOCK_FRACTION vectors: beyond that, a round costs about as
 /// much as a full decomposition and the caller falls back to it.
-const MAX_BLOCK_FRACTION: usize = 8;
+pub(crate) const MAX_BLOCK_FRACTION: usize = 8;
 /// Extra block vectors kept beyond those above θ, so that the next eigenvalue is watched.
 pub(crate) const OVERSAMPLE: usize = 4;
 
