@@ -64,9 +64,7 @@ pub(crate) fn bound_estimate(
         .map(|(c, &v)| c + (-rho * v).max(0.0))
         .collect();
     let total: f64 = g.iter().sum::<f64>() / nf;
-    let mut pgp = centered_shifted(&g, n);
-    let shift = pgp[0] - pgp_entry(&g, n, 0, 0);
-    pgp.iter_mut().for_each(|x| *x -= shift);
+    let pgp = pgp_exact(&g, n);
     let (vals, vecs) = super::lowrank::top_eigen_1perp_from(&pgp, n, 1, 1e-8, warm.as_deref())?;
     *warm = Some(vecs);
     Some(total + (k as f64 - 1.0) * vals[0])
@@ -129,8 +127,8 @@ pub(crate) fn partition_bound(
     }
     let v_c = block_value(&cen.c, p);
     // The within-group λ_max that the cancelling Z_d leaves (a floor for θ, see
-    // `cancelling_dual`; an estimate: it only places z); z starts just above it, or at it when
-    // it lies above z*.
+    // `cancelling_dual`; an estimate: it only places z); z starts halfway between it and z*, or
+    // at it when it lies above z*.
     let groups = p.groups();
     let mut lam_in = f64::NEG_INFINITY;
     for grp in groups.iter().filter(|g| g.len() > 1) {
@@ -167,9 +165,7 @@ pub(crate) fn partition_bound(
     let lam = if stalled {
         // The block iteration stalled on this spectrum: straight to the padded tridiagonal
         // bound, which `lambda_max_1perp` would reach after failing the same way.
-        let mut pgp = centered_shifted(&g, n);
-        let shift = pgp[0] - pgp_entry(&g, n, 0, 0);
-        pgp.iter_mut().for_each(|x| *x -= shift);
+        let pgp = pgp_exact(&g, n);
         lambda_max_1perp_dense(pgp, n)?
     } else {
         lambda_max_1perp_from(g, n, warm.as_deref())?
@@ -215,9 +211,7 @@ fn search_z(
         let theta = if exact {
             lambda_max_1perp(g.clone(), n)?
         } else {
-            let mut pgp = centered_shifted(&g, n);
-            let shift = pgp[0] - pgp_entry(&g, n, 0, 0);
-            pgp.iter_mut().for_each(|x| *x -= shift);
+            let pgp = pgp_exact(&g, n);
             let found = if *stalled {
                 None
             } else {
@@ -382,10 +376,7 @@ fn lambda_max_1perp_from(g: Vec<f64>, n: usize, start: Option<&[f64]>) -> Option
             .first()
             .copied();
     }
-    // P·G·P exactly (centered_shifted subtracts c/n everywhere; undo it).
-    let mut pgp = centered_shifted(&g, n);
-    let shift = pgp[0] - pgp_entry(&g, n, 0, 0);
-    pgp.iter_mut().for_each(|x| *x -= shift);
+    let pgp = pgp_exact(&g, n);
     drop(g);
     if let Some((vals, vecs)) = super::lowrank::top_eigen_1perp_from(&pgp, n, 1, 1e-12, start) {
         let lam = vals[0];
@@ -429,6 +420,14 @@ fn lambda_max_1perp_dense(mut pgp: Vec<f64>, n: usize) -> Option<f64> {
     pgp.iter_mut().for_each(|x| *x -= c / n as f64);
     let lam = *crate::eigen::sym_eigenvalues_top(&pgp, n, 1)?.first()?;
     Some(lam + 4.0 * n as f64 * f64::EPSILON * (fro + 1.0))
+}
+
+/// P·G·P exactly (`centered_shifted` also subtracts c/n everywhere; this undoes it).
+fn pgp_exact(g: &[f64], n: usize) -> Vec<f64> {
+    let mut pgp = centered_shifted(g, n);
+    let shift = pgp[0] - pgp_entry(g, n, 0, 0);
+    pgp.iter_mut().for_each(|x| *x -= shift);
+    pgp
 }
 
 /// (P·G·P)_{uv} computed directly (for checking the shift of `centered_shifted`).
@@ -526,9 +525,7 @@ mod tests {
                 }
             }
             if spike > 0.0 {
-                let mut pgp = centered_shifted(&g, n);
-                let shift = pgp[0] - pgp_entry(&g, n, 0, 0);
-                pgp.iter_mut().for_each(|x| *x -= shift);
+                let pgp = pgp_exact(&g, n);
                 assert!(
                     super::super::lowrank::top_eigen_1perp(&pgp, n, 1, 1e-12).is_some(),
                     "n {n}: the verified path was not taken"
