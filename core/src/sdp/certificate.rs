@@ -6,7 +6,8 @@
 
 use alloc::vec::Vec;
 
-use super::factored::{r0, PartitionDual};
+use super::factored::{block_sums_and_zstar, PartitionDual};
+use super::lanczos::{BlockOp, DenseOp};
 use super::projection::centered_shifted;
 use crate::affinity::Centered;
 use crate::partition::{block_value, Partition};
@@ -98,33 +99,9 @@ pub(crate) fn partition_bound(
     }
     let labels: Vec<usize> = p.labels().iter().map(|&l| l as usize).collect();
     let sizes = p.sizes();
-    // m = C·H (H the group indicators), Q_a = 1_aᵀC1_a.
-    let mut m = alloc::vec![0.0; n * k];
-    for u in 0..n {
-        let row = &cen.c[u * n..(u + 1) * n];
-        let mu = &mut m[u * k..(u + 1) * k];
-        for (x, &a) in row.iter().zip(&labels) {
-            mu[a] += x;
-        }
-    }
-    let mut q = alloc::vec![0.0; k];
-    for u in 0..n {
-        q[labels[u]] += m[u * k + labels[u]];
-    }
-    // z*: the largest z that clamps no row sum r (method.md §4a).
-    let mut zstar = f64::INFINITY;
-    for (u, &b) in labels.iter().enumerate() {
-        let nb = sizes[b] as f64;
-        for (a, &sa) in sizes.iter().enumerate() {
-            if a != b {
-                let na = sa as f64;
-                zstar = zstar.min(2.0 * nb * r0(&m, k, u, a, b, na, nb, &q) / (na + nb));
-            }
-        }
-    }
-    if !zstar.is_finite() {
-        zstar = 0.0;
-    }
+    // m = C·H (H the group indicators), Q_a = 1_aᵀC1_a, and z* (method.md §4a).
+    let m = DenseOp::new(&cen.c, n)?.indicator_product(&labels, k);
+    let (q, zstar) = block_sums_and_zstar(&m, &labels, &sizes);
     let v_c = block_value(&cen.c, p);
     // The within-group λ_max that the cancelling Z_d leaves (a floor for θ, see
     // `cancelling_dual`; an estimate: it only places z); z starts halfway between it and z*, or
@@ -209,7 +186,7 @@ fn search_z(
     let mut eval = |z: f64| -> Option<(f64, f64, DenseG)> {
         let (g, total, fro) = dense(z);
         let theta = if exact {
-            lambda_max_1perp(g.clone(), n)?
+            lambda_max_1perp_small(&g, n)?
         } else {
             let pgp = pgp_exact(&g, n);
             let found = if *stalled {
@@ -371,10 +348,7 @@ pub(crate) fn lambda_max_1perp(g: Vec<f64>, n: usize) -> Option<f64> {
 /// 1⊥, e.g. from an estimate for the same G).
 fn lambda_max_1perp_from(g: Vec<f64>, n: usize, start: Option<&[f64]>) -> Option<f64> {
     if n < VERIFIED_MIN_N {
-        let b = centered_shifted(&g, n);
-        return crate::eigen::sym_eigenvalues_top(&b, n, 1)?
-            .first()
-            .copied();
+        return lambda_max_1perp_small(&g, n);
     }
     let pgp = pgp_exact(&g, n);
     drop(g);
@@ -408,6 +382,15 @@ fn lambda_max_1perp_from(g: Vec<f64>, n: usize, start: Option<&[f64]>) -> Option
         }
     }
     lambda_max_1perp_dense(pgp, n)
+}
+
+/// λ_max(Qᵀ·G·Q) below [`VERIFIED_MIN_N`]: tridiagonalisation and Sturm bisection with
+/// Laguerre steps on P·G·P with the direction 1 pushed down (see [`lambda_max_1perp`]).
+fn lambda_max_1perp_small(g: &[f64], n: usize) -> Option<f64> {
+    let b = centered_shifted(g, n);
+    crate::eigen::sym_eigenvalues_top(&b, n, 1)?
+        .first()
+        .copied()
 }
 
 /// An upper bound on λ_max of the n×n `pgp` = P·G·P on 1⊥ by the tridiagonal path, with the
@@ -638,23 +621,10 @@ mod tests {
                 let cancel = partition_bound(&cen, &p, 1e-5, &mut None).unwrap();
                 // The rank-one family, searched the same way from its z*.
                 let sizes = p.sizes();
-                let mut m = alloc::vec![0.0; n * k];
-                for u in 0..n {
-                    for w in 0..n {
-                        m[u * k + labels[w]] += cen.c[u * n + w];
-                    }
-                }
-                let mut q = alloc::vec![0.0; k];
-                for u in 0..n {
-                    q[labels[u]] += m[u * k + labels[u]];
-                }
-                let mut zstar = f64::INFINITY;
-                for (u, &b) in labels.iter().enumerate() {
-                    for a in (0..k).filter(|&a| a != b) {
-                        let (na, nb) = (sizes[a] as f64, sizes[b] as f64);
-                        zstar = zstar.min(2.0 * nb * r0(&m, k, u, a, b, na, nb, &q) / (na + nb));
-                    }
-                }
+                let m = DenseOp::new(&cen.c, n)
+                    .unwrap()
+                    .indicator_product(&labels, k);
+                let (q, zstar) = block_sums_and_zstar(&m, &labels, &sizes);
                 let rank_one = |z: f64| {
                     let mut g = cen.c.clone();
                     PartitionDual::new(&labels, k, &m, &sizes, &q, z).add_dense(&mut g);

@@ -466,17 +466,37 @@ impl PartitionDual {
 /// r_{u,a} at z = 0 for u ∈ b ≠ a: `(n_a/n_b)·m_{u,b} − m_{u,a} + Q_a/(2n_a) − n_a·Q_b/(2n_b²)`
 /// with m = C·H (H the group indicators) and Q_a = 1_aᵀC1_a.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn r0(
-    m: &[f64],
-    k: usize,
-    u: usize,
-    a: usize,
-    b: usize,
-    na: f64,
-    nb: f64,
-    q: &[f64],
-) -> f64 {
+fn r0(m: &[f64], k: usize, u: usize, a: usize, b: usize, na: f64, nb: f64, q: &[f64]) -> f64 {
     (na / nb) * m[u * k + b] - m[u * k + a] + q[a] / (2.0 * na) - na * q[b] / (2.0 * nb * nb)
+}
+
+/// From m = C·H (row-major n×k, H the indicators of `labels`, group sizes `sizes`): the block
+/// sums Q_a = 1_aᵀC1_a, and z*, the largest z that clamps no row sum r_{u,a}(z) (method.md §4a;
+/// 0 when there is no off-diagonal block).
+pub(crate) fn block_sums_and_zstar(
+    m: &[f64],
+    labels: &[usize],
+    sizes: &[usize],
+) -> (Vec<f64>, f64) {
+    let k = sizes.len();
+    let mut q = alloc::vec![0.0; k];
+    for (u, &b) in labels.iter().enumerate() {
+        q[b] += m[u * k + b];
+    }
+    let mut zstar = f64::INFINITY;
+    for (u, &b) in labels.iter().enumerate() {
+        let nb = sizes[b] as f64;
+        for (a, &sa) in sizes.iter().enumerate() {
+            if a != b {
+                let na = sa as f64;
+                zstar = zstar.min(2.0 * nb * r0(m, k, u, a, b, na, nb, &q) / (na + nb));
+            }
+        }
+    }
+    if !zstar.is_finite() {
+        zstar = 0.0;
+    }
+    (q, zstar)
 }
 
 /// One evaluation of the partition certificate at a given z (diagnostics).
@@ -529,27 +549,8 @@ fn partition_bound_trace(
     let sizes = p.sizes();
     // m = C·H (one indicator product), Q_a, 1ᵀC1.
     let m = c_op.indicator_product(&labels, k);
-    let mut q = alloc::vec![0.0; k];
-    for u in 0..n {
-        q[labels[u]] += m[u * k + labels[u]];
-    }
+    let (q, zstar) = block_sums_and_zstar(&m, &labels, &sizes);
     let ones_c: f64 = m.iter().sum();
-    // The largest z keeping every r ≥ 0.
-    let mut zstar = f64::INFINITY;
-    for u in 0..n {
-        let b = labels[u];
-        let nb = sizes[b] as f64;
-        for a in 0..k {
-            if a != b {
-                let na = sizes[a] as f64;
-                let z = 2.0 * nb * r0(&m, k, u, a, b, na, nb, &q) / (na + nb);
-                zstar = zstar.min(z);
-            }
-        }
-    }
-    if !zstar.is_finite() {
-        zstar = 0.0;
-    }
     let pblock = (k + 6).min(n.saturating_sub(2));
     let mut best: Option<f64> = None;
     let mut start: Option<Vec<f64>> = None;
