@@ -601,11 +601,16 @@ pub(crate) fn top_eigen_1perp(
     count: usize,
     tol: f64,
 ) -> Option<(Vec<f64>, Vec<f64>)> {
-    top_eigen_1perp_from(a, n, count, tol, None)
+    let (values, mut vecs) = top_eigen_1perp_from(a, n, count, tol, None)?;
+    vecs.truncate(n * count);
+    Some((values, vecs))
 }
 
-/// [`top_eigen_1perp`] warm-started from `start` (column-major n×count, e.g. the vectors a
-/// previous call returned for a nearby matrix; the rest of the block is random).
+/// [`top_eigen_1perp`] warm-started from `start` (column-major, n rows: e.g. the block a
+/// previous call returned for a nearby matrix; at most the block's p columns are used, the rest
+/// of the block is random). Returns the `count` values and the whole block (n×p, its first
+/// `count` columns the eigenvectors): the block, not just the eigenvectors, is the warm start
+/// that keeps a call for a nearby matrix short when its top eigenvalues cluster.
 pub(crate) fn top_eigen_1perp_from(
     a: &[f64],
     n: usize,
@@ -616,16 +621,18 @@ pub(crate) fn top_eigen_1perp_from(
     if count == 0 || count + OVERSAMPLE >= n {
         return None;
     }
+    let p = (count + OVERSAMPLE).min(n - 1);
     let mut lr = LowRank::new(n, count, 0x51f1_5eed);
-    if let Some(v0) = start.filter(|v| v.len() == n * count) {
-        lr.v = v0.to_vec();
-        lr.p = count;
+    if let Some(v0) = start.filter(|v| v.len() >= n * count && v.len() % n == 0) {
+        let c = (v0.len() / n).min(p);
+        lr.v = v0[..n * c].to_vec();
+        lr.p = c;
     }
-    lr.resize((count + OVERSAMPLE).min(n - 1));
+    lr.resize(p);
     for _ in 0..max_rounds(n, lr.p).max(30) {
         let (values, res, scale) = lr.ritz_round(a)?;
         if res[..count].iter().all(|&r| r <= tol * scale) {
-            return Some((values[..count].to_vec(), lr.v[..n * count].to_vec()));
+            return Some((values[..count].to_vec(), lr.v));
         }
     }
     None
