@@ -8,7 +8,9 @@ use crate::partition::{block_value, Partition};
 use crate::round::Rounding;
 use crate::round::{round_centered, RoundingSettings};
 use crate::sdp::admm::{is_trivial, solve_centered, solve_centered_checked, AdmmState};
-use crate::sdp::certificate::{bound_centered, bound_estimate, partition_bound, VERIFIED_MIN_N};
+use crate::sdp::certificate::{
+    bound_centered, bound_estimate, partition_bound, partition_bound_or_dual, VERIFIED_MIN_N,
+};
 use crate::sdp::factored::solve_factored;
 use crate::sdp::{
     BlockOp, DenseOp, DenseOpF32, Progress, SdpSolution, SolverPath, SolverSettings, SolverStatus,
@@ -285,6 +287,8 @@ struct EarlyStop<'a> {
     tried: Option<Partition>,
     /// Warm start of that certificate's eigenvector (n ≥ 200).
     warm_p: Option<Vec<f64>>,
+    /// Whether ADMM was restarted at a partition's primal-dual pair (once per solve).
+    restarted: bool,
 }
 
 impl<'a> EarlyStop<'a> {
@@ -304,10 +308,11 @@ impl<'a> EarlyStop<'a> {
             stable: 0,
             tried: None,
             warm_p: None,
+            restarted: false,
         }
     }
 
-    fn check(&mut self, st: &AdmmState) -> Option<f64> {
+    fn check(&mut self, st: &mut AdmmState) -> Option<f64> {
         if st.iterations() < self.next {
             if PARTITION_CHECKS.contains(&st.iterations()) {
                 return self.try_partition(st);
@@ -342,8 +347,10 @@ impl<'a> EarlyStop<'a> {
 
     /// The early partition-only check: round the iterate (the checks' lighter rounding) and
     /// stop with its own certificate when that certifies it; the partition is remembered as
-    /// tried either way (its certificate depends on it alone).
-    fn try_partition(&mut self, st: &AdmmState) -> Option<f64> {
+    /// tried either way (its certificate depends on it alone). The first time it does not
+    /// certify, ADMM restarts at the partition's primal-dual pair (X_p and the Z_d its
+    /// certificate tried; method.md §3, "Restart at the partition's pair").
+    fn try_partition(&mut self, st: &mut AdmmState) -> Option<f64> {
         let (cen, k) = (self.cen, self.k);
         let p = round_centered(cen, st.x(), k, &self.quick_rounding());
         if p.num_groups() != k || self.tried.as_ref() == Some(&p) {
@@ -351,11 +358,16 @@ impl<'a> EarlyStop<'a> {
         }
         let v = block_value(&cen.c, &p);
         self.tried = Some(p.clone());
-        let b = partition_bound(cen, &p, CERTIFY_TOLERANCE, &mut self.warm_p)?;
-        if b - v <= CERTIFY_TOLERANCE {
+        let want_dual = !self.restarted;
+        let (b, dual) =
+            partition_bound_or_dual(cen, &p, CERTIFY_TOLERANCE, &mut self.warm_p, want_dual);
+        if let Some(b) = b.filter(|b| b - v <= CERTIFY_TOLERANCE) {
             self.certified = Some(p);
             self.bound = Some(b);
             return Some(b);
+        }
+        if let Some(dual) = dual {
+            self.restarted = st.restart_at(p.matrix(), &dual);
         }
         None
     }

@@ -213,7 +213,8 @@ fn anderson_keeps_the_answer() {
 /// The paper's planted model at n = 300 (the bench's instance, the n ≥ 200 path with its
 /// Cholesky-verified bound): the partition's own certificate (the cancelling Z_d of method.md
 /// §4) certifies the first projection's rounding, so the solve stops after one iteration with
-/// the converged solve's partition and a bound at least as tight as the certification test.
+/// the converged solve's partition and a bound at least as tight as the certification test
+/// (and never restarts: method.md §3, restart at the partition's pair).
 #[test]
 fn planted_n300_is_certified_after_one_iteration() {
     let m = PlantedModel::paper(100);
@@ -222,10 +223,47 @@ fn planted_n300_is_certified_after_one_iteration() {
     let fast = group(&t, 3, &settings(Stop::Certified, 0)).unwrap();
     assert_eq!(fast.sdp.status, SolverStatus::Certified);
     assert_eq!(fast.sdp.iterations, 1);
+    assert_eq!(fast.sdp.restarts, 0);
     assert_eq!(fast.partition, m.truth().unwrap());
     assert_eq!(fast.partition, full.partition);
     assert!(fast.certified_optimal && full.certified_optimal);
     let ub = fast.upper_bound.unwrap();
     assert!(ub >= fast.value);
     assert!(fast.gap_normalized.unwrap() <= 1e-5);
+}
+
+/// Relaxations that are not tight (the paper's planted model at n = 100 and 200, seeds 0–1;
+/// nothing can be certified): the default solve restarts once at its first rounded
+/// partition's primal-dual pair (method.md §3) and still converges to the SDP's optimum, with
+/// the partition and the bound of the run to tolerance that never restarts, in fewer
+/// iterations. A tight instance certified at once never restarts.
+#[test]
+fn restart_at_the_partition_pair_keeps_the_answer() {
+    let mut fewer = 0;
+    let mut cases = 0;
+    for (size, seed) in [(33, 0), (33, 1), (66, 0), (66, 1)] {
+        let mut m = PlantedModel::paper(size);
+        m.sizes[0] = 3 * size + 1 - 2 * size;
+        let t = m.sample(seed).unwrap();
+        let full = group(&t, 3, &settings(Stop::Converged, 0)).unwrap();
+        let fast = group(&t, 3, &settings(Stop::Certified, 0)).unwrap();
+        assert_eq!(full.sdp.restarts, 0);
+        assert_eq!(fast.sdp.restarts, 1, "n = {}, seed {seed}", t.n());
+        assert_eq!(fast.sdp.status, SolverStatus::Converged);
+        assert!(!fast.certified_optimal && !full.certified_optimal);
+        assert_eq!(fast.partition, full.partition, "n = {}, seed {seed}", t.n());
+        // Both bounds are valid; at the 1e-6 tolerance they agree to a few 1e-6 relative.
+        let (a, b) = (fast.upper_bound.unwrap(), full.upper_bound.unwrap());
+        let rel = (a - b).abs() / b.abs();
+        assert!(rel < 1e-5, "n = {}, seed {seed}: bounds {a} {b}", t.n());
+        let obj = (fast.sdp.objective - full.sdp.objective).abs() / full.sdp.objective.abs();
+        assert!(
+            obj < 1e-5,
+            "n = {}, seed {seed}: objective Δ {obj:e}",
+            t.n()
+        );
+        cases += 1;
+        fewer += usize::from(fast.sdp.iterations < full.sdp.iterations);
+    }
+    assert!(fewer * 4 >= cases * 3, "{fewer} of {cases} faster");
 }

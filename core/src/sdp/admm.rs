@@ -322,6 +322,7 @@ pub struct AdmmState {
     primal_residual: f64,
     dual_residual: f64,
     iterations: usize,
+    restarts: usize,
     status: SolverStatus,
 }
 
@@ -359,6 +360,7 @@ impl AdmmState {
             primal_residual: f64::INFINITY,
             dual_residual: f64::INFINITY,
             iterations: 0,
+            restarts: 0,
             status: SolverStatus::MaxIterations,
         }
     }
@@ -411,6 +413,32 @@ impl AdmmState {
     /// Sets the status (e.g. `Interrupted` by a caller's own loop).
     pub fn set_status(&mut self, status: SolverStatus) {
         self.status = status;
+    }
+
+    /// Restarts the iteration at a primal-dual pair (method.md §3, "Restart at the partition's
+    /// pair"): Z = `z` (a feasible X, e.g. a partition's matrix) and U = −`dual`/ρ (`dual` the
+    /// multiplier Z_d ≥ 0 of X ≥ 0, zero where `z` is positive, in the units of the centred C);
+    /// the iteration count, ρ and the residuals go on. `false` (nothing changed) when either
+    /// has the wrong length or a non-finite or negative entry.
+    pub(crate) fn restart_at(&mut self, z: Vec<f64>, dual: &[f64]) -> bool {
+        let len = self.n * self.n;
+        let ok = |v: &[f64]| v.len() == len && v.iter().all(|x| x.is_finite() && *x >= 0.0);
+        if !ok(&z) || !ok(dual) {
+            return false;
+        }
+        let inv_rho = 1.0 / self.rho;
+        self.u
+            .iter_mut()
+            .zip(dual)
+            .for_each(|(u, d)| *u = -d * inv_rho);
+        self.z = z;
+        self.restarts += 1;
+        true
+    }
+
+    /// Restarts done by [`restart_at`](Self::restart_at).
+    pub fn restarts(&self) -> usize {
+        self.restarts
     }
 
     /// One iteration on the centred affinity `c` (n² values): M = Z − U + C/ρ, X =
@@ -542,14 +570,15 @@ pub fn run_admm<P: Projector + ?Sized>(
 
 /// [`run_admm`] with a stopping check after every iteration that did not converge: `check`
 /// returns `Some(bound_c)` to stop with status `Certified` (the bound, in centred units, that
-/// certified the caller's partition for this state). Returns that bound.
+/// certified the caller's partition for this state), and may restart the state
+/// ([`AdmmState::restart_at`]). Returns that bound.
 pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
     state: &mut AdmmState,
     cen: &Centered,
     settings: &SolverSettings,
     projector: &mut P,
     mut progress: Option<&mut dyn FnMut(&Progress) -> bool>,
-    check: &mut dyn FnMut(&AdmmState) -> Option<f64>,
+    check: &mut dyn FnMut(&mut AdmmState) -> Option<f64>,
 ) -> Option<f64> {
     let n = state.n;
     let mut accel = (settings.anderson > 0 && n <= ANDERSON_MAX_N)
@@ -581,6 +610,7 @@ pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
             state.decide(settings);
             return None;
         }
+        let restarts = state.restarts;
         if let Some(b) = check(state) {
             state.status = SolverStatus::Certified;
             return Some(b);
@@ -590,7 +620,7 @@ pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
             return None;
         }
         if let Some(aa) = accel.as_mut() {
-            if state.rho != rho {
+            if state.rho != rho || state.restarts != restarts {
                 aa.reset();
             } else {
                 let f: Vec<f64> = state.z.iter().zip(&state.u).map(|(z, u)| z + u).collect();
@@ -792,6 +822,7 @@ fn trivial_solution(
         rho: initial_rho(settings, k),
         full_projections: 0,
         low_rank_rounds: 0,
+        restarts: 0,
         bound_c: bound_c.max(inner),
         path: super::SolverPath::Admm,
         factor: Vec::new(),
@@ -839,7 +870,7 @@ pub(crate) fn solve_centered_checked(
     settings: &SolverSettings,
     warm: WarmStart<'_>,
     progress: Option<&mut dyn FnMut(&Progress) -> bool>,
-    check: &mut dyn FnMut(&AdmmState) -> Option<f64>,
+    check: &mut dyn FnMut(&mut AdmmState) -> Option<f64>,
 ) -> Result<SdpSolution, Error> {
     settings.validate()?;
     check_inputs(cen.n, k, &warm)?;
@@ -849,6 +880,7 @@ pub(crate) fn solve_centered_checked(
     let mut projector = CoreProjector::new(settings.projection);
     let mut state = AdmmState::new(cen.n, k, settings, warm);
     let bound = run_admm_checked(&mut state, cen, settings, &mut projector, progress, check);
+    let restarts = state.restarts;
     let mut sol = match bound {
         Some(b) => {
             let inner = dot(&cen.c, &state.x);
@@ -865,6 +897,7 @@ pub(crate) fn solve_centered_checked(
                 rho: state.rho,
                 full_projections: 0,
                 low_rank_rounds: 0,
+                restarts: 0,
                 bound_c: b,
                 path: super::SolverPath::Admm,
                 factor: Vec::new(),
@@ -875,6 +908,7 @@ pub(crate) fn solve_centered_checked(
     };
     sol.full_projections = projector.full_projections;
     sol.low_rank_rounds = projector.low_rank_rounds;
+    sol.restarts = restarts;
     Ok(sol)
 }
 
@@ -941,9 +975,44 @@ pub fn finish_iterate(cen: &Centered, k: usize, it: AdmmIterate<'_>) -> SdpSolut
         rho,
         full_projections: iterations,
         low_rank_rounds: 0,
+        restarts: 0,
         bound_c,
         path: super::SolverPath::Admm,
         factor: Vec::new(),
         rank: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `restart_at` sets Z and U = −dual/ρ from a valid pair and leaves the state alone (and
+    /// says so) for a pair of the wrong size or with a negative or non-finite entry.
+    #[test]
+    fn restart_at_checks_its_pair() {
+        let (n, k) = (4, 2);
+        let mut st = AdmmState::new(n, k, &SolverSettings::default(), WarmStart::Cold);
+        let (z0, u0) = (st.z().to_vec(), st.u().to_vec());
+        let good = alloc::vec![0.25; n * n];
+        let dual = alloc::vec![0.5; n * n];
+        let mut neg = dual.clone();
+        neg[3] = -1e-3;
+        let mut nan = dual.clone();
+        nan[5] = f64::NAN;
+        for (z, d) in [
+            (good.clone(), neg),
+            (good.clone(), nan),
+            (good.clone(), alloc::vec![0.5; n * n - 1]),
+            (alloc::vec![0.25; n * n + 1], dual.clone()),
+        ] {
+            assert!(!st.restart_at(z, &d));
+            assert_eq!((st.z(), st.u(), st.restarts()), (&z0[..], &u0[..], 0));
+        }
+        assert!(st.restart_at(good.clone(), &dual));
+        assert_eq!(st.restarts(), 1);
+        assert_eq!(st.z(), &good[..]);
+        let want = -0.5 / st.rho();
+        assert!(st.u().iter().all(|&u| (u - want).abs() <= 1e-15));
     }
 }

@@ -92,11 +92,85 @@ pub(crate) fn partition_bound(
     target: f64,
     warm: &mut Option<Vec<f64>>,
 ) -> Option<f64> {
+    partition_bound_or_dual(cen, p, target, warm, false).0
+}
+
+/// [`partition_bound`], and when `want_dual` and the bound does not come within `target` of
+/// p's value, the dual it tried instead: Z_d ≥ 0 (row-major n×n, zero inside p's groups, centred
+/// units) at the best z of the search. With p's matrix it is a primal-dual pair whose gap is
+/// that bound's (method.md §4, "Restart at the partition's pair"), where ADMM restarts.
+/// The dual is not returned when the verification of a passing estimate failed (n ≥
+/// [`VERIFIED_MIN_N`]: the verification consumes G).
+pub(crate) fn partition_bound_or_dual(
+    cen: &Centered,
+    p: &Partition,
+    target: f64,
+    warm: &mut Option<Vec<f64>>,
+    want_dual: bool,
+) -> (Option<f64>, Option<Vec<f64>>) {
     let n = cen.n;
     let k = p.num_groups();
     if k <= 1 || k >= n || cen.c.len() != n * n {
-        return None;
+        return (None, None);
     }
+    // Z_d = G − C, in G's memory.
+    let dual_of = |mut g: Vec<f64>| {
+        g.iter_mut().zip(&cen.c).for_each(|(g, c)| *g -= c);
+        g
+    };
+    let Some((bound, g, v_c)) = partition_bound_search(cen, p, target, warm) else {
+        return (None, None);
+    };
+    match bound {
+        PartitionSearch::Proved(b) if b - v_c <= target || !want_dual => (Some(b), None),
+        PartitionSearch::Proved(b) => (Some(b), Some(dual_of(g))),
+        PartitionSearch::Missed if want_dual => (None, Some(dual_of(g))),
+        PartitionSearch::Missed => (None, None),
+        PartitionSearch::Verify {
+            estimate_stalled,
+            total,
+            fro,
+        } => {
+            let lam = if estimate_stalled {
+                // The block iteration stalled on this spectrum: straight to the padded
+                // tridiagonal bound, which `lambda_max_1perp` would reach after failing the
+                // same way.
+                let pgp = pgp_exact(&g, n);
+                lambda_max_1perp_dense(pgp, n)
+            } else {
+                lambda_max_1perp_from(g, n, warm.as_deref())
+            };
+            let b = lam.map(|lam| total + (k as f64 - 1.0) * lam + rounding_pad(cen, k, fro));
+            (b.filter(|b| b.is_finite()), None)
+        }
+    }
+}
+
+/// What the z search of [`partition_bound_or_dual`] leaves to do with the best G it found.
+enum PartitionSearch {
+    /// A proved bound (n < [`VERIFIED_MIN_N`]: every λ_max was exact).
+    Proved(f64),
+    /// The best estimate is not within the target: no bound.
+    Missed,
+    /// The best estimate is within the target: verify λ_max of that G (the stall flag says
+    /// how), with G's 1ᵀG1/n and ‖G‖_F.
+    Verify {
+        estimate_stalled: bool,
+        total: f64,
+        fro: f64,
+    },
+}
+
+/// The search of [`partition_bound_or_dual`]: what is left to do with the best z's G, G, and
+/// p's value ⟨C, X_p⟩; `None` when no z gave a bound (failed eigen-solves).
+fn partition_bound_search(
+    cen: &Centered,
+    p: &Partition,
+    target: f64,
+    warm: &mut Option<Vec<f64>>,
+) -> Option<(PartitionSearch, Vec<f64>, f64)> {
+    let n = cen.n;
+    let k = p.num_groups();
     let labels: Vec<usize> = p.labels().iter().map(|&l| l as usize).collect();
     let sizes = p.sizes();
     // m = C·H (H the group indicators), Q_a = 1_aᵀC1_a, and z* (method.md §4a).
@@ -133,22 +207,18 @@ pub(crate) fn partition_bound(
     let mut stalled = false;
     let (best, (g, total, fro)) =
         search_z(cen, k, z0, v_c, target, exact, warm, &mut stalled, &dense)?;
-    if exact {
-        return Some(best);
-    }
-    if best - v_c > target {
-        return None;
-    }
-    let lam = if stalled {
-        // The block iteration stalled on this spectrum: straight to the padded tridiagonal
-        // bound, which `lambda_max_1perp` would reach after failing the same way.
-        let pgp = pgp_exact(&g, n);
-        lambda_max_1perp_dense(pgp, n)?
+    let what = if exact {
+        PartitionSearch::Proved(best)
+    } else if best - v_c > target {
+        PartitionSearch::Missed
     } else {
-        lambda_max_1perp_from(g, n, warm.as_deref())?
+        PartitionSearch::Verify {
+            estimate_stalled: stalled,
+            total,
+            fro,
+        }
     };
-    let b = total + (k as f64 - 1.0) * lam + rounding_pad(cen, k, fro);
-    b.is_finite().then_some(b)
+    Some((what, g, v_c))
 }
 
 /// Where the cancelling family's z starts between the within-group λ_max (0) and z* (1).

@@ -806,6 +806,7 @@ pub(crate) fn solve_factored(
         rho: 0.0,
         full_projections: 0,
         low_rank_rounds: stats.products,
+        restarts: 0,
         bound_c,
         path: SolverPath::Factored,
         factor: u,

@@ -381,6 +381,10 @@ pub struct SdpSolution {
     /// Rayleigh–Ritz rounds of the low-rank projection, summed over iterations (0 for `Full`);
     /// on the factored path, the block products with C (eigen-solves and refinement).
     pub low_rank_rounds: usize,
+    /// Restarts of ADMM at a rounded partition's primal-dual pair (0 or 1; method.md §3,
+    /// "Restart at the partition's pair"): the early stop's first partition check restarts
+    /// there when that partition is not certified.
+    pub restarts: usize,
     /// The upper bound in centred units ⟨C, ·⟩ (pad included).
     pub(crate) bound_c: f64,
     /// Which solver ran (`Admm` or `Factored`).
