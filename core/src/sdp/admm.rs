@@ -43,6 +43,15 @@ use crate::error::Error;
 /// Iterations in which the low-rank projection may be truncated (see `LowRank::project`).
 const TRUNCATED_ITERATIONS: usize = 30;
 
+/// The low-rank projection's Ritz residual tolerance, as a fraction of the smaller ADMM
+/// residual of the previous iteration (relative to the largest |Ritz value|; clamped to
+/// [1e-3·tolerance, 1e-3]). Errors proportional to residuals that shrink geometrically are
+/// summable, so the iteration keeps its fixed point (method.md §3, "Low rank"). Measured with
+/// `cargo bench -p taskgroup-core --bench solver` and on planted n = 200–400, seeds 0–7:
+/// 0.3 takes the same iterations as 0.01 (±6 %) with 2–3× fewer Ritz rounds, 20–40 % less time
+/// where the relaxation is not tight; 1.0 starts to add iterations.
+const EIG_RESIDUAL_FACTOR: f64 = 0.3;
+
 /// Bounds on ρ relative to its starting value ρ₀, so that balancing cannot run away: ρ is only
 /// doubled while ρ < ρ₀·`RHO_RANGE` and only halved while ρ > ρ₀/`RHO_RANGE`.
 pub const RHO_RANGE: f64 = 1e6;
@@ -252,9 +261,9 @@ impl Projector for CoreProjector {
         }
         let done = match self.low_rank.as_mut() {
             Some(lr) if self.skip_low_rank == 0 => {
-                // Inexact projections early on: eigen residuals 100× below ADMM's residuals,
+                // Inexact projections: eigen residuals a fixed fraction of ADMM's residuals,
                 // between 1e-3·tolerance and 1e-3.
-                let eig_tol = (1e-2 * rp.min(rd)).clamp(1e-3 * at.tolerance, 1e-3);
+                let eig_tol = (EIG_RESIDUAL_FACTOR * rp.min(rd)).clamp(1e-3 * at.tolerance, 1e-3);
                 // Truncated (rank-capped) projections only in the first TRUNCATED_ITERATIONS
                 // iterations and while both residuals exceed 1e-2: afterwards every projection
                 // is exact (low-rank when it converges, else the full decomposition), so a
