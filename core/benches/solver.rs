@@ -36,7 +36,7 @@ fn settings(stop: Stop) -> GroupSettings {
     let mut s = GroupSettings::default();
     s.solver.stop = stop;
     if let Ok(m) = std::env::var("ANDERSON") {
-        s.solver.anderson = m.parse().unwrap_or(0);
+        s.solver.anderson = m.parse().ok();
     }
     s
 }

@@ -12,7 +12,9 @@ use taskgroup_core::{
 };
 use taskgroup_eval::synthetic::{unequal_offsets, PlantedModel};
 
-fn settings(stop: Stop, anderson: usize) -> GroupSettings {
+/// Default settings with `stop` and `anderson` (`None`: the default, Anderson memory 10 below
+/// n = 200 and off above).
+fn settings(stop: Stop, anderson: Option<usize>) -> GroupSettings {
     let mut s = GroupSettings::default();
     s.solver.stop = stop;
     s.solver.anderson = anderson;
@@ -32,8 +34,8 @@ fn early_stop_gives_the_full_solve_partition_and_certificate() {
     cases.push((m.sample(3).unwrap(), 3));
     let mut stopped_early = 0;
     for (t, k) in &cases {
-        let full = group(t, *k, &settings(Stop::Converged, 0)).unwrap();
-        let fast = group(t, *k, &settings(Stop::Certified, 0)).unwrap();
+        let full = group(t, *k, &settings(Stop::Converged, None)).unwrap();
+        let fast = group(t, *k, &settings(Stop::Certified, None)).unwrap();
         assert_eq!(full.sdp.status, SolverStatus::Converged);
         assert_eq!(fast.partition, full.partition, "n = {}", t.n());
         assert_eq!(fast.certified_optimal, full.certified_optimal);
@@ -71,7 +73,7 @@ fn early_stop_never_certifies_a_suboptimal_partition() {
             }
         }
         let t = Affinity::from_row_major(&t, n).unwrap();
-        let r = group(&t, k, &settings(Stop::Certified, 0)).unwrap();
+        let r = group(&t, k, &settings(Stop::Certified, None)).unwrap();
         let (_, best) = exact_partition(&t, k).unwrap();
         let cen = t.centered();
         let norm = cen.scale * cen.s;
@@ -103,8 +105,8 @@ fn partition_certificate_stops_at_the_first_check() {
         sd: vec![1.0; 9],
     };
     let t = m.sample(2).unwrap();
-    let full = group(&t, 3, &settings(Stop::Converged, 0)).unwrap();
-    let fast = group(&t, 3, &settings(Stop::Certified, 0)).unwrap();
+    let full = group(&t, 3, &settings(Stop::Converged, None)).unwrap();
+    let fast = group(&t, 3, &settings(Stop::Certified, None)).unwrap();
     assert_eq!(fast.sdp.status, SolverStatus::Certified);
     assert!(
         fast.sdp.iterations <= 10,
@@ -126,7 +128,7 @@ fn partition_certificate_stops_at_the_first_check() {
 #[test]
 fn solve_to_tolerance_reaches_the_tolerance() {
     let (t, _) = unequal_offsets(60, 1).unwrap();
-    let r = group(&t, 4, &settings(Stop::Converged, 0)).unwrap();
+    let r = group(&t, 4, &settings(Stop::Converged, None)).unwrap();
     assert_eq!(r.sdp.status, SolverStatus::Converged);
     assert!(r.sdp.primal_residual <= 1e-6 && r.sdp.dual_residual <= 1e-6);
 }
@@ -186,13 +188,26 @@ fn tridiagonal_projection_matches_nalgebra() {
 }
 
 /// Anderson acceleration: the same SDP value (to the solver's accuracy), the same partition
-/// and certificate, no more iterations on these instances.
+/// and certificate, no more iterations on these instances; the default (memory 10 below
+/// n = 200) likewise against no acceleration.
 #[test]
 fn anderson_keeps_the_answer() {
     for (n, seed) in [(60, 0), (100, 0)] {
         let (t, _) = unequal_offsets(n, seed).unwrap();
-        let plain = group(&t, 4, &settings(Stop::Converged, 0)).unwrap();
-        let aa = group(&t, 4, &settings(Stop::Converged, 5)).unwrap();
+        let plain = group(&t, 4, &settings(Stop::Converged, Some(0))).unwrap();
+        let auto = group(&t, 4, &settings(Stop::Converged, None)).unwrap();
+        assert_eq!(auto.sdp.status, SolverStatus::Converged);
+        assert_eq!(auto.partition, plain.partition);
+        assert_eq!(auto.certified_optimal, plain.certified_optimal);
+        let rel = (auto.sdp.objective - plain.sdp.objective).abs() / plain.sdp.objective.abs();
+        assert!(rel < 1e-5, "n={n}: default rel {rel}");
+        assert!(
+            auto.sdp.iterations < plain.sdp.iterations,
+            "n={n}: {} iterations with the default, {} without acceleration",
+            auto.sdp.iterations,
+            plain.sdp.iterations
+        );
+        let aa = group(&t, 4, &settings(Stop::Converged, Some(5))).unwrap();
         assert_eq!(aa.sdp.status, SolverStatus::Converged);
         assert_eq!(aa.partition, plain.partition);
         assert_eq!(aa.certified_optimal, plain.certified_optimal);
@@ -201,7 +216,7 @@ fn anderson_keeps_the_answer() {
         let s = solve_sdp(
             &t,
             4,
-            &settings(Stop::Converged, 5).solver,
+            &settings(Stop::Converged, Some(5)).solver,
             WarmStart::Cold,
             None,
         )
@@ -219,8 +234,8 @@ fn anderson_keeps_the_answer() {
 fn planted_n300_is_certified_after_one_iteration() {
     let m = PlantedModel::paper(100);
     let t = m.sample(0).unwrap();
-    let full = group(&t, 3, &settings(Stop::Converged, 0)).unwrap();
-    let fast = group(&t, 3, &settings(Stop::Certified, 0)).unwrap();
+    let full = group(&t, 3, &settings(Stop::Converged, None)).unwrap();
+    let fast = group(&t, 3, &settings(Stop::Certified, None)).unwrap();
     assert_eq!(fast.sdp.status, SolverStatus::Certified);
     assert_eq!(fast.sdp.iterations, 1);
     assert_eq!(fast.sdp.restarts, 0);
@@ -245,8 +260,8 @@ fn restart_at_the_partition_pair_keeps_the_answer() {
         let mut m = PlantedModel::paper(size);
         m.sizes[0] = 3 * size + 1 - 2 * size;
         let t = m.sample(seed).unwrap();
-        let full = group(&t, 3, &settings(Stop::Converged, 0)).unwrap();
-        let fast = group(&t, 3, &settings(Stop::Certified, 0)).unwrap();
+        let full = group(&t, 3, &settings(Stop::Converged, None)).unwrap();
+        let fast = group(&t, 3, &settings(Stop::Certified, None)).unwrap();
         assert_eq!(full.sdp.restarts, 0);
         assert_eq!(fast.sdp.restarts, 1, "n = {}, seed {seed}", t.n());
         assert_eq!(fast.sdp.status, SolverStatus::Converged);

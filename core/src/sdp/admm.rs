@@ -590,14 +590,12 @@ pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
     check: &mut dyn FnMut(&mut AdmmState) -> Option<f64>,
 ) -> Option<f64> {
     let n = state.n;
-    let mut accel = (settings.anderson > 0 && n <= ANDERSON_MAX_N)
-        .then(|| Anderson::new(n * n, settings.anderson));
-    let mut y_in: Vec<f64> = Vec::new();
+    let memory = settings.anderson_memory(n);
+    let mut accel = (memory > 0).then(|| Anderson::new(n * n, memory));
     while state.iterations < settings.max_iterations {
-        if accel.is_some() {
+        if let Some(aa) = accel.as_mut() {
             // The ADMM state is one matrix y: Z = max(y, 0), U = min(y, 0) (disjoint supports).
-            y_in.clear();
-            y_in.extend(state.z.iter().zip(&state.u).map(|(z, u)| z + u));
+            aa.start_from(&state.z, &state.u);
         }
         if !state.step(&cen.c, settings, projector) {
             return None;
@@ -632,13 +630,7 @@ pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
             if state.rho != rho || state.restarts != restarts {
                 aa.reset();
             } else {
-                let f: Vec<f64> = state.z.iter().zip(&state.u).map(|(z, u)| z + u).collect();
-                if let Some(y) = aa.step(&y_in, &f) {
-                    for ((z, u), y) in state.z.iter_mut().zip(state.u.iter_mut()).zip(&y) {
-                        *z = y.max(0.0);
-                        *u = y.min(0.0);
-                    }
-                }
+                aa.step(&mut state.z, &mut state.u);
             }
         }
     }
@@ -646,88 +638,186 @@ pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
 }
 
 /// Largest n for which [`SolverSettings::anderson`] applies (its memory is 2m + 3 n×n
-/// matrices).
+/// matrices; the default applies below `LOW_RANK_MIN_N` only).
 pub const ANDERSON_MAX_N: usize = 1000;
 
 /// Type-II Anderson acceleration of the ADMM fixed-point map y ↦ f(y) (y = Z + U), memory m,
 /// in the Walker–Ni form `y ← f_k − ΔF·γ`, `γ = argmin ‖g_k − ΔG·γ‖` (g = f − y; Δ: differences
 /// of consecutive iterates), with Tikhonov-regularised normal equations. Safeguards: the memory
 /// is dropped when the fixed-point residual grows (‖g_k‖ > 2‖g_{k−1}‖), when γ is not finite or
-/// huge, and at every ρ change (the map changes).
+/// huge, and at every ρ change or restart (the map changes).
+///
+/// Per step: one pass forming f, g and the new differences, one dot per stored column (the
+/// new row of ΔGᵀΔG; the right-hand side ΔGᵀg_k = ΔGᵀg_{k−1} + ΔGᵀΔg_k is updated from it),
+/// and one blocked pass writing the new Z and U; the y of the next step is kept, not recomputed.
 struct Anderson {
     m: usize,
     df: Vec<Vec<f64>>,
     dg: Vec<Vec<f64>>,
     /// Gram matrix ΔGᵀΔG of the stored columns (m×m, ring order).
     gram: Vec<f64>,
+    /// ΔG_jᵀ·g of the last step's g, per stored column (ring order).
+    rhs: Vec<f64>,
     next: usize,
     len: usize,
+    /// The y the next step starts from (valid when `have_y`), and f, g of the last step.
+    y: Vec<f64>,
+    have_y: bool,
     prev_f: Vec<f64>,
     prev_g: Vec<f64>,
+    f: Vec<f64>,
+    g: Vec<f64>,
     prev_norm: f64,
     have_prev: bool,
 }
 
+/// Entries per block of [`Anderson::step`]'s output pass (its accumulator stays in L1).
+const ANDERSON_BLOCK: usize = 512;
+
 impl Anderson {
     fn new(size: usize, m: usize) -> Self {
+        let buf = || alloc::vec![0.0; size];
         Anderson {
             m,
-            df: (0..m).map(|_| alloc::vec![0.0; size]).collect(),
-            dg: (0..m).map(|_| alloc::vec![0.0; size]).collect(),
+            df: (0..m).map(|_| buf()).collect(),
+            dg: (0..m).map(|_| buf()).collect(),
             gram: alloc::vec![0.0; m * m],
+            rhs: alloc::vec![0.0; m],
             next: 0,
             len: 0,
-            prev_f: alloc::vec![0.0; size],
-            prev_g: alloc::vec![0.0; size],
+            y: buf(),
+            have_y: false,
+            prev_f: buf(),
+            prev_g: buf(),
+            f: buf(),
+            g: buf(),
             prev_norm: f64::INFINITY,
             have_prev: false,
         }
     }
 
+    /// Drops the memory and the kept y (the next [`start_from`](Self::start_from) reads the
+    /// state again).
     fn reset(&mut self) {
         self.len = 0;
         self.next = 0;
         self.have_prev = false;
+        self.have_y = false;
         self.prev_norm = f64::INFINITY;
     }
 
-    /// One step from the input y and its image f = f(y): the accelerated next y, or `None`
-    /// (use f unchanged).
-    fn step(&mut self, y: &[f64], f: &[f64]) -> Option<Vec<f64>> {
-        let g: Vec<f64> = f.iter().zip(y).map(|(f, y)| f - y).collect();
-        let norm = libm::sqrt(dot(&g, &g));
+    /// Before an ADMM step: y = Z + U of the state, unless the last step left it.
+    fn start_from(&mut self, z: &[f64], u: &[f64]) {
+        if !self.have_y {
+            for ((y, z), u) in self.y.iter_mut().zip(z).zip(u) {
+                *y = z + u;
+            }
+            self.have_y = true;
+        }
+    }
+
+    /// After an ADMM step from the kept y: f = Z + U of the state; writes the accelerated y
+    /// into Z = max(y, 0), U = min(y, 0), or leaves them (f) when there is no memory yet or a
+    /// safeguard fired. Keeps the y the next step starts from.
+    fn step(&mut self, z: &mut [f64], u: &mut [f64]) {
+        // f, g = f − y and ‖g‖², in one pass.
+        let mut gg = 0.0;
+        for ((((f, g), y), z), u) in self
+            .f
+            .iter_mut()
+            .zip(&mut self.g)
+            .zip(&self.y)
+            .zip(&*z)
+            .zip(&*u)
+        {
+            *f = z + u;
+            *g = *f - y;
+            gg += *g * *g;
+        }
+        let norm = libm::sqrt(gg);
+        self.have_y = false;
         if !norm.is_finite() {
             self.reset();
-            return None;
+            return;
         }
         if self.have_prev && norm > 2.0 * self.prev_norm {
             self.reset();
         }
         if self.have_prev {
             let slot = self.next;
-            for ((d, a), b) in self.df[slot].iter_mut().zip(f).zip(&self.prev_f) {
-                *d = a - b;
+            // The new differences, and Δg·g_prev for the new right-hand side entry.
+            let mut dg_gprev = 0.0;
+            {
+                let (dfs, dgs) = (&mut self.df[slot], &mut self.dg[slot]);
+                for ((((df, dg), f), g), (pf, pg)) in dfs
+                    .iter_mut()
+                    .zip(dgs.iter_mut())
+                    .zip(&self.f)
+                    .zip(&self.g)
+                    .zip(self.prev_f.iter().zip(&self.prev_g))
+                {
+                    *df = f - pf;
+                    *dg = g - pg;
+                    dg_gprev += *dg * pg;
+                }
             }
-            for ((d, a), b) in self.dg[slot].iter_mut().zip(&g).zip(&self.prev_g) {
-                *d = a - b;
-            }
-            self.next = (slot + 1) % self.m;
+            // The evicted column (if any) leaves; the others' ΔG_jᵀg grows by ΔG_jᵀΔg_new.
             self.len = (self.len + 1).min(self.m);
+            self.next = (slot + 1) % self.m;
             for j in 0..self.len {
                 let x = dot(&self.dg[slot], &self.dg[j]);
                 self.gram[slot * self.m + j] = x;
                 self.gram[j * self.m + slot] = x;
             }
+            for j in 0..self.len {
+                if j != slot {
+                    self.rhs[j] += self.gram[j * self.m + slot];
+                }
+            }
+            self.rhs[slot] = dg_gprev + self.gram[slot * self.m + slot];
         }
-        self.prev_f.copy_from_slice(f);
-        self.prev_g.copy_from_slice(&g);
+        core::mem::swap(&mut self.prev_f, &mut self.f);
+        core::mem::swap(&mut self.prev_g, &mut self.g);
         self.prev_norm = norm;
         self.have_prev = true;
+        // From here prev_f is this step's f. Without acceleration the next y is f.
+        let keep_f = |s: &mut Self| {
+            s.y.copy_from_slice(&s.prev_f);
+            s.have_y = true;
+        };
         let l = self.len;
         if l == 0 {
-            return None;
+            keep_f(self);
+            return;
         }
-        // Normal equations (ΔGᵀΔG + λI)γ = ΔGᵀg, solved by Gaussian elimination.
+        let Some(gamma) = self.solve_gamma() else {
+            keep_f(self);
+            return;
+        };
+        // y = f − ΔF·γ in blocks; Z, U from it.
+        let mut start = 0;
+        let size = self.y.len();
+        while start < size {
+            let end = (start + ANDERSON_BLOCK).min(size);
+            let blk = &mut self.y[start..end];
+            blk.copy_from_slice(&self.prev_f[start..end]);
+            for (a, &ga) in gamma.iter().enumerate() {
+                let d = &self.df[a][start..end];
+                blk.iter_mut().zip(d).for_each(|(o, d)| *o -= ga * d);
+            }
+            for ((y, z), u) in blk.iter().zip(&mut z[start..end]).zip(&mut u[start..end]) {
+                *z = y.max(0.0);
+                *u = y.min(0.0);
+            }
+            start = end;
+        }
+        self.have_y = true;
+    }
+
+    /// γ from the regularised normal equations (ΔGᵀΔG + λI)γ = ΔGᵀg, λ = 1e-10·trace; `None`
+    /// (memory dropped when γ is not finite or huge) when there is no usable γ.
+    fn solve_gamma(&mut self) -> Option<Vec<f64>> {
+        let l = self.len;
         let mut h = alloc::vec![0.0; l * (l + 1)];
         let mut trace = 0.0;
         for a in 0..l {
@@ -738,20 +828,14 @@ impl Anderson {
             for b in 0..l {
                 h[a * (l + 1) + b] = self.gram[a * self.m + b] + if a == b { reg } else { 0.0 };
             }
-            h[a * (l + 1) + l] = dot(&self.dg[a], &g);
+            h[a * (l + 1) + l] = self.rhs[a];
         }
         let gamma = solve_small(&mut h, l)?;
         if gamma.iter().any(|x| !x.is_finite() || x.abs() > 1e4) {
             self.reset();
             return None;
         }
-        let mut out = f.to_vec();
-        for (a, &ga) in gamma.iter().enumerate() {
-            out.iter_mut()
-                .zip(&self.df[a])
-                .for_each(|(o, d)| *o -= ga * d);
-        }
-        Some(out)
+        Some(gamma)
     }
 }
 
