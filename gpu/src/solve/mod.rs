@@ -70,9 +70,12 @@ pub fn common_n(problems: &[BatchProblem<'_>]) -> Result<Option<usize>, GpuError
 /// k gives `Err(GpuError::Core(Error::InvalidK { .. }))`). An empty batch gives `Ok(vec![])`.
 ///
 /// [`Backend::Cpu`] calls core's [`solve_sdp`] for each problem. [`Backend::Cuda`] runs every
-/// non-trivial problem's iteration on the device (`settings.projection` is ignored: the device
-/// always uses the full eigendecomposition); trivial problems (k = 1, k = n, or an affinity with
-/// no grouping signal) go to core's solver, which does not iterate on them.
+/// non-trivial problem's iteration on the device (`settings.projection` and
+/// `settings.anderson` are ignored: the device always runs the plain iteration with the full
+/// eigendecomposition, the iteration core runs with `ProjectionMethod::Full` and no Anderson
+/// acceleration, so its iterates and counts differ from core's defaults below n = 200 within
+/// the tolerance); trivial problems (k = 1, k = n, or an affinity with no grouping signal) go to
+/// core's solver, which does not iterate on them.
 pub fn solve_batch(
     backend: Backend,
     problems: &[BatchProblem<'_>],
