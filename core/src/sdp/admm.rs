@@ -591,11 +591,15 @@ pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
 ) -> Option<f64> {
     let n = state.n;
     let memory = settings.anderson_memory(n);
-    let mut accel = (memory > 0).then(|| Anderson::new(n * n, memory));
+    let mut accel: Option<Anderson> = None;
     while state.iterations < settings.max_iterations {
-        if let Some(aa) = accel.as_mut() {
-            // The ADMM state is one matrix y: Z = max(y, 0), U = min(y, 0) (disjoint supports).
-            aa.start_from(&state.z, &state.u);
+        if memory > 0 && state.iterations >= 1 {
+            // From the second iteration on, so that a solve certified after its first one
+            // allocates nothing. The ADMM state is one matrix y: Z = max(y, 0), U = min(y, 0)
+            // (disjoint supports).
+            accel
+                .get_or_insert_with(|| Anderson::new(n * n, memory))
+                .start_from(&state.z, &state.u);
         }
         if !state.step(&cen.c, settings, projector) {
             return None;
