@@ -21,7 +21,7 @@ pub fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
     ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize
 }
 
-/// Fisher–Yates shuffle of `v` in place: for i = len−1 down to 1, swaps v[i] with v[below(i + 1)].
+/// Fisher–Yates shuffle of `v` in place: for i = len−1 down to 1, swaps `v[i]` with `v[below(i + 1)]`.
 pub fn shuffle<T>(v: &mut [T], rng: &mut ChaCha8Rng) {
     for i in (1..v.len()).rev() {
         let j = below(rng, i + 1);

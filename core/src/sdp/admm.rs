@@ -188,6 +188,13 @@ pub trait Projector {
     /// One projection (`m` and `out` hold n² values).
     fn project(&mut self, m: &[f64], n: usize, k: usize, out: &mut [f64], at: &StepContext)
         -> bool;
+
+    /// Whether the last projection was a full eigendecomposition (default `true`), where the
+    /// default Anderson acceleration applies (`SolverSettings::anderson = None`); a warm-started
+    /// low-rank projection answers `false`.
+    fn last_was_full(&self) -> bool {
+        true
+    }
 }
 
 /// The exact projection of [`project_c1`](super::projection::project_c1): a full
@@ -223,6 +230,8 @@ struct CoreProjector {
     backoff: usize,
     full_projections: usize,
     low_rank_rounds: usize,
+    /// Whether the last projection was the full decomposition.
+    last_full: bool,
 }
 
 impl CoreProjector {
@@ -236,6 +245,7 @@ impl CoreProjector {
             backoff: 0,
             full_projections: 0,
             low_rank_rounds: 0,
+            last_full: true,
         }
     }
 }
@@ -288,6 +298,7 @@ impl Projector for CoreProjector {
             }
             None => false,
         };
+        self.last_full = !done;
         if done {
             return true;
         }
@@ -312,6 +323,10 @@ impl Projector for CoreProjector {
             }
         }
         true
+    }
+
+    fn last_was_full(&self) -> bool {
+        self.last_full
     }
 }
 
@@ -591,12 +606,16 @@ pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
 ) -> Option<f64> {
     let n = state.n;
     let memory = settings.anderson_memory(n);
+    // The default acceleration runs only across full projections (see `anderson_memory`).
+    let only_full = settings.anderson.is_none();
     let mut accel: Option<Anderson> = None;
     while state.iterations < settings.max_iterations {
-        if memory > 0 && state.iterations >= 1 {
-            // From the second iteration on, so that a solve certified after its first one
-            // allocates nothing. The ADMM state is one matrix y: Z = max(y, 0), U = min(y, 0)
-            // (disjoint supports).
+        // From the second iteration on, so that a solve certified after its first one
+        // allocates nothing. The ADMM state is one matrix y: Z = max(y, 0), U = min(y, 0)
+        // (disjoint supports).
+        let accelerate =
+            memory > 0 && state.iterations >= 1 && (!only_full || projector.last_was_full());
+        if accelerate {
             accel
                 .get_or_insert_with(|| Anderson::new(n * n, memory))
                 .start_from(&state.z, &state.u);
@@ -631,7 +650,8 @@ pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
             return None;
         }
         if let Some(aa) = accel.as_mut() {
-            if state.rho != rho || state.restarts != restarts {
+            let full = !only_full || projector.last_was_full();
+            if !accelerate || !full || state.rho != rho || state.restarts != restarts {
                 aa.reset();
             } else {
                 aa.step(&mut state.z, &mut state.u);
@@ -641,8 +661,8 @@ pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
     None
 }
 
-/// Largest n for which [`SolverSettings::anderson`] applies (its memory is 2m + 3 n×n
-/// matrices; the default applies below `LOW_RANK_MIN_N` only).
+/// Largest n for which a forced [`SolverSettings::anderson`] applies (its memory is 2m + 5
+/// n×n matrices; the default stops below `ANDERSON_AUTO_MAX_N`).
 pub const ANDERSON_MAX_N: usize = 1000;
 
 /// Type-II Anderson acceleration of the ADMM fixed-point map y ↦ f(y) (y = Z + U), memory m,
@@ -656,6 +676,8 @@ pub const ANDERSON_MAX_N: usize = 1000;
 /// and one blocked pass writing the new Z and U; the y of the next step is kept, not recomputed.
 struct Anderson {
     m: usize,
+    /// Entries of each buffer (n²).
+    size: usize,
     df: Vec<Vec<f64>>,
     dg: Vec<Vec<f64>>,
     /// Gram matrix ΔGᵀΔG of the stored columns (m×m, ring order).
@@ -679,22 +701,24 @@ struct Anderson {
 const ANDERSON_BLOCK: usize = 512;
 
 impl Anderson {
+    /// No n×n buffer yet: each is allocated when first used (`ensure`), so that a run whose
+    /// projections turn low-rank right away pays for one at most.
     fn new(size: usize, m: usize) -> Self {
-        let buf = || alloc::vec![0.0; size];
         Anderson {
             m,
-            df: (0..m).map(|_| buf()).collect(),
-            dg: (0..m).map(|_| buf()).collect(),
+            size,
+            df: (0..m).map(|_| Vec::new()).collect(),
+            dg: (0..m).map(|_| Vec::new()).collect(),
             gram: alloc::vec![0.0; m * m],
             rhs: alloc::vec![0.0; m],
             next: 0,
             len: 0,
-            y: buf(),
+            y: Vec::new(),
             have_y: false,
-            prev_f: buf(),
-            prev_g: buf(),
-            f: buf(),
-            g: buf(),
+            prev_f: Vec::new(),
+            prev_g: Vec::new(),
+            f: Vec::new(),
+            g: Vec::new(),
             prev_norm: f64::INFINITY,
             have_prev: false,
         }
@@ -713,6 +737,7 @@ impl Anderson {
     /// Before an ADMM step: y = Z + U of the state, unless the last step left it.
     fn start_from(&mut self, z: &[f64], u: &[f64]) {
         if !self.have_y {
+            ensure(&mut self.y, self.size);
             for ((y, z), u) in self.y.iter_mut().zip(z).zip(u) {
                 *y = z + u;
             }
@@ -724,6 +749,9 @@ impl Anderson {
     /// into Z = max(y, 0), U = min(y, 0), or leaves them (f) when there is no memory yet or a
     /// safeguard fired. Keeps the y the next step starts from.
     fn step(&mut self, z: &mut [f64], u: &mut [f64]) {
+        for v in [&mut self.f, &mut self.g, &mut self.prev_f, &mut self.prev_g] {
+            ensure(v, self.size);
+        }
         // f, g = f − y and ‖g‖², in one pass.
         let mut gg = 0.0;
         for ((((f, g), y), z), u) in self
@@ -749,6 +777,8 @@ impl Anderson {
         }
         if self.have_prev {
             let slot = self.next;
+            ensure(&mut self.df[slot], self.size);
+            ensure(&mut self.dg[slot], self.size);
             // The new differences, and Δg·g_prev for the new right-hand side entry.
             let mut dg_gprev = 0.0;
             {
@@ -840,6 +870,14 @@ impl Anderson {
             return None;
         }
         Some(gamma)
+    }
+}
+
+/// Makes `v` hold `size` values (zeros when it is allocated here).
+fn ensure(v: &mut Vec<f64>, size: usize) {
+    if v.len() != size {
+        v.clear();
+        v.resize(size, 0.0);
     }
 }
 
@@ -1111,5 +1149,60 @@ mod tests {
         assert_eq!(st.z(), &good[..]);
         let want = -0.5 / st.rho();
         assert!(st.u().iter().all(|&u| (u - want).abs() <= 1e-15));
+    }
+
+    /// The exact projection, reporting itself as full or not as the test says.
+    struct Reports(bool);
+
+    impl Projector for Reports {
+        fn project(
+            &mut self,
+            m: &[f64],
+            n: usize,
+            k: usize,
+            out: &mut [f64],
+            _: &StepContext,
+        ) -> bool {
+            project_c1_select(m, n, k, out).is_some()
+        }
+        fn last_was_full(&self) -> bool {
+            self.0
+        }
+    }
+
+    /// The default Anderson acceleration (`anderson = None`) runs across full projections
+    /// only: bit-identical to memory 10 when every projection is full, to no acceleration when
+    /// none is; and it does take fewer iterations than none here.
+    #[test]
+    fn default_anderson_follows_full_projections() {
+        let (n, k) = (40, 3);
+        use rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let a: Vec<f64> = (0..n * n)
+            .map(|_| crate::random::normal(&mut rng))
+            .collect();
+        let t: Vec<f64> = (0..n * n)
+            .map(|i| 0.5 * (a[i] + a[(i % n) * n + i / n]))
+            .collect();
+        let cen = Affinity::from_row_major(&t, n).unwrap().centered();
+        let run = |anderson: Option<usize>, full: bool| {
+            let s = SolverSettings {
+                anderson,
+                ..SolverSettings::default()
+            };
+            let mut st = AdmmState::new(n, k, &s, WarmStart::Cold);
+            run_admm(&mut st, &cen, &s, &mut Reports(full), None);
+            (st.iterations(), st.x().to_vec())
+        };
+        let auto_full = run(None, true);
+        let auto_low = run(None, false);
+        assert_eq!(auto_full, run(Some(crate::sdp::ANDERSON_AUTO_MEMORY), true));
+        assert_eq!(auto_low, run(Some(0), true));
+        assert!(
+            auto_full.0 < auto_low.0,
+            "{} vs {}",
+            auto_full.0,
+            auto_low.0
+        );
     }
 }

@@ -95,13 +95,19 @@ pub struct SolverSettings {
     /// certificate by k·‖C − fl₃₂(C)‖_F so that it stays a bound for C (method.md §4a).
     pub storage: Storage,
     /// Memory m of the Anderson acceleration of the ADMM iteration (method.md §3): `None` (the
-    /// default) is [`ANDERSON_AUTO_MEMORY`] where `ProjectionMethod::Auto` projects by the full
-    /// eigendecomposition (n < [`LOW_RANK_MIN_N`]) and off elsewhere (its extrapolated
-    /// iterates cost the low-rank projection more Ritz rounds than they save iterations);
-    /// `Some(0)` is off; `Some(m)`, 1 ≤ m ≤ 20, applies for every n ≤
-    /// [`admm::ANDERSON_MAX_N`]. Costs 2m + 3 extra n×n matrices.
+    /// default) is [`ANDERSON_AUTO_MEMORY`] under `ProjectionMethod::Auto` for n <
+    /// [`ANDERSON_AUTO_MAX_N`], across the iterations whose projection is the full
+    /// eigendecomposition (all of them below [`LOW_RANK_MIN_N`]; from it, those of a high-rank
+    /// iterate), and off across low-rank projections (extrapolated iterates cost those more
+    /// Ritz rounds than they save iterations); `Some(0)` is off; `Some(m)`, 1 ≤ m ≤ 20,
+    /// applies to every iteration for n ≤ [`admm::ANDERSON_MAX_N`]. Costs 2m + 5 extra n×n
+    /// matrices, allocated from the second iteration.
     pub anderson: Option<usize>,
 }
+
+/// Largest n (exclusive) for the default Anderson acceleration: its 2m + 5 = 25 extra n×n
+/// matrices are 72 MB at n = 600.
+pub const ANDERSON_AUTO_MAX_N: usize = 600;
 
 /// The Anderson memory that `SolverSettings::anderson = None` uses where it applies: measured
 /// on planted and random instances at n = 60–150 (method.md §3), 10 takes 25–60 % fewer
@@ -244,7 +250,7 @@ impl SolverSettings {
         match self.anderson {
             Some(m) if n <= admm::ANDERSON_MAX_N => m,
             Some(_) => 0,
-            None if self.projection == ProjectionMethod::Auto && n < LOW_RANK_MIN_N => {
+            None if self.projection == ProjectionMethod::Auto && n < ANDERSON_AUTO_MAX_N => {
                 ANDERSON_AUTO_MEMORY
             }
             None => 0,
