@@ -1151,7 +1151,7 @@ mod tests {
         assert!(st.u().iter().all(|&u| (u - want).abs() <= 1e-15));
     }
 
-    /// The exact projection, reporting itself as full or not as the test says.
+    /// [`FullProjector`], reporting itself as full or not as the test says.
     struct Reports(bool);
 
     impl Projector for Reports {
@@ -1161,9 +1161,9 @@ mod tests {
             n: usize,
             k: usize,
             out: &mut [f64],
-            _: &StepContext,
+            at: &StepContext,
         ) -> bool {
-            project_c1_select(m, n, k, out).is_some()
+            FullProjector.project(m, n, k, out, at)
         }
         fn last_was_full(&self) -> bool {
             self.0
