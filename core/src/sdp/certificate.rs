@@ -74,7 +74,7 @@ pub(crate) fn bound_estimate(
 
 /// Relative residual (to max |Ritz value|) of the block-iteration estimates of λ_max: the
 /// early stop's bound estimate and the partition certificate's z search. A Ritz value is a
-/// lower bound on λ_max, within about r²/gap of it (1e-12·scale for a gap of 1 % of the scale),
+/// lower bound on λ_max, within about r²/gap of it (1e-10·scale for a gap of 1 % of the scale),
 /// and an estimate that comes out low only sends a bound to verification, which decides.
 const ESTIMATE_RESIDUAL: f64 = 1e-6;
 
@@ -110,7 +110,7 @@ pub(crate) fn partition_bound(
 /// [`partition_bound`], and when `want_dual` and the bound does not come within `target` of
 /// p's value, the dual it tried instead: Z_d ≥ 0 (row-major n×n, zero inside p's groups, centred
 /// units) at the best z of the search. With p's matrix it is a primal-dual pair whose gap is
-/// that bound's (method.md §4, "Restart at the partition's pair"), where ADMM restarts.
+/// that bound's (method.md §3, "Restart at the partition's pair"), where ADMM restarts.
 /// The dual is not returned when the verification of a passing estimate failed (n ≥
 /// [`VERIFIED_MIN_N`]: the verification consumes G).
 pub(crate) fn partition_bound_or_dual(
