@@ -35,7 +35,7 @@
  * Smallest n for which `TG_PROJECTION_AUTO` uses the low-rank projection (the library's
  * `taskgroup_core::sdp::LOW_RANK_MIN_N`; the build fails if they differ).
  */
-#define TG_LOW_RANK_MIN_N 200
+#define TG_LOW_RANK_MIN_N 100
 
 /**
  * The label `tg_session_groups` gives a task that has not arrived yet.
@@ -327,7 +327,7 @@ enum tg_projection
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
     /**
-     * Low-rank from n ≥ `TG_LOW_RANK_MIN_N` (200), full below (default).
+     * Low-rank from n ≥ `TG_LOW_RANK_MIN_N` (100), full below (default).
      */
     TG_PROJECTION_AUTO = 0,
     /**

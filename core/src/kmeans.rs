@@ -72,8 +72,23 @@ pub fn kmeans_restarts(
     )
 }
 
+/// Squared Euclidean distance, summed in four lanes (vectorises without fast-math; points of
+/// X's rows have d = n coordinates).
 fn dist2(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+    let mut s = [0.0f64; 4];
+    let mut ca = a.chunks_exact(4);
+    let mut cb = b.chunks_exact(4);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for l in 0..4 {
+            let e = x[l] - y[l];
+            s[l] += e * e;
+        }
+    }
+    let mut t = (s[0] + s[1]) + (s[2] + s[3]);
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        t += (x - y) * (x - y);
+    }
+    t
 }
 
 fn one_run(

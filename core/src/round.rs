@@ -77,10 +77,14 @@ const ALL_RESTARTS_MAX_N: usize = 300;
 /// Largest n for which k-means on the rows of X is one of the candidates.
 const ROWS_KMEANS_MAX_N: usize = 200;
 
+/// Smallest n for which the rounding's top eigenpairs come from the block iteration (below it,
+/// the full decomposition: cheap there, and it fixes the answers the tests snapshot).
+const BLOCK_EIGEN_MIN_N: usize = 200;
+
 /// Top r eigenpairs of P·X·P (values descending, vectors column-major n×r): block iteration for
-/// large n, full decomposition otherwise or as the fallback.
+/// n ≥ [`BLOCK_EIGEN_MIN_N`], full decomposition otherwise or as the fallback.
 fn top_eigenpairs_of(xs: &[f64], n: usize, r: usize) -> Option<(Vec<f64>, Vec<f64>)> {
-    if n >= crate::sdp::LOW_RANK_MIN_N {
+    if n >= BLOCK_EIGEN_MIN_N {
         if let Some(e) = crate::sdp::lowrank::top_eigen_1perp(xs, n, r, 1e-8) {
             return Some(e);
         }

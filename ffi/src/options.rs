@@ -24,14 +24,14 @@ pub enum tg_rounding {
 
 /// Smallest n for which `TG_PROJECTION_AUTO` uses the low-rank projection (the library's
 /// `taskgroup_core::sdp::LOW_RANK_MIN_N`; the build fails if they differ).
-pub const TG_LOW_RANK_MIN_N: usize = 200;
+pub const TG_LOW_RANK_MIN_N: usize = 100;
 const _: () = assert!(TG_LOW_RANK_MIN_N == taskgroup_core::sdp::LOW_RANK_MIN_N);
 
 /// Eigen-solver of the projection (values of `tg_options.projection`).
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum tg_projection {
-    /// Low-rank from n ≥ `TG_LOW_RANK_MIN_N` (200), full below (default).
+    /// Low-rank from n ≥ `TG_LOW_RANK_MIN_N` (100), full below (default).
     Auto = 0,
     /// Full eigendecomposition every iteration.
     Full = 1,

@@ -188,13 +188,6 @@ pub trait Projector {
     /// One projection (`m` and `out` hold n² values).
     fn project(&mut self, m: &[f64], n: usize, k: usize, out: &mut [f64], at: &StepContext)
         -> bool;
-
-    /// Whether the last projection was a full eigendecomposition (default `true`), where the
-    /// default Anderson acceleration applies (`SolverSettings::anderson = None`); a warm-started
-    /// low-rank projection answers `false`.
-    fn last_was_full(&self) -> bool {
-        true
-    }
 }
 
 /// The exact projection of [`project_c1`](super::projection::project_c1): a full
@@ -230,8 +223,6 @@ struct CoreProjector {
     backoff: usize,
     full_projections: usize,
     low_rank_rounds: usize,
-    /// Whether the last projection was the full decomposition.
-    last_full: bool,
 }
 
 impl CoreProjector {
@@ -245,7 +236,6 @@ impl CoreProjector {
             backoff: 0,
             full_projections: 0,
             low_rank_rounds: 0,
-            last_full: true,
         }
     }
 }
@@ -298,7 +288,6 @@ impl Projector for CoreProjector {
             }
             None => false,
         };
-        self.last_full = !done;
         if done {
             return true;
         }
@@ -323,10 +312,6 @@ impl Projector for CoreProjector {
             }
         }
         true
-    }
-
-    fn last_was_full(&self) -> bool {
-        self.last_full
     }
 }
 
@@ -606,18 +591,15 @@ pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
 ) -> Option<f64> {
     let n = state.n;
     let memory = settings.anderson_memory(n);
-    // The default acceleration runs only across full projections (see `anderson_memory`).
-    let only_full = settings.anderson.is_none();
     let mut accel: Option<Anderson> = None;
     while state.iterations < settings.max_iterations {
         // From the second iteration on, so that a solve certified after its first one
         // allocates nothing. The ADMM state is one matrix y: Z = max(y, 0), U = min(y, 0)
         // (disjoint supports).
-        let accelerate =
-            memory > 0 && state.iterations >= 1 && (!only_full || projector.last_was_full());
+        let accelerate = memory > 0 && state.iterations >= 1;
         if accelerate {
             accel
-                .get_or_insert_with(|| Anderson::new(n * n, memory))
+                .get_or_insert_with(|| Anderson::new(n, memory))
                 .start_from(&state.z, &state.u);
         }
         if !state.step(&cen.c, settings, projector) {
@@ -650,8 +632,7 @@ pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
             return None;
         }
         if let Some(aa) = accel.as_mut() {
-            let full = !only_full || projector.last_was_full();
-            if !accelerate || !full || state.rho != rho || state.restarts != restarts {
+            if !accelerate || state.rho != rho || state.restarts != restarts {
                 aa.reset();
             } else {
                 aa.step(&mut state.z, &mut state.u);
@@ -661,52 +642,58 @@ pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
     None
 }
 
-/// Largest n for which a forced [`SolverSettings::anderson`] applies (its memory is 2m + 5
-/// n×n matrices; the default stops below `ANDERSON_AUTO_MAX_N`).
+/// Largest n for which a forced [`SolverSettings::anderson`] applies (its memory is about
+/// (m + 3)/2 n×n f64 matrices; the default stops below `ANDERSON_AUTO_MAX_N`).
 pub const ANDERSON_MAX_N: usize = 1000;
 
 /// Type-II Anderson acceleration of the ADMM fixed-point map y ↦ f(y) (y = Z + U), memory m,
-/// in the Walker–Ni form `y ← f_k − ΔF·γ`, `γ = argmin ‖g_k − ΔG·γ‖` (g = f − y; Δ: differences
-/// of consecutive iterates), with Tikhonov-regularised normal equations. Safeguards: the memory
-/// is dropped when the fixed-point residual grows (‖g_k‖ > 2‖g_{k−1}‖), when γ is not finite or
-/// huge, and at every ρ change or restart (the map changes).
+/// in the Walker–Ni form `y ← f_k − ΔF·γ`, `γ = argmin ‖g_k − ΔG·γ‖_F` (g = f − y; Δ:
+/// differences of consecutive iterates), with Tikhonov-regularised normal equations.
+/// Safeguards: the memory is dropped when the fixed-point residual grows (‖g_k‖ > 2‖g_{k−1}‖),
+/// when γ is not finite or huge, and at every ρ change or restart (the map changes).
+///
+/// Storage (method.md §3): y, f and g are symmetric, so only their upper triangles are kept
+/// (row i's entries j ≥ i, packed; inner products weight the off-diagonal entries twice, so
+/// they are the Frobenius ones), and the stored differences ΔF, ΔG in f32 (rounding them only
+/// perturbs the extrapolated point, which the next ADMM step then maps; the Gram matrix is that
+/// of the rounded columns, summed in f64). About (m + 3)/2 n×n f64 matrices of memory and of
+/// traffic per step instead of 2m + 5: the history stays in cache at n ≈ 100.
 ///
 /// Per step: one pass forming f, g and the new differences, one dot per stored column (the
 /// new row of ΔGᵀΔG; the right-hand side ΔGᵀg_k = ΔGᵀg_{k−1} + ΔGᵀΔg_k is updated from it),
-/// and one blocked pass writing the new Z and U; the y of the next step is kept, not recomputed.
+/// and one pass writing the new Z and U; the y of the next step is kept, not recomputed.
 struct Anderson {
     m: usize,
-    /// Entries of each buffer (n²).
+    /// Order n of the matrices.
+    n: usize,
+    /// Packed entries n(n + 1)/2.
     size: usize,
-    df: Vec<Vec<f64>>,
-    dg: Vec<Vec<f64>>,
+    df: Vec<Vec<f32>>,
+    dg: Vec<Vec<f32>>,
     /// Gram matrix ΔGᵀΔG of the stored columns (m×m, ring order).
     gram: Vec<f64>,
     /// ΔG_jᵀ·g of the last step's g, per stored column (ring order).
     rhs: Vec<f64>,
     next: usize,
     len: usize,
-    /// The y the next step starts from (valid when `have_y`), and f, g of the last step.
+    /// The y the next step starts from (valid when `have_y`), and f, g of the last step
+    /// (packed upper triangles).
     y: Vec<f64>,
     have_y: bool,
     prev_f: Vec<f64>,
     prev_g: Vec<f64>,
-    f: Vec<f64>,
-    g: Vec<f64>,
     prev_norm: f64,
     have_prev: bool,
 }
 
-/// Entries per block of [`Anderson::step`]'s output pass (its accumulator stays in L1).
-const ANDERSON_BLOCK: usize = 512;
-
 impl Anderson {
-    /// No n×n buffer yet: each is allocated when first used (`ensure`), so that a run whose
-    /// projections turn low-rank right away pays for one at most.
-    fn new(size: usize, m: usize) -> Self {
+    /// For n×n matrices. No buffer yet: each is allocated when first used (`ensure`), so that a
+    /// run whose projections turn low-rank right away pays for one at most.
+    fn new(n: usize, m: usize) -> Self {
         Anderson {
             m,
-            size,
+            n,
+            size: n * (n + 1) / 2,
             df: (0..m).map(|_| Vec::new()).collect(),
             dg: (0..m).map(|_| Vec::new()).collect(),
             gram: alloc::vec![0.0; m * m],
@@ -717,8 +704,6 @@ impl Anderson {
             have_y: false,
             prev_f: Vec::new(),
             prev_g: Vec::new(),
-            f: Vec::new(),
-            g: Vec::new(),
             prev_norm: f64::INFINITY,
             have_prev: false,
         }
@@ -734,37 +719,74 @@ impl Anderson {
         self.prev_norm = f64::INFINITY;
     }
 
-    /// Before an ADMM step: y = Z + U of the state, unless the last step left it.
+    /// Before an ADMM step: y = Z + U of the state (upper triangle), unless the last step left
+    /// it.
     fn start_from(&mut self, z: &[f64], u: &[f64]) {
         if !self.have_y {
+            let n = self.n;
             ensure(&mut self.y, self.size);
-            for ((y, z), u) in self.y.iter_mut().zip(z).zip(u) {
-                *y = z + u;
+            let mut p = 0;
+            for i in 0..n {
+                let (zr, ur) = (&z[i * n + i..(i + 1) * n], &u[i * n + i..(i + 1) * n]);
+                let ys = &mut self.y[p..p + (n - i)];
+                for ((y, z), u) in ys.iter_mut().zip(zr).zip(ur) {
+                    *y = z + u;
+                }
+                p += n - i;
             }
             self.have_y = true;
         }
     }
 
     /// After an ADMM step from the kept y: f = Z + U of the state; writes the accelerated y
-    /// into Z = max(y, 0), U = min(y, 0), or leaves them (f) when there is no memory yet or a
-    /// safeguard fired. Keeps the y the next step starts from.
+    /// into Z = max(y, 0), U = min(y, 0) (both triangles), or leaves them (f) when there is no
+    /// memory yet or a safeguard fired. Keeps the y the next step starts from.
     fn step(&mut self, z: &mut [f64], u: &mut [f64]) {
-        for v in [&mut self.f, &mut self.g, &mut self.prev_f, &mut self.prev_g] {
-            ensure(v, self.size);
+        let n = self.n;
+        ensure(&mut self.prev_f, self.size);
+        ensure(&mut self.prev_g, self.size);
+        // The new differences go to `slot` when there is a previous step; when a safeguard
+        // drops the memory below, they are simply not counted.
+        let slot = self.next;
+        let diff = self.have_prev;
+        if diff {
+            ensure32(&mut self.df[slot], self.size);
+            ensure32(&mut self.dg[slot], self.size);
         }
-        // f, g = f − y and ‖g‖², in one pass.
-        let mut gg = 0.0;
-        for ((((f, g), y), z), u) in self
-            .f
-            .iter_mut()
-            .zip(&mut self.g)
-            .zip(&self.y)
-            .zip(&*z)
-            .zip(&*u)
+        // One pass: f, g = f − y, ‖g‖², the new differences and Δg·g_prev (weighted: the
+        // diagonal once, the rest twice), f and g kept as the previous ones.
+        let (mut gg, mut dg_gprev) = (0.0, 0.0);
         {
-            *f = z + u;
-            *g = *f - y;
-            gg += *g * *g;
+            let (dfs, dgs): (&mut [f32], &mut [f32]) = if diff {
+                let (a, b) = (&mut self.df[slot], &mut self.dg[slot]);
+                (a.as_mut_slice(), b.as_mut_slice())
+            } else {
+                (&mut [], &mut [])
+            };
+            let mut p = 0;
+            for i in 0..n {
+                let row = i * n + i..(i + 1) * n;
+                let (zr, ur) = (&z[row.clone()], &u[row]);
+                let seg = p..p + (n - i);
+                let (d0, d1) = (seg.start..seg.start + 1, seg.start + 1..seg.end);
+                for (w, r, s) in [(1.0, 0..1, d0), (2.0, 1..n - i, d1)] {
+                    let parts = DiffRow {
+                        z: &zr[r.clone()],
+                        u: &ur[r],
+                        y: &self.y[s.clone()],
+                        pf: &mut self.prev_f[s.clone()],
+                        pg: &mut self.prev_g[s.clone()],
+                    };
+                    let (a, b) = if diff {
+                        parts.run(Some((&mut dfs[s.clone()], &mut dgs[s])))
+                    } else {
+                        parts.run(None)
+                    };
+                    gg += w * a;
+                    dg_gprev += w * b;
+                }
+                p = seg.end;
+            }
         }
         let norm = libm::sqrt(gg);
         self.have_y = false;
@@ -772,34 +794,16 @@ impl Anderson {
             self.reset();
             return;
         }
-        if self.have_prev && norm > 2.0 * self.prev_norm {
+        let grew = self.have_prev && norm > 2.0 * self.prev_norm;
+        if grew {
             self.reset();
         }
-        if self.have_prev {
-            let slot = self.next;
-            ensure(&mut self.df[slot], self.size);
-            ensure(&mut self.dg[slot], self.size);
-            // The new differences, and Δg·g_prev for the new right-hand side entry.
-            let mut dg_gprev = 0.0;
-            {
-                let (dfs, dgs) = (&mut self.df[slot], &mut self.dg[slot]);
-                for ((((df, dg), f), g), (pf, pg)) in dfs
-                    .iter_mut()
-                    .zip(dgs.iter_mut())
-                    .zip(&self.f)
-                    .zip(&self.g)
-                    .zip(self.prev_f.iter().zip(&self.prev_g))
-                {
-                    *df = f - pf;
-                    *dg = g - pg;
-                    dg_gprev += *dg * pg;
-                }
-            }
+        if diff && !grew {
             // The evicted column (if any) leaves; the others' ΔG_jᵀg grows by ΔG_jᵀΔg_new.
             self.len = (self.len + 1).min(self.m);
             self.next = (slot + 1) % self.m;
             for j in 0..self.len {
-                let x = dot(&self.dg[slot], &self.dg[j]);
+                let x = packed_dot32(&self.dg[slot], &self.dg[j], n);
                 self.gram[slot * self.m + j] = x;
                 self.gram[j * self.m + slot] = x;
             }
@@ -810,17 +814,15 @@ impl Anderson {
             }
             self.rhs[slot] = dg_gprev + self.gram[slot * self.m + slot];
         }
-        core::mem::swap(&mut self.prev_f, &mut self.f);
-        core::mem::swap(&mut self.prev_g, &mut self.g);
         self.prev_norm = norm;
         self.have_prev = true;
-        // From here prev_f is this step's f. Without acceleration the next y is f.
+        // prev_f is this step's f. Without acceleration the next y is f (Z, U already hold it).
         let keep_f = |s: &mut Self| {
+            ensure(&mut s.y, s.size);
             s.y.copy_from_slice(&s.prev_f);
             s.have_y = true;
         };
-        let l = self.len;
-        if l == 0 {
+        if self.len == 0 {
             keep_f(self);
             return;
         }
@@ -828,22 +830,29 @@ impl Anderson {
             keep_f(self);
             return;
         };
-        // y = f − ΔF·γ in blocks; Z, U from it.
-        let mut start = 0;
-        let size = self.y.len();
-        while start < size {
-            let end = (start + ANDERSON_BLOCK).min(size);
-            let blk = &mut self.y[start..end];
-            blk.copy_from_slice(&self.prev_f[start..end]);
+        // y = f − ΔF·γ row by row; Z, U from it, mirrored into the lower triangle.
+        let mut p = 0;
+        for i in 0..n {
+            let len = n - i;
+            let ys = &mut self.y[p..p + len];
+            ys.copy_from_slice(&self.prev_f[p..p + len]);
             for (a, &ga) in gamma.iter().enumerate() {
-                let d = &self.df[a][start..end];
-                blk.iter_mut().zip(d).for_each(|(o, d)| *o -= ga * d);
+                let d = &self.df[a][p..p + len];
+                ys.iter_mut()
+                    .zip(d)
+                    .for_each(|(o, &d)| *o -= ga * f64::from(d));
             }
-            for ((y, z), u) in blk.iter().zip(&mut z[start..end]).zip(&mut u[start..end]) {
+            let row = i * n + i..(i + 1) * n;
+            for ((y, z), u) in ys.iter().zip(&mut z[row.clone()]).zip(&mut u[row]) {
                 *z = y.max(0.0);
                 *u = y.min(0.0);
             }
-            start = end;
+            for (t, y) in ys.iter().enumerate().skip(1) {
+                let at = (i + t) * n + i;
+                z[at] = y.max(0.0);
+                u[at] = y.min(0.0);
+            }
+            p += len;
         }
         self.have_y = true;
     }
@@ -870,6 +879,91 @@ impl Anderson {
             return None;
         }
         Some(gamma)
+    }
+}
+
+/// One stretch of a row for [`Anderson::step`]'s first pass: Z, U of the state, the kept y,
+/// and the previous f, g (overwritten with this step's).
+struct DiffRow<'a> {
+    z: &'a [f64],
+    u: &'a [f64],
+    y: &'a [f64],
+    pf: &'a mut [f64],
+    pg: &'a mut [f64],
+}
+
+impl DiffRow<'_> {
+    /// Returns (Σ g², Σ Δg·g_prev) over the stretch, with Δg the f32-rounded difference that is
+    /// stored (into `d` when given, with Δf).
+    #[inline]
+    fn run(self, d: Option<(&mut [f32], &mut [f32])>) -> (f64, f64) {
+        let (mut gg, mut dgp) = (0.0, 0.0);
+        let it = self
+            .z
+            .iter()
+            .zip(self.u)
+            .zip(self.y)
+            .zip(self.pf.iter_mut().zip(self.pg));
+        match d {
+            Some((df, dg)) => {
+                for ((((z, u), y), (pf, pg)), (df, dg)) in it.zip(df.iter_mut().zip(dg)) {
+                    let f = z + u;
+                    let g = f - y;
+                    gg += g * g;
+                    *df = (f - *pf) as f32;
+                    *dg = (g - *pg) as f32;
+                    dgp += f64::from(*dg) * *pg;
+                    *pf = f;
+                    *pg = g;
+                }
+            }
+            None => {
+                for (((z, u), y), (pf, pg)) in it {
+                    let f = z + u;
+                    let g = f - y;
+                    gg += g * g;
+                    *pf = f;
+                    *pg = g;
+                }
+            }
+        }
+        (gg, dgp)
+    }
+}
+
+/// The Frobenius inner product of two symmetric n×n matrices stored as packed upper triangles
+/// in f32 (row i's entries j ≥ i): the diagonal once, the rest twice; products and sums in f64
+/// (four lanes).
+fn packed_dot32(a: &[f32], b: &[f32], n: usize) -> f64 {
+    let (mut diag, mut off) = (0.0, [0.0f64; 4]);
+    let mut p = 0;
+    for i in 0..n {
+        let len = n - i;
+        if p + len > a.len().min(b.len()) {
+            break;
+        }
+        diag += f64::from(a[p]) * f64::from(b[p]);
+        let (ra, rb) = (&a[p + 1..p + len], &b[p + 1..p + len]);
+        let mut ca = ra.chunks_exact(4);
+        let mut cb = rb.chunks_exact(4);
+        for (x, y) in (&mut ca).zip(&mut cb) {
+            for l in 0..4 {
+                off[l] += f64::from(x[l]) * f64::from(y[l]);
+            }
+        }
+        for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+            off[0] += f64::from(*x) * f64::from(*y);
+        }
+        p += len;
+    }
+    diag + 2.0 * ((off[0] + off[1]) + (off[2] + off[3]))
+}
+
+/// Makes `v` hold `size` f32 values (zeros when it is allocated here).
+fn ensure32(v: &mut Vec<f32>, size: usize) {
+    if v.len() != size {
+        v.clear();
+        v.resize(size, 0.0);
     }
 }
 
@@ -1151,30 +1245,12 @@ mod tests {
         assert!(st.u().iter().all(|&u| (u - want).abs() <= 1e-15));
     }
 
-    /// [`FullProjector`], reporting itself as full or not as the test says.
-    struct Reports(bool);
-
-    impl Projector for Reports {
-        fn project(
-            &mut self,
-            m: &[f64],
-            n: usize,
-            k: usize,
-            out: &mut [f64],
-            at: &StepContext,
-        ) -> bool {
-            FullProjector.project(m, n, k, out, at)
-        }
-        fn last_was_full(&self) -> bool {
-            self.0
-        }
-    }
-
-    /// The default Anderson acceleration (`anderson = None`) runs across full projections
-    /// only: bit-identical to memory 10 when every projection is full, to no acceleration when
-    /// none is; and it does take fewer iterations than none here.
+    /// The default Anderson acceleration (`anderson = None`) is memory
+    /// [`ANDERSON_AUTO_MEMORY`](crate::sdp::ANDERSON_AUTO_MEMORY) below
+    /// [`ANDERSON_AUTO_MAX_N`](crate::sdp::ANDERSON_AUTO_MAX_N) under the automatic projection
+    /// (bit-identical to forcing it), and it takes fewer iterations than none here.
     #[test]
-    fn default_anderson_follows_full_projections() {
+    fn default_anderson_is_memory_10() {
         let (n, k) = (40, 3);
         use rand_core::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
@@ -1185,24 +1261,92 @@ mod tests {
             .map(|i| 0.5 * (a[i] + a[(i % n) * n + i / n]))
             .collect();
         let cen = Affinity::from_row_major(&t, n).unwrap().centered();
-        let run = |anderson: Option<usize>, full: bool| {
+        let run = |anderson: Option<usize>| {
             let s = SolverSettings {
                 anderson,
                 ..SolverSettings::default()
             };
             let mut st = AdmmState::new(n, k, &s, WarmStart::Cold);
-            run_admm(&mut st, &cen, &s, &mut Reports(full), None);
+            run_admm(&mut st, &cen, &s, &mut FullProjector, None);
             (st.iterations(), st.x().to_vec())
         };
-        let auto_full = run(None, true);
-        let auto_low = run(None, false);
-        assert_eq!(auto_full, run(Some(crate::sdp::ANDERSON_AUTO_MEMORY), true));
-        assert_eq!(auto_low, run(Some(0), true));
-        assert!(
-            auto_full.0 < auto_low.0,
-            "{} vs {}",
-            auto_full.0,
-            auto_low.0
-        );
+        let auto = run(None);
+        assert_eq!(auto, run(Some(crate::sdp::ANDERSON_AUTO_MEMORY)));
+        let none = run(Some(0));
+        assert!(auto.0 < none.0, "{} vs {}", auto.0, none.0);
+    }
+
+    /// A random symmetric n×n matrix (row-major).
+    fn symmetric(n: usize, seed: u64) -> Vec<f64> {
+        use rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let a: Vec<f64> = (0..n * n)
+            .map(|_| crate::random::normal(&mut rng))
+            .collect();
+        (0..n * n)
+            .map(|i| 0.5 * (a[i] + a[(i % n) * n + i / n]))
+            .collect()
+    }
+
+    /// The packed f32 inner product is the Frobenius product of the full symmetric matrices
+    /// (of the f32-rounded entries), for every n including the remainders of the four lanes.
+    #[test]
+    fn packed_dot_is_the_frobenius_product() {
+        for n in [1, 2, 3, 5, 8, 13] {
+            let (a, b) = (symmetric(n, 1), symmetric(n, 2));
+            let pack = |m: &[f64]| -> Vec<f32> {
+                (0..n)
+                    .flat_map(|i| (i..n).map(move |j| (i, j)))
+                    .map(|(i, j)| m[i * n + j] as f32)
+                    .collect()
+            };
+            let full: f64 = (0..n * n)
+                .map(|i| f64::from(a[i] as f32) * f64::from(b[i] as f32))
+                .sum();
+            let got = packed_dot32(&pack(&a), &pack(&b), n);
+            assert!((got - full).abs() <= 1e-12 * full.abs().max(1.0), "n {n}");
+        }
+    }
+
+    /// Anderson's steps keep Z and U symmetric with disjoint supports (Z ≥ 0 ≥ U), and its
+    /// packed y is the upper triangle of Z + U, once it extrapolates.
+    #[test]
+    fn anderson_writes_symmetric_z_and_u() {
+        let n = 7;
+        let mut aa = Anderson::new(n, 3);
+        let (mut z, mut u) = (alloc::vec![0.0; n * n], alloc::vec![0.0; n * n]);
+        let mut extrapolated = 0;
+        for it in 0..6u64 {
+            aa.start_from(&z, &u);
+            // A stand-in for one ADMM step: a contraction towards a fixed symmetric matrix.
+            let target = symmetric(n, 9);
+            let noise = symmetric(n, 20 + it);
+            let y: Vec<f64> = (0..n * n)
+                .map(|i| {
+                    let prev = z[i] + u[i];
+                    0.5 * prev + 0.5 * target[i] + 0.1 * noise[i] / (it + 1) as f64
+                })
+                .collect();
+            z = y.iter().map(|v| v.max(0.0)).collect();
+            u = y.iter().map(|v| v.min(0.0)).collect();
+            aa.step(&mut z, &mut u);
+            extrapolated += usize::from(aa.len > 0);
+            for i in 0..n {
+                for j in 0..n {
+                    assert_eq!(z[i * n + j], z[j * n + i]);
+                    assert_eq!(u[i * n + j], u[j * n + i]);
+                    assert!(z[i * n + j] >= 0.0 && u[i * n + j] <= 0.0);
+                    assert!(z[i * n + j] == 0.0 || u[i * n + j] == 0.0);
+                }
+            }
+            let mut p = 0;
+            for i in 0..n {
+                for j in i..n {
+                    assert_eq!(aa.y[p], z[i * n + j] + u[i * n + j]);
+                    p += 1;
+                }
+            }
+        }
+        assert!(extrapolated >= 3, "{extrapolated}");
     }
 }

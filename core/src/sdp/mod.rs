@@ -96,22 +96,20 @@ pub struct SolverSettings {
     pub storage: Storage,
     /// Memory m of the Anderson acceleration of the ADMM iteration (method.md §3): `None` (the
     /// default) is [`ANDERSON_AUTO_MEMORY`] under `ProjectionMethod::Auto` for n <
-    /// [`ANDERSON_AUTO_MAX_N`], across the iterations whose projection is the full
-    /// eigendecomposition (all of them below [`LOW_RANK_MIN_N`]; from it, those of a high-rank
-    /// iterate), and off across low-rank projections (extrapolated iterates cost those more
-    /// Ritz rounds than they save iterations); `Some(0)` is off; `Some(m)`, 1 ≤ m ≤ 20,
-    /// applies to every iteration for n ≤ [`admm::ANDERSON_MAX_N`]. Costs 2m + 5 extra n×n
-    /// matrices, allocated from the second iteration.
+    /// [`ANDERSON_AUTO_MAX_N`], across every iteration (full or low-rank projection); `Some(0)`
+    /// is off; `Some(m)`, 1 ≤ m ≤ 20, applies to every iteration for n ≤
+    /// [`admm::ANDERSON_MAX_N`]. Costs about (m + 3)/2 extra n×n f64 matrices (packed upper
+    /// triangles, differences in f32), allocated from the second iteration.
     pub anderson: Option<usize>,
 }
 
-/// Largest n (exclusive) for the default Anderson acceleration: its 2m + 5 = 25 extra n×n
-/// matrices are 72 MB at n = 600.
+/// Largest n (exclusive) for the default Anderson acceleration (its (m + 3)/2 = 6.5 extra n×n
+/// matrices' worth of memory is 19 MB at n = 600; not measured above it).
 pub const ANDERSON_AUTO_MAX_N: usize = 600;
 
 /// The Anderson memory that `SolverSettings::anderson = None` uses where it applies: measured
-/// on planted and random instances at n = 60–150 (method.md §3), 10 takes 25–60 % fewer
-/// iterations than no acceleration and never more time; 5 saves about half as much.
+/// on planted and random instances at n = 60–300 (method.md §3), 10 takes 25–67 % fewer
+/// iterations than no acceleration; 5 saves about half as much.
 pub const ANDERSON_AUTO_MEMORY: usize = 10;
 
 /// When the ADMM solve of [`group`](crate::group) stops.
@@ -224,7 +222,7 @@ pub enum ProjectionMethod {
 }
 
 /// Smallest n for which `ProjectionMethod::Auto` uses the low-rank projection.
-pub const LOW_RANK_MIN_N: usize = 200;
+pub const LOW_RANK_MIN_N: usize = 100;
 
 impl Default for SolverSettings {
     fn default() -> Self {

@@ -73,7 +73,7 @@ pub fn common_n(problems: &[BatchProblem<'_>]) -> Result<Option<usize>, GpuError
 /// non-trivial problem's iteration on the device (`settings.projection` and
 /// `settings.anderson` are ignored: the device always runs the plain iteration with the full
 /// eigendecomposition, the iteration core runs with `ProjectionMethod::Full` and no Anderson
-/// acceleration, so its iterates and counts differ from core's defaults below n = 200 within
+/// acceleration, so its iterates and counts differ from core's defaults within
 /// the tolerance); trivial problems (k = 1, k = n, or an affinity with no grouping signal) go to
 /// core's solver, which does not iterate on them.
 pub fn solve_batch(
