@@ -83,8 +83,13 @@ const BLOCK_EIGEN_MIN_N: usize = 200;
 
 /// Top r eigenpairs of P·X·P (values descending, vectors column-major n×r): block iteration for
 /// n ≥ [`BLOCK_EIGEN_MIN_N`], full decomposition otherwise or as the fallback.
-fn top_eigenpairs_of(xs: &[f64], n: usize, r: usize) -> Option<(Vec<f64>, Vec<f64>)> {
-    if n >= BLOCK_EIGEN_MIN_N {
+fn top_eigenpairs_of(
+    xs: &[f64],
+    n: usize,
+    r: usize,
+    block_min_n: usize,
+) -> Option<(Vec<f64>, Vec<f64>)> {
+    if n >= block_min_n {
         if let Some(e) = crate::sdp::lowrank::top_eigen_1perp(xs, n, r, 1e-8) {
             return Some(e);
         }
@@ -119,12 +124,37 @@ pub(crate) fn round_centered(
     k: usize,
     settings: &RoundingSettings,
 ) -> Partition {
+    round_centered_at(cen, x, k, settings, BLOCK_EIGEN_MIN_N)
+}
+
+/// [`round_centered`] for the early stop's checks: the spectral embedding from the block
+/// iteration already from n ≥ [`LOW_RANK_MIN_N`](crate::sdp::LOW_RANK_MIN_N) (its top
+/// eigenvectors to a 1e-8 residual instead of the full decomposition's: 0.05 ms against
+/// 0.25 ms at n = 100). A check's partition only has to be certified, not to match the final
+/// rounding's.
+pub(crate) fn round_centered_check(
+    cen: &Centered,
+    x: &[f64],
+    k: usize,
+    settings: &RoundingSettings,
+) -> Partition {
+    round_centered_at(cen, x, k, settings, crate::sdp::LOW_RANK_MIN_N)
+}
+
+/// [`round_centered`] with the block iteration for the embedding from n ≥ `block_min_n`.
+fn round_centered_at(
+    cen: &Centered,
+    x: &[f64],
+    k: usize,
+    settings: &RoundingSettings,
+    block_min_n: usize,
+) -> Partition {
     let n = cen.n;
     match settings.mode {
         Rounding::Threshold { c } => threshold_components(x, n, c / n as f64),
         Rounding::Robust => {
             let mut best: Option<(f64, Partition)> = None;
-            let mut cands = candidates(x, n, k, settings);
+            let mut cands = candidates(x, n, k, settings, block_min_n);
             cands.sort_by(|a, b| a.labels().cmp(b.labels()));
             cands.dedup();
             for cand in cands {
@@ -151,7 +181,13 @@ fn round_robin(n: usize, k: usize) -> Partition {
     Partition::from_dense(&labels)
 }
 
-fn candidates(x: &[f64], n: usize, k: usize, settings: &RoundingSettings) -> Vec<Partition> {
+fn candidates(
+    x: &[f64],
+    n: usize,
+    k: usize,
+    settings: &RoundingSettings,
+    block_min_n: usize,
+) -> Vec<Partition> {
     let mut out = Vec::new();
     out.push(single_linkage_cut(x, n, k));
     let km = KMeansSettings {
@@ -167,7 +203,7 @@ fn candidates(x: &[f64], n: usize, k: usize, settings: &RoundingSettings) -> Vec
         .collect();
     let r = k - 1;
     if r >= 1 {
-        if let Some((vals, vecs)) = top_eigenpairs_of(&xs, n, r) {
+        if let Some((vals, vecs)) = top_eigenpairs_of(&xs, n, r, block_min_n) {
             let mut emb = alloc::vec![0.0; n * r];
             for j in 0..r {
                 let s = libm::sqrt(vals[j].max(0.0));
