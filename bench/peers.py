@@ -557,6 +557,20 @@ def sdp_skip_reason(method, inst, args, measured):
     return "skipped (n > 100: ~56 s at n=100; n=500 does not fit in memory)"
 
 
+# Short runs are repeated and the run with the median wall time is reported (its other columns
+# come from the same run): single runs of a few milliseconds move by ±30 % on this shared
+# machine. taskgroup: 5 runs when the first takes under 0.5 s; every peer (SCS, Clarabel,
+# scikit-learn): 3 runs when the first takes under 2 s; longer runs once.
+TG_REPEATS, TG_REPEAT_BELOW_S = 5, 0.5
+PEER_REPEATS, PEER_REPEAT_BELOW_S = 3, 2.0
+
+
+def median_run(runs):
+    """The (record, extra) pair with the median wall time (the lower middle for an even count)."""
+    runs = sorted(runs, key=lambda r: r[0]["wall"])
+    return runs[(len(runs) - 1) // 2]
+
+
 def bench_instance(inst, tg, args, measured):
     import numpy as np
 
@@ -565,6 +579,12 @@ def bench_instance(inst, tg, args, measured):
     recs = []
     log(f"[{time.strftime('%H:%M:%S')}] {inst.name} (n={inst.n}, k={inst.k}): taskgroup")
     tg_rec, js = run_taskgroup(tg, inst, args.tolerance, args.timeout)
+    if js is not None and tg_rec["wall"] < TG_REPEAT_BELOW_S:
+        runs = [(tg_rec, js)] + [
+            run_taskgroup(tg, inst, args.tolerance, args.timeout) for _ in range(TG_REPEATS - 1)
+        ]
+        runs = [r for r in runs if r[1] is not None]
+        tg_rec, js = median_run(runs)
     tg_rec["family"] = inst.family
     if js is not None:
         score_partition(tg_rec, t, [list(g) for g in js["groups"]], inst.truth)
@@ -588,6 +608,13 @@ def bench_instance(inst, tg, args, measured):
             continue
         log(f"[{time.strftime('%H:%M:%S')}]   {name}")
         status, res = run_in_child(_peer_sdp, (str(inst.path), inst.k, method), args.timeout)
+        if status == "ok" and res["wall"] < PEER_REPEAT_BELOW_S:
+            runs = [(res, None)]
+            for _ in range(PEER_REPEATS - 1):
+                st2, r2 = run_in_child(_peer_sdp, (str(inst.path), inst.k, method), args.timeout)
+                if st2 == "ok":
+                    runs.append((r2, None))
+            res = median_run(runs)[0]
         if status != "ok":
             rec["error"] = res
             log(f"  {name} failed: {res}")
@@ -611,6 +638,13 @@ def bench_instance(inst, tg, args, measured):
     for name, fn in (("sklearn Spectral", _peer_spectral), ("sklearn KMeans", _peer_kmeans)):
         rec = {"method": name, "instance": inst.name, "family": inst.family}
         status, res = run_in_child(fn, (str(inst.path), inst.k), args.timeout)
+        if status == "ok" and res["wall"] < PEER_REPEAT_BELOW_S:
+            runs = [(res, None)]
+            for _ in range(PEER_REPEATS - 1):
+                st2, r2 = run_in_child(fn, (str(inst.path), inst.k), args.timeout)
+                if st2 == "ok":
+                    runs.append((r2, None))
+            res = median_run(runs)[0]
         if status != "ok":
             rec["error"] = res
             recs.append(rec)
@@ -989,6 +1023,11 @@ def render(recs, args, info, load, notes, started, finished, cmdline, profile=No
         f"- settings: taskgroup `cluster --tolerance {args.tolerance}` (robust rounding); "
         f"SCS eps_abs = eps_rel = {SCS_EPS:g}, max_iters {SCS_MAX_ITERS}; Clarabel "
         f"tol_gap_abs = tol_gap_rel = tol_feas = {CLARABEL_TOL:g}; instance seed {args.seed}"
+    )
+    out.append(
+        f"- repetitions: taskgroup {TG_REPEATS} runs when the first takes under "
+        f"{TG_REPEAT_BELOW_S:g} s, every peer {PEER_REPEATS} runs when the first takes under "
+        f"{PEER_REPEAT_BELOW_S:g} s, else one; each row is the run with the median wall time"
     )
     out.append("")
     out.append("## Targets (issues 5 and 16)")
