@@ -915,9 +915,10 @@ def limits(recs):
             "the iterations where the relaxation is tight (the partition is certified long "
             "before the SDP reaches 1e-6); the planted n = 100 relaxation is not tight (gap "
             "8.8e-4, nothing to certify), so it runs to the tolerance. The remaining iterations "
-            "are the dual bound's slow linear convergence (ADMM). At n ≤ 200 each iteration is "
-            "one tridiagonalisation plus the selected eigenvectors (about one LAPACK eigh); the "
-            "per-phase profile below splits the time."
+            "are the dual bound's slow linear convergence (ADMM, with Anderson acceleration). "
+            "From n = 100 each iteration is a warm-started low-rank projection (block products "
+            "with the top k + 4 eigenvectors; below n = 100 one tridiagonalisation plus the "
+            "selected eigenvectors); the per-phase profile below splits the time."
         )
     return lines
 

@@ -189,7 +189,8 @@ fn tridiagonal_projection_matches_nalgebra() {
 
 /// Anderson acceleration: the same SDP value (to the solver's accuracy), the same partition
 /// and certificate, no more iterations on these instances; the default (memory 10 below
-/// n = 200) likewise against no acceleration.
+/// n = 600, with its packed f32 history) likewise against no acceleration, at n = 60 across
+/// full decompositions and at n = 100 across low-rank projections.
 #[test]
 fn anderson_keeps_the_answer() {
     for (n, seed) in [(60, 0), (100, 0)] {
@@ -197,6 +198,9 @@ fn anderson_keeps_the_answer() {
         let plain = group(&t, 4, &settings(Stop::Converged, Some(0))).unwrap();
         let auto = group(&t, 4, &settings(Stop::Converged, None)).unwrap();
         assert_eq!(auto.sdp.status, SolverStatus::Converged);
+        // The projection path this case is meant to cover.
+        let low_rank = n >= taskgroup_core::sdp::LOW_RANK_MIN_N;
+        assert_eq!(auto.sdp.low_rank_rounds > 0, low_rank, "n={n}");
         assert_eq!(auto.partition, plain.partition);
         assert_eq!(auto.certified_optimal, plain.certified_optimal);
         let rel = (auto.sdp.objective - plain.sdp.objective).abs() / plain.sdp.objective.abs();
