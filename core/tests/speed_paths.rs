@@ -199,7 +199,7 @@ fn anderson_keeps_the_answer() {
         let auto = group(&t, 4, &settings(Stop::Converged, None)).unwrap();
         assert_eq!(auto.sdp.status, SolverStatus::Converged);
         // The projection path this case is meant to cover.
-        let low_rank = n >= taskgroup_core::sdp::LOW_RANK_MIN_N;
+        let low_rank = taskgroup_core::sdp::auto_low_rank(n, 4);
         assert_eq!(auto.sdp.low_rank_rounds > 0, low_rank, "n={n}");
         assert_eq!(auto.partition, plain.partition);
         assert_eq!(auto.certified_optimal, plain.certified_optimal);

@@ -20,9 +20,9 @@ use alloc::vec::Vec;
 pub use lanczos::{f32_storage_error, BlockOp, DenseOp, DenseOpF32};
 
 pub use admm::{
-    barycentre, converged, finish_iterate, initial_rho, is_trivial, rho_factor, run_admm,
-    solve_centered_with, solve_sdp, AdmmIterate, AdmmState, FnProjector, FullProjector, Projector,
-    StepContext, RHO_RANGE,
+    auto_low_rank, barycentre, converged, finish_iterate, initial_rho, is_trivial, rho_factor,
+    run_admm, solve_centered_with, solve_sdp, AdmmIterate, AdmmState, FnProjector, FullProjector,
+    Projector, StepContext, RHO_RANGE,
 };
 
 use crate::affinity::Centered;
@@ -211,7 +211,8 @@ pub const FACTORED_MIN_N: usize = 4000;
 /// Eigen-solver used by the projection onto C1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProjectionMethod {
-    /// `LowRank` from n ≥ [`LOW_RANK_MIN_N`], `Full` below (default).
+    /// `LowRank` where [`auto_low_rank`] says so (from n ≥ [`LOW_RANK_MIN_N`] when k + 4 ≤ n/8,
+    /// from n ≥ 200 for every k), `Full` otherwise (default).
     #[default]
     Auto,
     /// Full symmetric eigendecomposition every iteration: O(n³).
