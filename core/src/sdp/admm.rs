@@ -699,8 +699,8 @@ struct Anderson {
 }
 
 impl Anderson {
-    /// For n×n matrices. No buffer yet: each is allocated when first used (`ensure`), so that a
-    /// run whose projections turn low-rank right away pays for one at most.
+    /// For n×n matrices. No buffer yet: each is allocated when first used (`ensure`; the
+    /// differences from the second step, one slot per step until m are stored).
     fn new(n: usize, m: usize) -> Self {
         Anderson {
             m,
@@ -762,8 +762,8 @@ impl Anderson {
         let slot = self.next;
         let diff = self.have_prev;
         if diff {
-            ensure32(&mut self.df[slot], self.size);
-            ensure32(&mut self.dg[slot], self.size);
+            ensure(&mut self.df[slot], self.size);
+            ensure(&mut self.dg[slot], self.size);
         }
         // One pass: f, g = f − y, ‖g‖², the new differences and Δg·g_prev (weighted: the
         // diagonal once, the rest twice), f and g kept as the previous ones.
@@ -971,19 +971,11 @@ fn packed_dot32(a: &[f32], b: &[f32], n: usize) -> f64 {
     diag + 2.0 * ((off[0] + off[1]) + (off[2] + off[3]))
 }
 
-/// Makes `v` hold `size` f32 values (zeros when it is allocated here).
-fn ensure32(v: &mut Vec<f32>, size: usize) {
-    if v.len() != size {
-        v.clear();
-        v.resize(size, 0.0);
-    }
-}
-
 /// Makes `v` hold `size` values (zeros when it is allocated here).
-fn ensure(v: &mut Vec<f64>, size: usize) {
+fn ensure<T: Copy + Default>(v: &mut Vec<T>, size: usize) {
     if v.len() != size {
         v.clear();
-        v.resize(size, 0.0);
+        v.resize(size, T::default());
     }
 }
 
