@@ -917,7 +917,7 @@ def limits(recs):
             "8.8e-4, nothing to certify), so it runs to the tolerance. The remaining iterations "
             "are the dual bound's slow linear convergence (ADMM, with Anderson acceleration). "
             "From n = 100 each iteration is a warm-started low-rank projection (block products "
-            "with the top k + 4 eigenvectors; below n = 100 one tridiagonalisation plus the "
+            "with the top k + 2 eigenvectors; below n = 100 one tridiagonalisation plus the "
             "selected eigenvectors); the per-phase profile below splits the time."
         )
     return lines
@@ -940,7 +940,7 @@ def run_profile():
         "the default `Stop::Certified`. Table 2: the default run split into iterations (timed "
         "in the converged run, same iterates), early-stop checks (round + certificate on the "
         "iterate) and the final rounding + certificate, with the low-rank rounds and the mean "
-        "iteration against one n²·r multiply-add pass (r = k + 4) at that n, and the converged run's "
+        "iteration against one n²·r multiply-add pass (r = k + 2) at that n, and the converged run's "
         "median iteration after the first 10 (the steady state) against the same pass. Table 3: one eigendecomposition "
         "(nalgebra) against the tridiagonal path (values only, and the whole projection), one "
         "n²·r multiply-add pass (the arithmetic of one low-rank round) and one robust rounding.",

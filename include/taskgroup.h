@@ -32,7 +32,7 @@
     "." TASKGROUP_STRINGIFY(TASKGROUP_VERSION_PATCH)
 
 /**
- * Smallest n for which `TG_PROJECTION_AUTO` uses the low-rank projection, when k + 4 ≤ n/8
+ * Smallest n for which `TG_PROJECTION_AUTO` uses the low-rank projection, when k + 2 ≤ n/8
  * (the library's `taskgroup_core::sdp::LOW_RANK_MIN_N`; the build fails if they differ).
  */
 #define TG_LOW_RANK_MIN_N 100
@@ -327,7 +327,7 @@ enum tg_projection
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
     /**
-     * Low-rank from n ≥ `TG_LOW_RANK_MIN_N` (100) while k + 4 ≤ n/8 and from n ≥ 200 for every
+     * Low-rank from n ≥ `TG_LOW_RANK_MIN_N` (100) while k + 2 ≤ n/8 and from n ≥ 200 for every
      * k, full otherwise (default).
      */
     TG_PROJECTION_AUTO = 0,

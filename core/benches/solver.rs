@@ -16,7 +16,7 @@
 //!    low-rank path the cost of one n²·r multiply-add pass (its arithmetic) next to its
 //!    measured per-iteration time.
 //!
-//! Table 2 also gives, per instance, the low-rank rounds, one n²·r pass (r = k + 4) on that n
+//! Table 2 also gives, per instance, the low-rank rounds, one n²·r pass (r = k + 2) on that n
 //! and the ratio of the mean iteration to it (issue 16's "within 2× of the O(n²r) arithmetic"),
 //! and the converged run's median iteration after the first 10 (the steady state, where the
 //! default run now stops after one or a few iterations).
@@ -234,10 +234,10 @@ fn main() {
         let in_iters = last - checks;
         let it = in_iters / iters.max(1) as f64;
         let finish = s_cert - last;
-        // One n²·r multiply-add pass (r = k + 4, the low-rank block): the arithmetic floor of
+        // One n²·r multiply-add pass (r = k + 2, the low-rank block): the arithmetic floor of
         // a low-rank iteration, on this instance's size.
         let n = t.n();
-        let r = k + 4;
+        let r = k + taskgroup_core::sdp::LOW_RANK_OVERSAMPLE;
         let c = t.centered().c;
         let v = vec![1.0 / n as f64; n * r];
         let mut w = vec![0.0; n * r];
@@ -270,7 +270,7 @@ fn main() {
         ));
     }
     println!();
-    println!("| instance (default run) | full projections | low-rank rounds | ms / iteration (mean) | n²·r pass ms (r = k + 4) | iteration / pass | converged run: median ms / iteration after 10 (/ pass) | ms in iterations | ms in early-stop checks (excess over the median iteration) | ms final round + certificate | ms total |");
+    println!("| instance (default run) | full projections | low-rank rounds | ms / iteration (mean) | n²·r pass ms (r = k + 2) | iteration / pass | converged run: median ms / iteration after 10 (/ pass) | ms in iterations | ms in early-stop checks (excess over the median iteration) | ms final round + certificate | ms total |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &phase_rows {
         println!("{r}");
@@ -278,7 +278,7 @@ fn main() {
 
     // Eigen-solvers on the matrix a projection sees near the end of a solve (X + C/ρ).
     println!();
-    println!("| n | nalgebra SymmetricEigen ms | tridiagonalisation ms | tridiagonal + all values (QL) ms | tridiagonal + top k values (Sturm + Laguerre) ms | projection (tridiagonal + selected values and vectors) ms | n²·r multiply-add pass ms (r = k + 4) | robust rounding ms |");
+    println!("| n | nalgebra SymmetricEigen ms | tridiagonalisation ms | tridiagonal + all values (QL) ms | tridiagonal + top k values (Sturm + Laguerre) ms | projection (tridiagonal + selected values and vectors) ms | n²·r multiply-add pass ms (r = k + 2) | robust rounding ms |");
     println!("|---|---|---|---|---|---|---|---|");
     for &n in &[100usize, 200, 300, 600] {
         let (t, _) = unequal_offsets(n, 0).expect("unequal");
@@ -309,7 +309,7 @@ fn main() {
         let t_proj = time(reps, || {
             std::hint::black_box(project_c1(&m, n, k, &mut out));
         });
-        let r = k + 4;
+        let r = k + taskgroup_core::sdp::LOW_RANK_OVERSAMPLE;
         let v = vec![1.0 / n as f64; n * r];
         let mut w = vec![0.0; n * r];
         let t_pass = time(reps, || {

@@ -22,7 +22,7 @@ pub enum tg_rounding {
     Threshold = 1,
 }
 
-/// Smallest n for which `TG_PROJECTION_AUTO` uses the low-rank projection, when k + 4 ≤ n/8
+/// Smallest n for which `TG_PROJECTION_AUTO` uses the low-rank projection, when k + 2 ≤ n/8
 /// (the library's `taskgroup_core::sdp::LOW_RANK_MIN_N`; the build fails if they differ).
 pub const TG_LOW_RANK_MIN_N: usize = 100;
 const _: () = assert!(TG_LOW_RANK_MIN_N == taskgroup_core::sdp::LOW_RANK_MIN_N);
@@ -31,7 +31,7 @@ const _: () = assert!(TG_LOW_RANK_MIN_N == taskgroup_core::sdp::LOW_RANK_MIN_N);
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum tg_projection {
-    /// Low-rank from n ≥ `TG_LOW_RANK_MIN_N` (100) while k + 4 ≤ n/8 and from n ≥ 200 for every
+    /// Low-rank from n ≥ `TG_LOW_RANK_MIN_N` (100) while k + 2 ≤ n/8 and from n ≥ 200 for every
     /// k, full otherwise (default).
     Auto = 0,
     /// Full eigendecomposition every iteration.

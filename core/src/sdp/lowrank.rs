@@ -31,8 +31,9 @@ pub(crate) const EIG_TOL: f64 = 1e-9;
 /// The block never exceeds n / MAX_BLOCK_FRACTION vectors: beyond that, a round costs about as
 /// much as a full decomposition and the caller falls back to it.
 pub(crate) const MAX_BLOCK_FRACTION: usize = 8;
-/// Extra block vectors kept beyond those above θ, so that the next eigenvalue is watched.
-pub(crate) const OVERSAMPLE: usize = 4;
+/// Extra block vectors kept beyond those above θ, so that the next eigenvalue is watched
+/// ([`super::LOW_RANK_OVERSAMPLE`]).
+pub(crate) const OVERSAMPLE: usize = super::LOW_RANK_OVERSAMPLE;
 
 /// Dot product with four accumulators (vectorises without fast-math).
 #[inline]
@@ -559,10 +560,17 @@ impl LowRank {
             // The block must reach well below θ: keep at least two inactive Ritz vectors.
             let cap = (2 * k + 16).max(32).min(n / MAX_BLOCK_FRACTION);
             if active + 2 > p && !(allow_truncated && p >= cap) {
-                let grow = if allow_truncated {
-                    (2 * p).min(cap)
+                // With an inactive Ritz value in the block, the count above θ is seen: grow to
+                // it plus the margin; with none, it is not: double.
+                let want = if active < p {
+                    (active + 2 + OVERSAMPLE).max(p + 1)
                 } else {
-                    (2 * p).min(n - 1)
+                    2 * p
+                };
+                let grow = if allow_truncated {
+                    want.min(cap)
+                } else {
+                    want.min(n - 1)
                 };
                 if grow == p || grow > n / MAX_BLOCK_FRACTION {
                     self.last_rounds = rounds;
@@ -736,7 +744,10 @@ mod tests {
     #[test]
     fn matches_full_projection() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        for (n, k) in [(40, 3), (90, 5), (120, 2), (60, 10)] {
+        // (90, 5): rank k + 1 leaves one inactive Ritz value in the starting block, so it grows
+        // to rank + 2 + OVERSAMPLE = 10 (doubling would pass n/8 and give up); (200, 10): rank
+        // k + 2 fills the starting block, so it doubles.
+        for (n, k) in [(40, 3), (90, 5), (120, 2), (200, 10)] {
             // Low-rank-ish M: a few strong directions plus noise.
             let mut m = alloc::vec![0.0; n * n];
             let dirs: Vec<Vec<f64>> = (0..k + 2)
