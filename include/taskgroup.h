@@ -258,6 +258,11 @@ enum tg_solver_status
      * solved to the tolerance).
      */
     TG_SOLVER_STATUS_CERTIFIED = 4,
+    /**
+     * Stopped early because no partition could be certified and the dual bound had settled
+     * (the bound and gap are valid; the SDP is not solved to the tolerance).
+     */
+    TG_SOLVER_STATUS_SETTLED = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -626,7 +631,8 @@ typedef struct tg_options {
     bool local_search;
     /**
      * Solve the SDP to the tolerance even when the rounded partition is certified optimal
-     * earlier (default false: stop there, solver status `TG_SOLVER_STATUS_CERTIFIED`).
+     * earlier (default false: stop there, solver status `TG_SOLVER_STATUS_CERTIFIED`) or no
+     * partition can be certified and the bound has settled (`TG_SOLVER_STATUS_SETTLED`).
      */
     bool solve_to_tolerance;
 } tg_options;

@@ -51,7 +51,9 @@ options:
   --solve-to-tolerance    solve the SDP to the tolerance even when the rounded partition is
                           certified optimal earlier (default: stop there, status `certified`;
                           the partition and certificate are the same, sdp_value is the
-                          iterate's)
+                          iterate's) or the bound has settled (default: stop there, status
+                          `settled`; the bound is within about 1% of the gap of the
+                          converged one)
   --json                  print one JSON object on stdout (bit-identical across runs for the
                           same input and options)
   --timing                with --json: add the wall-clock \"seconds\" (the only field that

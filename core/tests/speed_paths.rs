@@ -1,5 +1,5 @@
-//! The paths added for issue 16: early stop on a certified partition (`Stop::Certified`, the
-//! default), the tridiagonal eigen-solver behind the full projection, Anderson acceleration.
+//! The paths added for issue 16: early stop on a certified partition or a settled bound
+//! (`Stop::Certified`, the default), the tridiagonal eigen-solver behind the full projection, Anderson acceleration.
 //! Correctness only (no timings: those are in `cargo bench -p taskgroup-core --bench solver`).
 
 use rand_chacha::ChaCha8Rng;
@@ -122,6 +122,36 @@ fn partition_certificate_stops_at_the_first_check() {
     // only 1e-6 from X ≥ 0; here by 1.6e-7 relative, above ADMM's own bound too).
     assert!(ub >= fast.value && ub >= full.sdp.objective - 1e-6 * full.value.abs());
     assert!(ub <= full.upper_bound.unwrap() + 1e-9 * full.value.abs());
+}
+
+/// On degenerate relaxations (k = 2 on four unequal groups: no partition certifiable, ADMM
+/// crawls) the default stops once the bound has settled: same partition as the converged
+/// solve, a valid bound, a gap within 1 % of the converged one, in fewer iterations. Instances
+/// whose gap is near certification never stop this way (k = 4 above: converged or certified).
+#[test]
+fn settled_stop_keeps_the_partition_and_the_gap() {
+    for seed in [0, 1] {
+        let (t, _) = unequal_offsets(60, seed).unwrap();
+        let full = group(&t, 2, &settings(Stop::Converged, None)).unwrap();
+        let fast = group(&t, 2, &settings(Stop::Certified, None)).unwrap();
+        assert_eq!(full.sdp.status, SolverStatus::Converged, "seed {seed}");
+        assert_eq!(fast.sdp.status, SolverStatus::Settled, "seed {seed}");
+        assert_eq!(fast.sdp.status.as_str(), "settled");
+        assert_eq!(fast.partition, full.partition, "seed {seed}");
+        assert!(!fast.certified_optimal && !full.certified_optimal);
+        assert!(fast.sdp.iterations < full.sdp.iterations, "seed {seed}");
+        // A valid bound: above the SDP optimum (the converged objective, to its tolerance).
+        let (ub, ub_full) = (fast.upper_bound.unwrap(), full.upper_bound.unwrap());
+        assert!(
+            ub >= full.sdp.objective - 1e-6 * full.value.abs(),
+            "seed {seed}"
+        );
+        let (gap, gap_full) = (ub - fast.value, ub_full - full.value);
+        assert!(
+            gap_full > 0.0 && gap <= 1.01 * gap_full,
+            "seed {seed}: {gap} vs {gap_full}"
+        );
+    }
 }
 
 /// `Stop::Converged` (what `--solve-to-tolerance` selects) runs the SDP to the tolerance.

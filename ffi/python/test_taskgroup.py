@@ -689,3 +689,13 @@ def test_request_ids_out_of_range_are_refused():
 def test_affinity_builder_n_too_large_is_refused():
     with pytest.raises(tg.InvalidSettingError, match="`n`"):
         tg.AffinityBuilder(2**64 + 3)
+
+
+def test_solver_status_names_match_the_header():
+    """Every TG_SOLVER_STATUS_* of include/taskgroup.h has its name in the Python table."""
+    header = (REPO / "include" / "taskgroup.h").read_text()
+    found = dict(
+        (int(v), name.lower())
+        for name, v in re.findall(r"TG_SOLVER_STATUS_([A-Z_]+) = (\d+)", header)
+    )
+    assert found and found == tg._SOLVER_STATUS

@@ -67,6 +67,9 @@ pub enum tg_solver_status {
     /// Stopped early because the rounded partition was certified optimal (the SDP is not
     /// solved to the tolerance).
     Certified = 4,
+    /// Stopped early because no partition could be certified and the dual bound had settled
+    /// (the bound and gap are valid; the SDP is not solved to the tolerance).
+    Settled = 5,
 }
 
 impl From<SolverStatus> for tg_solver_status {
@@ -77,6 +80,7 @@ impl From<SolverStatus> for tg_solver_status {
             SolverStatus::NumericalError => tg_solver_status::NumericalError,
             SolverStatus::Interrupted => tg_solver_status::Interrupted,
             SolverStatus::Certified => tg_solver_status::Certified,
+            SolverStatus::Settled => tg_solver_status::Settled,
         }
     }
 }
@@ -113,7 +117,8 @@ pub struct tg_options {
     /// Improve robust candidates by local search (default true).
     pub local_search: bool,
     /// Solve the SDP to the tolerance even when the rounded partition is certified optimal
-    /// earlier (default false: stop there, solver status `TG_SOLVER_STATUS_CERTIFIED`).
+    /// earlier (default false: stop there, solver status `TG_SOLVER_STATUS_CERTIFIED`) or no
+    /// partition can be certified and the bound has settled (`TG_SOLVER_STATUS_SETTLED`).
     pub solve_to_tolerance: bool,
 }
 

@@ -449,10 +449,13 @@ fn low_rank_projection_matches_full_decomposition() {
         5,
     ));
     for (name, t, k) in cases {
+        // Both SDPs to the tolerance (the default may stop at a settled bound).
         let mut full = GroupSettings::default();
         full.solver.projection = ProjectionMethod::Full;
+        full.solver.stop = Stop::Converged;
         let mut low = GroupSettings::default();
         low.solver.projection = ProjectionMethod::LowRank;
+        low.solver.stop = Stop::Converged;
         let a = group(&t, k, &full).unwrap();
         let b = group(&t, k, &low).unwrap();
         assert_eq!(a.status(), SolverStatus::Converged, "{name}");

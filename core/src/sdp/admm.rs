@@ -589,17 +589,28 @@ pub fn run_admm<P: Projector + ?Sized>(
     run_admm_checked(state, cen, settings, projector, progress, &mut |_| None);
 }
 
+/// Why the stopping check of [`run_admm_checked`] ends a solve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum CheckStop {
+    /// The caller's partition is certified by this bound (centred units): status `Certified`.
+    Certified(f64),
+    /// The caller's bound has settled (method.md §3, "Settled stop"): status `Settled`; the
+    /// certificate is then computed from the iterate as after convergence.
+    Settled,
+}
+
 /// [`run_admm`] with a stopping check after every iteration that did not converge: `check`
-/// returns `Some(bound_c)` to stop with status `Certified` (the bound, in centred units, that
-/// certified the caller's partition for this state), and may restart the state
-/// ([`AdmmState::restart_at`]). Returns that bound.
+/// returns `Some(CheckStop::Certified(bound_c))` to stop with status `Certified` (the bound, in
+/// centred units, that certified the caller's partition for this state) or
+/// `Some(CheckStop::Settled)` to stop with status `Settled`, and may restart the state
+/// ([`AdmmState::restart_at`]). Returns the certifying bound.
 pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
     state: &mut AdmmState,
     cen: &Centered,
     settings: &SolverSettings,
     projector: &mut P,
     mut progress: Option<&mut dyn FnMut(&Progress) -> bool>,
-    check: &mut dyn FnMut(&mut AdmmState) -> Option<f64>,
+    check: &mut dyn FnMut(&mut AdmmState) -> Option<CheckStop>,
 ) -> Option<f64> {
     let n = state.n;
     let memory = settings.anderson_memory(n);
@@ -635,9 +646,16 @@ pub(crate) fn run_admm_checked<P: Projector + ?Sized>(
             return None;
         }
         let restarts = state.restarts;
-        if let Some(b) = check(state) {
-            state.status = SolverStatus::Certified;
-            return Some(b);
+        match check(state) {
+            Some(CheckStop::Certified(b)) => {
+                state.status = SolverStatus::Certified;
+                return Some(b);
+            }
+            Some(CheckStop::Settled) => {
+                state.status = SolverStatus::Settled;
+                return None;
+            }
+            None => {}
         }
         let rho = state.rho;
         if !state.decide(settings) {
@@ -1096,14 +1114,15 @@ pub(crate) fn solve_centered(
 }
 
 /// [`solve_centered`] with the early-stopping `check` of [`run_admm_checked`]: a run it stops
-/// ends with status `Certified` and the bound it returned (no second certificate computed).
+/// as certified ends with status `Certified` and the bound it returned (no second certificate
+/// computed); one it stops as settled is finished like a converged one (status `Settled`).
 pub(crate) fn solve_centered_checked(
     cen: &Centered,
     k: usize,
     settings: &SolverSettings,
     warm: WarmStart<'_>,
     progress: Option<&mut dyn FnMut(&Progress) -> bool>,
-    check: &mut dyn FnMut(&mut AdmmState) -> Option<f64>,
+    check: &mut dyn FnMut(&mut AdmmState) -> Option<CheckStop>,
 ) -> Result<SdpSolution, Error> {
     settings.validate()?;
     check_inputs(cen.n, k, &warm)?;

@@ -45,10 +45,18 @@ pub enum SolverStatus {
     /// iterate (valid from any iterate, method.md §4). The SDP itself is not solved to the
     /// tolerance: its objective and residuals are the iterate's.
     Certified,
+    /// Stopped early ([`Stop::Certified`], inside [`group`](crate::group)): no partition could
+    /// be certified, and the iterate's dual bound had settled (method.md §3, "Settled stop":
+    /// a gap above 1e-4 of ‖T_c‖_F, residuals below 30× the tolerance, the same rounded
+    /// partition at three checks in a row, and the bound down by at most 1e-3 of the gap over
+    /// the last 40 iterations or more). The bound and gap are the iterate's (valid); the SDP
+    /// is not solved to the tolerance.
+    Settled,
 }
 
 impl SolverStatus {
-    /// A short lower-case name (`converged`, `max_iterations`, `numerical_error`, `interrupted`).
+    /// A short lower-case name (`converged`, `max_iterations`, `numerical_error`, `interrupted`,
+    /// `certified`, `settled`).
     pub fn as_str(self) -> &'static str {
         match self {
             SolverStatus::Converged => "converged",
@@ -56,6 +64,7 @@ impl SolverStatus {
             SolverStatus::NumericalError => "numerical_error",
             SolverStatus::Interrupted => "interrupted",
             SolverStatus::Certified => "certified",
+            SolverStatus::Settled => "settled",
         }
     }
 }
@@ -117,9 +126,11 @@ pub const ANDERSON_AUTO_MEMORY: usize = 10;
 pub enum Stop {
     /// As soon as the robust rounding of an iterate is certified optimal against that
     /// iterate's dual bound (checked every few iterations; status [`SolverStatus::Certified`]),
-    /// else at the tolerance like `Converged` (default). The partition and the certificate are
-    /// those of a full solve (a certified partition is optimal up to the certification
-    /// tolerance); the SDP value is not.
+    /// or, when no partition can be certified, once that bound has settled (status
+    /// [`SolverStatus::Settled`]), else at the tolerance like `Converged` (default). The
+    /// partition and the certificate are those of a full solve (a certified partition is
+    /// optimal up to the certification tolerance; a settled bound is within about 1 % of the
+    /// gap of the converged one); the SDP value is not.
     #[default]
     Certified,
     /// Always solve the SDP to the tolerance (for callers who need the relaxation's value).

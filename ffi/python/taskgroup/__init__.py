@@ -850,6 +850,7 @@ _SOLVER_STATUS = {
     2: "numerical_error",
     3: "interrupted",
     4: "certified",
+    5: "settled",
 }
 
 
@@ -1093,7 +1094,7 @@ def group(T: Any, k: int, *, normalize: Optional[str] = None, **options: Any) ->
     ("robust", "threshold" with ``threshold_c`` (1.0), "paper" (= threshold:1, as the CLI),
     or "threshold:C"), ``seed`` (0), ``kmeans_restarts`` (10), ``local_search`` (True),
     ``solve_to_tolerance`` (False: stop as soon as the partition is certified optimal, status
-    "certified").
+    "certified", or once no partition can be and the bound has settled, status "settled").
     """
     ptr, n, _keep, names = _input(T)
     _require_int("k", k)
