@@ -23,6 +23,11 @@
 //!
 //! `-- --seeds [N1 N2 ...]` prints instead one row per seed 0–7 of each family (default
 //! settings, and the same without Anderson acceleration).
+//!
+//! `-- --settle [N1 N2 ...]` prints instead the settled stop against `Stop::Converged` on the
+//! solves a k search makes at the wrong k (planted, 3 groups, and unequal, 4 groups; k = 2–8
+//! except the true count; seeds 0–3): iterations, time, how many settled, same partition, and
+//! for the settled runs the gap (bound − value) over the converged run's.
 
 use std::time::Instant;
 
@@ -143,9 +148,77 @@ fn seeds_table(sizes: &[usize]) {
     }
 }
 
+/// `--settle N1 N2 ...`: the default stop (with the settled stop) against `Stop::Converged` at
+/// the wrong k, one row per (family, n, k) summed over seeds 0–3, and a total.
+fn settle_table(sizes: &[usize]) {
+    println!("| family | n | k | default: it, ms, settled | converged: it, ms | same partitions | largest gap ratio of the settled runs (default / converged) |");
+    println!("|---|---|---|---|---|---|---|");
+    let (mut it_def, mut it_conv, mut ms_def, mut ms_conv) = (0usize, 0usize, 0.0f64, 0.0f64);
+    let mut worst = 1.0f64;
+    for &n in sizes {
+        for (family, truth_k) in [("planted", 3), ("unequal", 4)] {
+            for k in (2..=8).filter(|&k| k != truth_k) {
+                let (mut row_it, mut row_ms, mut settled, mut same) =
+                    ([0usize; 2], [0.0f64; 2], 0, 0);
+                let mut ratio = 1.0f64;
+                for seed in 0..4u64 {
+                    let t = if family == "planted" {
+                        let mut m = PlantedModel::paper(n / 3);
+                        m.sizes[0] = n - 2 * (n / 3);
+                        m.sample(seed).expect("planted")
+                    } else {
+                        unequal_offsets(n, seed).expect("unequal").0
+                    };
+                    let mut out = Vec::new();
+                    for (j, stop) in [Stop::Certified, Stop::Converged].into_iter().enumerate() {
+                        let t0 = Instant::now();
+                        let r = taskgroup_core::group(&t, k, &settings(stop)).expect("solve");
+                        row_ms[j] += t0.elapsed().as_secs_f64() * 1e3;
+                        row_it[j] += r.sdp.iterations;
+                        out.push(r);
+                    }
+                    if out[0].partition == out[1].partition {
+                        same += 1;
+                    }
+                    // The gap ratio of the settled runs only (a run certified early reports the
+                    // bound that certified it, not the converged one: not what this measures).
+                    let gap = |r: &taskgroup_core::GroupResult| {
+                        r.upper_bound.unwrap_or(f64::NAN) - r.value
+                    };
+                    if out[0].sdp.status == taskgroup_core::SolverStatus::Settled {
+                        settled += 1;
+                        ratio = ratio.max(gap(&out[0]) / gap(&out[1]));
+                    }
+                }
+                println!(
+                    "| {family} | {n} | {k} | {} it, {:.0} ms, {settled} of 4 | {} it, {:.0} ms | {same} of 4 | {ratio:.4} |",
+                    row_it[0], row_ms[0], row_it[1], row_ms[1]
+                );
+                it_def += row_it[0];
+                it_conv += row_it[1];
+                ms_def += row_ms[0];
+                ms_conv += row_ms[1];
+                worst = worst.max(ratio);
+            }
+        }
+    }
+    println!(
+        "| **total** | | | {it_def} it, {:.0} ms | {it_conv} it, {:.0} ms | | {worst:.4} |",
+        ms_def, ms_conv
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    if args.iter().any(|a| a == "--settle") {
+        settle_table(if sizes.is_empty() {
+            &[100, 150]
+        } else {
+            &sizes
+        });
+        return;
+    }
     if args.iter().any(|a| a == "--seeds") {
         seeds_table(if sizes.is_empty() {
             &[100, 300]
