@@ -35,9 +35,15 @@ use taskgroup_core::sdp::projection::{centered_shifted, project_c1};
 use taskgroup_core::{solve_sdp, Affinity, GroupSettings, Partition, Stop, WarmStart};
 use taskgroup_eval::synthetic::{unequal_offsets, PlantedModel};
 
-fn planted(n: usize) -> (Affinity, Partition) {
+/// The paper's planted model on n tasks in 3 groups (the first takes the remainder).
+fn planted_model(n: usize) -> PlantedModel {
     let mut m = PlantedModel::paper(n / 3);
     m.sizes[0] = n - 2 * (n / 3);
+    m
+}
+
+fn planted(n: usize) -> (Affinity, Partition) {
+    let m = planted_model(n);
     (m.sample(0).expect("planted"), m.truth().expect("truth"))
 }
 
@@ -100,11 +106,7 @@ fn seeds_table(sizes: &[usize]) {
             }
             for seed in 0..8u64 {
                 let (t, k) = match family {
-                    "planted" => {
-                        let mut m = PlantedModel::paper(n / 3);
-                        m.sizes[0] = n - 2 * (n / 3);
-                        (m.sample(seed).expect("planted"), 3)
-                    }
+                    "planted" => (planted_model(n).sample(seed).expect("planted"), 3),
                     "unequal" => (unequal_offsets(n, seed).expect("unequal").0, 4),
                     _ => {
                         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -160,12 +162,10 @@ fn settle_table(sizes: &[usize]) {
             for k in (2..=8).filter(|&k| k != truth_k) {
                 let (mut row_it, mut row_ms, mut settled, mut same) =
                     ([0usize; 2], [0.0f64; 2], 0, 0);
-                let mut ratio = 1.0f64;
+                let mut ratio: Option<f64> = None;
                 for seed in 0..4u64 {
                     let t = if family == "planted" {
-                        let mut m = PlantedModel::paper(n / 3);
-                        m.sizes[0] = n - 2 * (n / 3);
-                        m.sample(seed).expect("planted")
+                        planted_model(n).sample(seed).expect("planted")
                     } else {
                         unequal_offsets(n, seed).expect("unequal").0
                     };
@@ -187,18 +187,20 @@ fn settle_table(sizes: &[usize]) {
                     };
                     if out[0].sdp.status == taskgroup_core::SolverStatus::Settled {
                         settled += 1;
-                        ratio = ratio.max(gap(&out[0]) / gap(&out[1]));
+                        let r = gap(&out[0]) / gap(&out[1]);
+                        ratio = Some(ratio.map_or(r, |x: f64| x.max(r)));
                     }
                 }
+                let shown = ratio.map_or("—".to_string(), |r| format!("{r:.4}"));
                 println!(
-                    "| {family} | {n} | {k} | {} it, {:.0} ms, {settled} of 4 | {} it, {:.0} ms | {same} of 4 | {ratio:.4} |",
+                    "| {family} | {n} | {k} | {} it, {:.0} ms, {settled} of 4 | {} it, {:.0} ms | {same} of 4 | {shown} |",
                     row_it[0], row_ms[0], row_it[1], row_ms[1]
                 );
                 it_def += row_it[0];
                 it_conv += row_it[1];
                 ms_def += row_ms[0];
                 ms_conv += row_ms[1];
-                worst = worst.max(ratio);
+                worst = ratio.map_or(worst, |r| worst.max(r));
             }
         }
     }
