@@ -832,8 +832,9 @@ impl Anderson {
             // The evicted column (if any) leaves; the others' ΔG_jᵀg grows by ΔG_jᵀΔg_new.
             self.len = (self.len + 1).min(self.m);
             self.next = (slot + 1) % self.m;
-            for j in 0..self.len {
-                let x = packed_dot32(&self.dg[slot], &self.dg[j], n);
+            let cols: Vec<&[f32]> = self.dg[..self.len].iter().map(|c| c.as_slice()).collect();
+            let dots = packed_dots32(&self.dg[slot], &cols, n);
+            for (j, &x) in dots.iter().enumerate() {
                 self.gram[slot * self.m + j] = x;
                 self.gram[j * self.m + slot] = x;
             }
@@ -860,18 +861,14 @@ impl Anderson {
             keep_f(self);
             return;
         };
-        // y = f − ΔF·γ row by row; Z, U from it, mirrored into the lower triangle.
+        // y = f − ΔF·γ (packed, four columns per pass); Z, U from it row by row, mirrored
+        // into the lower triangle.
+        self.y.copy_from_slice(&self.prev_f);
+        subtract_combination(&mut self.y, &gamma, &self.df[..gamma.len()]);
         let mut p = 0;
         for i in 0..n {
             let len = n - i;
-            let ys = &mut self.y[p..p + len];
-            ys.copy_from_slice(&self.prev_f[p..p + len]);
-            for (a, &ga) in gamma.iter().enumerate() {
-                let d = &self.df[a][p..p + len];
-                ys.iter_mut()
-                    .zip(d)
-                    .for_each(|(o, &d)| *o -= ga * f64::from(d));
-            }
+            let ys = &self.y[p..p + len];
             let row = i * n + i..(i + 1) * n;
             for ((y, z), u) in ys.iter().zip(&mut z[row.clone()]).zip(&mut u[row]) {
                 *z = y.max(0.0);
@@ -961,32 +958,100 @@ impl DiffRow<'_> {
     }
 }
 
-/// The Frobenius inner product of two symmetric n×n matrices stored as packed upper triangles
-/// in f32 (row i's entries j ≥ i): the diagonal once, the rest twice; products and sums in f64
-/// (four lanes).
-fn packed_dot32(a: &[f32], b: &[f32], n: usize) -> f64 {
-    let (mut diag, mut off) = (0.0, [0.0f64; 4]);
-    let mut p = 0;
-    for i in 0..n {
-        let len = n - i;
-        if p + len > a.len().min(b.len()) {
-            break;
-        }
-        diag += f64::from(a[p]) * f64::from(b[p]);
-        let (ra, rb) = (&a[p + 1..p + len], &b[p + 1..p + len]);
-        let mut ca = ra.chunks_exact(4);
-        let mut cb = rb.chunks_exact(4);
-        for (x, y) in (&mut ca).zip(&mut cb) {
-            for l in 0..4 {
-                off[l] += f64::from(x[l]) * f64::from(y[l]);
-            }
-        }
-        for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-            off[0] += f64::from(*x) * f64::from(*y);
-        }
-        p += len;
+/// ⟨A, B_j⟩_F of symmetric n×n matrices from their packed upper triangles (f32, products and
+/// sums in f64) for each `bs[j]`: twice the sum of products over the whole packed array minus
+/// the diagonal (one contiguous pass, four columns at a time).
+fn packed_dots32(a: &[f32], bs: &[&[f32]], n: usize) -> Vec<f64> {
+    let size = n * (n + 1) / 2;
+    let mut out = alloc::vec![0.0; bs.len()];
+    if a.len() < size || bs.iter().any(|b| b.len() < size) {
+        return out;
     }
-    diag + 2.0 * ((off[0] + off[1]) + (off[2] + off[3]))
+    let a = &a[..size];
+    let tail = size - size % 2;
+    for (o, group) in out.chunks_mut(4).zip(bs.chunks(4)) {
+        // A group of fewer than four repeats its last column (those sums are not used).
+        let last = group.len() - 1;
+        let b = |c: usize| &group[c.min(last)][..size];
+        let s = lanes32x4(a, [b(0), b(1), b(2), b(3)]);
+        for (c, o) in o.iter_mut().enumerate() {
+            let bc = b(c);
+            let mut t = s[c][0] + s[c][1];
+            for (x, y) in a[tail..].iter().zip(&bc[tail..]) {
+                t += f64::from(*x) * f64::from(*y);
+            }
+            // The diagonal entries (packed position of row i's first entry) count once.
+            let (mut diag, mut p) = (0.0, 0);
+            for i in 0..n {
+                diag += f64::from(a[p]) * f64::from(bc[p]);
+                p += n - i;
+            }
+            *o = 2.0 * t - diag;
+        }
+    }
+    out
+}
+
+/// The two lane sums (even and odd entries) of a·b_c in f64 for four f32 columns, over the
+/// whole pairs. Out of line so that each sum's lanes stay one two-wide vector (see
+/// `lowrank::lanes`).
+#[inline(never)]
+fn lanes32x4(a: &[f32], b: [&[f32]; 4]) -> [[f64; 2]; 4] {
+    let n = b.iter().fold(a.len(), |m, x| m.min(x.len()));
+    let whole = n - n % 2;
+    let (a, b0, b1, b2, b3) = (
+        &a[..whole],
+        &b[0][..whole],
+        &b[1][..whole],
+        &b[2][..whole],
+        &b[3][..whole],
+    );
+    let mut s = [[0.0f64; 2]; 4];
+    for ((((x, y0), y1), y2), y3) in a
+        .chunks_exact(2)
+        .zip(b0.chunks_exact(2))
+        .zip(b1.chunks_exact(2))
+        .zip(b2.chunks_exact(2))
+        .zip(b3.chunks_exact(2))
+    {
+        let x = [f64::from(x[0]), f64::from(x[1])];
+        for l in 0..2 {
+            s[0][l] += x[l] * f64::from(y0[l]);
+        }
+        for l in 0..2 {
+            s[1][l] += x[l] * f64::from(y1[l]);
+        }
+        for l in 0..2 {
+            s[2][l] += x[l] * f64::from(y2[l]);
+        }
+        for l in 0..2 {
+            s[3][l] += x[l] * f64::from(y3[l]);
+        }
+    }
+    s
+}
+
+/// y −= Σ_a γ_a·d_a over the packed arrays: four columns per pass over y, then any remaining
+/// columns one by one (plain element loops, which LLVM vectorises two-wide without shuffles).
+fn subtract_combination(y: &mut [f64], gamma: &[f64], d: &[Vec<f32>]) {
+    let cnt = gamma.len().min(d.len());
+    let len = d[..cnt].iter().fold(y.len(), |m, c| m.min(c.len()));
+    let y = &mut y[..len];
+    let mut gs = gamma[..cnt].chunks_exact(4);
+    let mut ds = d[..cnt].chunks_exact(4);
+    for (g, d) in (&mut gs).zip(&mut ds) {
+        let (g0, g1, g2, g3) = (g[0], g[1], g[2], g[3]);
+        let (d0, d1, d2, d3) = (&d[0][..len], &d[1][..len], &d[2][..len], &d[3][..len]);
+        for ((((o, x0), x1), x2), x3) in y.iter_mut().zip(d0).zip(d1).zip(d2).zip(d3) {
+            *o -= (g0 * f64::from(*x0) + g1 * f64::from(*x1))
+                + (g2 * f64::from(*x2) + g3 * f64::from(*x3));
+        }
+    }
+    for (&g, d) in gs.remainder().iter().zip(ds.remainder()) {
+        y.iter_mut()
+            .zip(&d[..len])
+            .for_each(|(o, &x)| *o -= g * f64::from(x));
+    }
 }
 
 /// Makes `v` hold `size` values (zeros when it is allocated here).
@@ -1315,19 +1380,65 @@ mod tests {
     /// (of the f32-rounded entries), for every n including the remainders of the four lanes.
     #[test]
     fn packed_dot_is_the_frobenius_product() {
+        let pack = |m: &[f64], n: usize| -> Vec<f32> {
+            (0..n)
+                .flat_map(|i| (i..n).map(move |j| (i, j)))
+                .map(|(i, j)| m[i * n + j] as f32)
+                .collect()
+        };
         for n in [1, 2, 3, 5, 8, 13] {
-            let (a, b) = (symmetric(n, 1), symmetric(n, 2));
-            let pack = |m: &[f64]| -> Vec<f32> {
-                (0..n)
-                    .flat_map(|i| (i..n).map(move |j| (i, j)))
-                    .map(|(i, j)| m[i * n + j] as f32)
-                    .collect()
-            };
-            let full: f64 = (0..n * n)
-                .map(|i| f64::from(a[i] as f32) * f64::from(b[i] as f32))
-                .sum();
-            let got = packed_dot32(&pack(&a), &pack(&b), n);
-            assert!((got - full).abs() <= 1e-12 * full.abs().max(1.0), "n {n}");
+            let a = symmetric(n, 1);
+            // 1..=9 columns: whole groups of four and every remainder.
+            let bs: Vec<Vec<f64>> = (0..9).map(|c| symmetric(n, 2 + c)).collect();
+            let packed: Vec<Vec<f32>> = bs.iter().map(|b| pack(b, n)).collect();
+            for cols in 1..=bs.len() {
+                let refs: Vec<&[f32]> = packed[..cols].iter().map(|b| b.as_slice()).collect();
+                let got = packed_dots32(&pack(&a, n), &refs, n);
+                assert_eq!(got.len(), cols);
+                for (c, b) in bs[..cols].iter().enumerate() {
+                    let full: f64 = (0..n * n)
+                        .map(|i| f64::from(a[i] as f32) * f64::from(b[i] as f32))
+                        .sum();
+                    let err = (got[c] - full).abs();
+                    assert!(
+                        err <= 1e-12 * full.abs().max(1.0),
+                        "n {n}, {cols} cols, col {c}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// y − Σ γ_a·d_a, four columns per pass and the rest one by one, equals the plain sum
+    /// for 0..=9 columns and lengths with both remainders.
+    #[test]
+    fn subtract_combination_matches_the_plain_sum() {
+        for len in [0, 1, 6, 7] {
+            let d: Vec<Vec<f32>> = (0..9)
+                .map(|c| {
+                    (0..len)
+                        .map(|i| (i as f32 + 1.0) * (c as f32 - 3.5))
+                        .collect()
+                })
+                .collect();
+            let gamma: Vec<f64> = (0..9).map(|c| 0.25 * c as f64 - 1.0).collect();
+            for cols in 0..=9 {
+                let mut y: Vec<f64> = (0..len).map(|i| 10.0 - i as f64).collect();
+                let want: Vec<f64> = (0..len)
+                    .map(|i| {
+                        y[i] - (0..cols)
+                            .map(|c| gamma[c] * f64::from(d[c][i]))
+                            .sum::<f64>()
+                    })
+                    .collect();
+                subtract_combination(&mut y, &gamma[..cols], &d[..cols]);
+                for (g, w) in y.iter().zip(&want) {
+                    assert!(
+                        (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+                        "len {len}, {cols}"
+                    );
+                }
+            }
         }
     }
 
