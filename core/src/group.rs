@@ -6,7 +6,9 @@ use crate::affinity::{Affinity, Centered};
 use crate::error::Error;
 use crate::partition::{block_value, Partition};
 use crate::round::Rounding;
-use crate::round::{round_centered, round_centered_check, RoundingSettings};
+use crate::round::{
+    round_centered, round_centered_check, round_centered_factored, RoundingSettings,
+};
 use crate::sdp::admm::{is_trivial, solve_centered, solve_centered_checked, AdmmState, CheckStop};
 use crate::sdp::certificate::{
     bound_centered, bound_estimate, partition_bound, partition_bound_or_dual, VERIFIED_MIN_N,
@@ -123,12 +125,13 @@ pub fn group_centered(
         };
     } else if early {
         let mut checker = EarlyStop::new(cen, k, &settings.rounding, settings.solver.tolerance);
-        let sdp = solve_centered_checked(cen, k, &settings.solver, warm, progress, &mut |st| {
-            checker.check(st)
-        })?;
+        let (sdp, factor) =
+            solve_centered_checked(cen, k, &settings.solver, warm, progress, &mut |st| {
+                checker.check(st)
+            })?;
         let partition = match (sdp.status, checker.certified) {
             (SolverStatus::Certified, Some(p)) => p,
-            _ => round_centered(cen, &sdp.x, k, &settings.rounding),
+            _ => round_centered_factored(cen, &sdp.x, factor.as_ref(), k, &settings.rounding),
         };
         (partition, sdp)
     } else {
@@ -401,7 +404,7 @@ impl<'a> EarlyStop<'a> {
     /// certificate tried; method.md §3, "Restart at the partition's pair").
     fn try_partition(&mut self, st: &mut AdmmState) -> Option<f64> {
         let (cen, k) = (self.cen, self.k);
-        let p = round_centered_check(cen, st.x(), k, &self.quick_rounding());
+        let p = round_centered_check(cen, st.x(), st.x_factor(), k, &self.quick_rounding());
         if p.num_groups() != k || self.tried.as_ref() == Some(&p) {
             return None;
         }
@@ -443,7 +446,7 @@ impl<'a> EarlyStop<'a> {
         let passes = matches!(&self.last, Some((_, v)) if est - v <= CERTIFY_TOLERANCE);
         let settled = self.stable >= 2 && !self.checks.is_multiple_of(4);
         if !passes && !settled {
-            let p = round_centered_check(cen, st.x(), k, &self.quick_rounding());
+            let p = round_centered_check(cen, st.x(), st.x_factor(), k, &self.quick_rounding());
             let v = block_value(&cen.c, &p);
             match &self.last {
                 Some((q, _)) if *q == p => self.stable += 1,

@@ -13,6 +13,7 @@ use crate::affinity::{Affinity, Centered};
 use crate::error::Error;
 use crate::kmeans::{kmeans, kmeans_restarts, KMeansSettings};
 use crate::partition::{block_value, Partition};
+use crate::sdp::XFactor;
 
 /// Which rounding rule turns X into groups.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -124,7 +125,20 @@ pub(crate) fn round_centered(
     k: usize,
     settings: &RoundingSettings,
 ) -> Partition {
-    round_centered_at(cen, x, k, settings, BLOCK_EIGEN_MIN_N)
+    round_centered_at(cen, (x, None), k, settings, BLOCK_EIGEN_MIN_N)
+}
+
+/// [`round_centered`] of an X that comes with its factor (`X = 11ᵀ/n + V·diag(μ)·Vᵀ`, as the
+/// ADMM projection formed it): the same candidates, with X's spectral embedding and the
+/// geometry of its rows read from the factor instead of an eigendecomposition of X.
+pub(crate) fn round_centered_factored(
+    cen: &Centered,
+    x: &[f64],
+    factor: Option<&XFactor>,
+    k: usize,
+    settings: &RoundingSettings,
+) -> Partition {
+    round_centered_at(cen, (x, factor), k, settings, BLOCK_EIGEN_MIN_N)
 }
 
 /// [`round_centered`] for the early stop's checks: the spectral embedding from the block
@@ -135,16 +149,18 @@ pub(crate) fn round_centered(
 pub(crate) fn round_centered_check(
     cen: &Centered,
     x: &[f64],
+    factor: Option<&XFactor>,
     k: usize,
     settings: &RoundingSettings,
 ) -> Partition {
-    round_centered_at(cen, x, k, settings, crate::sdp::LOW_RANK_MIN_N)
+    round_centered_at(cen, (x, factor), k, settings, crate::sdp::LOW_RANK_MIN_N)
 }
 
-/// [`round_centered`] with the block iteration for the embedding from n ≥ `block_min_n`.
+/// [`round_centered`] with the block iteration for the embedding from n ≥ `block_min_n` (when
+/// X has no factor).
 fn round_centered_at(
     cen: &Centered,
-    x: &[f64],
+    (x, factor): (&[f64], Option<&XFactor>),
     k: usize,
     settings: &RoundingSettings,
     block_min_n: usize,
@@ -154,7 +170,7 @@ fn round_centered_at(
         Rounding::Threshold { c } => threshold_components(x, n, c / n as f64),
         Rounding::Robust => {
             let mut best: Option<(f64, Partition)> = None;
-            let mut cands = candidates(x, n, k, settings, block_min_n);
+            let mut cands = candidates((x, factor), n, k, settings, block_min_n);
             cands.sort_by(|a, b| a.labels().cmp(b.labels()));
             cands.dedup();
             for cand in cands {
@@ -182,7 +198,7 @@ fn round_robin(n: usize, k: usize) -> Partition {
 }
 
 fn candidates(
-    x: &[f64],
+    (x, factor): (&[f64], Option<&XFactor>),
     n: usize,
     k: usize,
     settings: &RoundingSettings,
@@ -195,17 +211,25 @@ fn candidates(
         max_iterations: 100,
         seed: settings.seed,
     };
+    let factor = factor.filter(|f| f.fits(n));
     // Spectral embedding of X: rows of V·diag(√λ) for the top k − 1 eigenpairs of X on 1⊥
     // (X = 11ᵀ/n + W; the direction 1 is constant over tasks and does not separate them).
-    // For a partition X these rows are the group indicators scaled by 1/√|C|.
-    let xs: Vec<f64> = (0..n * n)
-        .map(|i| 0.5 * (x[i] + x[(i % n) * n + i / n]))
-        .collect();
+    // For a partition X these rows are the group indicators scaled by 1/√|C|. With X's factor
+    // those pairs are its first k − 1 (μ_j, v_j) (zero columns beyond its rank).
+    let xs = || -> Vec<f64> {
+        (0..n * n)
+            .map(|i| 0.5 * (x[i] + x[(i % n) * n + i / n]))
+            .collect()
+    };
     let r = k - 1;
     if r >= 1 {
-        if let Some((vals, vecs)) = top_eigenpairs_of(&xs, n, r, block_min_n) {
+        let pairs = match factor {
+            Some(f) => Some((f.mu.clone(), f.v.clone())),
+            None => top_eigenpairs_of(&xs(), n, r, block_min_n),
+        };
+        if let Some((vals, vecs)) = pairs {
             let mut emb = alloc::vec![0.0; n * r];
-            for j in 0..r {
+            for j in 0..r.min(vals.len()) {
                 let s = libm::sqrt(vals[j].max(0.0));
                 for i in 0..n {
                     emb[i * r + j] = vecs[j * n + i] * s;
@@ -222,9 +246,24 @@ fn candidates(
             }
         }
     }
-    // k-means on the rows of X (cost O(n²·k) per Lloyd step: small n only).
+    // k-means on the rows of X (cost O(n²·k) per Lloyd step: small n only). With X's factor,
+    // on the rows of V·diag(μ) instead (r coordinates): the same distances between rows and
+    // centroids (V has orthonormal columns), so the same clustering up to rounding.
     if n <= ROWS_KMEANS_MAX_N {
-        if let Some(l) = kmeans(&xs, n, n, k, &km) {
+        let rows = match factor {
+            Some(f) => {
+                let d = f.mu.len();
+                let mut pts = alloc::vec![0.0; n * d];
+                for (j, &w) in f.mu.iter().enumerate() {
+                    for i in 0..n {
+                        pts[i * d + j] = f.v[j * n + i] * w;
+                    }
+                }
+                kmeans(&pts, n, d, k, &km)
+            }
+            None => kmeans(&xs(), n, n, k, &km),
+        };
+        if let Some(l) = rows {
             out.push(Partition::from_dense(&l));
         }
     }

@@ -32,9 +32,9 @@ use alloc::vec::Vec;
 
 use super::certificate::bound_centered;
 use super::lowrank::{dot, was_expensive, LowRank, MAX_BLOCK_FRACTION, OVERSAMPLE};
-use super::projection::{project_c1_select, project_c1_top};
+use super::projection::{project_c1_select, project_c1_top, ProjectionInfo, TopPairs};
 use super::{
-    Progress, ProjectionMethod, SdpSolution, SolverSettings, SolverStatus, WarmStart,
+    Progress, ProjectionMethod, SdpSolution, SolverSettings, SolverStatus, WarmStart, XFactor,
     LOW_RANK_MIN_N,
 };
 use crate::affinity::{Affinity, Centered};
@@ -188,6 +188,14 @@ pub trait Projector {
     /// One projection (`m` and `out` hold n² values).
     fn project(&mut self, m: &[f64], n: usize, k: usize, out: &mut [f64], at: &StepContext)
         -> bool;
+
+    /// The last projection written, factored, when the backend knows it: `(μ, V)` with
+    /// `out = 11ᵀ/n + V·diag(μ)·Vᵀ`, μ > 0 descending, V column-major n×r with orthonormal
+    /// columns orthogonal to 1 (default `None`). The early stop's roundings and the final one
+    /// then take X's spectral embedding from it instead of decomposing X.
+    fn last_factor(&self) -> Option<(&[f64], &[f64])> {
+        None
+    }
 }
 
 /// The exact projection of [`project_c1`](super::projection::project_c1): a full
@@ -235,6 +243,10 @@ struct CoreProjector {
     backoff: usize,
     full_projections: usize,
     low_rank_rounds: usize,
+    /// The factor of the last projection written (`has_factor`), see
+    /// [`Projector::last_factor`].
+    factor: XFactor,
+    has_factor: bool,
 }
 
 impl CoreProjector {
@@ -248,6 +260,22 @@ impl CoreProjector {
             backoff: 0,
             full_projections: 0,
             low_rank_rounds: 0,
+            factor: XFactor::default(),
+            has_factor: false,
+        }
+    }
+
+    /// Keeps the active side of a full projection as the factor (μ = λ − θ for the `rank`
+    /// eigenvalues above θ); none when the projection wrote X through the inactive side.
+    fn keep_top(&mut self, n: usize, info: &ProjectionInfo, top: Option<&TopPairs>) {
+        self.has_factor = false;
+        if let Some(top) = top {
+            let r = info.rank;
+            if r <= top.count && top.values.len() >= r && top.vectors.len() >= n * r {
+                let mu: Vec<f64> = top.values[..r].iter().map(|l| l - info.theta).collect();
+                self.factor.set(&mu, &top.vectors[..n * r]);
+                self.has_factor = r >= 1;
+            }
         }
     }
 }
@@ -262,6 +290,7 @@ impl Projector for CoreProjector {
         at: &StepContext,
     ) -> bool {
         let (rp, rd) = (at.primal_residual, at.dual_residual);
+        self.has_factor = false;
         if !self.started {
             self.started = true;
             let use_low_rank = match self.method {
@@ -283,6 +312,11 @@ impl Projector for CoreProjector {
                 let truncate = at.iteration <= TRUNCATED_ITERATIONS && rp.min(rd) > 1e-2;
                 let ok = lr.project(m, k, out, eig_tol, truncate).is_some();
                 self.low_rank_rounds += lr.last_rounds;
+                if ok {
+                    let (mu, v) = lr.last_factor();
+                    self.factor.set(mu, v);
+                    self.has_factor = !mu.is_empty();
+                }
                 // Back off after a failure or a projection that cost more than a good share of a
                 // full decomposition (a high-rank or clustered spectrum): skip 1, 2, 4, ... up
                 // to 64 iterations (full decompositions meanwhile); reset on a cheap success.
@@ -305,7 +339,11 @@ impl Projector for CoreProjector {
         }
         self.full_projections += 1;
         if self.low_rank.is_none() {
-            return project_c1_select(m, n, k, out).is_some();
+            let Some((info, top)) = project_c1_top(m, n, k, out, 0, 0) else {
+                return false;
+            };
+            self.keep_top(n, &info, top.as_ref());
+            return true;
         }
         // The fallback: the tridiagonal projection, with the top eigenvectors the low-rank
         // block restarts from (its current size, or the active ones + oversampling).
@@ -313,6 +351,7 @@ impl Projector for CoreProjector {
         let Some((info, top)) = project_c1_top(m, n, k, out, min_top, OVERSAMPLE) else {
             return false;
         };
+        self.keep_top(n, &info, top.as_ref());
         if let (Some(lr), Some(top)) = (self.low_rank.as_mut(), top) {
             if top.vectors.len() / n.max(1) * MAX_BLOCK_FRACTION > n {
                 // A high-rank iterate: a low-rank round would cost about as much as this
@@ -324,6 +363,11 @@ impl Projector for CoreProjector {
             }
         }
         true
+    }
+
+    fn last_factor(&self) -> Option<(&[f64], &[f64])> {
+        self.has_factor
+            .then_some((self.factor.mu.as_slice(), self.factor.v.as_slice()))
     }
 }
 
@@ -345,6 +389,9 @@ pub struct AdmmState {
     iterations: usize,
     restarts: usize,
     status: SolverStatus,
+    /// X factored as the projection formed it (`has_factor`; see [`Projector::last_factor`]).
+    x_factor: XFactor,
+    has_factor: bool,
 }
 
 impl AdmmState {
@@ -383,7 +430,15 @@ impl AdmmState {
             iterations: 0,
             restarts: 0,
             status: SolverStatus::MaxIterations,
+            x_factor: XFactor::default(),
+            has_factor: false,
         }
+    }
+
+    /// X factored as the last projection formed it, when the projector said
+    /// ([`Projector::last_factor`]) and the factor fits X's size.
+    pub(crate) fn x_factor(&self) -> Option<&XFactor> {
+        (self.has_factor && self.x_factor.fits(self.n)).then_some(&self.x_factor)
     }
 
     /// Number of tasks n.
@@ -494,6 +549,13 @@ impl AdmmState {
             return false;
         }
         core::mem::swap(&mut self.x, &mut self.x_next);
+        self.has_factor = match projector.last_factor() {
+            Some((mu, v)) => {
+                self.x_factor.set(mu, v);
+                true
+            }
+            None => false,
+        };
         // One fused pass: over-relaxation, Z ← max(X̂ + U, 0), U ← U + X̂ − Z, and the sums of
         // the residuals and norms (no copy of the previous Z is kept).
         let alpha = settings.relaxation;
@@ -1175,12 +1237,13 @@ pub(crate) fn solve_centered(
     warm: WarmStart<'_>,
     progress: Option<&mut dyn FnMut(&Progress) -> bool>,
 ) -> Result<SdpSolution, Error> {
-    solve_centered_checked(cen, k, settings, warm, progress, &mut |_| None)
+    solve_centered_checked(cen, k, settings, warm, progress, &mut |_| None).map(|(s, _)| s)
 }
 
 /// [`solve_centered`] with the early-stopping `check` of [`run_admm_checked`]: a run it stops
 /// as certified ends with status `Certified` and the bound it returned (no second certificate
 /// computed); one it stops as settled is finished like a converged one (status `Settled`).
+/// Also returns the final X factored as its projection formed it, when known (for the rounding).
 pub(crate) fn solve_centered_checked(
     cen: &Centered,
     k: usize,
@@ -1188,16 +1251,17 @@ pub(crate) fn solve_centered_checked(
     warm: WarmStart<'_>,
     progress: Option<&mut dyn FnMut(&Progress) -> bool>,
     check: &mut dyn FnMut(&mut AdmmState) -> Option<CheckStop>,
-) -> Result<SdpSolution, Error> {
+) -> Result<(SdpSolution, Option<XFactor>), Error> {
     settings.validate()?;
     check_inputs(cen.n, k, &warm)?;
     if let Some(sol) = trivial_solution(cen, k, settings, warm) {
-        return Ok(sol);
+        return Ok((sol, None));
     }
     let mut projector = CoreProjector::new(settings.projection);
     let mut state = AdmmState::new(cen.n, k, settings, warm);
     let bound = run_admm_checked(&mut state, cen, settings, &mut projector, progress, check);
     let restarts = state.restarts;
+    let factor = state.x_factor().cloned();
     let mut sol = match bound {
         Some(b) => {
             let inner = dot(&cen.c, &state.x);
@@ -1226,7 +1290,7 @@ pub(crate) fn solve_centered_checked(
     sol.full_projections = projector.full_projections;
     sol.low_rank_rounds = projector.low_rank_rounds;
     sol.restarts = restarts;
-    Ok(sol)
+    Ok((sol, factor))
 }
 
 /// The final state of an ADMM run of this module's iteration, possibly run elsewhere (the
@@ -1303,6 +1367,75 @@ pub fn finish_iterate(cen: &Centered, k: usize, it: AdmmIterate<'_>) -> SdpSolut
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The factor the core projector hands on reproduces the X it wrote (X = 11ᵀ/n + V·diag(μ)·Vᵀ,
+    /// μ > 0 descending, V orthonormal and ⟂ 1) on the full, low-rank and automatic paths, and
+    /// rounding X with its factor gives the partition that rounding X alone gives.
+    #[test]
+    fn projection_factor_reproduces_x_and_its_rounding() {
+        use crate::round::{round_centered, round_centered_factored, RoundingSettings};
+        use rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+        for (n, k, method) in [
+            (40, 3, ProjectionMethod::Full),
+            (120, 4, ProjectionMethod::LowRank),
+            (120, 4, ProjectionMethod::Auto),
+        ] {
+            let t: Vec<f64> = (0..n * n)
+                .map(|i| {
+                    let same = (i / n) % k == (i % n) % k;
+                    crate::random::normal(&mut rng) + if same { 2.0 } else { 0.0 }
+                })
+                .collect();
+            let cen = Affinity::from_row_major(&t, n).unwrap().centered();
+            let settings = SolverSettings {
+                projection: method,
+                ..SolverSettings::default()
+            };
+            let mut state = AdmmState::new(n, k, &settings, WarmStart::Cold);
+            let mut projector = CoreProjector::new(method);
+            let mut seen = 0;
+            for it in 0..12 {
+                assert!(state.step(&cen.c, &settings, &mut projector));
+                let Some(f) = state.x_factor() else {
+                    state.decide(&settings);
+                    continue;
+                };
+                seen += 1;
+                let r = f.mu.len();
+                assert!(f.mu.windows(2).all(|w| w[0] >= w[1]) && f.mu[r - 1] > 0.0);
+                for a in 0..r {
+                    let va = &f.v[a * n..(a + 1) * n];
+                    assert!(va.iter().sum::<f64>().abs() < 1e-10, "{method:?}: not ⟂ 1");
+                    for b in 0..=a {
+                        let d = dot(va, &f.v[b * n..(b + 1) * n]);
+                        let want = if a == b { 1.0 } else { 0.0 };
+                        assert!((d - want).abs() < 1e-10, "{method:?}: V not orthonormal");
+                    }
+                }
+                let x = state.x();
+                for u in 0..n {
+                    for v in 0..n {
+                        let s = (0..r)
+                            .map(|j| f.mu[j] * f.v[j * n + u] * f.v[j * n + v])
+                            .sum::<f64>()
+                            + 1.0 / n as f64;
+                        assert!((s - x[u * n + v]).abs() <= 1e-12, "{method:?} it {it}");
+                    }
+                }
+                if it % 3 == 2 {
+                    let rs = RoundingSettings::default();
+                    let with = round_centered_factored(&cen, x, Some(f), k, &rs);
+                    assert_eq!(with, round_centered(&cen, x, k, &rs), "{method:?} it {it}");
+                }
+                state.decide(&settings);
+            }
+            assert!(
+                seen >= 6,
+                "{method:?}: factor on only {seen} of 12 iterations"
+            );
+        }
+    }
 
     /// `restart_at` sets Z and U = −dual/ρ from a valid pair and leaves the state alone (and
     /// says so) for a pair of the wrong size or with a negative or non-finite entry.

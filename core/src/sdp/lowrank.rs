@@ -286,6 +286,10 @@ pub(crate) struct LowRank {
     pub last_rounds: usize,
     /// Calls accepted by the span check alone ([`Self::ritz_span`]).
     pub span_accepted: usize,
+    /// The last projection's active weights μ > 0 (descending) and their columns of V
+    /// (column-major n×r): X = 11ᵀ/n + V·diag(μ)·Vᵀ ([`Self::last_factor`]).
+    factor_mu: Vec<f64>,
+    factor_v: Vec<f64>,
 }
 
 impl LowRank {
@@ -303,6 +307,8 @@ impl LowRank {
             bs: Vec::new(),
             last_rounds: 0,
             span_accepted: 0,
+            factor_mu: Vec::new(),
+            factor_v: Vec::new(),
         };
         lr.resize((k + OVERSAMPLE).min(n - 1).max(1));
         lr
@@ -344,6 +350,27 @@ impl LowRank {
     /// Current block size p.
     pub fn block(&self) -> usize {
         self.p
+    }
+
+    /// The last successful projection factored: (μ > 0 descending, the matching columns of V
+    /// column-major), so that it wrote `11ᵀ/n + V·diag(μ)·Vᵀ`.
+    pub fn last_factor(&self) -> (&[f64], &[f64]) {
+        (&self.factor_mu, &self.factor_v)
+    }
+
+    /// X = 11ᵀ/n + Σ μ_j v_j v_jᵀ into `out` from the current block, keeping the active
+    /// weights and columns as [`Self::last_factor`].
+    fn write_x(&mut self, mu: &[f64], out: &mut [f64]) {
+        let n = self.n;
+        self.factor_mu.clear();
+        self.factor_v.clear();
+        for (j, &w) in mu.iter().enumerate().take(self.p) {
+            if w > 0.0 {
+                self.factor_mu.push(w);
+                self.factor_v.extend_from_slice(&self.v[j * n..(j + 1) * n]);
+            }
+        }
+        form_x(&self.v, n, mu, out);
     }
 
     /// Restarts the block from the top eigenpairs of a full projection (values descending,
@@ -567,7 +594,7 @@ impl LowRank {
             if active + 2 <= p && max_res <= eig_tol * scale {
                 self.last_rounds = 1;
                 self.span_accepted += 1;
-                form_x(&self.v, n, &mu, out);
+                self.write_x(&mu, out);
                 return Some(ProjectionInfo {
                     rank: active,
                     theta,
@@ -618,7 +645,7 @@ impl LowRank {
             }
             // Converged: X = 11ᵀ/n + Σ μ_j v_j v_jᵀ; shrink an oversized block.
             self.last_rounds = rounds;
-            form_x(&self.v, n, &mu, out);
+            self.write_x(&mu, out);
             let want = (active + OVERSAMPLE).max(k + OVERSAMPLE).min(n - 1);
             if p > want + OVERSAMPLE {
                 self.resize(want);

@@ -393,6 +393,37 @@ impl<'a> Progress<'a> {
     }
 }
 
+/// An ADMM iterate X as its projection formed it (method.md §3): `X = 11ᵀ/n + V·diag(μ)·Vᵀ`
+/// with μ > 0 descending and V column-major n×r, orthonormal columns orthogonal to 1. The
+/// rounding takes X's spectral embedding (and the geometry of X's rows) from it instead of
+/// decomposing X again.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct XFactor {
+    /// The r weights μ_j, descending.
+    pub mu: Vec<f64>,
+    /// Column-major n×r.
+    pub v: Vec<f64>,
+}
+
+impl XFactor {
+    /// Replaces the contents with `mu` and `v` (buffers reused).
+    pub fn set(&mut self, mu: &[f64], v: &[f64]) {
+        self.mu.clear();
+        self.mu.extend_from_slice(mu);
+        self.v.clear();
+        self.v.extend_from_slice(v);
+    }
+
+    /// Whether it describes an n×n X: r ≥ 1 weights, all finite and > 0, and n·r finite
+    /// vector entries.
+    pub fn fits(&self, n: usize) -> bool {
+        !self.mu.is_empty()
+            && self.v.len() == n * self.mu.len()
+            && self.mu.iter().all(|m| m.is_finite() && *m > 0.0)
+            && self.v.iter().all(|x| x.is_finite())
+    }
+}
+
 /// The result of [`solve_sdp`].
 #[derive(Debug, Clone)]
 pub struct SdpSolution {
