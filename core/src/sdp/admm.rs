@@ -751,9 +751,10 @@ pub const ANDERSON_MAX_N: usize = 1000;
 /// of the rounded columns, summed in f64). About (m + 3)/2 n×n f64 matrices of memory and of
 /// traffic per step instead of 2m + 5: the history stays in cache at n ≈ 100.
 ///
-/// Per step: one pass forming f, g and the new differences, one dot per stored column (the
-/// new row of ΔGᵀΔG; the right-hand side ΔGᵀg_k = ΔGᵀg_{k−1} + ΔGᵀΔg_k is updated from it),
-/// and one pass writing the new Z and U; the y of the next step is kept, not recomputed.
+/// Per step: one pass forming f, g and the new differences, the new row of ΔGᵀΔG in one pass
+/// over the packed arrays ([`packed_dots32`]; the right-hand side ΔGᵀg_k = ΔGᵀg_{k−1} +
+/// ΔGᵀΔg_k is updated from it), the mixing four columns per pass, and one pass writing the new
+/// Z and U; the y of the next step is kept, not recomputed.
 struct Anderson {
     m: usize,
     /// Order n of the matrices.
