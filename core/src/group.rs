@@ -6,10 +6,8 @@ use crate::affinity::{Affinity, Centered};
 use crate::error::Error;
 use crate::partition::{block_value, Partition};
 use crate::round::Rounding;
-use crate::round::{
-    round_centered, round_centered_check, round_centered_factored, RoundingSettings,
-};
-use crate::sdp::admm::{is_trivial, solve_centered, solve_centered_checked, AdmmState, CheckStop};
+use crate::round::{round_centered, round_centered_check, RoundingSettings};
+use crate::sdp::admm::{is_trivial, solve_centered_checked, AdmmState, CheckStop};
 use crate::sdp::certificate::{
     bound_centered, bound_estimate, partition_bound, partition_bound_or_dual, VERIFIED_MIN_N,
 };
@@ -131,12 +129,13 @@ pub fn group_centered(
             })?;
         let partition = match (sdp.status, checker.certified) {
             (SolverStatus::Certified, Some(p)) => p,
-            _ => round_centered_factored(cen, &sdp.x, factor.as_ref(), k, &settings.rounding),
+            _ => round_centered(cen, &sdp.x, factor.as_ref(), k, &settings.rounding),
         };
         (partition, sdp)
     } else {
-        let sdp = solve_centered(cen, k, &settings.solver, warm, progress)?;
-        let partition = round_centered(cen, &sdp.x, k, &settings.rounding);
+        let (sdp, factor) =
+            solve_centered_checked(cen, k, &settings.solver, warm, progress, &mut |_| None)?;
+        let partition = round_centered(cen, &sdp.x, factor.as_ref(), k, &settings.rounding);
         (partition, sdp)
     };
     finish_group(t, cen, partition, sdp)

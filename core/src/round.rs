@@ -116,22 +116,14 @@ pub fn round_partition(
     }
     crate::sdp::admm::check_matrix(x, n, ["X is not n×n", "X has a non-finite entry"])?;
     settings.validate()?;
-    Ok(round_centered(&t.centered(), x, k, settings))
+    Ok(round_centered(&t.centered(), x, None, k, settings))
 }
 
+/// The robust (or threshold) rounding of X on the centred affinity. `factor`: X as the ADMM
+/// projection formed it (`X = 11ᵀ/n + V·diag(μ)·Vᵀ`), when known: the same candidates, with
+/// X's spectral embedding and the geometry of its rows read from it instead of an
+/// eigendecomposition of X.
 pub(crate) fn round_centered(
-    cen: &Centered,
-    x: &[f64],
-    k: usize,
-    settings: &RoundingSettings,
-) -> Partition {
-    round_centered_at(cen, (x, None), k, settings, BLOCK_EIGEN_MIN_N)
-}
-
-/// [`round_centered`] of an X that comes with its factor (`X = 11ᵀ/n + V·diag(μ)·Vᵀ`, as the
-/// ADMM projection formed it): the same candidates, with X's spectral embedding and the
-/// geometry of its rows read from the factor instead of an eigendecomposition of X.
-pub(crate) fn round_centered_factored(
     cen: &Centered,
     x: &[f64],
     factor: Option<&XFactor>,

@@ -31,7 +31,7 @@
 use alloc::vec::Vec;
 
 use super::certificate::bound_centered;
-use super::lowrank::{dot, was_expensive, LowRank, MAX_BLOCK_FRACTION, OVERSAMPLE};
+use super::lowrank::{dot, lane_sums4, was_expensive, LowRank, MAX_BLOCK_FRACTION, OVERSAMPLE};
 use super::projection::{project_c1_select, project_c1_top, ProjectionInfo, TopPairs};
 use super::{
     Progress, ProjectionMethod, SdpSolution, SolverSettings, SolverStatus, WarmStart, XFactor,
@@ -1036,7 +1036,7 @@ fn packed_dots32(a: &[f32], bs: &[&[f32]], n: usize) -> Vec<f64> {
         // A group of fewer than four repeats its last column (those sums are not used).
         let last = group.len() - 1;
         let b = |c: usize| &group[c.min(last)][..size];
-        let s = lanes32x4(a, [b(0), b(1), b(2), b(3)]);
+        let s = lane_sums4::<f32, 2>(a, [b(0), b(1), b(2), b(3)]);
         for (c, o) in o.iter_mut().enumerate() {
             let bc = b(c);
             let mut t = s[c][0] + s[c][1];
@@ -1053,45 +1053,6 @@ fn packed_dots32(a: &[f32], bs: &[&[f32]], n: usize) -> Vec<f64> {
         }
     }
     out
-}
-
-/// The two lane sums (even and odd entries) of a·b_c in f64 for four f32 columns, over the
-/// whole pairs. Out of line so that each sum's lanes stay one two-wide vector (see
-/// `lowrank::lanes`).
-#[inline(never)]
-fn lanes32x4(a: &[f32], b: [&[f32]; 4]) -> [[f64; 2]; 4] {
-    let n = b.iter().fold(a.len(), |m, x| m.min(x.len()));
-    let whole = n - n % 2;
-    let (a, b0, b1, b2, b3) = (
-        &a[..whole],
-        &b[0][..whole],
-        &b[1][..whole],
-        &b[2][..whole],
-        &b[3][..whole],
-    );
-    let mut s = [[0.0f64; 2]; 4];
-    for ((((x, y0), y1), y2), y3) in a
-        .chunks_exact(2)
-        .zip(b0.chunks_exact(2))
-        .zip(b1.chunks_exact(2))
-        .zip(b2.chunks_exact(2))
-        .zip(b3.chunks_exact(2))
-    {
-        let x = [f64::from(x[0]), f64::from(x[1])];
-        for l in 0..2 {
-            s[0][l] += x[l] * f64::from(y0[l]);
-        }
-        for l in 0..2 {
-            s[1][l] += x[l] * f64::from(y1[l]);
-        }
-        for l in 0..2 {
-            s[2][l] += x[l] * f64::from(y2[l]);
-        }
-        for l in 0..2 {
-            s[3][l] += x[l] * f64::from(y3[l]);
-        }
-    }
-    s
 }
 
 /// y −= Σ_a γ_a·d_a over the packed arrays: four columns per pass over y, then any remaining
@@ -1374,7 +1335,7 @@ mod tests {
     /// rounding X with its factor gives the partition that rounding X alone gives.
     #[test]
     fn projection_factor_reproduces_x_and_its_rounding() {
-        use crate::round::{round_centered, round_centered_factored, RoundingSettings};
+        use crate::round::{round_centered, RoundingSettings};
         use rand_core::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
         for (n, k, method) in [
@@ -1426,8 +1387,12 @@ mod tests {
                 }
                 if it % 3 == 2 {
                     let rs = RoundingSettings::default();
-                    let with = round_centered_factored(&cen, x, Some(f), k, &rs);
-                    assert_eq!(with, round_centered(&cen, x, k, &rs), "{method:?} it {it}");
+                    let with = round_centered(&cen, x, Some(f), k, &rs);
+                    assert_eq!(
+                        with,
+                        round_centered(&cen, x, None, k, &rs),
+                        "{method:?} it {it}"
+                    );
                 }
                 state.decide(&settings);
             }

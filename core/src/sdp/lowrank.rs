@@ -63,12 +63,17 @@ fn lanes(a: &[f64], b: &[f64]) -> [f64; 4] {
     s
 }
 
-/// The four lane sums of `a` with each of `b0..b3` (as [`lanes`], sharing the loads of `a`);
-/// out of line for the same reason.
+/// The L lane sums (entry i into lane i mod L, products and sums in f64) of `a` with each of
+/// `b[0..4]` over the whole chunks of L, sharing the loads of `a`: [`dot4`]'s (f64, L = 4,
+/// the lanes of [`lanes`]) and Anderson's Gram row (f32 differences, L = 2). Out of line for
+/// the reason [`lanes`] is.
 #[inline(never)]
-fn lanes4(a: &[f64], b: [&[f64]; 4]) -> [[f64; 4]; 4] {
+pub(crate) fn lane_sums4<T: Copy + Into<f64>, const L: usize>(
+    a: &[T],
+    b: [&[T]; 4],
+) -> [[f64; L]; 4] {
     let n = b.iter().fold(a.len(), |m, x| m.min(x.len()));
-    let whole = n - n % 4;
+    let whole = n - n % L;
     let (a, b0, b1, b2, b3) = (
         &a[..whole],
         &b[0][..whole],
@@ -76,25 +81,26 @@ fn lanes4(a: &[f64], b: [&[f64]; 4]) -> [[f64; 4]; 4] {
         &b[2][..whole],
         &b[3][..whole],
     );
-    let mut s = [[0.0f64; 4]; 4];
+    let mut s = [[0.0f64; L]; 4];
     for ((((x, y0), y1), y2), y3) in a
-        .chunks_exact(4)
-        .zip(b0.chunks_exact(4))
-        .zip(b1.chunks_exact(4))
-        .zip(b2.chunks_exact(4))
-        .zip(b3.chunks_exact(4))
+        .chunks_exact(L)
+        .zip(b0.chunks_exact(L))
+        .zip(b1.chunks_exact(L))
+        .zip(b2.chunks_exact(L))
+        .zip(b3.chunks_exact(L))
     {
-        for l in 0..4 {
-            s[0][l] += x[l] * y0[l];
+        let x: [f64; L] = core::array::from_fn(|l| x[l].into());
+        for l in 0..L {
+            s[0][l] += x[l] * y0[l].into();
         }
-        for l in 0..4 {
-            s[1][l] += x[l] * y1[l];
+        for l in 0..L {
+            s[1][l] += x[l] * y1[l].into();
         }
-        for l in 0..4 {
-            s[2][l] += x[l] * y2[l];
+        for l in 0..L {
+            s[2][l] += x[l] * y2[l].into();
         }
-        for l in 0..4 {
-            s[3][l] += x[l] * y3[l];
+        for l in 0..L {
+            s[3][l] += x[l] * y3[l].into();
         }
     }
     s
@@ -106,7 +112,7 @@ fn lanes4(a: &[f64], b: [&[f64]; 4]) -> [[f64; 4]; 4] {
 fn dot4(a: &[f64], b: [&[f64]; 4]) -> [f64; 4] {
     let n = b.iter().fold(a.len(), |m, x| m.min(x.len()));
     let whole = n - n % 4;
-    let s = lanes4(a, b);
+    let s = lane_sums4::<f64, 4>(a, b);
     let mut out = [0.0f64; 4];
     for ((o, sc), bc) in out.iter_mut().zip(&s).zip(&b) {
         let mut t = (sc[0] + sc[1]) + (sc[2] + sc[3]);
