@@ -208,16 +208,22 @@ fn candidates(
     // (X = 11ᵀ/n + W; the direction 1 is constant over tasks and does not separate them).
     // For a partition X these rows are the group indicators scaled by 1/√|C|. With X's factor
     // those pairs are its first k − 1 (μ_j, v_j) (zero columns beyond its rank).
-    let xs = || -> Vec<f64> {
+    // Without a factor, both candidates read the symmetrised X.
+    let xs: Option<Vec<f64>> = factor.is_none().then(|| {
         (0..n * n)
             .map(|i| 0.5 * (x[i] + x[(i % n) * n + i / n]))
             .collect()
-    };
+    });
     let r = k - 1;
     if r >= 1 {
-        let pairs = match factor {
-            Some(f) => Some((f.mu.clone(), f.v.clone())),
-            None => top_eigenpairs_of(&xs(), n, r, block_min_n),
+        let owned;
+        let pairs = match (factor, &xs) {
+            (Some(f), _) => Some((f.mu.as_slice(), f.v.as_slice())),
+            (None, Some(xs)) => {
+                owned = top_eigenpairs_of(xs, n, r, block_min_n);
+                owned.as_ref().map(|(v, w)| (v.as_slice(), w.as_slice()))
+            }
+            (None, None) => None,
         };
         if let Some((vals, vecs)) = pairs {
             let mut emb = alloc::vec![0.0; n * r];
@@ -253,7 +259,7 @@ fn candidates(
                 }
                 kmeans(&pts, n, d, k, &km)
             }
-            None => kmeans(&xs(), n, n, k, &km),
+            None => xs.as_ref().and_then(|xs| kmeans(xs, n, n, k, &km)),
         };
         if let Some(l) = rows {
             out.push(Partition::from_dense(&l));
