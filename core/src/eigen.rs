@@ -98,9 +98,10 @@ impl Tridiagonal {
         // step without reflection); later steps get theirs fused into the previous update.
         let mut p = alloc::vec![0.0; n];
         let mut p_next = alloc::vec![0.0; n];
+        let zeros = alloc::vec![0.0; n];
         if n >= 2 {
             reflector(&mut a, 0, &mut e, &mut beta);
-            upper_block_product(&a, n, 0, beta[0], &mut p);
+            upper_block_product(&mut a, n, 0, beta[0], &mut p, &zeros);
         }
         for i in 0..n.saturating_sub(1) {
             d[i] = a[i * n + i];
@@ -109,7 +110,7 @@ impl Tridiagonal {
             if b == 0.0 {
                 if i + 1 < n - 1 {
                     reflector(&mut a, i + 1, &mut e, &mut beta);
-                    upper_block_product(&a, n, i + 1, beta[i + 1], &mut p);
+                    upper_block_product(&mut a, n, i + 1, beta[i + 1], &mut p, &zeros);
                 }
                 continue;
             }
@@ -306,56 +307,27 @@ impl Tridiagonal {
 }
 
 /// p = β·A[o..n, o..n]·v for the trailing block from row and column o + 1, read from its upper
-/// triangle, with v = row o's tail (columns o + 1..n, the reflector of step o).
-fn upper_block_product(a: &[f64], n: usize, o: usize, beta: f64, p: &mut [f64]) {
+/// triangle, with v = row o's tail (columns o + 1..n, the reflector of step o): the rows of
+/// [`upper_row_update_symv`] with a zero update (`zeros`: at least n − o − 1 zeros), which
+/// leaves every entry as it was.
+fn upper_block_product(a: &mut [f64], n: usize, o: usize, beta: f64, p: &mut [f64], zeros: &[f64]) {
     let m = n - o - 1;
-    let (head, tail) = a.split_at((o + 1) * n);
+    let (head, tail) = a.split_at_mut((o + 1) * n);
     let v = &head[o * n + o + 1..o * n + n];
     p[..m].iter_mut().for_each(|x| *x = 0.0);
     for rr in 0..m {
-        let row = &tail[rr * n + o + 1 + rr..rr * n + n];
-        let acc = upper_row_symv(row, &v[rr..m], v[rr], &mut p[rr..m]);
+        let row = &mut tail[rr * n + o + 1 + rr..rr * n + n];
+        let z = &zeros[rr..m];
+        let acc = upper_row_update_symv(row, z, z, 0.0, 0.0, &v[rr..m], &mut p[rr..m]);
         p[rr] += acc;
     }
     p[..m].iter_mut().for_each(|x| *x *= beta);
 }
 
-/// One row of a symmetric product from the upper triangle: `row` = A[r][r..], `x` = the
-/// vector's entries r.., `xr` = x[r]; adds A[r][c]·x_r to `out[c − r]` for c > r and returns
-/// Σ_{c ≥ r} A[r][c]·x_c (the caller adds it to out[0]).
-#[inline]
-fn upper_row_symv(row: &[f64], x: &[f64], xr: f64, out: &mut [f64]) -> f64 {
-    let len = row.len().min(x.len()).min(out.len());
-    if len == 0 {
-        return 0.0;
-    }
-    let diag = row[0] * x[0];
-    let (row, x, out) = (&row[1..len], &x[1..len], &mut out[1..len]);
-    let mut s = [0.0f64; 2];
-    let mut rc = row.chunks_exact(2);
-    let mut xc = x.chunks_exact(2);
-    let mut oc = out.chunks_exact_mut(2);
-    for ((a2, x2), o2) in (&mut rc).zip(&mut xc).zip(&mut oc) {
-        for l in 0..2 {
-            s[l] += a2[l] * x2[l];
-            o2[l] += a2[l] * xr;
-        }
-    }
-    let mut t = s[0] + s[1];
-    for ((a, x), o) in rc
-        .remainder()
-        .iter()
-        .zip(xc.remainder())
-        .zip(oc.into_remainder())
-    {
-        t += a * x;
-        *o += a * xr;
-    }
-    diag + t
-}
-
-/// [`upper_row_symv`] fused with the rank-2 update of the same row: A[r][c] −= v_r·w_c + w_r·v_c
-/// first (`v`, `w` from entry r), then the product with `x` of the updated row.
+/// One row of the upper triangle, updated and multiplied: `row` = A[r][r..] gets the rank-2
+/// update A[r][c] −= v_r·w_c + w_r·v_c (`v`, `w` from entry r), then, with `x` the vector's
+/// entries r.., A[r][c]·x_r is added to `out[c − r]` for c > r and Σ_{c ≥ r} A[r][c]·x_c is
+/// returned (the caller adds it to out[0]). Two lanes per sum.
 #[inline]
 fn upper_row_update_symv(
     row: &mut [f64],

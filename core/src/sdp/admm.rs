@@ -243,10 +243,21 @@ struct CoreProjector {
     backoff: usize,
     full_projections: usize,
     low_rank_rounds: usize,
-    /// The factor of the last projection written (`has_factor`), see
-    /// [`Projector::last_factor`].
-    factor: XFactor,
-    has_factor: bool,
+    /// Which projection wrote the last X, for [`Projector::last_factor`]: the low-rank block
+    /// keeps its own factor; a full projection's active eigenpairs are kept in `full_factor`.
+    factor_from: FactorFrom,
+    full_factor: XFactor,
+}
+
+/// Where [`CoreProjector`]'s last X is factored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FactorFrom {
+    /// Nowhere (no projection yet, or a full one written through the inactive side).
+    None,
+    /// The low-rank block ([`LowRank::last_factor`]).
+    LowRank,
+    /// `full_factor`.
+    Full,
 }
 
 impl CoreProjector {
@@ -260,21 +271,24 @@ impl CoreProjector {
             backoff: 0,
             full_projections: 0,
             low_rank_rounds: 0,
-            factor: XFactor::default(),
-            has_factor: false,
+            factor_from: FactorFrom::None,
+            full_factor: XFactor::default(),
         }
     }
 
     /// Keeps the active side of a full projection as the factor (μ = λ − θ for the `rank`
     /// eigenvalues above θ); none when the projection wrote X through the inactive side.
     fn keep_top(&mut self, n: usize, info: &ProjectionInfo, top: Option<&TopPairs>) {
-        self.has_factor = false;
+        self.factor_from = FactorFrom::None;
         if let Some(top) = top {
             let r = info.rank;
-            if r <= top.count && top.values.len() >= r && top.vectors.len() >= n * r {
-                let mu: Vec<f64> = top.values[..r].iter().map(|l| l - info.theta).collect();
-                self.factor.set(&mu, &top.vectors[..n * r]);
-                self.has_factor = r >= 1;
+            if r >= 1 && r <= top.count && top.values.len() >= r && top.vectors.len() >= n * r {
+                let f = &mut self.full_factor;
+                f.mu.clear();
+                f.mu.extend(top.values[..r].iter().map(|l| l - info.theta));
+                f.v.clear();
+                f.v.extend_from_slice(&top.vectors[..n * r]);
+                self.factor_from = FactorFrom::Full;
             }
         }
     }
@@ -290,7 +304,7 @@ impl Projector for CoreProjector {
         at: &StepContext,
     ) -> bool {
         let (rp, rd) = (at.primal_residual, at.dual_residual);
-        self.has_factor = false;
+        self.factor_from = FactorFrom::None;
         if !self.started {
             self.started = true;
             let use_low_rank = match self.method {
@@ -313,9 +327,7 @@ impl Projector for CoreProjector {
                 let ok = lr.project(m, k, out, eig_tol, truncate).is_some();
                 self.low_rank_rounds += lr.last_rounds;
                 if ok {
-                    let (mu, v) = lr.last_factor();
-                    self.factor.set(mu, v);
-                    self.has_factor = !mu.is_empty();
+                    self.factor_from = FactorFrom::LowRank;
                 }
                 // Back off after a failure or a projection that cost more than a good share of a
                 // full decomposition (a high-rank or clustered spectrum): skip 1, 2, 4, ... up
@@ -366,8 +378,15 @@ impl Projector for CoreProjector {
     }
 
     fn last_factor(&self) -> Option<(&[f64], &[f64])> {
-        self.has_factor
-            .then_some((self.factor.mu.as_slice(), self.factor.v.as_slice()))
+        match self.factor_from {
+            FactorFrom::None => None,
+            FactorFrom::LowRank => self
+                .low_rank
+                .as_ref()
+                .map(|lr| lr.last_factor())
+                .filter(|(mu, _)| !mu.is_empty()),
+            FactorFrom::Full => Some((&self.full_factor.mu, &self.full_factor.v)),
+        }
     }
 }
 
