@@ -291,9 +291,9 @@ impl<'w> ZSolver<'w> {
         };
         match found {
             Some((vals, vecs)) => {
-                let top = vecs[..n].to_vec();
+                let top = vecs.get(..n).map(<[f64]>::to_vec);
                 *self.warm = Some(vecs);
-                Some((vals[0], Some(top)))
+                Some((*vals.first()?, top))
             }
             // A flat top of the spectrum can stall the block iteration: λ_max from the
             // tridiagonal path instead, for this z and the rest of the search (an estimate
@@ -362,7 +362,7 @@ fn search_z(
                 dir = theta - z;
                 mult *= 2.0;
                 misses = 0;
-                top = v.and_then(|v| unit_1perp(v, n));
+                top = v.and_then(unit_1perp);
             } else {
                 mult *= 0.25;
                 misses += 1;
@@ -388,9 +388,8 @@ fn rayleigh_1perp(g: &[f64], n: usize, v: &[f64]) -> f64 {
 }
 
 /// `v` with its mean removed, normalised (`None` when nothing is left): a unit vector in 1⊥.
-fn unit_1perp(mut v: Vec<f64>, n: usize) -> Option<Vec<f64>> {
-    let mean = v.iter().sum::<f64>() / n as f64;
-    v.iter_mut().for_each(|x| *x -= mean);
+fn unit_1perp(mut v: Vec<f64>) -> Option<Vec<f64>> {
+    super::lanczos::deflate_ones(&mut v);
     let norm = libm::sqrt(v.iter().map(|x| x * x).sum::<f64>());
     if !(norm > 0.0 && norm.is_finite()) {
         return None;
