@@ -67,7 +67,8 @@ options:
                           Never changes stdout or the result
   --threads N             threads for the solver's n² passes (default: TASKGROUP_THREADS, else
                           the available cores, at most 8); results are bit-identical for
-                          every N
+                          every N. TASKGROUP_SIMD=off: the baseline x86-64 copies of the hot
+                          loops instead of the AVX2 ones (same results, for comparison)
 
 Options that would do nothing (--k-rule with -k, --timing without --json, --seed with
 threshold rounding) are accepted with a warning. --k-range accepts at most 200 values of k

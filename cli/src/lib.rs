@@ -121,6 +121,29 @@ pub fn solver_threads(flag: Option<usize>) -> Result<usize, CliError> {
     Ok(n)
 }
 
+/// Applies `TASKGROUP_SIMD`: `off` (or `0`) runs the solver's hot loops in their baseline
+/// x86-64 copies instead of the AVX2 ones (`taskgroup_core::simd`; the results are
+/// bit-identical, only the time changes); `on`, `1`, empty or unset: AVX2 where the CPU has it.
+/// Anything else is a usage error.
+pub fn simd_from_env() -> Result<(), CliError> {
+    match std::env::var("TASKGROUP_SIMD") {
+        Err(_) => Ok(()),
+        Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "off" | "0" => {
+                taskgroup_core::simd::set_enabled(false);
+                Ok(())
+            }
+            "on" | "1" | "" => {
+                taskgroup_core::simd::set_enabled(true);
+                Ok(())
+            }
+            _ => Err(CliError::Usage(format!(
+                "TASKGROUP_SIMD expects on or off (got {v:?})"
+            ))),
+        },
+    }
+}
+
 /// Set by the SIGINT/SIGTERM handler of [`catch_interrupts`].
 pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -183,24 +206,27 @@ pub fn run_main(argv: &[String]) -> ExitCode {
         Some(a) => body(a),
         None => Ok(()),
     };
-    let r = match cmd.as_str() {
-        "cluster" => sub(cluster::USAGE, cluster::OPTIONS, cluster::run),
-        "affinity" => sub(affinity::USAGE, affinity::OPTIONS, affinity::run),
-        "generate" => sub(generate::USAGE, generate::OPTIONS, generate::run),
-        "demo" => sub(demo::USAGE, demo::OPTIONS, |a| demo::run(a, false)),
-        "session" => sub(session::USAGE, session::OPTIONS, session::run),
-        "eval" => sub(demo::USAGE, demo::OPTIONS, |a| demo::run(a, true)),
-        "help" | "--help" | "-h" => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        "version" | "--version" | "-V" => {
-            println!("taskgroup {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
-        other => Err(CliError::Usage(format!(
-            "unknown command {other:?}\n\n{USAGE}"
-        ))),
+    let r = match simd_from_env() {
+        Err(e) => Err(e),
+        Ok(()) => match cmd.as_str() {
+            "cluster" => sub(cluster::USAGE, cluster::OPTIONS, cluster::run),
+            "affinity" => sub(affinity::USAGE, affinity::OPTIONS, affinity::run),
+            "generate" => sub(generate::USAGE, generate::OPTIONS, generate::run),
+            "demo" => sub(demo::USAGE, demo::OPTIONS, |a| demo::run(a, false)),
+            "session" => sub(session::USAGE, session::OPTIONS, session::run),
+            "eval" => sub(demo::USAGE, demo::OPTIONS, |a| demo::run(a, true)),
+            "help" | "--help" | "-h" => {
+                println!("{USAGE}");
+                Ok(())
+            }
+            "version" | "--version" | "-V" => {
+                println!("taskgroup {}", env!("CARGO_PKG_VERSION"));
+                Ok(())
+            }
+            other => Err(CliError::Usage(format!(
+                "unknown command {other:?}\n\n{USAGE}"
+            ))),
+        },
     };
     let Err(e) = r else {
         return ExitCode::SUCCESS;

@@ -290,6 +290,33 @@ fn json_is_bit_identical_for_any_thread_count() {
     let _ = std::fs::remove_file(&f);
 }
 
+#[test]
+fn json_is_bit_identical_with_and_without_avx2() {
+    // TASKGROUP_SIMD=off runs the baseline copies of the hot loops: only the time changes.
+    let f = tmp("cluster-planted102-simd.npy");
+    generate_planted(102, &["--seed", "5"], &f);
+    let run_env = |simd: &str| {
+        let out = bin()
+            .args(cluster_args(&f, &["-k", "3", "--json", "--quiet"]))
+            .env("TASKGROUP_SIMD", simd)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (c1, on, e1) = run_env("on");
+    let (c2, off, e2) = run_env("off");
+    assert_eq!((c1, c2), (0, 0), "{e1}{e2}");
+    assert_eq!(on, off, "TASKGROUP_SIMD=off changes the result");
+    let (code, _, err) = run_env("fast");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("TASKGROUP_SIMD"), "{err}");
+    let _ = std::fs::remove_file(&f);
+}
+
 // ---- issue 18, "Reliability, round two" ----
 
 /// Sends SIGINT to `child` with `kill -INT`, as Ctrl-C in a terminal would.

@@ -24,6 +24,10 @@
 //! `-- --seeds [N1 N2 ...]` prints instead one row per seed 0–7 of each family (default
 //! settings, and the same without Anderson acceleration).
 //!
+//! `-- --simd [N1 N2 ...]` prints instead the default solve with the AVX2 copies of the hot
+//! loops against the baseline copies (`taskgroup_core::simd`), and whether the results agree bit
+//! for bit.
+//!
 //! `-- --settle [N1 N2 ...]` prints instead the settled stop against `Stop::Converged` on the
 //! solves a k search makes at the wrong k (planted, 3 groups, and unequal, 4 groups; k = 2–8
 //! except the true count; seeds 0–3): iterations, time, how many settled, same partition, and
@@ -219,12 +223,85 @@ fn settle_table(sizes: &[usize]) {
     );
 }
 
+/// `--simd`: the default solve with the AVX2 copies of the hot loops (`taskgroup_core::simd`)
+/// against the baseline x86-64 copies, interleaved (on, off, on, off, ...; the fastest of each),
+/// and whether every bit of the results agrees.
+fn simd_table(sizes: &[usize]) {
+    use taskgroup_core::simd;
+    println!(
+        "AVX2 available: {}; fastest of the interleaved runs (on, off, on, off, ...)",
+        simd::available()
+    );
+    println!();
+    println!(
+        "| instance | k | iterations | status | AVX2 ms | baseline ms | speed-up | bit-identical |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let restore = simd::enabled();
+    for &n in sizes {
+        let (tp, _) = planted(n);
+        let (tu, _) = unequal_offsets(n, 0).expect("unequal");
+        for (name, t, k) in [("planted", &tp, 3), ("unequal", &tu, 4)] {
+            let reps = if n <= 200 {
+                15
+            } else if n <= 300 {
+                7
+            } else {
+                3
+            };
+            let s = settings(Stop::Certified);
+            let mut best = [f64::INFINITY; 2];
+            let mut results: [Option<taskgroup_core::GroupResult>; 2] = [None, None];
+            for _ in 0..reps {
+                for (i, on) in [true, false].into_iter().enumerate() {
+                    simd::set_enabled(on);
+                    let t0 = Instant::now();
+                    let r = taskgroup_core::group(t, k, &s).expect("solve");
+                    best[i] = best[i].min(t0.elapsed().as_secs_f64());
+                    results[i] = Some(r);
+                }
+            }
+            let [Some(a), Some(b)] = &results else {
+                unreachable!("reps ≥ 1")
+            };
+            let same = a
+                .sdp
+                .x
+                .iter()
+                .zip(&b.sdp.x)
+                .all(|(x, y)| x.to_bits() == y.to_bits())
+                && a.partition == b.partition
+                && a.value.to_bits() == b.value.to_bits()
+                && a.upper_bound.map(f64::to_bits) == b.upper_bound.map(f64::to_bits)
+                && a.sdp.iterations == b.sdp.iterations;
+            println!(
+                "| {name} n={n} | {k} | {} | {} | {:.3} | {:.3} | {:.2}× | {} |",
+                a.sdp.iterations,
+                a.sdp.status.as_str(),
+                best[0] * 1e3,
+                best[1] * 1e3,
+                best[1] / best[0],
+                if same { "yes" } else { "NO" }
+            );
+        }
+    }
+    simd::set_enabled(restore);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     if args.iter().any(|a| a == "--settle") {
         settle_table(if sizes.is_empty() {
             &[100, 150]
+        } else {
+            &sizes
+        });
+        return;
+    }
+    if args.iter().any(|a| a == "--simd") {
+        simd_table(if sizes.is_empty() {
+            &[100, 200, 300, 600]
         } else {
             &sizes
         });

@@ -61,7 +61,16 @@ impl Tridiagonal {
     /// symmetric part (A + Aᵀ)/2, and the reduction then reads and updates the upper triangle
     /// only; `a` is consumed as workspace). `None` when `a` has fewer than n² values or a
     /// non-finite entry.
-    pub fn new(mut a: Vec<f64>, n: usize) -> Option<Self> {
+    pub fn new(a: Vec<f64>, n: usize) -> Option<Self> {
+        crate::simd::run(
+            #[inline(always)]
+            || Self::new_body(a, n),
+        )
+    }
+
+    /// [`Self::new`]'s body, compiled twice ([`crate::simd::run`]).
+    #[inline(always)]
+    fn new_body(mut a: Vec<f64>, n: usize) -> Option<Self> {
         if a.len() < n * n || a[..n * n].iter().any(|x| !x.is_finite()) {
             return None;
         }

@@ -16,9 +16,11 @@
 //! (exhaustive search for small n), [`session`] (AdaGroup campaigns: subsets to train, the
 //! affinity from their results, checkpoints).
 //!
+//! No `unsafe` outside [`simd`] (the CPU feature check and the call into AVX2-compiled code).
+//!
 //! The maths is in the repository's `docs/method.md`; `method.md §N` in these docs cites it.
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 extern crate alloc;
@@ -40,6 +42,7 @@ pub mod random;
 mod round;
 pub mod sdp;
 pub mod session;
+pub mod simd;
 
 pub use affinity::{Affinity, Centered};
 pub use error::Error;

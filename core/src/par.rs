@@ -136,7 +136,6 @@ pub(crate) fn fill_gram<F>(out: &mut [f64], n: usize, a: &[f64], r: usize, init:
 where
     F: Fn(usize, usize) -> f64 + Sync,
 {
-    let whole = r - r % 4;
     // From rank GRAM_MIRROR_MIN_R: row u's upper part (columns u..n) only, half the
     // multiply-adds, and the lower triangle mirrored afterwards; below it, whole rows (the
     // mirror's strided copy costs more than the r multiply-adds per entry it saves). The
@@ -144,51 +143,71 @@ where
     let upper = r >= GRAM_MIRROR_MIN_R;
     let work = if upper { n * r / 2 } else { n * r };
     rows_mut(&mut out[..n * n], n, work, |first, block| {
-        let mut lanes = alloc::vec![0.0; if whole > 0 { 4 * n } else { 0 }];
-        let mut tot = alloc::vec![0.0; n];
-        for (i, row) in block.chunks_mut(n).enumerate() {
-            let u = first + i;
-            // Columns c0..n of row u.
-            let c0 = if upper { u } else { 0 };
-            let tot = &mut tot[c0..];
-            if whole > 0 {
-                for l in 0..4 {
-                    lanes[l * n + c0..(l + 1) * n]
-                        .iter_mut()
-                        .for_each(|x| *x = 0.0);
-                }
-                for t in 0..whole {
-                    let col = &a[t * n..(t + 1) * n];
-                    let c = col[u];
-                    let lane = &mut lanes[(t % 4) * n + c0..(t % 4 + 1) * n];
-                    lane.iter_mut()
-                        .zip(&col[c0..])
-                        .for_each(|(l, y)| *l += c * y);
-                }
-                let (l01, l23) = lanes.split_at(2 * n);
-                let (l0, l1) = l01.split_at(n);
-                let (l2, l3) = l23.split_at(n);
-                let (l0, l1, l2, l3) = (&l0[c0..], &l1[c0..], &l2[c0..], &l3[c0..]);
-                for (v, t) in tot.iter_mut().enumerate() {
-                    *t = (l0[v] + l1[v]) + (l2[v] + l3[v]);
-                }
-            } else {
-                tot.iter_mut().for_each(|x| *x = 0.0);
-            }
-            for t in whole..r {
-                let col = &a[t * n..(t + 1) * n];
-                let c = col[u];
-                tot.iter_mut()
-                    .zip(&col[c0..])
-                    .for_each(|(s, y)| *s += c * y);
-            }
-            for (v, (o, t)) in (c0..).zip(row[c0..].iter_mut().zip(tot.iter())) {
-                *o = init(u.min(v), u.max(v)) + t;
-            }
-        }
+        crate::simd::run(
+            #[inline(always)]
+            || gram_rows(first, block, n, a, r, upper, &init),
+        )
     });
     if upper {
         mirror_upper(out, n);
+    }
+}
+
+/// Rows `first..` of [`fill_gram`] into `block` (whole rows of length n).
+#[inline(always)]
+fn gram_rows<F>(
+    first: usize,
+    block: &mut [f64],
+    n: usize,
+    a: &[f64],
+    r: usize,
+    upper: bool,
+    init: &F,
+) where
+    F: Fn(usize, usize) -> f64,
+{
+    let whole = r - r % 4;
+    let mut lanes = alloc::vec![0.0; if whole > 0 { 4 * n } else { 0 }];
+    let mut tot = alloc::vec![0.0; n];
+    for (i, row) in block.chunks_mut(n).enumerate() {
+        let u = first + i;
+        // Columns c0..n of row u.
+        let c0 = if upper { u } else { 0 };
+        let tot = &mut tot[c0..];
+        if whole > 0 {
+            for l in 0..4 {
+                lanes[l * n + c0..(l + 1) * n]
+                    .iter_mut()
+                    .for_each(|x| *x = 0.0);
+            }
+            for t in 0..whole {
+                let col = &a[t * n..(t + 1) * n];
+                let c = col[u];
+                let lane = &mut lanes[(t % 4) * n + c0..(t % 4 + 1) * n];
+                lane.iter_mut()
+                    .zip(&col[c0..])
+                    .for_each(|(l, y)| *l += c * y);
+            }
+            let (l01, l23) = lanes.split_at(2 * n);
+            let (l0, l1) = l01.split_at(n);
+            let (l2, l3) = l23.split_at(n);
+            let (l0, l1, l2, l3) = (&l0[c0..], &l1[c0..], &l2[c0..], &l3[c0..]);
+            for (v, t) in tot.iter_mut().enumerate() {
+                *t = (l0[v] + l1[v]) + (l2[v] + l3[v]);
+            }
+        } else {
+            tot.iter_mut().for_each(|x| *x = 0.0);
+        }
+        for t in whole..r {
+            let col = &a[t * n..(t + 1) * n];
+            let c = col[u];
+            tot.iter_mut()
+                .zip(&col[c0..])
+                .for_each(|(s, y)| *s += c * y);
+        }
+        for (v, (o, t)) in (c0..).zip(row[c0..].iter_mut().zip(tot.iter())) {
+            *o = init(u.min(v), u.max(v)) + t;
+        }
     }
 }
 

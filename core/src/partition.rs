@@ -152,6 +152,15 @@ impl Partition {
 /// f64::MAX cannot overflow in the middle; the result is ±Inf only when the value itself exceeds
 /// the f64 range.
 pub fn block_value(a: &[f64], p: &Partition) -> f64 {
+    crate::simd::run(
+        #[inline(always)]
+        || block_value_body(a, p),
+    )
+}
+
+/// [`block_value`]'s body, compiled twice ([`crate::simd::run`]).
+#[inline(always)]
+fn block_value_body(a: &[f64], p: &Partition) -> f64 {
     let n = p.n();
     let k = p.num_groups();
     let max = a.iter().fold(0.0f64, |m, x| m.max(x.abs()));

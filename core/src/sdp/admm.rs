@@ -554,9 +554,14 @@ impl AdmmState {
         }
         let it = self.iterations + 1;
         let inv_rho = 1.0 / self.rho;
-        for (((m, z), u), c) in self.m.iter_mut().zip(&self.z).zip(&self.u).zip(c) {
-            *m = z - u + c * inv_rho;
-        }
+        crate::simd::run(
+            #[inline(always)]
+            || {
+                for (((m, z), u), c) in self.m.iter_mut().zip(&self.z).zip(&self.u).zip(c) {
+                    *m = z - u + c * inv_rho;
+                }
+            },
+        );
         let at = StepContext {
             iteration: it,
             primal_residual: self.primal_residual,
@@ -578,20 +583,51 @@ impl AdmmState {
         // One fused pass: over-relaxation, Z ← max(X̂ + U, 0), U ← U + X̂ − Z, and the sums of
         // the residuals and norms (no copy of the previous Z is kept).
         let alpha = settings.relaxation;
-        let (mut dxz, mut dz, mut xx, mut zz, mut uu) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for ((&xi, z), u) in self.x.iter().zip(self.z.iter_mut()).zip(self.u.iter_mut()) {
-            let z_old = *z;
-            let xh = alpha * xi + (1.0 - alpha) * z_old;
-            let zi = (xh + *u).max(0.0);
-            let ui = *u + xh - zi;
-            *u = ui;
-            *z = zi;
-            dxz += (xi - zi) * (xi - zi);
-            dz += (zi - z_old) * (zi - z_old);
-            xx += xi * xi;
-            zz += zi * zi;
-            uu += ui * ui;
-        }
+        let (dxz, dz, xx, zz, uu) = crate::simd::run(
+            #[inline(always)]
+            || {
+                // Four lanes per sum (entry i into lane i mod 4, then (l0 + l1) + (l2 + l3)):
+                // independent chains instead of one serial sum per quantity.
+                let mut acc = [[0.0f64; 4]; 5];
+                let mut lane = |l: usize, xi: f64, z: &mut f64, u: &mut f64| {
+                    let z_old = *z;
+                    let xh = alpha * xi + (1.0 - alpha) * z_old;
+                    let zi = (xh + *u).max(0.0);
+                    let ui = *u + xh - zi;
+                    *u = ui;
+                    *z = zi;
+                    acc[0][l] += (xi - zi) * (xi - zi);
+                    acc[1][l] += (zi - z_old) * (zi - z_old);
+                    acc[2][l] += xi * xi;
+                    acc[3][l] += zi * zi;
+                    acc[4][l] += ui * ui;
+                };
+                let mut xs = self.x.chunks_exact(4);
+                let mut zs = self.z.chunks_exact_mut(4);
+                let mut us = self.u.chunks_exact_mut(4);
+                for ((x4, z4), u4) in (&mut xs).zip(&mut zs).zip(&mut us) {
+                    for l in 0..4 {
+                        lane(l, x4[l], &mut z4[l], &mut u4[l]);
+                    }
+                }
+                let tail = xs
+                    .remainder()
+                    .iter()
+                    .zip(zs.into_remainder())
+                    .zip(us.into_remainder());
+                for (l, ((&xi, z), u)) in tail.enumerate() {
+                    lane(l, xi, z, u);
+                }
+                let sum = |a: [f64; 4]| (a[0] + a[1]) + (a[2] + a[3]);
+                (
+                    sum(acc[0]),
+                    sum(acc[1]),
+                    sum(acc[2]),
+                    sum(acc[3]),
+                    sum(acc[4]),
+                )
+            },
+        );
         self.iterations = it;
         let rho = self.rho;
         let (nx, nz) = (libm::sqrt(xx), libm::sqrt(zz));
@@ -854,6 +890,15 @@ impl Anderson {
     /// into Z = max(y, 0), U = min(y, 0) (both triangles), or leaves them (f) when there is no
     /// memory yet or a safeguard fired. Keeps the y the next step starts from.
     fn step(&mut self, z: &mut [f64], u: &mut [f64]) {
+        crate::simd::run(
+            #[inline(always)]
+            || self.step_body(z, u),
+        )
+    }
+
+    /// [`Self::step`]'s body, compiled twice ([`crate::simd::run`]).
+    #[inline(always)]
+    fn step_body(&mut self, z: &mut [f64], u: &mut [f64]) {
         let n = self.n;
         ensure(&mut self.prev_f, self.size);
         ensure(&mut self.prev_g, self.size);
@@ -1050,15 +1095,16 @@ fn packed_dots32(a: &[f32], bs: &[&[f32]], n: usize) -> Vec<f64> {
         return out;
     }
     let a = &a[..size];
-    let tail = size - size % 2;
+    let tail = size - size % 8;
     for (o, group) in out.chunks_mut(4).zip(bs.chunks(4)) {
         // A group of fewer than four repeats its last column (those sums are not used).
         let last = group.len() - 1;
         let b = |c: usize| &group[c.min(last)][..size];
-        let s = lane_sums4::<f32, 2>(a, [b(0), b(1), b(2), b(3)]);
+        let s = lane_sums4::<f32, 8>(a, [b(0), b(1), b(2), b(3)]);
         for (c, o) in o.iter_mut().enumerate() {
             let bc = b(c);
-            let mut t = s[c][0] + s[c][1];
+            let l = &s[c];
+            let mut t = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
             for (x, y) in a[tail..].iter().zip(&bc[tail..]) {
                 t += f64::from(*x) * f64::from(*y);
             }
@@ -1075,7 +1121,8 @@ fn packed_dots32(a: &[f32], bs: &[&[f32]], n: usize) -> Vec<f64> {
 }
 
 /// y −= Σ_a γ_a·d_a over the packed arrays: four columns per pass over y, then any remaining
-/// columns one by one (plain element loops, which LLVM vectorises two-wide without shuffles).
+/// columns one by one (plain element loops, which LLVM vectorises without shuffles).
+#[inline(always)]
 fn subtract_combination(y: &mut [f64], gamma: &[f64], d: &[Vec<f32>]) {
     let cnt = gamma.len().min(d.len());
     let len = d[..cnt].iter().fold(y.len(), |m, c| m.min(c.len()));

@@ -421,6 +421,20 @@ const SINKHORN_TOL: f64 = 1e-14;
 /// on the vectors that sum to zero on every group; clamped at 0 and, where that moved any row
 /// or column sum, rescaled (Sinkhorn) back to R's sums. Z_d ≥ 0 whatever happens.
 fn cancelling_dual(c: &[f64], n: usize, groups: &[Vec<usize>], dual: &PartitionDual) -> Vec<f64> {
+    crate::simd::run(
+        #[inline(always)]
+        || cancelling_dual_body(c, n, groups, dual),
+    )
+}
+
+/// [`cancelling_dual`]'s body, compiled twice ([`crate::simd::run`]).
+#[inline(always)]
+fn cancelling_dual_body(
+    c: &[f64],
+    n: usize,
+    groups: &[Vec<usize>],
+    dual: &PartitionDual,
+) -> Vec<f64> {
     let mut g = c.to_vec();
     for (a, cols) in groups.iter().enumerate() {
         for rows in groups.iter().skip(a + 1) {
@@ -582,6 +596,15 @@ fn lambda_max_1perp_dense(mut pgp: Vec<f64>, n: usize) -> Option<f64> {
 
 /// P·G·P exactly (`centered_shifted` also subtracts c/n everywhere; this undoes it).
 fn pgp_exact(g: &[f64], n: usize) -> Vec<f64> {
+    crate::simd::run(
+        #[inline(always)]
+        || pgp_exact_body(g, n),
+    )
+}
+
+/// [`pgp_exact`]'s body, compiled twice ([`crate::simd::run`]).
+#[inline(always)]
+fn pgp_exact_body(g: &[f64], n: usize) -> Vec<f64> {
     let mut pgp = centered_shifted(g, n);
     let shift = pgp[0] - pgp_entry(g, n, 0, 0);
     pgp.iter_mut().for_each(|x| *x -= shift);
@@ -604,6 +627,15 @@ fn pgp_entry(g: &[f64], n: usize, u: usize, v: usize) -> f64 {
 /// Whether the symmetric row-major n×n `a` (lower triangle read, overwritten) has a Cholesky
 /// factorisation with positive pivots: blocked, row-oriented, contiguous dot products.
 pub(crate) fn cholesky_succeeds(a: &mut [f64], n: usize) -> bool {
+    crate::simd::run(
+        #[inline(always)]
+        || cholesky_succeeds_body(a, n),
+    )
+}
+
+/// [`cholesky_succeeds`]'s body, compiled twice ([`crate::simd::run`]).
+#[inline(always)]
+fn cholesky_succeeds_body(a: &mut [f64], n: usize) -> bool {
     const BLOCK: usize = 64;
     let dot = super::lowrank::dot;
     let mut b0 = 0;

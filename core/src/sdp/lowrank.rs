@@ -54,6 +54,14 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// measured in `dot4`); as a function of its own, each sum's lanes stay two-wide vectors.
 #[inline(never)]
 fn lanes(a: &[f64], b: &[f64]) -> [f64; 4] {
+    crate::simd::run(
+        #[inline(always)]
+        || lanes_body(a, b),
+    )
+}
+
+#[inline(always)]
+fn lanes_body(a: &[f64], b: &[f64]) -> [f64; 4] {
     let mut s = [0.0f64; 4];
     for (x, y) in a.chunks_exact(4).zip(b.chunks_exact(4)) {
         for l in 0..4 {
@@ -65,13 +73,21 @@ fn lanes(a: &[f64], b: &[f64]) -> [f64; 4] {
 
 /// The L lane sums (entry i into lane i mod L, products and sums in f64) of `a` with each of
 /// `b[0..4]` over the whole chunks of L, sharing the loads of `a`: [`dot4`]'s (f64, L = 4,
-/// the lanes of [`lanes`]) and Anderson's Gram row (f32 differences, L = 2). Out of line for
+/// the lanes of [`lanes`]) and Anderson's Gram row (f32 differences, L = 8). Out of line for
 /// the reason [`lanes`] is.
 #[inline(never)]
 pub(crate) fn lane_sums4<T: Copy + Into<f64>, const L: usize>(
     a: &[T],
     b: [&[T]; 4],
 ) -> [[f64; L]; 4] {
+    crate::simd::run(
+        #[inline(always)]
+        || lane_sums4_body(a, b),
+    )
+}
+
+#[inline(always)]
+fn lane_sums4_body<T: Copy + Into<f64>, const L: usize>(a: &[T], b: [&[T]; 4]) -> [[f64; L]; 4] {
     let n = b.iter().fold(a.len(), |m, x| m.min(x.len()));
     let whole = n - n % L;
     let (a, b0, b1, b2, b3) = (
@@ -108,7 +124,7 @@ pub(crate) fn lane_sums4<T: Copy + Into<f64>, const L: usize>(
 
 /// The four dot products of `a` with `b0..b3`, each summed exactly as [`dot`] sums it (same
 /// lanes, same order: bit-identical results), sharing the loads of `a`.
-#[inline]
+#[inline(always)]
 fn dot4(a: &[f64], b: [&[f64]; 4]) -> [f64; 4] {
     let n = b.iter().fold(a.len(), |m, x| m.min(x.len()));
     let whole = n - n % 4;
@@ -127,7 +143,7 @@ fn dot4(a: &[f64], b: [&[f64]; 4]) -> [f64; 4] {
 /// The q products of `row` with the columns of `s` (column-major n×q), handed to `put(j, x)`:
 /// four columns share each pass over the row; every value is the [`dot`] of the row with a
 /// column (bit-identical to computing it alone).
-#[inline]
+#[inline(always)]
 fn row_products(row: &[f64], s: &[f64], n: usize, q: usize, mut put: impl FnMut(usize, f64)) {
     let quads = q / 4;
     for g in 0..quads {
@@ -158,6 +174,15 @@ fn row_products(row: &[f64], s: &[f64], n: usize, q: usize, mut put: impl FnMut(
 /// Rows of M are split over [`crate::par::threads`] (each output value is computed the same
 /// way on any thread: bit-identical for every thread count).
 pub(crate) fn apply_pmp(m: &[f64], n: usize, s: &[f64], q: usize, out: &mut [f64]) {
+    crate::simd::run(
+        #[inline(always)]
+        || apply_pmp_body(m, n, s, q, out),
+    )
+}
+
+/// [`apply_pmp`]'s body, compiled twice ([`crate::simd::run`]).
+#[inline(always)]
+fn apply_pmp_body(m: &[f64], n: usize, s: &[f64], q: usize, out: &mut [f64]) {
     if crate::par::threads() > 1 {
         // Row-major scratch (whole rows per thread), then transposed into `out`.
         let mut tmp = alloc::vec![0.0; n * q];
@@ -203,6 +228,15 @@ fn orthonormalise(s: &mut [f64], n: usize, q: usize) -> usize {
 /// dependent, and those are dropped): the coefficients against all kept columns come from one
 /// [`row_products`] pass, and the update subtracts four columns per pass over the column.
 fn orthonormalise_after(s: &mut [f64], n: usize, fixed: usize, q: usize) -> usize {
+    crate::simd::run(
+        #[inline(always)]
+        || orthonormalise_after_body(s, n, fixed, q),
+    )
+}
+
+/// [`orthonormalise_after`]'s body, compiled twice ([`crate::simd::run`]).
+#[inline(always)]
+fn orthonormalise_after_body(s: &mut [f64], n: usize, fixed: usize, q: usize) -> usize {
     let mut kept = fixed;
     let mut coef = alloc::vec![0.0; q];
     for j in fixed..q {
@@ -366,6 +400,7 @@ impl LowRank {
 
     /// X = 11ᵀ/n + Σ μ_j v_j v_jᵀ into `out` from the current block, keeping the active
     /// weights and columns as [`Self::last_factor`].
+    #[inline(always)]
     fn write_x(&mut self, mu: &[f64], out: &mut [f64]) {
         let n = self.n;
         self.factor_mu.clear();
@@ -403,6 +438,7 @@ impl LowRank {
     /// the p Ritz values). The cheap first look of a call: when the warm-started V already
     /// spans the wanted eigenvectors of the new matrix to the tolerance, the expansion (2p more
     /// products) is not needed; otherwise the rounds continue from the rotated V and its B·V.
+    #[inline(always)]
     fn ritz_span(&mut self, m: &[f64]) -> Option<(Vec<f64>, Vec<f64>, f64)> {
         let n = self.n;
         let p = self.p;
@@ -471,6 +507,7 @@ impl LowRank {
     /// solves (planted, unequal and `generate large`, n = 100–300, right and wrong k): 2.7 %
     /// fewer in total, the same partitions, bounds within 3.2e-7 relative, and slow degenerate
     /// solves (wrong k) anywhere from −20 % to +10 % (method.md §3, "Low rank").
+    #[inline(always)]
     fn ritz_round(&mut self, m: &[f64], use_prev: bool) -> Option<(Vec<f64>, Vec<f64>, f64)> {
         let n = self.n;
         let p = self.p;
@@ -587,6 +624,22 @@ impl LowRank {
     /// instead of growing: still feasible for C1, but not the exact projection. ADMM allows it
     /// only in its early iterations, where the spectrum is high-rank and accuracy is not needed.
     pub fn project(
+        &mut self,
+        m: &[f64],
+        k: usize,
+        out: &mut [f64],
+        eig_tol: f64,
+        allow_truncated: bool,
+    ) -> Option<ProjectionInfo> {
+        crate::simd::run(
+            #[inline(always)]
+            || self.project_body(m, k, out, eig_tol, allow_truncated),
+        )
+    }
+
+    /// [`Self::project`]'s body, compiled twice ([`crate::simd::run`]).
+    #[inline(always)]
+    fn project_body(
         &mut self,
         m: &[f64],
         k: usize,

@@ -212,6 +212,15 @@ fn project_c1_top_limit(
 /// threshold). When `m` holds fewer than n² values the result is all NaN (every eigensolver
 /// refuses it).
 pub fn centered_shifted(m: &[f64], n: usize) -> Vec<f64> {
+    crate::simd::run(
+        #[inline(always)]
+        || centered_shifted_body(m, n),
+    )
+}
+
+/// [`centered_shifted`]'s body, compiled twice ([`crate::simd::run`]).
+#[inline(always)]
+fn centered_shifted_body(m: &[f64], n: usize) -> Vec<f64> {
     if m.len() < n * n {
         return alloc::vec![f64::NAN; n * n];
     }
