@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    taskgroup_cli::tune_malloc();
     #[cfg(unix)]
     taskgroup_cli::default_sigpipe();
     let argv: Vec<String> = std::env::args().skip(1).collect();

@@ -311,7 +311,7 @@ fn reorthonormalise_tracked(v: &mut [f64], w: &mut [f64], n: usize, p: usize) ->
 
 /// Warm-startable state of the low-rank projection.
 #[derive(Debug, Clone)]
-pub(crate) struct LowRank {
+pub struct LowRank {
     n: usize,
     /// Current block size p.
     p: usize,
@@ -429,7 +429,7 @@ impl LowRank {
     /// Restarts the block from the top eigenpairs of a full projection (values descending,
     /// vectors column-major): the top p eigenvectors, p = max(current block, #values above
     /// `theta` + OVERSAMPLE), or as many as `top` holds when fewer.
-    pub fn reset_from(&mut self, top: &super::projection::TopPairs, theta: f64) {
+    pub(crate) fn reset_from(&mut self, top: &super::projection::TopPairs, theta: f64) {
         let n = self.n;
         let above = top.values.iter().filter(|&&l| l > theta).count();
         let p = self.p.max(above + OVERSAMPLE).min(n - 1).min(top.count);

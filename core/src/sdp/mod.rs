@@ -12,7 +12,7 @@ pub mod admm;
 pub mod certificate;
 pub mod factored;
 pub(crate) mod lanczos;
-pub(crate) mod lowrank;
+pub mod lowrank;
 pub mod projection;
 
 use alloc::vec::Vec;
