@@ -1,6 +1,6 @@
 //! Runtime dispatch of the hot loops to 256-bit vector code (AVX2) on x86-64 CPUs that have it.
 //!
-//! The portable build targets baseline x86-64 (SSE2: two f64 per instruction). [`run`] calls a
+//! The portable build targets baseline x86-64 (SSE2: two f64 per instruction). `run` calls a
 //! closure either as it is or inside a function compiled with AVX2 enabled, where the closure
 //! and the `#[inline(always)]` loop bodies it calls are inlined and vectorised four f64 wide.
 //! Both copies do the same floating-point operations in the same order: Rust never
@@ -10,7 +10,8 @@
 //! `core/tests/simd.rs`). The choice is made once per process from CPUID (no `std` needed) and
 //! can be switched off with [`set_enabled`] (the CLI reads `TASKGROUP_SIMD=off`).
 //!
-//! Planted n = 100 (k = 3): 112 M → 84 M instructions per solve, about 8 % of the wall time.
+//! Planted n = 100 (k = 3): 112 M → 90 M instructions per solve (callgrind); 1.09–1.19× less
+//! time per solve at n = 100–600 (`bench/SIMD.md`).
 #![allow(unsafe_code)]
 
 use core::sync::atomic::{AtomicU8, Ordering};
@@ -18,7 +19,7 @@ use core::sync::atomic::{AtomicU8, Ordering};
 /// 0: not yet detected; 1: baseline; 2: AVX2; 3: AVX2 present but switched off.
 static LEVEL: AtomicU8 = AtomicU8::new(0);
 
-/// Whether [`run`] uses the AVX2 copy: the CPU (and the OS, for the 256-bit registers) supports
+/// Whether the solver uses the AVX2 copy: the CPU (and the OS, for the 256-bit registers) supports
 /// AVX2 and [`set_enabled`] did not switch it off.
 pub fn enabled() -> bool {
     level() == 2
