@@ -39,7 +39,7 @@ use std::time::Instant;
 
 use taskgroup_core::sdp::projection::{centered_shifted, project_c1};
 use taskgroup_core::{solve_sdp, Affinity, GroupSettings, Partition, Stop, WarmStart};
-use taskgroup_eval::synthetic::{unequal_offsets, PlantedModel};
+use taskgroup_eval::synthetic::{random_symmetric, unequal_offsets, PlantedModel};
 
 /// The paper's planted model on n tasks in 3 groups (the first takes the remainder).
 fn planted_model(n: usize) -> PlantedModel {
@@ -111,7 +111,6 @@ fn lane_sums(row: &[f64], col: &[f64]) -> [f64; 4] {
 /// next to the same run without Anderson acceleration: the spread the single bench instance
 /// does not show.
 fn seeds_table(sizes: &[usize]) {
-    use rand_core::SeedableRng;
     println!("| family | n | k | seed | default: it, ms, status, restarts | Anderson off: it, ms | same partition |");
     println!("|---|---|---|---|---|---|---|");
     for &n in sizes {
@@ -123,16 +122,7 @@ fn seeds_table(sizes: &[usize]) {
                 let (t, k) = match family {
                     "planted" => (planted_model(n).sample(seed).expect("planted"), 3),
                     "unequal" => (unequal_offsets(n, seed).expect("unequal").0, 4),
-                    _ => {
-                        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-                        let a: Vec<f64> = (0..n * n)
-                            .map(|_| taskgroup_core::random::normal(&mut rng))
-                            .collect();
-                        let sym: Vec<f64> = (0..n * n)
-                            .map(|i| 0.5 * (a[i] + a[(i % n) * n + i / n]))
-                            .collect();
-                        (Affinity::from_row_major(&sym, n).expect("random"), 5)
-                    }
+                    _ => (random_symmetric(n, seed).expect("random"), 5),
                 };
                 let run = |anderson: Option<usize>| {
                     let mut s = settings(Stop::Certified);

@@ -3,25 +3,8 @@
 //! value, in the iteration count and in the partition. One test in its own binary, because it
 //! switches a process-wide setting.
 
-use rand_chacha::ChaCha8Rng;
-use rand_core::SeedableRng;
-use taskgroup_core::random::normal;
 use taskgroup_core::{group, simd, Affinity, GroupResult, GroupSettings, Stop};
-use taskgroup_eval::synthetic::{unequal_offsets, PlantedModel};
-
-/// A random symmetric n×n affinity (a relaxation that is not tight: many full iterations).
-fn random_symmetric(n: usize, seed: u64) -> Affinity {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut m = vec![0.0; n * n];
-    for u in 0..n {
-        for v in u..n {
-            let x = normal(&mut rng);
-            m[u * n + v] = x;
-            m[v * n + u] = x;
-        }
-    }
-    Affinity::from_row_major(&m, n).unwrap()
-}
+use taskgroup_eval::synthetic::{random_symmetric, unequal_offsets, PlantedModel};
 
 /// X, labels, (value, objective, SDP bound), partition bound, iterations, status.
 type Fingerprint = (Vec<u64>, Vec<u32>, [u64; 3], Option<u64>, usize, String);
@@ -53,7 +36,7 @@ fn avx2_and_baseline_solves_are_bit_identical() {
         ),
         ("unequal n=100", unequal_offsets(100, 1).unwrap().0, 4),
         // Full projections (n < 100) and many iterations.
-        ("random n=80", random_symmetric(80, 2), 5),
+        ("random n=80", random_symmetric(80, 2).unwrap(), 5),
         ("unequal n=60", unequal_offsets(60, 3).unwrap().0, 4),
         // From n = 200: block-iteration estimates and the Cholesky verification.
         (

@@ -94,6 +94,18 @@ pub fn unequal_sizes(n: usize) -> [usize; 4] {
     [a, b, c, n - a - b - c]
 }
 
+/// A random symmetric n×n affinity: (A + Aᵀ)/2 with A's entries N(0, 1) from a ChaCha8 stream
+/// seeded by `seed` (row-major draws). No group structure, so its relaxation is not tight (the
+/// bench's and the tests' "random" family, k = 5). `n ≥ 1`.
+pub fn random_symmetric(n: usize, seed: u64) -> Result<Affinity, Error> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let a: Vec<f64> = (0..n * n).map(|_| normal(&mut rng)).collect();
+    let sym: Vec<f64> = (0..n * n)
+        .map(|i| 0.5 * (a[i] + a[(i % n) * n + i / n]))
+        .collect();
+    Affinity::from_row_major(&sym, n)
+}
+
 /// Four planted groups of unequal sizes ([`unequal_sizes`]: 40/25/20/15 at n = 100) with
 /// different within-group means, and a per-task offset on every row (T_uv + a_u, a_u ~ N(0, 3²)):
 /// the shape of issue 16's slow instances (k = 4). Within N(11, 2²), N(12, 2²), N(10, 2²),
@@ -208,4 +220,23 @@ pub fn large_instance(
         Affinity::from_row_major(&t, n)?,
         Partition::from_labels(&labels)?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_symmetric_is_symmetric_and_seeded() {
+        let n = 7;
+        let a = random_symmetric(n, 3).unwrap();
+        let m = a.as_slice();
+        for u in 0..n {
+            for v in 0..n {
+                assert_eq!(m[u * n + v].to_bits(), m[v * n + u].to_bits());
+            }
+        }
+        assert_eq!(m, random_symmetric(n, 3).unwrap().as_slice());
+        assert_ne!(m, random_symmetric(n, 4).unwrap().as_slice());
+    }
 }

@@ -603,8 +603,7 @@ impl AdmmState {
                         let (xi, z_old) = (x[l], z[l]);
                         let xh = alpha * xi + (1.0 - alpha) * z_old;
                         let t = xh + u[l];
-                        // max(t, 0) (NaN → 0, as f64::max), written as a select.
-                        let zi = if t > 0.0 { t } else { 0.0 };
+                        let zi = positive_part(t);
                         let ui = u[l] + xh - zi;
                         u[l] = ui;
                         z[l] = zi;
@@ -1007,15 +1006,14 @@ impl Anderson {
             let len = n - i;
             let ys = &self.y[p..p + len];
             let row = i * n + i..(i + 1) * n;
-            // max(y, 0) and min(y, 0) as selects (NaN → 0, as f64::max and f64::min).
             for ((&y, z), u) in ys.iter().zip(&mut z[row.clone()]).zip(&mut u[row]) {
-                *z = if y > 0.0 { y } else { 0.0 };
-                *u = if y < 0.0 { y } else { 0.0 };
+                *z = positive_part(y);
+                *u = negative_part(y);
             }
             for (t, &y) in ys.iter().enumerate().skip(1) {
                 let at = (i + t) * n + i;
-                z[at] = if y > 0.0 { y } else { 0.0 };
-                u[at] = if y < 0.0 { y } else { 0.0 };
+                z[at] = positive_part(y);
+                u[at] = negative_part(y);
             }
             p += len;
         }
@@ -1152,6 +1150,27 @@ fn subtract_combination(y: &mut [f64], gamma: &[f64], d: &[Vec<f32>]) {
         y.iter_mut()
             .zip(&d[..len])
             .for_each(|(o, &x)| *o -= g * f64::from(x));
+    }
+}
+
+/// max(x, 0), NaN → 0 as `f64::max`, written as a select so that the loops using it vectorise
+/// (`f64::max` lowers to a NaN-aware sequence that kept the ADMM pass scalar).
+#[inline(always)]
+fn positive_part(x: f64) -> f64 {
+    if x > 0.0 {
+        x
+    } else {
+        0.0
+    }
+}
+
+/// min(x, 0), NaN → 0 as `f64::min`, as a select (see [`positive_part`]).
+#[inline(always)]
+fn negative_part(x: f64) -> f64 {
+    if x < 0.0 {
+        x
+    } else {
+        0.0
     }
 }
 

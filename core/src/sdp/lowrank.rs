@@ -24,10 +24,11 @@ fn max_rounds(n: usize, p: usize) -> usize {
 pub(crate) fn was_expensive(n: usize, p: usize, rounds: usize) -> bool {
     20 * rounds * p > 7 * n
 }
+
 /// Most calls of [`LowRank::project`] that skip the span check after it failed. Where the
 /// relaxation is not tight the warm block rarely spans the new matrix's eigenvectors to the
 /// tolerance (planted n = 100: no accepted look in 45 calls), and the look's p×p
-/// eigenproblem, rotation and residuals cost about 4 % of the solve.
+/// eigenproblem, rotation and residuals cost about 5 % of the solve.
 const SPAN_BACKOFF_MAX: usize = 8;
 
 /// A Ritz pair is converged when ‖B v − λ v‖ ≤ EIG_TOL · max|λ| (relative to the spectrum):
@@ -57,7 +58,8 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// The four lane sums of [`dot`] over the whole chunks of four. Kept out of line on purpose:
 /// inlined into a caller that combines several sums, LLVM's SLP vectoriser pairs lanes of
 /// different sums into one register and shuffles in the loop (about 2.4× the instructions
-/// measured in `dot4`); as a function of its own, each sum's lanes stay two-wide vectors.
+/// measured in `dot4`); as a function of its own, each sum's lanes stay in whole vectors (two
+/// registers in the baseline copy, one in the AVX2 copy of [`crate::simd`]).
 #[inline(never)]
 fn lanes(a: &[f64], b: &[f64]) -> [f64; 4] {
     crate::simd::run(
@@ -66,6 +68,7 @@ fn lanes(a: &[f64], b: &[f64]) -> [f64; 4] {
     )
 }
 
+/// [`lanes`]'s body, compiled twice ([`crate::simd::run`]).
 #[inline(always)]
 fn lanes_body(a: &[f64], b: &[f64]) -> [f64; 4] {
     let mut s = [0.0f64; 4];
@@ -92,6 +95,7 @@ pub(crate) fn lane_sums4<T: Copy + Into<f64>, const L: usize>(
     )
 }
 
+/// [`lane_sums4`]'s body, compiled twice ([`crate::simd::run`]).
 #[inline(always)]
 fn lane_sums4_body<T: Copy + Into<f64>, const L: usize>(a: &[T], b: [&[T]; 4]) -> [[f64; L]; 4] {
     let n = b.iter().fold(a.len(), |m, x| m.min(x.len()));
